@@ -1,0 +1,1 @@
+"""Baton, the internal service-request desk."""

@@ -1,0 +1,178 @@
+"""Passwords, login sessions, CSRF tokens and the signed-in person.
+
+A browser holds a random token in an HttpOnly cookie; the database holds only an HMAC of
+it with the secret key, next to the session's CSRF token. Every unsafe request must carry
+that CSRF token (a hidden form field, or the X-CSRF-Token header that HTMX sends).
+Visitors who are not signed in (the login form) use a double-submit cookie instead.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session, col, delete, select
+
+from app.config import get_settings
+from app.db import SessionDep
+from app.models import LoginSession, Membership, User, utcnow
+
+SESSION_COOKIE = "baton_session"
+ANON_CSRF_COOKIE = "baton_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong e-mail costs as long as a
+# wrong password and login timing does not reveal who has an account.
+_DUMMY_HASH = _hasher.hash("baton-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    user = session.exec(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.add(user)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def start_session(session: Session, *, user: User) -> str:
+    """Signs the user in; returns the token for the cookie. Commits."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
+        col(LoginSession.user_id) == user.id, col(LoginSession.expires_at) < now
+    ))
+    session.add(LoginSession(
+        token_hash=_token_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, expires_at=now + timedelta(days=get_settings().session_days),
+    ))
+    session.commit()
+    return token
+
+
+def end_session(session: Session, *, token: str) -> None:
+    session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
+        col(LoginSession.token_hash) == _token_hash(token)
+    ))
+    session.commit()
+
+
+@dataclass
+class Viewer:
+    """Who is looking: the signed-in person (or None) and the CSRF token to embed."""
+
+    user: User | None
+    csrf_token: str
+    team_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_team_member(self) -> bool:
+        return bool(self.team_ids)
+
+
+def _load_viewer(request: Request, session: Session) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        row = session.exec(
+            select(LoginSession, User)
+            .join(User, col(User.id) == LoginSession.user_id)
+            .where(LoginSession.token_hash == _token_hash(token))
+        ).first()
+        if row is not None:
+            login, user = row
+            if login.expires_at > utcnow() and user.is_active:
+                team_ids = frozenset(session.exec(
+                    select(Membership.team_id).where(Membership.user_id == user.id)
+                ))
+                return Viewer(user=user, csrf_token=login.csrf_token, team_ids=team_ids)
+    anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
+    return Viewer(user=None, csrf_token=anon)
+
+
+def get_viewer(request: Request, session: SessionDep) -> Viewer:
+    if not hasattr(request.state, "viewer"):
+        request.state.viewer = _load_viewer(request, session)
+    viewer: Viewer = request.state.viewer
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+class LoginRequired(Exception):
+    """Raised for pages that need a signed-in person; the app redirects to /login."""
+
+
+def get_current_user(viewer: ViewerDep) -> User:
+    if viewer.user is None:
+        raise LoginRequired()
+    return viewer.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def require_csrf(request: Request, viewer: ViewerDep) -> None:
+    """Applied to every route: unsafe methods must carry the viewer's CSRF token."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await request.form()).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not viewer.csrf_token or not sent or not hmac.compare_digest(sent, viewer.csrf_token):
+        raise HTTPException(
+            status_code=403,
+            detail="This form has expired or did not come from Baton. "
+                   "Reload the page and try again.",
+        )
+
+
+def new_anon_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def require_manager(user: CurrentUser) -> User:
+    if not user.is_manager:
+        raise HTTPException(status_code=403, detail="Only managers can see this page.")
+    return user
+
+
+def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="Only admins can do this.")
+    return user
+
+
+ManagerUser = Annotated[User, Depends(require_manager)]
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -1,0 +1,172 @@
+"""The `baton` command."""
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from app.web import ROOT
+
+
+def _session() -> Session:
+    from app.db import get_engine
+
+    return Session(get_engine(), expire_on_commit=False)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from app.config import get_settings
+
+    get_settings().require_secret_key()
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, proxy_headers=True, log_level="info")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    _serve(args)
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    from app.config import get_settings
+    from app.migrate import upgrade
+
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    print("Database is at the latest schema.")
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    # Demo mode must be on before settings are first read (and in every worker).
+    os.environ["BATON_DEMO_MODE"] = "1"
+    from app.config import get_settings
+    from app.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
+
+    cmd_migrate(args)
+    settings = get_settings()
+    with _session() as session:
+        made = seed_demo(session, services_dir=Path(args.services),
+                         attachments_dir=settings.attachments_dir, requests=args.requests)
+    if made:
+        print(f"Demo data ready: {len(DEMO_PEOPLE)} people, {made} requests.")
+    else:
+        print("Demo data was already there; catalog files re-imported.")
+    print(f"Every demo account's password is {DEMO_PASSWORD!r}; the login page lists them.")
+    if not args.no_serve:
+        print(f"Baton runs at http://{args.host}:{args.port}")
+        _serve(args)
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> None:
+    from app.catalog import CatalogFileError, import_catalog
+
+    with _session() as session:
+        try:
+            report = import_catalog(session, Path(args.path))
+        except CatalogFileError as error:
+            print("Nothing was imported. Fix these first:", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
+            raise SystemExit(1) from None
+    print(f"Teams created: {report.teams_created}")
+    for label, slugs in (("New services", report.services_created),
+                         ("New versions", report.services_versioned),
+                         ("Unchanged", report.services_unchanged)):
+        print(f"{label}: {', '.join(slugs) if slugs else '—'}")
+
+
+def cmd_catalog_export(args: argparse.Namespace) -> None:
+    from app.catalog import export_catalog
+
+    with _session() as session:
+        for path in export_catalog(session, Path(args.path)):
+            print(path)
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    from app.models import Team
+    from app.people import PersonExists, create_person
+    from app.teams import add_member
+
+    password = args.password or os.environ.get("BATON_NEW_PASSWORD")
+    if not password:
+        password = getpass.getpass(f"Password for {args.email}: ")
+    if len(password) < 8:
+        raise SystemExit("Use a password of at least 8 characters.")
+    with _session() as session:
+        teams = []
+        for slug in args.team:
+            team = session.exec(select(Team).where(Team.slug == slug)).first()
+            if team is None:
+                raise SystemExit(f"There is no team '{slug}'.")
+            teams.append(team)
+        try:
+            user = create_person(session, email=args.email, name=args.name or args.email,
+                                 password=password, manager=args.manager, admin=args.admin)
+        except PersonExists as error:
+            raise SystemExit(str(error)) from None
+        for team in teams:
+            add_member(session, team=team, user=user, lead=args.lead)
+        session.commit()
+        print(f"Added {user.name} <{user.email}>.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baton", description="Baton, the service-request desk")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def server_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--host", default="127.0.0.1")
+        sub.add_argument("--port", type=int, default=8000)
+        sub.add_argument("--workers", type=int, default=1)
+
+    serve = commands.add_parser("serve", help="run the web server")
+    server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
+        func=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="load demo people, catalog and requests, then serve")
+    server_options(demo)
+    demo.add_argument("--services", default=str(ROOT / "services"))
+    demo.add_argument("--requests", type=int, default=40)
+    demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
+    demo.set_defaults(func=cmd_demo)
+
+    catalog = commands.add_parser("catalog", help="import or export service definitions")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    importer = catalog_commands.add_parser("import", help="import a folder of .toml files")
+    importer.add_argument("path")
+    importer.set_defaults(func=cmd_catalog_import)
+    exporter = catalog_commands.add_parser("export", help="write the catalog to a folder")
+    exporter.add_argument("path")
+    exporter.set_defaults(func=cmd_catalog_export)
+
+    user = commands.add_parser("user", help="manage people")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add a person")
+    add.add_argument("email")
+    add.add_argument("--name")
+    add.add_argument("--password", help="or set BATON_NEW_PASSWORD, or be prompted")
+    add.add_argument("--manager", action="store_true")
+    add.add_argument("--admin", action="store_true")
+    add.add_argument("--team", action="append", default=[], help="team slug (repeatable)")
+    add.add_argument("--lead", action="store_true", help="as lead of the given teams")
+    add.set_defaults(func=cmd_user_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""All configuration comes from environment variables prefixed BATON_."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEMO_SECRET = "baton-demo-secret-not-for-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BATON_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: str = ""
+    demo_mode: bool = False
+    cookie_secure: bool = False
+    session_days: int = 14
+    max_upload_mb: int = 20
+    pool_size: int = 5
+    max_overflow: int = 10
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'baton.db'}"
+        if not self.secret_key and self.demo_mode:
+            self.secret_key = DEMO_SECRET
+        return self
+
+    def require_secret_key(self) -> None:
+        """A guessable key would let anyone forge session hashes, so only the demo may
+        serve without one. Commands that never touch sessions (migrate, import) skip this."""
+        if not self.secret_key:
+            raise SystemExit("BATON_SECRET_KEY must be set (or run `baton demo`).")
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

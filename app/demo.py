@@ -1,0 +1,215 @@
+"""The demo: teams, people, the example catalog and a few dozen requests in every state,
+made through the same rules as real work, at moments spread over the last weeks."""
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from app.catalog import current_version, definition_of, import_catalog, teams_by_slug
+from app.clock import frozen_at, utcnow
+from app.definitions import FieldDefinition, ServiceDefinition
+from app.errors import DomainError
+from app.intake import validate_intake
+from app.models import Service, ServiceRequest, Task, TaskState, User
+from app.people import create_person
+from app.teams import active_members, add_member
+from app.workflow import (
+    approve_task,
+    cancel_request,
+    claim_task,
+    complete_task,
+    reject_task,
+    submit_request,
+)
+
+DEMO_PASSWORD = "baton-demo"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    name: str
+    role: str
+    teams: tuple[str, ...] = ()
+    manager: bool = False
+    admin: bool = False
+
+
+DEMO_PEOPLE = (
+    DemoPerson("ana@example.com", "Ana Alvarez", "Employee: files requests"),
+    DemoPerson("ben@example.com", "Ben Becker", "Employee: files requests"),
+    DemoPerson("ivan@example.com", "Ivan Ivanov", "IT Support", ("it",)),
+    DemoPerson("iris@example.com", "Iris Ito", "IT Support", ("it",)),
+    DemoPerson("hana@example.com", "Hana Hoffmann", "People & HR", ("hr",)),
+    DemoPerson("fatima@example.com", "Fatima Farah", "Facilities", ("facilities",)),
+    DemoPerson("felix@example.com", "Felix Fischer", "Finance", ("finance",)),
+    DemoPerson("sam@example.com", "Sam Sato", "Security & Access", ("security",)),
+    DemoPerson("dana@example.com", "Dana Dubois", "Department head: approvals",
+               ("approvers",)),
+    DemoPerson("maria@example.com", "Maria Moreau", "Manager: sees all open work",
+               manager=True),
+    DemoPerson("adam@example.com", "Adam Admin", "Admin: services, teams, people",
+               admin=True),
+)
+
+
+def demo_accounts(session: Session) -> list[DemoPerson]:
+    """The demo people that exist in this database (for the demo login page)."""
+    existing = set(session.exec(select(User.email)))
+    return [person for person in DEMO_PEOPLE if person.email in existing]
+
+
+def _sample_answer(field: FieldDefinition, rng: random.Random, people: list[User]) -> list[str]:
+    samples = {
+        "text": ["Jordan Lee", "Q3 conference", "Desk 4.12", "Figma licence", "Sam Patel"],
+        "long_text": ["Needed for the new project starting next month; the team agreed on "
+                      "this in the planning meeting."],
+    }
+    kind = field.type
+    if kind in samples:
+        text = rng.choice(samples[kind])
+        if field.min_length and len(text) < field.min_length:
+            text = (text + " ") * (field.min_length // len(text) + 1)
+        return [text[: field.max_length] if field.max_length else text]
+    if kind == "number":
+        low = field.min if field.min is not None else 1
+        high = min(field.max if field.max is not None else low + 10000, low + 20000)
+        return [str(int(rng.uniform(low, high)))]
+    if kind == "date":
+        return [(utcnow() + timedelta(days=rng.randint(3, 40))).date().isoformat()]
+    if kind == "select":
+        return [rng.choice(field.options or [""])]
+    if kind == "multi_select":
+        options = field.options or []
+        return rng.sample(options, k=rng.randint(1, min(2, len(options))))
+    if kind == "checkbox":
+        return ["on"] if field.required or rng.random() < 0.5 else []
+    if kind == "email":
+        return ["jordan.lee@example.org"]
+    if kind == "person":
+        return [rng.choice(people).email]
+    return []
+
+
+def _answers(definition: ServiceDefinition, rng: random.Random, people: list[User]) -> dict:
+    return {field.key: _sample_answer(field, rng, people) for field in definition.fields}
+
+
+def seed_people(session: Session) -> dict[str, User]:
+    teams = teams_by_slug(session)
+    people: dict[str, User] = {}
+    for person in DEMO_PEOPLE:
+        user = session.exec(select(User).where(User.email == person.email)).first()
+        if user is None:
+            user = create_person(session, email=person.email, name=person.name,
+                                 password=DEMO_PASSWORD, manager=person.manager,
+                                 admin=person.admin)
+        for slug in person.teams:
+            add_member(session, team=teams[slug], user=user, lead=True)
+        people[person.email] = user
+    # Every team gets at least one member, so no demo queue is orphaned.
+    for slug, team in teams.items():
+        if not any(slug in person.teams for person in DEMO_PEOPLE):
+            add_member(session, team=team, user=people["maria@example.com"])
+    session.commit()
+    return people
+
+
+def _member_for(session: Session, task: Task, rng: random.Random) -> User:
+    return rng.choice(active_members(session, task.team_id))
+
+
+def _play(session: Session, request_id: int, *, steps: int, end: str, rng: random.Random,
+          clock: list, requester: User) -> None:
+    """Move a request forward `steps` actions, then end it as `end` says."""
+    def tick() -> None:
+        # Never past the real now: the demo shows history, not the future.
+        latest = utcnow() - timedelta(minutes=1)
+        clock[0] = min(clock[0] + timedelta(minutes=rng.randint(20, 60 * 30)), latest)
+
+    for _ in range(steps):
+        open_tasks = list(session.exec(
+            select(Task).where(Task.request_id == request_id,
+                               col(Task.state).in_([TaskState.open, TaskState.claimed]))
+            .order_by(col(Task.position))
+        ))
+        if not open_tasks:
+            return
+        task = rng.choice(open_tasks)
+        worker = _member_for(session, task, rng)
+        tick()
+        with frozen_at(clock[0]):
+            if task.state == TaskState.open:
+                claim_task(session, task=task, by=worker)
+        tick()
+        with frozen_at(clock[0]):
+            if task.kind == "approval":
+                if end == "rejected":
+                    reject_task(session, task=task, by=worker,
+                                reason="Not in this quarter's budget; ask again in January.")
+                    return
+                approve_task(session, task=task, by=worker, note="Fine by me.")
+            else:
+                complete_task(session, task=task, by=worker, note=rng.choice(["", "All set."]))
+    if end == "cancelled":
+        tick()
+        with frozen_at(clock[0]):
+            cancel_request(session, service_request=_request(session, request_id),
+                           by=requester, reason="Plans changed; no longer needed.")
+    elif end == "claimed":
+        task = session.exec(select(Task).where(
+            Task.request_id == request_id, Task.state == TaskState.open)).first()
+        if task is not None:
+            tick()
+            with frozen_at(clock[0]):
+                claim_task(session, task=task, by=_member_for(session, task, rng))
+
+
+def _request(session: Session, request_id: int) -> ServiceRequest:
+    found = session.get(ServiceRequest, request_id)
+    assert found is not None
+    return found
+
+
+def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
+              requests: int = 40, seed: int = 7) -> int:
+    """Import the catalog, add the demo people and `requests` requests. Returns how many
+    requests were made (0 when the database already had demo people)."""
+    import_catalog(session, services_dir)
+    if session.exec(select(User).where(User.email == DEMO_PEOPLE[0].email)).first():
+        return 0
+    people = seed_people(session)
+    everyone = list(people.values())
+    requesters = [people["ana@example.com"], people["ben@example.com"]] + everyone[2:6]
+    rng = random.Random(seed)
+    services = list(session.exec(select(Service).order_by(col(Service.slug))))
+    endings = ["open", "claimed", "completed", "rejected", "cancelled"]
+    made = 0
+    for index in range(requests):
+        service = services[index % len(services)]
+        definition = definition_of(current_version(session, service))
+        requester = requesters[index % len(requesters)]
+        if index < len(services):
+            requester = people["ana@example.com"]
+        start = utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
+        clock = [start]
+        intake = validate_intake(session, definition=definition,
+                                 values=_answers(definition, rng, everyone), uploads={},
+                                 max_upload_mb=20)
+        with frozen_at(start):
+            created = submit_request(session, service=service, requester=requester,
+                                     intake=intake, attachments_dir=attachments_dir)
+        end = endings[index % len(endings)]
+        steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
+                 "completed": 99, "rejected": 99, "cancelled": rng.randint(0, 1)}[end]
+        try:
+            _play(session, created.id, steps=steps, end=end, rng=rng, clock=clock,  # type: ignore[arg-type]
+                  requester=requester)
+        except DomainError:
+            session.rollback()
+        made += 1
+    return made
+

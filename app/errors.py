@@ -1,0 +1,39 @@
+"""Domain errors: raised by the rules, turned into messages by the routes."""
+
+
+class DomainError(Exception):
+    """A rule said no. The message is written for the person who asked."""
+
+    status_code = 409
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AlreadyClaimed(DomainError):
+    def __init__(self, *, by_name: str):
+        super().__init__(f"{by_name} has already claimed this task.")
+        self.by_name = by_name
+
+
+class InvalidTransition(DomainError):
+    pass
+
+
+class NotAllowed(DomainError):
+    status_code = 403
+
+
+class ReasonRequired(DomainError):
+    status_code = 422
+
+
+class IntakeInvalid(DomainError):
+    """The answers do not fit the form; `errors` maps each field key to its message."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("Some answers need attention.")
+        self.errors = errors

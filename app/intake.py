@@ -1,0 +1,220 @@
+"""Intake: turning what a requester typed into validated answers, field by field.
+
+Each field type has one checker that returns the clean value or raises FieldProblem with
+a message written for the requester. Messages say what is wrong and what would be right.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, BinaryIO
+
+from sqlmodel import Session, select
+
+from app.definitions import FieldDefinition, ServiceDefinition
+from app.errors import IntakeInvalid
+from app.models import User
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class IncomingFile:
+    filename: str
+    content_type: str
+    size: int
+    file: BinaryIO
+
+
+class FieldProblem(Exception):
+    pass
+
+
+@dataclass
+class Intake:
+    """Validated answers plus the files to store with them."""
+
+    answers: dict[str, Any]
+    files: dict[str, list[IncomingFile]]
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+def _check_text(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    text = (raw[0] if raw else "").strip()
+    if field.type == "text":
+        text = " ".join(text.split())
+    if not text:
+        return None
+    if field.max_length is not None and len(text) > field.max_length:
+        raise FieldProblem(
+            f"Use at most {field.max_length} characters (this has {len(text)})."
+        )
+    if field.min_length is not None and len(text) < field.min_length:
+        raise FieldProblem(
+            f"Use at least {field.min_length} characters (this has {len(text)})."
+        )
+    return text
+
+
+def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    # Thousands separators are common in amounts ("12 500", "12_500"); commas are not
+    # accepted because "1,200" is a thousand in one country and a decimal in another.
+    text = (raw[0] if raw else "").strip().replace(" ", "").replace("_", "")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise FieldProblem("Enter a number, for example 1200 or 12.5.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise FieldProblem("Enter a number, for example 1200 or 12.5.")
+    if field.is_integer:
+        if not value.is_integer():
+            raise FieldProblem("Enter a whole number.")
+    if field.min is not None and value < field.min:
+        raise FieldProblem(f"Enter {_number_text(field.min)} or more.")
+    if field.max is not None and value > field.max:
+        raise FieldProblem(f"Enter {_number_text(field.max)} or less.")
+    return int(value) if value.is_integer() else value
+
+
+def _check_date(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    text = (raw[0] if raw else "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise FieldProblem("Enter a real date as YYYY-MM-DD, for example 2026-03-01.") from None
+
+
+def _check_select(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    text = (raw[0] if raw else "").strip()
+    if not text:
+        return None
+    if text not in (field.options or []):
+        raise FieldProblem("Choose one of the options listed.")
+    return text
+
+
+def _check_multi_select(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    chosen = [value for value in (v.strip() for v in raw) if value]
+    if not chosen:
+        return None
+    unknown = [value for value in chosen if value not in (field.options or [])]
+    if unknown:
+        raise FieldProblem("Choose only from the options listed.")
+    # Keep the form's order and drop repeats, whatever order the browser sent.
+    return [option for option in field.options or [] if option in chosen]
+
+
+def _check_checkbox(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    checked = any(value.strip().lower() in ("on", "true", "1", "yes") for value in raw)
+    # An unticked required checkbox is a missing answer (e.g. "I agree").
+    return True if checked else (None if field.required else False)
+
+
+def _check_email(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
+    text = (raw[0] if raw else "").strip()
+    if not text:
+        return None
+    if len(text) > 254 or not EMAIL_PATTERN.match(text):
+        raise FieldProblem("Enter an e-mail address like name@example.com.")
+    return text
+
+
+def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> Any:
+    text = (raw[0] if raw else "").strip()
+    if not text:
+        return None
+    # The picker shows "Name <email>"; accept that as well as a bare address.
+    match = re.search(r"<([^>]+)>\s*$", text)
+    email = (match.group(1) if match else text).strip().lower()
+    person = session.exec(
+        select(User).where(User.email == email, User.is_active == True)  # noqa: E712
+    ).first()
+    if person is None:
+        raise FieldProblem("Pick a person of Baton from the list (type a name or e-mail).")
+    return {"id": person.id, "name": person.name, "email": person.email}
+
+
+CHECKERS: dict[str, Callable[[FieldDefinition, list[str], Session], Any]] = {
+    "text": _check_text,
+    "long_text": _check_text,
+    "number": _check_number,
+    "date": _check_date,
+    "select": _check_select,
+    "multi_select": _check_multi_select,
+    "checkbox": _check_checkbox,
+    "email": _check_email,
+    "person": _check_person,
+}
+
+DEFAULT_MAX_FILES = 5
+
+
+def _check_files(
+    field: FieldDefinition, files: list[IncomingFile], max_upload_mb: float
+) -> list[IncomingFile]:
+    files = [f for f in files if f.filename]
+    max_files = field.max_files or DEFAULT_MAX_FILES
+    if len(files) > max_files:
+        raise FieldProblem(f"Attach at most {max_files} file{'s' if max_files > 1 else ''}.")
+    limit_mb = min(field.max_size_mb or max_upload_mb, max_upload_mb)
+    for incoming in files:
+        if incoming.size > limit_mb * 1024 * 1024:
+            raise FieldProblem(
+                f"“{incoming.filename}” is {incoming.size / 1024 / 1024:.1f} MB; "
+                f"the limit is {limit_mb:g} MB per file."
+            )
+    return files
+
+
+def validate_intake(
+    session: Session,
+    *,
+    definition: ServiceDefinition,
+    values: Mapping[str, list[str]],
+    uploads: Mapping[str, list[IncomingFile]],
+    max_upload_mb: float,
+) -> Intake:
+    """Check every answer against the form; raise IntakeInvalid with every problem."""
+    answers: dict[str, Any] = {}
+    files: dict[str, list[IncomingFile]] = {}
+    errors: dict[str, str] = {}
+    for field in definition.fields:
+        try:
+            if field.type == "file":
+                accepted = _check_files(field, uploads.get(field.key, []), max_upload_mb)
+                value: Any = [f.filename for f in accepted] or None
+                if accepted:
+                    files[field.key] = accepted
+            else:
+                value = CHECKERS[field.type](field, list(values.get(field.key, [])), session)
+        except FieldProblem as problem:
+            errors[field.key] = str(problem)
+            continue
+        if value is None:
+            if field.required:
+                errors[field.key] = (
+                    "Attach at least one file." if field.type == "file"
+                    else "Tick this box to go on." if field.type == "checkbox"
+                    else "This answer is required."
+                )
+            continue
+        answers[field.key] = value
+    if errors:
+        raise IntakeInvalid(errors)
+    return Intake(answers=answers, files=files)
+
+
+def request_title(definition: ServiceDefinition, answers: Mapping[str, Any]) -> str:
+    """The service's name, plus the first short text answer when there is one."""
+    for field in definition.fields:
+        if field.type == "text" and answers.get(field.key):
+            return f"{definition.name}: {answers[field.key]}"[:300]
+    return definition.name

@@ -1,0 +1,209 @@
+"""Baton's tables. Timestamps are aware UTC (see app.clock)."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from app.clock import utcnow
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    name: str = Field(max_length=120)
+    password_hash: str = Field(default="", max_length=255)
+    is_manager: bool = False
+    is_admin: bool = False
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Team(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=60, unique=True, index=True)
+    name: str = Field(max_length=120)
+
+
+class Membership(SQLModel, table=True):
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    user_id: int = Field(foreign_key="user.id", primary_key=True, index=True)
+    is_lead: bool = False
+
+
+class LoginSession(SQLModel, table=True):
+    """A signed-in browser. Only a keyed hash of the cookie's token is stored, so a
+    leaked database does not hand out live sessions."""
+
+    __tablename__ = "login_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class Ordering(StrEnum):
+    enforced = "enforced"
+    flexible = "flexible"
+
+
+class Service(SQLModel, table=True):
+    """A kind of request. Its name, category and description mirror the current
+    version so that the catalog is one query."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=80, unique=True, index=True)
+    name: str = Field(max_length=120)
+    category: str = Field(max_length=80)
+    description: str = ""
+    ordering: str = Field(default=Ordering.enforced, max_length=16)
+    is_active: bool = True
+    current_version_id: int | None = Field(default=None)
+
+
+class ServiceVersion(SQLModel, table=True):
+    """An immutable snapshot of a service's form and steps (the whole definition)."""
+
+    __tablename__ = "service_version"
+    __table_args__ = (UniqueConstraint("service_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    number: int
+    definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_id: int | None = Field(default=None, foreign_key="user.id")
+
+
+class RequestState(StrEnum):
+    open = "open"
+    completed = "completed"
+    rejected = "rejected"
+    cancelled = "cancelled"
+
+
+class ServiceRequest(SQLModel, table=True):
+    """One filled-in service. Named so as not to collide with Starlette's Request."""
+
+    __tablename__ = "service_request"
+    __table_args__ = (Index("ix_service_request_requester", "requester_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_id: int = Field(foreign_key="service.id", index=True)
+    version_id: int = Field(foreign_key="service_version.id")
+    requester_id: int = Field(foreign_key="user.id")
+    title: str = Field(max_length=300)
+    answers: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
+    state: str = Field(default=RequestState.open, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+    @property
+    def number(self) -> str:
+        return f"REQ-{self.id}"
+
+
+class TaskState(StrEnum):
+    waiting = "waiting"
+    open = "open"
+    claimed = "claimed"
+    done = "done"
+    approved = "approved"
+    rejected = "rejected"
+    skipped = "skipped"
+    cancelled = "cancelled"
+
+
+ACTIVE_TASK_STATES = (TaskState.waiting, TaskState.open, TaskState.claimed)
+QUEUED_TASK_STATES = (TaskState.open, TaskState.claimed)
+FINISHED_TASK_STATES = (TaskState.done, TaskState.approved, TaskState.skipped)
+
+
+class StepKind(StrEnum):
+    task = "task"
+    approval = "approval"
+
+
+class Task(SQLModel, table=True):
+    """One step of one request, owned by a team. Step name, kind and service are copied
+    from the (immutable) version so queues and the overview need no joins to render."""
+
+    __table_args__ = (
+        # The queue: a team's open/claimed tasks, oldest first, keyset-paginated.
+        Index("ix_task_queue", "team_id", "state", "opened_at", "id"),
+        Index("ix_task_assignee", "assignee_id", "state"),
+        Index("ix_task_request", "request_id", "position"),
+        Index("ix_task_overview", "state", "service_id", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id")
+    service_id: int = Field(foreign_key="service.id")
+    team_id: int = Field(foreign_key="team.id")
+    position: int
+    stage: int
+    step_name: str = Field(max_length=120)
+    kind: str = Field(default=StepKind.task, max_length=16)
+    state: str = Field(default=TaskState.waiting, max_length=16)
+    assignee_id: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    opened_at: datetime | None = None
+    state_changed_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+    @property
+    def is_queued(self) -> bool:
+        return self.state in QUEUED_TASK_STATES
+
+
+class EventKind(StrEnum):
+    submitted = "submitted"
+    task_opened = "task_opened"
+    claimed = "claimed"
+    released = "released"
+    handed = "handed"
+    completed = "completed"
+    approved = "approved"
+    rejected = "rejected"
+    task_cancelled = "task_cancelled"
+    request_completed = "request_completed"
+    request_rejected = "request_rejected"
+    request_cancelled = "request_cancelled"
+    comment = "comment"
+    note = "note"
+
+
+class TimelineEvent(SQLModel, table=True):
+    """Append-only: nothing in Baton updates or deletes a row of this table."""
+
+    __tablename__ = "timeline_event"
+    __table_args__ = (Index("ix_timeline_request", "request_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id")
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    kind: str = Field(max_length=32)
+    note: str = ""
+    is_internal: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="service_request.id", index=True)
+    field_key: str = Field(max_length=60)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=120)
+    size: int
+    storage_path: str = Field(max_length=255)
+    uploaded_by_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)

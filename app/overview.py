@@ -1,0 +1,75 @@
+"""The manager overview: all open work at a glance, by team and by service × step."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import case, func
+from sqlmodel import Session, col, select
+
+from app.models import QUEUED_TASK_STATES, Service, Task, TaskState, Team
+
+
+@dataclass
+class WorkCount:
+    """Open work in one group: how many tasks, how many claimed, since when."""
+
+    count: int
+    claimed: int
+    oldest_opened_at: datetime | None
+
+    @property
+    def unclaimed(self) -> int:
+        return self.count - self.claimed
+
+
+@dataclass
+class TeamLine:
+    team: Team
+    work: WorkCount
+
+
+@dataclass
+class StepLine:
+    service: Service
+    position: int
+    step_name: str
+    work: WorkCount
+
+
+def _claimed_count():  # type: ignore[no-untyped-def]
+    return func.sum(case((Task.state == TaskState.claimed, 1), else_=0))
+
+
+def open_work_by_team(session: Session) -> list[TeamLine]:
+    rows = session.exec(
+        select(Task.team_id, func.count(), _claimed_count(), func.min(Task.opened_at))
+        .where(col(Task.state).in_(QUEUED_TASK_STATES))
+        .group_by(Task.team_id)
+    ).all()
+    teams = {team.id: team for team in session.exec(select(Team))}
+    lines = [
+        TeamLine(teams[team_id], WorkCount(count, int(claimed or 0), oldest))
+        for team_id, count, claimed, oldest in rows
+    ]
+    return sorted(lines, key=lambda line: line.team.name)
+
+
+def open_work_by_step(session: Session) -> list[StepLine]:
+    rows = session.exec(
+        select(Task.service_id, Task.position, Task.step_name, func.count(),
+               _claimed_count(), func.min(Task.opened_at))
+        .where(col(Task.state).in_(QUEUED_TASK_STATES))
+        .group_by(Task.service_id, Task.position, Task.step_name)
+    ).all()
+    services = {service.id: service for service in session.exec(select(Service))}
+    lines = [
+        StepLine(services[service_id], position, step_name,
+                 WorkCount(count, int(claimed or 0), oldest))
+        for service_id, position, step_name, count, claimed, oldest in rows
+    ]
+    return sorted(lines, key=lambda line: (line.service.name, line.position))
+
+
+def oldest_first(lines: list[StepLine]) -> StepLine | None:
+    dated = [line for line in lines if line.work.oldest_opened_at is not None]
+    return min(dated, key=lambda line: line.work.oldest_opened_at) if dated else None  # type: ignore[arg-type,return-value]

@@ -1,0 +1,82 @@
+"""Signing in and out."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.auth import (
+    ANON_CSRF_COOKIE,
+    SESSION_COOKIE,
+    ViewerDep,
+    authenticate,
+    end_session,
+    new_anon_csrf_token,
+    start_session,
+)
+from app.config import get_settings
+from app.db import SessionDep
+from app.demo import DEMO_PASSWORD, demo_accounts
+from app.web import redirect, render, safe_next
+
+router = APIRouter()
+
+
+def _login_page(
+    request: Request, session: SessionDep, *, next_url: str, email: str = "",
+    error: str | None = None, status: int = 200,
+) -> Response:
+    token = request.cookies.get(ANON_CSRF_COOKIE) or new_anon_csrf_token()
+    request.state.viewer.csrf_token = token
+    accounts = demo_accounts(session) if get_settings().demo_mode else []
+    response = render(request, "auth/login.html", {
+        "next": next_url, "email": email, "error": error,
+        "demo_accounts": accounts, "demo_password": DEMO_PASSWORD,
+    }, status=status)
+    response.set_cookie(ANON_CSRF_COOKIE, token, httponly=True, samesite="lax",
+                        secure=get_settings().cookie_secure)
+    return response
+
+
+@router.get("/login", name="auth.login")
+def show_login(
+    request: Request, session: SessionDep, viewer: ViewerDep, next: str | None = None
+) -> Response:
+    if viewer.user is not None:
+        return redirect(safe_next(next))
+    return _login_page(request, session, next_url=safe_next(next))
+
+
+@router.post("/login", name="auth.login_submit")
+def log_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    user = authenticate(session, email=email, password=password)
+    if user is None:
+        return _login_page(
+            request, session, next_url=safe_next(next), email=email, status=422,
+            error="That e-mail and password do not match an active account.",
+        )
+    token = start_session(session, user=user)
+    response = redirect(safe_next(next))
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=settings.session_days * 86400, httponly=True,
+        samesite="lax", secure=settings.cookie_secure,
+    )
+    response.delete_cookie(ANON_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout", name="auth.logout")
+def log_out(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        end_session(session, token=token)
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,114 @@
+"""The catalog, a service's page with its intake form, and submitting a request."""
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from app.auth import CurrentUser
+from app.catalog import (
+    active_services,
+    current_version,
+    definition_of,
+    get_service_by_slug,
+    teams_by_slug,
+)
+from app.config import get_settings
+from app.db import SessionDep
+from app.errors import IntakeInvalid
+from app.intake import IncomingFile, validate_intake
+from app.models import Service
+from app.web import is_htmx, redirect, render
+from app.workflow import submit_request
+
+router = APIRouter()
+
+
+@router.get("/", name="home")
+def home(user: CurrentUser) -> Response:
+    return redirect("/catalog")
+
+
+@router.get("/catalog", name="catalog.show")
+def show_catalog(
+    request: Request, session: SessionDep, user: CurrentUser, q: str = ""
+) -> Response:
+    q = q[:200]
+    services = active_services(session, search=q)
+    categories: dict[str, list[Service]] = {}
+    for service in services:
+        categories.setdefault(service.category, []).append(service)
+    return render(
+        request, "catalog/catalog.html", {"categories": categories, "q": q},
+        block="services" if is_htmx(request) else None,
+    )
+
+
+def _service_or_404(session: SessionDep, slug: str) -> Service:
+    service = get_service_by_slug(session, slug)
+    if service is None or not service.is_active:
+        raise HTTPException(status_code=404, detail="There is no such service in the catalog.")
+    return service
+
+
+def _service_page(
+    request: Request, session: SessionDep, service: Service, *,
+    values: dict[str, list[str]] | None = None, errors: dict[str, str] | None = None,
+    lost_files: list[str] | None = None, notice: str | None = None, status: int = 200,
+) -> Response:
+    version = current_version(session, service)
+    definition = definition_of(version)
+    team_names = {slug: team.name for slug, team in teams_by_slug(session).items()}
+    return render(request, "catalog/service.html", {
+        "service": service, "version": version, "definition": definition,
+        "team_names": team_names, "values": values or {}, "errors": errors or {},
+        "lost_files": lost_files or [], "notice": notice,
+        "max_upload_mb": get_settings().max_upload_mb,
+    }, status=status)
+
+
+@router.get("/services/{slug}", name="catalog.service")
+def show_service(request: Request, session: SessionDep, user: CurrentUser, slug: str) -> Response:
+    return _service_page(request, session, _service_or_404(session, slug))
+
+
+@router.post("/services/{slug}/requests", name="catalog.submit")
+async def submit_service_request(
+    request: Request, session: SessionDep, user: CurrentUser, slug: str
+) -> Response:
+    service = _service_or_404(session, slug)
+    version = current_version(session, service)
+    definition = definition_of(version)
+    form = await request.form()
+    values: dict[str, list[str]] = {}
+    uploads: dict[str, list[IncomingFile]] = {}
+    for key in form:
+        for item in form.getlist(key):
+            if isinstance(item, UploadFile):
+                if item.filename:
+                    uploads.setdefault(key, []).append(IncomingFile(
+                        filename=item.filename, content_type=item.content_type or "",
+                        size=item.size or 0, file=item.file,
+                    ))
+            else:
+                values.setdefault(key, []).append(item)
+    lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
+    if values.get("version_id", [""])[0] != str(version.id):
+        return _service_page(
+            request, session, service, values=values, lost_files=lost, status=409,
+            notice="This form changed while you were filling it in. "
+                   "Check your answers against the new form and send it again.",
+        )
+    settings = get_settings()
+    try:
+        intake = validate_intake(
+            session, definition=definition, values=values, uploads=uploads,
+            max_upload_mb=settings.max_upload_mb,
+        )
+    except IntakeInvalid as invalid:
+        return _service_page(request, session, service, values=values, errors=invalid.errors,
+                             lost_files=lost, status=422)
+    created = submit_request(
+        session, service=service, requester=user, intake=intake,
+        attachments_dir=settings.attachments_dir,
+    )
+    return redirect(f"/requests/{created.id}?submitted=1")

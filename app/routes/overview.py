@@ -1,0 +1,69 @@
+"""The manager overview and the lists behind its numbers."""
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlmodel import select
+
+from app.auth import ManagerUser
+from app.db import SessionDep
+from app.models import Service, Team
+from app.overview import oldest_first, open_work_by_step, open_work_by_team
+from app.queues import BadCursor, TaskFilter, list_tasks
+from app.web import is_htmx, render
+
+router = APIRouter()
+
+
+@router.get("/overview", name="overview.show")
+def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> Response:
+    by_step = open_work_by_step(session)
+    return render(request, "overview/overview.html", {
+        "by_team": open_work_by_team(session), "by_step": by_step,
+        "oldest": oldest_first(by_step),
+    })
+
+
+@router.get("/overview/tasks", name="overview.tasks")
+def show_overview_tasks(
+    request: Request, session: SessionDep, user: ManagerUser,
+    team: Annotated[str | None, Query(max_length=60)] = None,
+    service: Annotated[str | None, Query(max_length=80)] = None,
+    step: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    state: str = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Who has each task behind a number, and for how long."""
+    filters = TaskFilter(state=state if state in ("open", "claimed") else None)
+    title_parts = []
+    if team:
+        team_row = session.exec(select(Team).where(Team.slug == team)).first()
+        if team_row is None:
+            raise HTTPException(status_code=404, detail="There is no such team.")
+        filters.team_ids = [team_row.id]  # type: ignore[list-item]
+        title_parts.append(team_row.name)
+    if service:
+        service_row = session.exec(select(Service).where(Service.slug == service)).first()
+        if service_row is None:
+            raise HTTPException(status_code=404, detail="There is no such service.")
+        filters.service_id = service_row.id
+        title_parts.append(service_row.name)
+    if step is not None:
+        filters.position = step
+    try:
+        page = list_tasks(session, filters=filters, after=after)
+    except BadCursor:
+        raise HTTPException(status_code=400, detail="That page link is broken.") from None
+    if step is not None and page.rows:
+        title_parts.append(f"step {step + 1}: {page.rows[0].task.step_name}")
+    return render(request, "overview/tasks.html", {
+        "page": page, "title": " · ".join(title_parts) or "All open work",
+        "params": {"team": team, "service": service, "step": step, "state": state},
+        "more_url": "/overview/tasks?" + urlencode(
+            {k: v for k, v in {"team": team, "service": service, "step": step,
+                               "state": state}.items() if v not in (None, "")}
+        ) + "&",
+        "view": "overview", "teammates": {},
+    }, block="more_rows" if is_htmx(request) and after else None)

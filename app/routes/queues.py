@@ -1,0 +1,181 @@
+"""Team queues, "my work", and the actions on a task (claim, release, hand, complete,
+approve, reject). Actions answer an HTMX request with the updated row, and a plain form
+post with a redirect back to where it came from."""
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import Response
+from sqlmodel import Session, select
+
+from app.access import TaskForWorker
+from app.auth import CurrentUser
+from app.db import SessionDep
+from app.errors import DomainError
+from app.models import QUEUED_TASK_STATES, Task, TaskState, Team, User
+from app.queues import BadCursor, TaskFilter, list_tasks, queue_counts, task_row
+from app.queues import services_with_queued_tasks as queue_services
+from app.teams import active_members, teams_of
+from app.web import is_htmx, redirect, render, safe_next
+from app.workflow import (
+    approve_task,
+    claim_task,
+    complete_task,
+    hand_task,
+    reject_task,
+    release_task,
+)
+
+router = APIRouter()
+
+QUEUE_STATES = ("open", "claimed", "mine")
+
+
+def _teammates(session: Session, team_ids: set[int]) -> dict[int, list[User]]:
+    return {team_id: active_members(session, team_id) for team_id in team_ids}
+
+
+@router.get("/queues", name="queues.list")
+def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    teams = teams_of(session, user)
+    counts = queue_counts(session, [team.id for team in teams if team.id is not None])
+    return render(request, "queues/queues.html", {"teams": teams, "counts": counts})
+
+
+@router.get("/queues/{team_slug}", name="queues.show")
+def show_queue(
+    request: Request, session: SessionDep, user: CurrentUser, team_slug: str,
+    service: Annotated[int | None, Query(ge=1)] = None,
+    state: str = "", q: Annotated[str, Query(max_length=200)] = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    team = session.exec(select(Team).where(Team.slug == team_slug)).first()
+    if team is None:
+        raise HTTPException(status_code=404, detail="There is no such team.")
+    is_member = team.id in request.state.viewer.team_ids
+    if not is_member and not user.is_manager:
+        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
+    filters = TaskFilter(
+        team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
+        viewer_id=user.id, search=q,
+    )
+    try:
+        page = list_tasks(session, filters=filters, after=after)
+    except BadCursor:
+        raise HTTPException(status_code=400, detail="That page link is broken.") from None
+    context = {
+        "team": team, "page": page, "is_member": is_member,
+        "services": queue_services(session, [team.id]),
+        "teammates": _teammates(session, {team.id}) if is_member else {},
+        "view": "queue",
+        "more_url": f"/queues/{team.slug}?"
+        + urlencode({k: v for k, v in {"service": service, "state": filters.state, "q": q}.items() if v})
+        + "&",
+    }
+    block = None
+    if is_htmx(request):
+        # A "more" link appends rows; a filter change replaces the whole result.
+        block = "more_rows" if after else "results"
+    return render(request, "queues/queue.html", context, block=block)
+
+
+@router.get("/my-work", name="queues.my_work")
+def show_my_work(request: Request, session: SessionDep, user: CurrentUser,
+                 after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,))
+    try:
+        page = list_tasks(session, filters=filters, after=after)
+    except BadCursor:
+        raise HTTPException(status_code=400, detail="That page link is broken.") from None
+    return render(request, "queues/my_work.html", {
+        "page": page, "teammates": _teammates(session, set(request.state.viewer.team_ids)),
+        "view": "mywork", "more_url": "/my-work?",
+    }, block="more_rows" if is_htmx(request) and after else None)
+
+
+def _after_action(
+    request: Request, session: Session, task: Task, *, view: str, back: str,
+    error: str | None = None, status: int = 200, message: str | None = None,
+) -> Response:
+    if not is_htmx(request):
+        return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
+    session.refresh(task)
+    row = task_row(session, task)
+    headers = {"HX-Trigger": "task-changed"}
+    return render(request, "tasks/_task_row.html", {
+        "row": row, "view": view, "error": error, "message": message,
+        "teammates": _teammates(session, {task.team_id}),
+        "still_listed": task.state in QUEUED_TASK_STATES,
+    }, status=status, headers=headers)
+
+
+def _act(
+    request: Request, session: Session, task: Task, action: Callable[[], object], *,
+    view: str, back: str, message: str,
+) -> Response:
+    try:
+        action()
+    except DomainError as refused:
+        session.rollback()
+        if not is_htmx(request):
+            raise
+        return _after_action(request, session, task, view=view, back=back,
+                             error=refused.message, status=refused.status_code)
+    return _after_action(request, session, task, view=view, back=back, message=message)
+
+
+ViewField = Annotated[str, Form(max_length=20)]
+BackField = Annotated[str, Form(max_length=2000)]
+NoteField = Annotated[str, Form(max_length=10000)]
+
+
+@router.post("/tasks/{task_id}/claim", name="tasks.claim")
+def claim(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+          view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
+                view=view, back=back, message="You claimed this task.")
+
+
+@router.post("/tasks/{task_id}/release", name="tasks.release")
+def release(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+            view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task, lambda: release_task(session, task=task, by=user),
+                view=view, back=back, message="Released to the team queue.")
+
+
+@router.post("/tasks/{task_id}/hand", name="tasks.hand")
+def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+         to: Annotated[int, Form(ge=1)], view: ViewField = "queue",
+         back: BackField = "") -> Response:
+    teammate = session.get(User, to)
+    if teammate is None:
+        raise HTTPException(status_code=422, detail="Pick a teammate to hand the task to.")
+    return _act(request, session, task,
+                lambda: hand_task(session, task=task, by=user, to=teammate),
+                view=view, back=back, message=f"Handed to {teammate.name}.")
+
+
+@router.post("/tasks/{task_id}/complete", name="tasks.complete")
+def complete(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: complete_task(session, task=task, by=user, note=note),
+                view=view, back=back, message="Done.")
+
+
+@router.post("/tasks/{task_id}/approve", name="tasks.approve")
+def approve(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: approve_task(session, task=task, by=user, note=note),
+                view=view, back=back, message="Approved.")
+
+
+@router.post("/tasks/{task_id}/reject", name="tasks.reject")
+def reject(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+           note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: reject_task(session, task=task, by=user, reason=note),
+                view=view, back=back, message="Rejected: the request has ended.")

@@ -1,0 +1,119 @@
+"""A requester's requests, the request page, comments, cancelling, attachments."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from app.access import RequestForViewer, get_request_for_viewer
+from app.auth import CurrentUser
+from app.config import get_settings
+from app.db import SessionDep
+from app.errors import DomainError
+from app.models import Attachment, RequestState
+from app.my_requests import requests_of
+from app.request_detail import request_detail
+from app.teams import active_members
+from app.web import redirect, render
+from app.workflow import add_comment, cancel_request
+
+router = APIRouter()
+
+REQUEST_STATES = {state.value for state in RequestState}
+
+
+@router.get("/requests", name="requests.mine")
+def show_my_requests(
+    request: Request, session: SessionDep, user: CurrentUser,
+    state: str = "", before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    if state not in REQUEST_STATES:
+        state = ""
+    lines, next_before = requests_of(
+        session, requester_id=user.id, before=before, state=state or None
+    )
+    return render(request, "requests/my_requests.html", {
+        "lines": lines, "next_before": next_before, "state": state,
+        "states": [s.value for s in RequestState],
+    })
+
+
+def _request_page(
+    request: Request, session: SessionDep, viewed: RequestForViewer, user: CurrentUser, *,
+    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    detail = request_detail(
+        session, service_request=viewed.request,
+        with_internal_notes=viewed.access.sees_internal_notes,
+    )
+    teammates = {
+        step.task.team_id: active_members(session, step.task.team_id)
+        for step in detail.steps
+        if step.task.team_id in request.state.viewer.team_ids and step.task.state == "claimed"
+    }
+    return render(request, "requests/request.html", {
+        "detail": detail, "access": viewed.access, "teammates": teammates,
+        "errors": errors or {}, "values": values or {},
+        "submitted": request.query_params.get("submitted") == "1",
+    }, status=status)
+
+
+@router.get("/requests/{request_id}", name="requests.show")
+def show_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer
+) -> Response:
+    return _request_page(request, session, viewed, user)
+
+
+@router.post("/requests/{request_id}/comments", name="requests.comment")
+def comment_on_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    body: Annotated[str, Form()] = "", internal: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        add_comment(
+            session, service_request=viewed.request, by=user, body=body, internal=internal,
+            is_team_member=viewed.access.is_team_member,
+        )
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        session.rollback()
+        return _request_page(request, session, viewed, user, status=error.status_code,
+                             errors={"body": error.message}, values={"body": body})
+    return redirect(f"/requests/{viewed.request.id}#timeline", request)
+
+
+@router.post("/requests/{request_id}/cancel", name="requests.cancel")
+def cancel_my_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        cancel_request(session, service_request=viewed.request, by=user, reason=reason)
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        session.rollback()
+        return _request_page(request, session, viewed, user, status=error.status_code,
+                             errors={"reason": error.message}, values={"reason": reason})
+    return redirect(f"/requests/{viewed.request.id}", request)
+
+
+@router.get("/attachments/{attachment_id}", name="requests.attachment")
+def download_attachment(
+    attachment_id: int, session: SessionDep, user: CurrentUser
+) -> Response:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise HTTPException(status_code=404, detail="There is no such file.")
+    get_request_for_viewer(attachment.request_id, session, user)
+    path = get_settings().attachments_dir / attachment.storage_path
+    if not path.is_file():
+        raise HTTPException(status_code=404, detail="This file is missing from storage.")
+    # Served as a download, never inline: an uploaded HTML file must not run as Baton.
+    return FileResponse(
+        path, filename=attachment.filename, media_type="application/octet-stream",
+        content_disposition_type="attachment",
+    )

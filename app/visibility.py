@@ -1,0 +1,52 @@
+"""Who sees what (PRODUCT.md rule 6), as plain functions over the database."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists
+from sqlmodel import Session, col, select
+
+from app.models import Membership, ServiceRequest, Task, User
+
+
+def has_team_on_request(session: Session, *, user: User, request_id: int) -> bool:
+    """Whether any of the user's teams owns a task of this request."""
+    query = select(
+        exists().where(
+            Task.request_id == request_id,
+            col(Task.team_id).in_(
+                select(Membership.team_id).where(Membership.user_id == user.id)
+            ),
+        )
+    )
+    return bool(session.exec(query).one())
+
+
+@dataclass(frozen=True)
+class RequestAccess:
+    """What one person may do with one request."""
+
+    is_requester: bool
+    is_team_member: bool
+    is_manager: bool
+
+    @property
+    def can_view(self) -> bool:
+        return self.is_requester or self.is_team_member or self.is_manager
+
+    @property
+    def sees_internal_notes(self) -> bool:
+        # Never the requester, even one who also sits on a team of the request.
+        return not self.is_requester and (self.is_team_member or self.is_manager)
+
+    @property
+    def can_comment(self) -> bool:
+        return self.is_requester or self.is_team_member
+
+
+def request_access(session: Session, *, user: User, request: ServiceRequest) -> RequestAccess:
+    assert request.id is not None
+    return RequestAccess(
+        is_requester=request.requester_id == user.id,
+        is_team_member=has_team_on_request(session, user=user, request_id=request.id),
+        is_manager=user.is_manager,
+    )

@@ -1,0 +1,110 @@
+"""Rendering pages and HTMX fragments.
+
+One URL serves the whole page, or, for an HTMX request, one named block of the same
+template. Responses say `Vary: HX-Request` so caches keep the two apart.
+
+HTMX 2 does not swap 4xx responses by default; base.html configures it to swap 409 and
+422 (a refused action, an invalid form) the way it swaps a 200, so that the message the
+server rendered lands where the user is looking.
+"""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.auth import Viewer
+from app.config import get_settings
+from app.definitions import FIELD_TYPE_LABELS
+from app.models import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+
+STATE_LABELS = {
+    "waiting": "Waiting", "open": "Open", "claimed": "Claimed", "done": "Done",
+    "approved": "Approved", "rejected": "Rejected", "skipped": "Not needed",
+    "cancelled": "Cancelled", "completed": "Completed",
+}
+
+
+def age(since: datetime | None, now: datetime | None = None) -> str:
+    """A short, exact-enough age: 45 s, 12 min, 5 h, 3 d 4 h, 6 w."""
+    if since is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    days = seconds // 86400
+    if days < 14:
+        hours = (seconds % 86400) // 3600
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    return f"{days // 7} w"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") + " UTC" if moment else "—"
+
+
+def iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+templates.env.filters["age"] = age
+templates.env.filters["when"] = when
+templates.env.filters["iso"] = iso
+templates.env.filters["state_label"] = lambda state: STATE_LABELS.get(state, state)
+templates.env.globals["FIELD_TYPE_LABELS"] = FIELD_TYPE_LABELS
+templates.env.globals["urlencode"] = lambda params: urlencode(
+    {key: value for key, value in params.items() if value not in (None, "")}
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    viewer: Viewer = getattr(request.state, "viewer", None) or Viewer(user=None, csrf_token="")
+    page = {
+        "viewer": viewer,
+        "user": viewer.user,
+        "csrf_token": viewer.csrf_token,
+        "demo_mode": get_settings().demo_mode,
+        **(context or {}),
+    }
+    response: HTMLResponse = templates.TemplateResponse(
+        request, name, page, status_code=status, headers=headers, block_name=block
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never send someone to another site after an action."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def redirect(url: str, request: Request | None = None) -> Response:
+    """303 for a plain form post; for HTMX, a client-side redirect it will follow."""
+    if request is not None and is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

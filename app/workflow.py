@@ -1,0 +1,374 @@
+"""The rules of a request's life: submission, ordering, claims, approvals, cancelling.
+
+Every function here is one transaction: it checks, changes, writes one timeline event
+per change of state, and commits. Task transitions first lock the request row, so two
+people acting on the same request at once are serialized (SQLite serializes all writers
+already; on PostgreSQL this is SELECT … FOR UPDATE).
+"""
+
+from datetime import datetime
+from pathlib import Path
+from uuid import uuid4
+
+from sqlmodel import Session, col, select
+
+from app.catalog import current_version, definition_of
+from app.errors import AlreadyClaimed, InvalidTransition, NotAllowed, ReasonRequired
+from app.intake import IncomingFile, Intake, request_title
+from app.models import (
+    ACTIVE_TASK_STATES,
+    Attachment,
+    EventKind,
+    RequestState,
+    Service,
+    ServiceRequest,
+    StepKind,
+    Task,
+    TaskState,
+    TimelineEvent,
+    User,
+    utcnow,
+)
+from app.teams import is_member, team_slugs_by_id
+
+MAX_NOTE_LENGTH = 5000
+
+
+def _event(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    kind: EventKind,
+    by: User | None,
+    task: Task | None = None,
+    note: str = "",
+    internal: bool = False,
+    at: datetime,
+) -> TimelineEvent:
+    event = TimelineEvent(
+        request_id=request.id, task_id=task.id if task else None,
+        actor_id=by.id if by else None, kind=kind, note=note, is_internal=internal,
+        created_at=at,
+    )
+    session.add(event)
+    return event
+
+
+def _clean_note(note: str | None) -> str:
+    text = (note or "").strip()
+    if len(text) > MAX_NOTE_LENGTH:
+        raise ReasonRequired(f"Keep it under {MAX_NOTE_LENGTH} characters.")
+    return text
+
+
+def _set_state(task: Task, state: TaskState, at: datetime) -> None:
+    task.state = state
+    task.state_changed_at = at
+    if state == TaskState.open and task.opened_at is None:
+        task.opened_at = at
+    if state not in ACTIVE_TASK_STATES:
+        task.closed_at = at
+
+
+# --- submission -----------------------------------------------------------------------
+
+
+def _store_files(
+    session: Session, request: ServiceRequest, files: dict[str, list[IncomingFile]],
+    *, by: User, attachments_dir: Path,
+) -> list[Path]:
+    written: list[Path] = []
+    folder = attachments_dir / str(request.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, incoming in files.items():
+        for upload in incoming:
+            relative = f"{request.id}/{uuid4().hex}"
+            target = attachments_dir / relative
+            with target.open("wb") as out:
+                upload.file.seek(0)
+                while chunk := upload.file.read(1024 * 1024):
+                    out.write(chunk)
+            written.append(target)
+            session.add(Attachment(
+                request_id=request.id, field_key=key, filename=upload.filename[:255],
+                content_type=(upload.content_type or "application/octet-stream")[:120],
+                size=upload.size, storage_path=relative, uploaded_by_id=by.id,
+            ))
+    return written
+
+
+def submit_request(
+    session: Session, *, service: Service, requester: User, intake: Intake,
+    attachments_dir: Path,
+) -> ServiceRequest:
+    """Create the request, its tasks, its files and its first event, or none of them.
+
+    `intake` must come from validate_intake against the service's current version."""
+    if not service.is_active:
+        raise InvalidTransition("This service is retired and takes no new requests.")
+    version = current_version(session, service)
+    definition = definition_of(version)
+    teams = {slug: team_id for team_id, slug in team_slugs_by_id(session).items()}
+    now = utcnow()
+    request = ServiceRequest(
+        service_id=service.id, version_id=version.id, requester_id=requester.id,
+        title=request_title(definition, intake.answers), answers=intake.answers,
+        created_at=now, updated_at=now,
+    )
+    session.add(request)
+    session.flush()
+    first_stage = min(definition.stage_of(i) for i in range(len(definition.steps)))
+    for position, step in enumerate(definition.steps):
+        stage = definition.stage_of(position)
+        opens = stage == first_stage
+        session.add(Task(
+            request_id=request.id, service_id=service.id, team_id=teams[step.team],
+            position=position, stage=stage, step_name=step.name, kind=step.kind,
+            state=TaskState.open if opens else TaskState.waiting,
+            created_at=now, state_changed_at=now, opened_at=now if opens else None,
+        ))
+    _event(session, request, kind=EventKind.submitted, by=requester, at=now)
+    written: list[Path] = []
+    try:
+        written = _store_files(
+            session, request, intake.files, by=requester, attachments_dir=attachments_dir
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return request
+
+
+# --- ordering ---------------------------------------------------------------------------
+
+
+def _tasks_of(session: Session, request: ServiceRequest) -> list[Task]:
+    return list(session.exec(
+        select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
+    ))
+
+
+def next_stage_to_open(tasks: list[Task]) -> int | None:
+    """The stage whose waiting tasks may open now: none while any task is open or
+    claimed, else the lowest stage that still waits."""
+    if any(task.state in (TaskState.open, TaskState.claimed) for task in tasks):
+        return None
+    waiting = [task.stage for task in tasks if task.state == TaskState.waiting]
+    return min(waiting) if waiting else None
+
+
+def is_complete(tasks: list[Task]) -> bool:
+    return not any(task.state in ACTIVE_TASK_STATES for task in tasks)
+
+
+def _advance(session: Session, request: ServiceRequest, *, by: User, at: datetime) -> None:
+    """After a task finished: open the next stage, or complete the request."""
+    tasks = _tasks_of(session, request)
+    stage = next_stage_to_open(tasks)
+    if stage is not None:
+        for task in tasks:
+            if task.state == TaskState.waiting and task.stage == stage:
+                _set_state(task, TaskState.open, at)
+                _event(session, request, kind=EventKind.task_opened, by=by, task=task, at=at)
+    if is_complete(tasks):
+        request.state = RequestState.completed
+        request.closed_at = at
+        _event(session, request, kind=EventKind.request_completed, by=by, at=at)
+
+
+def _cancel_remaining(
+    session: Session, request: ServiceRequest, *, by: User, at: datetime, note: str
+) -> None:
+    for task in _tasks_of(session, request):
+        if task.state in ACTIVE_TASK_STATES:
+            _set_state(task, TaskState.cancelled, at)
+            _event(session, request, kind=EventKind.task_cancelled, by=by, task=task,
+                   note=note, at=at)
+
+
+# --- task transitions -------------------------------------------------------------------
+
+
+def _lock(session: Session, task: Task) -> ServiceRequest:
+    """Lock the task's request and reload both, so checks see the latest state."""
+    request = session.exec(
+        select(ServiceRequest).where(ServiceRequest.id == task.request_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+    session.exec(
+        select(Task).where(Task.id == task.id).execution_options(populate_existing=True)
+    ).one()
+    return request
+
+
+def _require_member(session: Session, task: Task, user: User) -> None:
+    if not user.is_active or not is_member(session, user_id=user.id, team_id=task.team_id):
+        raise NotAllowed("Only members of the task's team can act on it.")
+
+
+def _name_of(session: Session, user_id: int | None) -> str:
+    user = session.get(User, user_id) if user_id else None
+    return user.name if user else "someone"
+
+
+def _claim_on_the_way(
+    session: Session, request: ServiceRequest, task: Task, by: User, at: datetime
+) -> None:
+    if task.state == TaskState.claimed and task.assignee_id == by.id:
+        return
+    if task.state == TaskState.claimed:
+        raise AlreadyClaimed(by_name=_name_of(session, task.assignee_id))
+    if task.state != TaskState.open:
+        raise InvalidTransition(_not_open_message(task))
+    _set_state(task, TaskState.claimed, at)
+    task.assignee_id = by.id
+    _event(session, request, kind=EventKind.claimed, by=by, task=task, at=at)
+
+
+def _not_open_message(task: Task) -> str:
+    if task.state == TaskState.waiting:
+        return "This task is waiting for an earlier step to finish."
+    return f"This task is already {task.state}."
+
+
+def claim_task(session: Session, *, task: Task, by: User) -> Task:
+    """Exactly one person wins a claim; everyone else is told who has the task."""
+    request = _lock(session, task)
+    _require_member(session, task, by)
+    if task.state == TaskState.claimed:
+        raise AlreadyClaimed(by_name=_name_of(session, task.assignee_id))
+    _claim_on_the_way(session, request, task, by, utcnow())
+    request.updated_at = task.state_changed_at
+    session.commit()
+    return task
+
+
+def release_task(session: Session, *, task: Task, by: User) -> Task:
+    request = _lock(session, task)
+    _require_member(session, task, by)
+    if task.state != TaskState.claimed:
+        raise InvalidTransition("Only a claimed task can be released.")
+    now = utcnow()
+    previous = _name_of(session, task.assignee_id)
+    _set_state(task, TaskState.open, now)
+    task.assignee_id = None
+    note = "" if previous == by.name else f"Released from {previous}"
+    _event(session, request, kind=EventKind.released, by=by, task=task, note=note, at=now)
+    request.updated_at = now
+    session.commit()
+    return task
+
+
+def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
+    request = _lock(session, task)
+    _require_member(session, task, by)
+    if task.state != TaskState.claimed:
+        raise InvalidTransition("Claim the task before handing it to a teammate.")
+    if not to.is_active or not is_member(session, user_id=to.id, team_id=task.team_id):
+        raise NotAllowed(f"{to.name} is not an active member of this team.")
+    if task.assignee_id == to.id:
+        raise InvalidTransition(f"{to.name} already has this task.")
+    now = utcnow()
+    task.assignee_id = to.id
+    task.state_changed_at = now
+    _event(session, request, kind=EventKind.handed, by=by, task=task,
+           note=f"Handed to {to.name}", at=now)
+    request.updated_at = now
+    session.commit()
+    return task
+
+
+def _finish(
+    session: Session, *, task: Task, by: User, kind: StepKind, state: TaskState,
+    event: EventKind, note: str,
+) -> Task:
+    request = _lock(session, task)
+    _require_member(session, task, by)
+    if task.kind != kind:
+        raise InvalidTransition(
+            "This is an approval: approve or reject it." if task.kind == StepKind.approval
+            else "This task is not an approval: complete it."
+        )
+    now = utcnow()
+    _claim_on_the_way(session, request, task, by, now)
+    _set_state(task, state, now)
+    _event(session, request, kind=event, by=by, task=task, note=note, at=now)
+    if state == TaskState.rejected:
+        request.state = RequestState.rejected
+        request.closed_at = now
+        _event(session, request, kind=EventKind.request_rejected, by=by, note=note, at=now)
+        _cancel_remaining(session, request, by=by, at=now, note="The request was rejected.")
+    else:
+        _advance(session, request, by=by, at=now)
+    request.updated_at = now
+    session.commit()
+    return task
+
+
+def complete_task(session: Session, *, task: Task, by: User, note: str = "") -> Task:
+    return _finish(session, task=task, by=by, kind=StepKind.task, state=TaskState.done,
+                   event=EventKind.completed, note=_clean_note(note))
+
+
+def approve_task(session: Session, *, task: Task, by: User, note: str = "") -> Task:
+    return _finish(session, task=task, by=by, kind=StepKind.approval,
+                   state=TaskState.approved, event=EventKind.approved, note=_clean_note(note))
+
+
+def reject_task(session: Session, *, task: Task, by: User, reason: str) -> Task:
+    reason = _clean_note(reason)
+    if not reason:
+        raise ReasonRequired("Say why you reject it: the requester will read this.")
+    return _finish(session, task=task, by=by, kind=StepKind.approval,
+                   state=TaskState.rejected, event=EventKind.rejected, note=reason)
+
+
+# --- the requester's actions and comments -----------------------------------------------
+
+
+def cancel_request(
+    session: Session, *, service_request: ServiceRequest, by: User, reason: str
+) -> ServiceRequest:
+    reason = _clean_note(reason)
+    if by.id != service_request.requester_id:
+        raise NotAllowed("Only the requester can cancel a request.")
+    if not reason:
+        raise ReasonRequired("Say why you cancel it: the teams will read this.")
+    request = session.exec(
+        select(ServiceRequest).where(ServiceRequest.id == service_request.id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if request.state != RequestState.open:
+        raise InvalidTransition(f"This request is already {request.state}.")
+    now = utcnow()
+    request.state = RequestState.cancelled
+    request.closed_at = now
+    request.updated_at = now
+    _event(session, request, kind=EventKind.request_cancelled, by=by, note=reason, at=now)
+    _cancel_remaining(session, request, by=by, at=now, note="The requester cancelled.")
+    session.commit()
+    return request
+
+
+def add_comment(
+    session: Session, *, service_request: ServiceRequest, by: User, body: str,
+    internal: bool, is_team_member: bool,
+) -> TimelineEvent:
+    """A public comment (requester and teams) or an internal note (teams only)."""
+    text = _clean_note(body)
+    if not text:
+        raise ReasonRequired("Write something first.")
+    if internal and not is_team_member:
+        raise NotAllowed("Only the teams working on this request can add internal notes.")
+    if not is_team_member and by.id != service_request.requester_id:
+        raise NotAllowed("Only the requester and the teams on this request can comment.")
+    event = _event(
+        session, service_request, kind=EventKind.note if internal else EventKind.comment,
+        by=by, note=text, internal=internal, at=utcnow(),
+    )
+    session.commit()
+    return event
+
