@@ -1,0 +1,92 @@
+"""Factories: people, teams, services and requests made through Baton's own rules."""
+
+from itertools import count
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.catalog import current_version, definition_of, save_service
+from app.config import get_settings
+from app.definitions import parse_service
+from app.intake import IncomingFile, validate_intake
+from app.models import Service, ServiceRequest, Task, Team, User
+from app.people import create_person
+from app.teams import add_member
+from app.workflow import submit_request
+
+_serial = count(1)
+
+
+class Factory:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def team(self, slug: str | None = None, name: str | None = None) -> Team:
+        slug = slug or f"team-{next(_serial)}"
+        existing = self.session.exec(select(Team).where(Team.slug == slug)).first()
+        if existing:
+            return existing
+        team = Team(slug=slug, name=name or slug.replace("-", " ").title())
+        self.session.add(team)
+        self.session.flush()
+        return team
+
+    def user(
+        self, name: str | None = None, *, teams: tuple[str, ...] = (), manager: bool = False,
+        admin: bool = False, password: str = "correct horse battery", active: bool = True,
+    ) -> User:
+        name = name or f"Person {next(_serial)}"
+        email = f"{name.lower().replace(' ', '.')}.{next(_serial)}@example.com"
+        user = create_person(self.session, email=email, name=name, password=password,
+                             manager=manager, admin=admin)
+        user.is_active = active
+        for slug in teams:
+            add_member(self.session, team=self.team(slug), user=user)
+        self.session.flush()
+        return user
+
+    def service(
+        self, *, slug: str | None = None, ordering: str = "enforced",
+        steps: list[tuple[str, str]] | None = None, fields: list[dict[str, Any]] | None = None,
+        name: str | None = None, category: str = "General", description: str = "",
+    ) -> Service:
+        """steps: (team slug, kind) pairs; teams are created as needed."""
+        slug = slug or f"service-{next(_serial)}"
+        steps = steps if steps is not None else [("it", "task")]
+        for team_slug, _kind in steps:
+            self.team(team_slug)
+        definition = parse_service({
+            "slug": slug, "name": name or slug.replace("-", " ").title(),
+            "category": category, "description": description, "ordering": ordering,
+            "fields": fields if fields is not None else [
+                {"key": "summary", "label": "Summary", "type": "text", "required": True},
+            ],
+            "steps": [
+                {"name": f"Step {index + 1}", "team": team_slug, "kind": kind}
+                for index, (team_slug, kind) in enumerate(steps)
+            ],
+        })
+        service, _version = save_service(self.session, definition=definition)
+        self.session.commit()
+        return service
+
+    def request(
+        self, service: Service, requester: User, answers: dict[str, Any] | None = None,
+        uploads: dict[str, list[IncomingFile]] | None = None,
+    ) -> ServiceRequest:
+        """Files a request with raw answers as a form would send them (strings or lists)."""
+        values = {
+            key: value if isinstance(value, list) else [str(value)]
+            for key, value in (answers if answers is not None else {"summary": "Help"}).items()
+        }
+        definition = definition_of(current_version(self.session, service))
+        settings = get_settings()
+        intake = validate_intake(self.session, definition=definition, values=values,
+                                 uploads=uploads or {}, max_upload_mb=settings.max_upload_mb)
+        return submit_request(self.session, service=service, requester=requester,
+                              intake=intake, attachments_dir=settings.attachments_dir)
+
+    def tasks(self, request: ServiceRequest) -> list[Task]:
+        return list(self.session.exec(
+            select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
+        ))

@@ -1,0 +1,55 @@
+"""A test client that signs people in and sends the CSRF token like a browser would."""
+
+import re
+
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlmodel import Session, select
+
+from app.auth import SESSION_COOKIE, start_session
+from app.models import LoginSession, User
+
+
+class WebClient:
+    def __init__(self, client: TestClient, session: Session):
+        self.client = client
+        self.session = session
+        self.csrf_token = ""
+
+    def login(self, user: User) -> "WebClient":
+        token = start_session(self.session, user=user)
+        self.client.cookies.set(SESSION_COOKIE, token)
+        login = self.session.exec(
+            select(LoginSession).where(LoginSession.user_id == user.id)
+            .order_by(LoginSession.created_at.desc())  # type: ignore[attr-defined]
+        ).first()
+        assert login is not None
+        self.csrf_token = login.csrf_token
+        return self
+
+    def logout(self) -> None:
+        self.client.cookies.clear()
+        self.csrf_token = ""
+
+    def get(self, url: str, *, htmx: bool = False, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        headers = kwargs.pop("headers", {})
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.get(url, headers=headers, **kwargs)
+
+    def post(self, url: str, data: dict | None = None, *, htmx: bool = False,  # type: ignore[type-arg]
+             csrf: bool = True, files=None, **kwargs) -> Response:  # type: ignore[no-untyped-def]
+        headers = kwargs.pop("headers", {})
+        data = dict(data or {})
+        if htmx:
+            headers["HX-Request"] = "true"
+            if csrf:
+                headers["X-CSRF-Token"] = self.csrf_token
+        elif csrf:
+            data.setdefault("csrf_token", self.csrf_token)
+        return self.client.post(url, data=data, files=files, headers=headers, **kwargs)
+
+
+def text_of(response: Response) -> str:
+    """The page's text without tags and with runs of whitespace collapsed."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)).strip()
