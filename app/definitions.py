@@ -41,6 +41,15 @@ _OPTIONAL_LIMITS = {
 }
 
 
+class _Problem(ValueError):
+    """A problem found by a whole-model check, about the key at `at` inside the model
+    (pydantic would otherwise report it against the model itself)."""
+
+    def __init__(self, at: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.at = at
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -66,20 +75,22 @@ class FieldDefinition(_Strict):
         allowed = _LIMITS_BY_TYPE[self.type]
         for name in _OPTIONAL_LIMITS - allowed:
             if getattr(self, name) is not None:
-                raise ValueError(f"'{name}' does not apply to a {self.type} field")
+                raise _Problem((name,), f"'{name}' does not apply to a {self.type} field")
         if self.type in ("select", "multi_select"):
             if not self.options:
-                raise ValueError(f"a {self.type} field needs a non-empty 'options' list")
+                raise _Problem(
+                    ("options",), f"a {self.type} field needs a non-empty 'options' list"
+                )
             if len(set(self.options)) != len(self.options):
-                raise ValueError("'options' has the same option twice")
+                raise _Problem(("options",), "'options' has the same option twice")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError("'min' is greater than 'max'")
+            raise _Problem(("min",), "'min' is greater than 'max'")
         if (
             self.min_length is not None
             and self.max_length is not None
             and self.min_length > self.max_length
         ):
-            raise ValueError("'min_length' is greater than 'max_length'")
+            raise _Problem(("min_length",), "'min_length' is greater than 'max_length'")
         return self
 
     @property
@@ -107,14 +118,14 @@ class ServiceDefinition(_Strict):
     @model_validator(mode="after")
     def _keys_are_unique(self) -> "ServiceDefinition":
         seen: set[str] = set()
-        for field in self.fields:
+        for index, field in enumerate(self.fields):
             if field.key in seen:
-                raise ValueError(f"two fields have the key '{field.key}'")
+                raise _Problem(("fields", index, "key"), f"two fields have the key '{field.key}'")
             seen.add(field.key)
         names: set[str] = set()
-        for step in self.steps:
+        for index, step in enumerate(self.steps):
             if step.name in names:
-                raise ValueError(f"two steps are named '{step.name}'")
+                raise _Problem(("steps", index, "name"), f"two steps are named '{step.name}'")
             names.add(step.name)
         return self
 
@@ -151,7 +162,9 @@ class TeamsFile(_Strict):
 def _describe(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
+        at = item.get("ctx", {}).get("error")
+        loc = (*item["loc"], *at.at) if isinstance(at, _Problem) else item["loc"]
+        path = ".".join(str(part) for part in loc)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "string_pattern_mismatch":
             message = "use lower-case letters, digits and " + (

@@ -93,13 +93,11 @@ def _conditions(filters: TaskFilter) -> list:
         if number:
             conditions.append(Task.request_id == int(number.group(1)))
         else:
-            conditions.append(
-                col(Task.request_id).in_(
-                    select(ServiceRequest.id).where(
-                        func.lower(ServiceRequest.title).like(f"%{search.lower()}%")
-                    )
-                )
-            )
+            # Every word must appear in the title, in any order (as in the catalog search).
+            titles = select(ServiceRequest.id)
+            for word in search.lower().split():
+                titles = titles.where(func.lower(ServiceRequest.title).like(f"%{word}%"))
+            conditions.append(col(Task.request_id).in_(titles))
     return conditions
 
 

@@ -2,8 +2,9 @@
 exercises the migrations); each test runs in one connection and transaction that is
 rolled back at the end (domain commits release savepoints only).
 
-The database is SQLite in a temporary folder, or PostgreSQL when
-BATON_TEST_DATABASE_URL names one (its public schema is dropped and rebuilt).
+The database is SQLite in a temporary folder, or, when BATON_TEST_DATABASE_URL names a
+PostgreSQL server, a fresh database created on it for this test session and dropped at
+its end (so two test runs on one server never meet).
 """
 
 import os
@@ -15,13 +16,14 @@ _TMP = Path(tempfile.mkdtemp(prefix="baton-tests-"))
 os.environ["BATON_DATA_DIR"] = str(_TMP / "data")
 os.environ["BATON_SECRET_KEY"] = "test-secret-key"
 os.environ.pop("BATON_DEMO_MODE", None)
-DATABASE_URL = os.environ.get("BATON_TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
-os.environ["BATON_DATABASE_URL"] = DATABASE_URL
+SERVER_URL = os.environ.get("BATON_TEST_DATABASE_URL", "")
+DATABASE_URL = SERVER_URL or f"sqlite:///{_TMP / 'test.db'}"
+_PG_DATABASE = f"baton_test_{os.getpid()}_{_TMP.name[-6:].lower()}"
 
 import pytest  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import Engine  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
 from app.config import get_settings  # noqa: E402
@@ -32,20 +34,36 @@ from tests.factories import Factory  # noqa: E402
 from tests.web import WebClient  # noqa: E402
 
 
-def _reset_postgres(engine: Engine) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+def _server_engine() -> Engine:
+    return create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+
+
+if SERVER_URL.startswith("postgresql"):
+    server = _server_engine()
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{_PG_DATABASE}"'))
+        connection.execute(text(f'CREATE DATABASE "{_PG_DATABASE}"'))
+    server.dispose()
+    DATABASE_URL = make_url(SERVER_URL).set(database=_PG_DATABASE).render_as_string(
+        hide_password=False
+    )
+os.environ["BATON_DATABASE_URL"] = DATABASE_URL
 
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     engine = make_engine(DATABASE_URL)
-    if engine.dialect.name == "postgresql":
-        _reset_postgres(engine)
     upgrade(DATABASE_URL)
     yield engine
     engine.dispose()
+    if engine.dialect.name == "postgresql":
+        from app.db import get_engine
+
+        get_engine().dispose()  # the CLI's engine, if a test used it
+        server = _server_engine()
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{_PG_DATABASE}" WITH (FORCE)'))
+        server.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,310 @@
+"""Signing in and out, the sign-in wall, CSRF, the demo login and security headers."""
+
+import re
+
+import pytest
+from sqlmodel import Session, col, func, select
+
+from app.auth import ANON_CSRF_COOKIE, SESSION_COOKIE, verify_password
+from app.config import get_settings
+from app.demo import DEMO_PASSWORD
+from app.models import LoginSession, TimelineEvent, User
+from app.people import create_person
+from tests.factories import Factory
+from tests.web import WebClient, text_of
+
+PASSWORD = "correct horse battery"
+NO_MATCH = "That e-mail and password do not match an active account."
+
+
+def login_form_token(web: WebClient, url: str = "/login") -> str:
+    """Opens the login page like a browser: it sets the double-submit cookie and embeds
+    the same token in the form."""
+    page = web.get(url)
+    assert page.status_code == 200
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match is not None
+    return match.group(1)
+
+
+def sign_in(web: WebClient, email: str, password: str, **extra: str):  # type: ignore[no-untyped-def]
+    token = login_form_token(web)
+    data = {"email": email, "password": password, "csrf_token": token, **extra}
+    return web.post("/login", data, csrf=False)
+
+
+def session_cookie_header(response) -> str:  # type: ignore[no-untyped-def]
+    headers = [h for h in response.headers.get_list("set-cookie")
+               if h.startswith(f"{SESSION_COOKIE}=")]
+    assert len(headers) == 1, headers
+    return headers[0]
+
+
+def sessions_of(session: Session, user: User) -> int:
+    return session.exec(
+        select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.id)
+    ).one()
+
+
+# --- the login page and signing in ----------------------------------------------------
+
+
+def test_the_login_page_renders_a_form_with_its_csrf_token(web: WebClient):
+    response = web.get("/login")
+    assert response.status_code == 200
+    assert "Sign in to Baton" in text_of(response)
+    assert 'name="email"' in response.text and 'name="password"' in response.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert token is not None
+    assert web.client.cookies.get(ANON_CSRF_COOKIE) == token.group(1)
+
+
+def test_the_right_password_signs_in_with_a_safe_cookie(web: WebClient, make: Factory, session):
+    user = make.user()
+    response = sign_in(web, user.email, PASSWORD, next="/requests")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/requests"
+    cookie = session_cookie_header(response)
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert "secure" not in cookie.lower()
+    assert sessions_of(session, user) == 1
+    page = web.get("/catalog")
+    assert page.status_code == 200
+    assert user.name in text_of(page)
+
+
+def test_the_session_cookie_is_secure_when_the_settings_say_so(
+    web: WebClient, make: Factory, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "cookie_secure", True)
+    user = make.user()
+    # A secure cookie only travels over HTTPS, so this browser talks HTTPS.
+    page = web.get("https://testserver/login")
+    assert "; secure" in page.headers["set-cookie"].lower()
+    token = login_form_token(web, "https://testserver/login")
+    response = web.post("https://testserver/login", {
+        "email": user.email, "password": PASSWORD, "csrf_token": token,
+    }, csrf=False)
+    assert response.status_code == 303
+    assert "; secure" in session_cookie_header(response).lower()
+
+
+def test_the_e_mail_is_matched_whatever_its_case(web: WebClient, make: Factory):
+    user = make.user()
+    response = sign_in(web, f"  {user.email.upper()} ", PASSWORD)
+    assert response.status_code == 303
+    session_cookie_header(response)
+
+
+@pytest.mark.parametrize("which", ["wrong password", "unknown e-mail"])
+def test_a_wrong_password_or_unknown_e_mail_is_refused_and_keeps_the_e_mail(
+    web: WebClient, make: Factory, session, which: str
+):
+    user = make.user()
+    email = user.email if which == "wrong password" else "nobody.here@example.com"
+    password = "not the password" if which == "wrong password" else PASSWORD
+    response = sign_in(web, email, password)
+    assert response.status_code == 422
+    assert NO_MATCH in text_of(response)
+    assert f'value="{email}"' in response.text
+    assert not [h for h in response.headers.get_list("set-cookie")
+                if h.startswith(f"{SESSION_COOKIE}=")]
+    assert sessions_of(session, user) == 0
+
+
+def test_a_deactivated_person_cannot_sign_in(web: WebClient, make: Factory, session):
+    user = make.user(active=False)
+    response = sign_in(web, user.email, PASSWORD)
+    assert response.status_code == 422
+    assert NO_MATCH in text_of(response)
+    assert sessions_of(session, user) == 0
+
+
+def test_deactivating_a_person_ends_the_sessions_they_already_have(
+    web: WebClient, make: Factory, session
+):
+    user = make.user()
+    web.login(user)
+    assert web.get("/catalog").status_code == 200
+    user.is_active = False
+    session.add(user)
+    session.commit()
+    response = web.get("/catalog")
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_passwords_are_stored_as_argon2_hashes(make: Factory):
+    user = make.user(password="a secret phrase")
+    assert user.password_hash.startswith("$argon2id$")
+    assert "a secret phrase" not in user.password_hash
+    assert verify_password(user.password_hash, "a secret phrase")
+    assert not verify_password(user.password_hash, "another phrase")
+
+
+# --- the sign-in wall and where people land ----------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/", "/catalog?q=laptop", "/requests", "/requests/1",
+                                 "/services/new-laptop", "/queues", "/my-work"])
+def test_every_page_needs_a_sign_in(web: WebClient, url: str):
+    response = web.get(url)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=" + url.replace("?", "%3F").replace(
+        "=", "%3D")
+
+
+def test_an_htmx_request_without_a_session_is_told_to_redirect(web: WebClient):
+    response = web.get("/catalog?q=desk", htmx=True)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/login?next=/catalog%3Fq%3Ddesk"
+    assert response.text == ""
+
+
+def test_signing_in_from_the_wall_returns_to_the_page_asked_for(web: WebClient, make: Factory):
+    user = make.user()
+    page = web.get("/login?next=/requests%3Fstate%3Dopen")
+    assert 'name="next" value="/requests?state=open"' in page.text
+    token = login_form_token(web)
+    response = web.post("/login", {"email": user.email, "password": PASSWORD,
+                                   "csrf_token": token, "next": "/requests?state=open"},
+                        csrf=False)
+    assert response.headers["location"] == "/requests?state=open"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example/x",
+                                    "/\\evil.example", "javascript:alert(1)"])
+def test_next_only_ever_redirects_to_a_local_path(web: WebClient, make: Factory, target: str):
+    user = make.user()
+    page = web.get("/login", params={"next": target})
+    assert 'name="next" value="/"' in page.text
+    response = sign_in(web, user.email, PASSWORD, next=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    signed_in = web.get("/login", params={"next": target})
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/"
+
+
+def test_logging_out_ends_the_session_on_the_server(web: WebClient, make: Factory, session):
+    user = make.user()
+    web.login(user)
+    old_token = web.client.cookies.get(SESSION_COOKIE)
+    response = web.post("/logout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login"
+    assert sessions_of(session, user) == 0
+    # Someone who kept a copy of the cookie gets nothing from it.
+    web.client.cookies.clear()
+    web.client.cookies.set(SESSION_COOKIE, old_token)
+    replay = web.get("/catalog")
+    assert replay.status_code == 303
+    assert replay.headers["location"].startswith("/login")
+
+
+# --- CSRF -----------------------------------------------------------------------------
+
+
+def comments_on(session: Session, request_id: int) -> list[str]:
+    return list(session.exec(
+        select(TimelineEvent.note).where(TimelineEvent.request_id == request_id,
+                                         TimelineEvent.kind == "comment")
+        .order_by(col(TimelineEvent.id))
+    ))
+
+
+@pytest.fixture
+def own_request(make: Factory, web: WebClient):  # type: ignore[no-untyped-def]
+    requester = make.user()
+    service_request = make.request(make.service(), requester)
+    web.login(requester)
+    return service_request
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(
+    web: WebClient, session, own_request
+):
+    response = web.post(f"/requests/{own_request.id}/comments", {"body": "Hello"}, csrf=False)
+    assert response.status_code == 403
+    assert "did not come from Baton" in text_of(response)
+    assert comments_on(session, own_request.id) == []
+
+
+def test_a_post_with_a_wrong_csrf_token_is_refused(web: WebClient, session, own_request):
+    response = web.post(f"/requests/{own_request.id}/comments",
+                        {"body": "Hello", "csrf_token": "forged"}, csrf=False)
+    assert response.status_code == 403
+    forged_header = web.post(f"/requests/{own_request.id}/comments", {"body": "Hello"},
+                             csrf=False, headers={"X-CSRF-Token": "forged"})
+    assert forged_header.status_code == 403
+    assert comments_on(session, own_request.id) == []
+
+
+def test_htmx_sends_the_token_as_a_header_and_is_accepted(web: WebClient, session, own_request):
+    response = web.post(f"/requests/{own_request.id}/comments", {"body": "Via htmx"},
+                        htmx=True)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == f"/requests/{own_request.id}#timeline"
+    assert comments_on(session, own_request.id) == ["Via htmx"]
+
+
+def test_the_login_form_needs_the_double_submit_token(web: WebClient, make: Factory, session):
+    user = make.user()
+    data = {"email": user.email, "password": PASSWORD}
+    no_cookie = web.post("/login", {**data, "csrf_token": "made-up"}, csrf=False)
+    assert no_cookie.status_code == 403
+    token = login_form_token(web)
+    no_field = web.post("/login", data, csrf=False)
+    assert no_field.status_code == 403
+    mismatch = web.post("/login", {**data, "csrf_token": token + "x"}, csrf=False)
+    assert mismatch.status_code == 403
+    assert sessions_of(session, user) == 0
+    matching = web.post("/login", {**data, "csrf_token": token}, csrf=False)
+    assert matching.status_code == 303
+    assert sessions_of(session, user) == 1
+
+
+# --- the demo login -------------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_person(session: Session) -> User:
+    return create_person(session, email="ana@example.com", name="Ana Alvarez",
+                         password=DEMO_PASSWORD)
+
+
+def test_the_demo_login_page_lists_demo_people_and_the_password(
+    web: WebClient, demo_person: User, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "demo_mode", True)
+    page = text_of(web.get("/login"))
+    assert "Demo accounts" in page
+    assert "ana@example.com" in page
+    assert DEMO_PASSWORD in page
+    # Only people who exist are listed.
+    assert "ben@example.com" not in page
+
+
+def test_outside_the_demo_the_login_page_shows_no_accounts_or_password(
+    web: WebClient, demo_person: User, monkeypatch
+):
+    monkeypatch.setattr(get_settings(), "demo_mode", False)
+    page = web.get("/login").text
+    assert "Demo accounts" not in page
+    assert "ana@example.com" not in page
+    assert DEMO_PASSWORD not in page
+
+
+# --- security headers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/login", "/catalog", "/no-such-page"])
+def test_every_response_carries_the_security_headers(web: WebClient, url: str):
+    response = web.get(url)
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
