@@ -6,7 +6,7 @@ act on is a 403.
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Path
 
 from app.auth import CurrentUser
 from app.db import SessionDep
@@ -15,6 +15,10 @@ from app.teams import is_member
 from app.visibility import RequestAccess, request_access
 
 NOT_FOUND = "There is no such request, or it is not yours to see."
+# Ids are 32-bit integer columns: a larger number in a URL must be a 400, not a database
+# error (PostgreSQL: integer out of range; SQLite: OverflowError) and a 500.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(le=MAX_ID)]
 
 
 class ViewedRequest:
@@ -24,7 +28,7 @@ class ViewedRequest:
 
 
 def get_request_for_viewer(
-    request_id: int, session: SessionDep, user: CurrentUser
+    request_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> ViewedRequest:
     service_request = session.get(ServiceRequest, request_id)
     if service_request is None:
@@ -35,7 +39,7 @@ def get_request_for_viewer(
     return ViewedRequest(service_request, access)
 
 
-def get_task_for_worker(task_id: int, session: SessionDep, user: CurrentUser) -> Task:
+def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser) -> Task:
     task = session.get(Task, task_id)
     if task is None:
         raise HTTPException(status_code=404, detail="There is no such task.")

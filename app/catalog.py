@@ -23,13 +23,12 @@ TEAMS_FILE = "teams.toml"
 
 def active_services(session: Session, *, search: str = "") -> list[Service]:
     query = select(Service).where(Service.is_active == True)  # noqa: E712
-    for word in search.split():
-        pattern = f"%{word.lower()}%"
+    for word in search.lower().split():
         query = query.where(
             or_(
-                func.lower(Service.name).like(pattern),
-                func.lower(Service.description).like(pattern),
-                func.lower(Service.category).like(pattern),
+                func.lower(Service.name).contains(word, autoescape=True),
+                func.lower(Service.description).contains(word, autoescape=True),
+                func.lower(Service.category).contains(word, autoescape=True),
             )
         )
     return list(session.exec(query.order_by(Service.category, Service.name)))

@@ -63,14 +63,21 @@ def demo_accounts(session: Session) -> list[DemoPerson]:
 
 
 def _sample_answer(field: FieldDefinition, rng: random.Random, people: list[User]) -> list[str]:
-    samples = {
-        "text": ["Jordan Lee", "Q3 conference", "Desk 4.12", "Figma licence", "Sam Patel"],
-        "long_text": ["Needed for the new project starting next month; the team agreed on "
-                      "this in the planning meeting."],
-    }
+    names = ["Jordan Lee", "Sam Patel", "Mia Novak", "Lucas Martin", "Priya Shah", "Tom Berg"]
+    summaries = ["For the Q3 customer project", "Replacement for a broken one",
+                 "Needed for the new team in Lyon", "Urgent before the audit",
+                 "Second floor, room 2.14", "Licence for the design team"]
+    long_texts = ["Needed for the new project starting next month; the team agreed on this "
+                  "in the planning meeting.", "The current one stopped working last week "
+                  "and a loan unit is not enough for the daily work."]
     kind = field.type
-    if kind in samples:
-        text = rng.choice(samples[kind])
+    if kind in ("text", "long_text"):
+        if kind == "long_text":
+            text = rng.choice(long_texts)
+        elif "name" in field.key or "name" in field.label.lower():
+            text = rng.choice(names)
+        else:
+            text = rng.choice(summaries)
         if field.min_length and len(text) < field.min_length:
             text = (text + " ") * (field.min_length // len(text) + 1)
         return [text[: field.max_length] if field.max_length else text]
@@ -128,7 +135,7 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
     def tick() -> None:
         # Never past the real now: the demo shows history, not the future.
         latest = utcnow() - timedelta(minutes=1)
-        clock[0] = min(clock[0] + timedelta(minutes=rng.randint(20, 60 * 30)), latest)
+        clock[0] = min(clock[0] + timedelta(minutes=rng.randint(15, 60 * 9)), latest)
 
     for _ in range(steps):
         open_tasks = list(session.exec(

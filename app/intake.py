@@ -72,9 +72,8 @@ def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
         raise FieldProblem("Enter a number, for example 1200 or 12.5.") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise FieldProblem("Enter a number, for example 1200 or 12.5.")
-    if field.is_integer:
-        if not value.is_integer():
-            raise FieldProblem("Enter a whole number.")
+    if field.is_integer and not value.is_integer():
+        raise FieldProblem("Enter a whole number.")
     if field.min is not None and value < field.min:
         raise FieldProblem(f"Enter {_number_text(field.min)} or more.")
     if field.max is not None and value > field.max:

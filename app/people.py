@@ -1,7 +1,7 @@
 """People: creating accounts and finding someone by name or e-mail."""
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.auth import hash_password
 from app.models import User
@@ -30,10 +30,10 @@ def find_people(session: Session, text: str, *, limit: int = 10) -> list[User]:
     text = text.strip().lower()
     if len(text) < 2:
         return []
-    pattern = f"%{text}%"
     return list(session.exec(
         select(User)
         .where(User.is_active == True,  # noqa: E712
-               or_(func.lower(User.name).like(pattern), User.email.like(pattern)))  # type: ignore[attr-defined]
+               or_(func.lower(User.name).contains(text, autoescape=True),
+                   col(User.email).contains(text, autoescape=True)))
         .order_by(User.name).limit(limit)
     ))

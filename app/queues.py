@@ -35,7 +35,11 @@ class Cursor:
     def decode(text: str) -> "Cursor":
         try:
             stamp, task_id = text.rsplit("_", 1)
-            return Cursor(datetime.fromisoformat(stamp), int(task_id))
+            cursor = Cursor(datetime.fromisoformat(stamp), int(task_id))
+            # Ids are 32-bit columns: a larger number would be a database error (a 500).
+            if not 0 < cursor.task_id < 2**31:
+                raise ValueError(text)
+            return cursor
         except ValueError:
             raise BadCursor(text) from None
 
@@ -95,8 +99,9 @@ def _conditions(filters: TaskFilter) -> list:
         else:
             # Every word must appear in the title, in any order (as in the catalog search).
             titles = select(ServiceRequest.id)
+            title = func.lower(ServiceRequest.title)
             for word in search.lower().split():
-                titles = titles.where(func.lower(ServiceRequest.title).like(f"%{word}%"))
+                titles = titles.where(title.contains(word, autoescape=True))
             conditions.append(col(Task.request_id).in_(titles))
     return conditions
 

@@ -361,7 +361,9 @@ def add_comment(
     text = _clean_note(body)
     if not text:
         raise ReasonRequired("Write something first.")
-    if internal and not is_team_member:
+    # Internal notes are never shown to the requester, so a requester who also sits on a
+    # team of the request must not write one: it would vanish from their own page.
+    if internal and (not is_team_member or by.id == service_request.requester_id):
         raise NotAllowed("Only the teams working on this request can add internal notes.")
     if not is_team_member and by.id != service_request.requester_id:
         raise NotAllowed("Only the requester and the teams on this request can comment.")

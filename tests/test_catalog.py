@@ -202,8 +202,8 @@ def test_every_bad_file_is_reported_at_once(session, tmp_path):
         "c.toml": service_data("c"),
     })
     problems = import_errors(session, folder)
-    assert [problem.removeprefix(str(folder) + "/").split(":")[:2] for problem in problems] == [
-        ["a.toml", " slug"], ["b.toml", " colour"],
+    assert [problem.split(": ")[:2] for problem in problems] == [
+        [str(folder / "a.toml"), "slug"], [str(folder / "b.toml"), "colour"],
     ]
     assert count(session, Service) == 0
 
@@ -344,3 +344,9 @@ def test_active_services_are_found_by_words_in_name_description_or_category(
 def test_active_services_are_listed_by_category_then_name(session, make: Factory):
     catalog_of(session, make)
     assert [s.slug for s in active_services(session)] == ["laptop", "purchase", "desk-move"]
+
+
+@pytest.mark.parametrize("search", ["%", "_", "desk%move"])
+def test_wildcards_in_a_search_are_taken_literally(session, make: Factory, search):
+    catalog_of(session, make)
+    assert active_services(session, search=search) == []

@@ -200,6 +200,7 @@ def test_the_total_counts_every_filtered_task_not_the_page(session, make):
 @pytest.mark.parametrize("cursor", [
     "nonsense", "2024-03-01T09:00:00+00:00", "2024-03-01T09:00:00+00:00_x",
     "yesterday_5", "2024-13-45T09:00:00+00:00_5", "_5",
+    "2024-03-01T09:00:00+00:00_99999999999999999999",  # past any id column: not a 500
 ])
 def test_a_malformed_cursor_is_refused(session, make, cursor):
     it = make_queue(session, make, 2)

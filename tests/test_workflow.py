@@ -48,8 +48,9 @@ def test_a_failed_submission_leaves_nothing_behind(session, make, tmp_path: Path
     requester = make.user()
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the attachments folder should be")
-    from app.intake import IncomingFile, Intake
     import io
+
+    from app.intake import IncomingFile, Intake
 
     intake = Intake(answers={"summary": "x"}, files={"summary": [
         IncomingFile("a.txt", "text/plain", 3, io.BytesIO(b"abc"))]})

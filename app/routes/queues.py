@@ -8,9 +8,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
+from pydantic import BeforeValidator, Field
 from sqlmodel import Session, select
 
-from app.access import TaskForWorker
+from app.access import MAX_ID, TaskForWorker
 from app.auth import CurrentUser
 from app.db import SessionDep
 from app.errors import DomainError
@@ -31,6 +32,11 @@ from app.workflow import (
 router = APIRouter()
 
 QUEUE_STATES = ("open", "claimed", "mine")
+# The filter form sends `service=` for "All services": blank means no filter, not a 400.
+ServiceFilter = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None,
+    BeforeValidator(lambda value: value or None), Query(),
+]
 
 
 def _teammates(session: Session, team_ids: set[int]) -> dict[int, list[User]]:
@@ -47,7 +53,7 @@ def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Res
 @router.get("/queues/{team_slug}", name="queues.show")
 def show_queue(
     request: Request, session: SessionDep, user: CurrentUser, team_slug: str,
-    service: Annotated[int | None, Query(ge=1)] = None,
+    service: ServiceFilter = None,
     state: str = "", q: Annotated[str, Query(max_length=200)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
@@ -70,9 +76,9 @@ def show_queue(
         "services": queue_services(session, [team.id]),
         "teammates": _teammates(session, {team.id}) if is_member else {},
         "view": "queue",
-        "more_url": f"/queues/{team.slug}?"
-        + urlencode({k: v for k, v in {"service": service, "state": filters.state, "q": q}.items() if v})
-        + "&",
+        "more_url": f"/queues/{team.slug}?" + urlencode(
+            {k: v for k, v in {"service": service, "state": filters.state, "q": q}.items() if v}
+        ) + "&",
     }
     block = None
     if is_htmx(request):
@@ -147,7 +153,7 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
 
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-         to: Annotated[int, Form(ge=1)], view: ViewField = "queue",
+         to: Annotated[int, Form(ge=1, le=MAX_ID)], view: ViewField = "queue",
          back: BackField = "") -> Response:
     teammate = session.get(User, to)
     if teammate is None:

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from app.access import RequestForViewer, get_request_for_viewer
+from app.access import IdPath, RequestForViewer, get_request_for_viewer
 from app.auth import CurrentUser
 from app.config import get_settings
 from app.db import SessionDep
@@ -13,7 +13,6 @@ from app.errors import DomainError
 from app.models import Attachment, RequestState
 from app.my_requests import requests_of
 from app.request_detail import request_detail
-from app.teams import active_members
 from app.web import redirect, render
 from app.workflow import add_comment, cancel_request
 
@@ -47,13 +46,8 @@ def _request_page(
         session, service_request=viewed.request,
         with_internal_notes=viewed.access.sees_internal_notes,
     )
-    teammates = {
-        step.task.team_id: active_members(session, step.task.team_id)
-        for step in detail.steps
-        if step.task.team_id in request.state.viewer.team_ids and step.task.state == "claimed"
-    }
     return render(request, "requests/request.html", {
-        "detail": detail, "access": viewed.access, "teammates": teammates,
+        "detail": detail, "access": viewed.access,
         "errors": errors or {}, "values": values or {},
         "submitted": request.query_params.get("submitted") == "1",
     }, status=status)
@@ -93,7 +87,9 @@ def cancel_my_request(
     try:
         cancel_request(session, service_request=viewed.request, by=user, reason=reason)
     except DomainError as error:
-        if error.status_code == 403:
+        # Only a missing or too long reason belongs next to the reason box; a closed
+        # request no longer shows that box, so its 409 goes to the error page.
+        if error.status_code != 422:
             raise
         session.rollback()
         return _request_page(request, session, viewed, user, status=error.status_code,
@@ -103,7 +99,7 @@ def cancel_my_request(
 
 @router.get("/attachments/{attachment_id}", name="requests.attachment")
 def download_attachment(
-    attachment_id: int, session: SessionDep, user: CurrentUser
+    attachment_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> Response:
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:

@@ -1,0 +1,187 @@
+"""The manager overview over HTTP: the numbers, and the lists behind them."""
+
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from app.clock import frozen_at
+from app.workflow import cancel_request, claim_task, complete_task
+from tests.web import text_of
+
+
+def task_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    return [int(number) for number in re.findall(r'<tr id="task-(\d+)"', response.text)]
+
+
+def table(response, section: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The body rows of the overview's table in one section, as lists of cell texts."""
+    part = response.text.split(f'aria-labelledby="{section}"', 1)[1].split("</section>")[0]
+    body = part.split("<tbody>", 1)[1]
+    return [
+        [" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+         for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
+    ]
+
+
+@pytest.fixture
+def work(session, make):  # type: ignore[no-untyped-def]
+    """Open work filed at known moments before now.
+
+    New laptop (enforced): IT task, then HR approval. Onboarding (flexible): HR task and
+    facilities task, both open at once.
+    """
+    now = datetime.now(UTC)
+    laptop = make.service(slug="laptop", name="New laptop",
+                          steps=[("it", "task"), ("hr", "approval")])
+    onboard = make.service(slug="onboard", name="Onboarding", ordering="flexible",
+                           steps=[("hr", "task"), ("facilities", "task")])
+    ivan = make.user("Ivan", teams=("it",))
+    hana = make.user("Hana", teams=("hr",))
+    rita = make.user("Rita")
+
+    def filed(service, ago: timedelta):  # type: ignore[no-untyped-def]
+        with frozen_at(now - ago):
+            return make.tasks(make.request(service, rita))
+
+    class Work:
+        it_open = filed(laptop, timedelta(days=3, hours=5))[0]
+        it_claimed = filed(laptop, timedelta(days=2))[0]
+        it_done, hr_approval = filed(laptop, timedelta(days=1))
+        hr_claimed, facilities_open = filed(onboard, timedelta(hours=4))
+    cancelled = make.request(laptop, rita)
+    cancel_request(session, service_request=cancelled, by=rita, reason="Not needed")
+    claim_task(session, task=Work.it_claimed, by=ivan)
+    claim_task(session, task=Work.hr_claimed, by=hana)
+    with frozen_at(now - timedelta(hours=5)):
+        complete_task(session, task=Work.it_done, by=ivan)
+    Work.manager = make.user("Mona", manager=True)  # type: ignore[attr-defined]
+    Work.ivan, Work.hana = ivan, hana  # type: ignore[attr-defined]
+    return Work
+
+
+def test_a_manager_sees_open_work_by_team(web, work):
+    response = web.login(work.manager).get("/overview")
+    assert response.status_code == 200
+    # team, open tasks, unclaimed, claimed, oldest
+    assert table(response, "by-team") == [
+        ["Facilities", "1", "1", "0", "4 h"],
+        ["Hr", "2", "1", "1", "5 h"],
+        ["It", "2", "1", "1", "3 d 5 h"],
+    ]
+
+
+def test_a_manager_sees_open_work_by_service_and_step(web, work):
+    response = web.login(work.manager).get("/overview")
+    # service, step, open tasks, unclaimed, claimed, oldest
+    assert table(response, "by-step") == [
+        ["New laptop", "1. Step 1", "2", "1", "1", "3 d 5 h"],
+        ["New laptop", "2. Step 2", "1", "1", "0", "5 h"],
+        ["Onboarding", "1. Step 1", "1", "0", "1", "4 h"],
+        ["Onboarding", "2. Step 2", "1", "1", "0", "4 h"],
+    ]
+    assert "Oldest open step: New laptop · Step 1 , open for 3 d 5 h." in text_of(response)
+
+
+def test_every_number_opens_a_list_of_exactly_that_many_tasks(web, work):
+    web.login(work.manager)
+    overview = web.get("/overview")
+    links = re.findall(r'<td class="num"><a href="([^"]+)">(\d+)</a>', overview.text)
+    assert len(links) == 3 * 3 + 4 * 3
+    for href, number in links:
+        listed = web.get(html.unescape(href))
+        assert listed.status_code == 200
+        assert len(task_ids(listed)) == int(number), href
+        total = re.search(r"(\d+) (?:open|unclaimed|claimed) tasks?, oldest first",
+                          text_of(listed))
+        assert total is not None and total.group(1) == number, href
+
+
+def test_an_empty_overview_says_so(web, make):
+    response = web.login(make.user(manager=True)).get("/overview")
+    assert response.status_code == 200
+    assert "No open work. Every queue is clear." in text_of(response)
+    assert "Oldest open step" not in text_of(response)
+
+
+@pytest.mark.parametrize("url", [
+    "/overview", "/overview/tasks", "/overview/tasks?team=it",
+    "/overview/tasks?service=laptop&step=0",
+])
+def test_people_without_the_manager_flag_are_refused(web, make, work, url):
+    for person in (make.user("Eve"), work.ivan, make.user("Adam", admin=True)):
+        response = web.login(person).get(url)
+        assert response.status_code == 403, person.name
+        page = text_of(response)
+        assert "Only managers can see this page." in page
+        assert "Step 1" not in page and "REQ-" not in page
+
+
+def test_the_list_behind_a_team_shows_assignee_and_age_oldest_first(web, work):
+    response = web.login(work.manager).get("/overview/tasks?team=it")
+    assert response.status_code == 200
+    assert task_ids(response) == [work.it_open.id, work.it_claimed.id]
+    page = text_of(response)
+    assert "2 open tasks, oldest first." in page
+    assert f"REQ-{work.it_open.request_id} New laptop: Help Step 1 It Rita 3 d 5 h" in page
+    assert f"REQ-{work.it_claimed.request_id} New laptop: Help Step 1 It Rita 2 d Ivan" in page
+    # A manager who is not on the team is shown the work, not buttons to do it.
+    assert "hx-post" not in response.text
+
+
+def test_the_list_behind_a_step_shows_that_steps_tasks(web, work):
+    web.login(work.manager)
+    response = web.get("/overview/tasks?service=laptop&step=1")
+    assert task_ids(response) == [work.hr_approval.id]
+    assert "New laptop · step 2: Step 2" in text_of(response)
+    first_step = web.get("/overview/tasks?service=laptop&step=0")
+    assert task_ids(first_step) == [work.it_open.id, work.it_claimed.id]
+    hr = web.get("/overview/tasks?team=hr")
+    assert task_ids(hr) == [work.hr_approval.id, work.hr_claimed.id]
+
+
+def test_the_list_can_keep_only_claimed_or_unclaimed_tasks(web, work):
+    web.login(work.manager)
+    claimed = web.get("/overview/tasks?service=laptop&step=0&state=claimed")
+    assert task_ids(claimed) == [work.it_claimed.id]
+    assert "1 claimed task, oldest first." in text_of(claimed)
+    assert "Ivan" in text_of(claimed)
+    unclaimed = web.get("/overview/tasks?service=laptop&step=0&state=open")
+    assert task_ids(unclaimed) == [work.it_open.id]
+    assert "1 unclaimed task, oldest first." in text_of(unclaimed)
+    by_team = web.get("/overview/tasks?team=hr&state=claimed")
+    assert task_ids(by_team) == [work.hr_claimed.id]
+
+
+def test_all_open_work_is_listed_without_filters(web, work):
+    response = web.login(work.manager).get("/overview/tasks")
+    assert task_ids(response) == [
+        work.it_open.id, work.it_claimed.id, work.hr_approval.id,  # opened 5 h ago
+        work.hr_claimed.id, work.facilities_open.id,
+    ]
+    assert "All open work" in text_of(response)
+
+
+@pytest.mark.parametrize("url", [
+    "/overview/tasks?team=no-such-team", "/overview/tasks?service=no-such-service",
+    "/overview/tasks?team=it&service=no-such-service&step=0",
+])
+def test_an_unknown_team_or_service_is_not_found(web, work, url):
+    response = web.login(work.manager).get(url)
+    assert response.status_code == 404
+    assert "There is no such" in text_of(response)
+
+
+@pytest.mark.parametrize("step", ["-1", "abc", "1.5", "99999999999999999999"])
+def test_a_bad_step_is_a_400(web, work, step):
+    response = web.login(work.manager).get(f"/overview/tasks?service=laptop&step={step}")
+    assert response.status_code == 400
+    assert "not understood" in text_of(response)
+
+
+def test_a_bad_page_link_is_a_400(web, work):
+    response = web.login(work.manager).get("/overview/tasks?team=it&after=garbage")
+    assert response.status_code == 400
+    assert "page link is broken" in text_of(response)

@@ -1,0 +1,42 @@
+"""The migrations build exactly the schema the models describe (the test database was
+made by running them, see conftest)."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, MetaData, String, inspect
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from app.migrate import alembic_config
+
+
+def test_the_migrated_database_matches_the_models(engine):
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, SQLModel.metadata)
+    assert differences == []
+
+
+def test_the_comparison_would_see_a_column_the_migrations_lack(engine):
+    # Guards the test above against passing vacuously (say, compared with no tables).
+    changed = MetaData()
+    for table in SQLModel.metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["team"].append_column(Column("colour", String(20)))
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, changed)
+    assert [(d[0], d[2], d[3].name) for d in differences] == [("add_column", "team", "colour")]
+
+
+def test_the_database_is_at_the_newest_migration(engine):
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == head
+
+
+def test_every_model_has_its_table(engine):
+    tables = set(inspect(engine).get_table_names())
+    assert set(SQLModel.metadata.tables) <= tables
+    assert tables - set(SQLModel.metadata.tables) == {"alembic_version"}
