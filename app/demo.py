@@ -167,12 +167,13 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
             cancel_request(session, service_request=_request(session, request_id),
                            by=requester, reason="Plans changed; no longer needed.")
     elif end == "claimed":
-        task = session.exec(select(Task).where(
+        waiting_for_claim = session.exec(select(Task).where(
             Task.request_id == request_id, Task.state == TaskState.open)).first()
-        if task is not None:
+        if waiting_for_claim is not None:
             tick()
             with frozen_at(clock[0]):
-                claim_task(session, task=task, by=_member_for(session, task, rng))
+                claim_task(session, task=waiting_for_claim,
+                           by=_member_for(session, waiting_for_claim, rng))
 
 
 def _request(session: Session, request_id: int) -> ServiceRequest:

@@ -13,8 +13,13 @@ from app.clock import utcnow
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# Primary keys are typed `int` (not `int | None`) although they are None until the row is
+# flushed: every object Baton passes around has been flushed, and this keeps `x.id` usable
+# without a None check at each call site.
+
+
 class User(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
     name: str = Field(max_length=120)
     password_hash: str = Field(default="", max_length=255)
@@ -25,7 +30,7 @@ class User(SQLModel, table=True):
 
 
 class Team(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     slug: str = Field(max_length=60, unique=True, index=True)
     name: str = Field(max_length=120)
 
@@ -58,7 +63,7 @@ class Service(SQLModel, table=True):
     """A kind of request. Its name, category and description mirror the current
     version so that the catalog is one query."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     slug: str = Field(max_length=80, unique=True, index=True)
     name: str = Field(max_length=120)
     category: str = Field(max_length=80)
@@ -74,7 +79,7 @@ class ServiceVersion(SQLModel, table=True):
     __tablename__ = "service_version"
     __table_args__ = (UniqueConstraint("service_id", "number"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id", index=True)
     number: int
     definition: dict[str, Any] = Field(sa_column=Column(JSONType, nullable=False))
@@ -95,7 +100,7 @@ class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
     __table_args__ = (Index("ix_service_request_requester", "requester_id", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id", index=True)
     version_id: int = Field(foreign_key="service_version.id")
     requester_id: int = Field(foreign_key="user.id")
@@ -144,7 +149,7 @@ class Task(SQLModel, table=True):
         Index("ix_task_overview", "state", "service_id", "position"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="service_request.id")
     service_id: int = Field(foreign_key="service.id")
     team_id: int = Field(foreign_key="team.id")
@@ -187,7 +192,7 @@ class TimelineEvent(SQLModel, table=True):
     __tablename__ = "timeline_event"
     __table_args__ = (Index("ix_timeline_request", "request_id", "id"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="service_request.id")
     task_id: int | None = Field(default=None, foreign_key="task.id")
     actor_id: int | None = Field(default=None, foreign_key="user.id")
@@ -198,7 +203,7 @@ class TimelineEvent(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     request_id: int = Field(foreign_key="service_request.id", index=True)
     field_key: str = Field(max_length=60)
     filename: str = Field(max_length=255)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import QUEUED_TASK_STATES, Service, Task, TaskState, Team
@@ -44,7 +45,7 @@ def open_work_by_team(session: Session) -> list[TeamLine]:
     rows = session.exec(
         select(Task.team_id, func.count(), _claimed_count(), func.min(Task.opened_at))
         .where(col(Task.state).in_(QUEUED_TASK_STATES))
-        .group_by(Task.team_id)
+        .group_by(col(Task.team_id))
     ).all()
     teams = {team.id: team for team in session.exec(select(Team))}
     lines = [
@@ -56,8 +57,10 @@ def open_work_by_team(session: Session) -> list[TeamLine]:
 
 def open_work_by_step(session: Session) -> list[StepLine]:
     rows = session.exec(
-        select(Task.service_id, Task.position, Task.step_name, func.count(),
-               _claimed_count(), func.min(Task.opened_at))
+        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain values
+            Task.service_id, Task.position, Task.step_name, func.count(),
+            _claimed_count(), func.min(Task.opened_at),
+        )
         .where(col(Task.state).in_(QUEUED_TASK_STATES))
         .group_by(Task.service_id, Task.position, Task.step_name)
     ).all()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, tuple_
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -120,7 +121,10 @@ def list_tasks(
     requester = aliased(User)
     assignee = aliased(User)
     query = (
-        select(Task, ServiceRequest, Service.name, Team.name, requester.name, assignee.name)
+        # Six columns: past the arity of sqlmodel's typed select, so SQLAlchemy's.
+        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain str
+            Task, ServiceRequest, Service.name, Team.name, requester.name, assignee.name
+        )
         .join(ServiceRequest, col(ServiceRequest.id) == Task.request_id)
         .join(Service, col(Service.id) == Task.service_id)
         .join(Team, col(Team.id) == Task.team_id)
@@ -170,7 +174,7 @@ def queue_counts(session: Session, team_ids: list[int]) -> dict[int, tuple[int, 
     rows = session.exec(
         select(Task.team_id, Task.state, func.count())
         .where(col(Task.team_id).in_(team_ids), col(Task.state).in_(QUEUED_TASK_STATES))
-        .group_by(Task.team_id, Task.state)
+        .group_by(col(Task.team_id), col(Task.state))
     )
     counts: dict[int, tuple[int, int]] = {team_id: (0, 0) for team_id in team_ids}
     for team_id, state, count in rows:

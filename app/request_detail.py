@@ -79,7 +79,7 @@ def request_detail(
         for task, team_name, assignee_name in session.exec(
             select(Task, Team.name, assignee.name)
             .join(Team, col(Team.id) == Task.team_id)
-            .outerjoin(assignee, assignee.id == Task.assignee_id)
+            .outerjoin(assignee, assignee.id == col(Task.assignee_id))  # type: ignore[arg-type]
             .where(Task.request_id == service_request.id)
             .order_by(col(Task.position))
         )

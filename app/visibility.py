@@ -12,7 +12,7 @@ def has_team_on_request(session: Session, *, user: User, request_id: int) -> boo
     """Whether any of the user's teams owns a task of this request."""
     query = select(
         exists().where(
-            Task.request_id == request_id,
+            col(Task.request_id) == request_id,
             col(Task.team_id).in_(
                 select(Membership.team_id).where(Membership.user_id == user.id)
             ),

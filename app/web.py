@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.auth import Viewer
@@ -80,7 +80,7 @@ def render(
     block: str | None = None,
     status: int = 200,
     headers: dict[str, str] | None = None,
-) -> HTMLResponse:
+) -> Response:
     viewer: Viewer = getattr(request.state, "viewer", None) or Viewer(user=None, csrf_token="")
     page = {
         "viewer": viewer,
@@ -89,7 +89,7 @@ def render(
         "demo_mode": get_settings().demo_mode,
         **(context or {}),
     }
-    response: HTMLResponse = templates.TemplateResponse(
+    response: Response = templates.TemplateResponse(
         request, name, page, status_code=status, headers=headers, block_name=block
     )
     response.headers["Vary"] = "HX-Request"
