@@ -10,14 +10,11 @@ from fastapi import Depends, HTTPException, Path
 
 from app.auth import CurrentUser
 from app.db import SessionDep
-from app.models import ServiceRequest, Task
+from app.models import MAX_ID, ServiceRequest, Task
 from app.teams import is_member
 from app.visibility import RequestAccess, request_access
 
 NOT_FOUND = "There is no such request, or it is not yours to see."
-# Ids are 32-bit integer columns: a larger number in a URL must be a 400, not a database
-# error (PostgreSQL: integer out of range; SQLite: OverflowError) and a 500.
-MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(le=MAX_ID)]
 
 

@@ -17,9 +17,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session, col, delete, select
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
-from app.db import SessionDep
+from app.db import SessionDep, one_transaction
 from app.models import LoginSession, Membership, User, utcnow
 
 SESSION_COOKIE = "baton_session"
@@ -63,6 +64,7 @@ def _token_hash(token: str) -> str:
     return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
 
 
+@one_transaction
 def start_session(session: Session, *, user: User) -> str:
     """Signs the user in; returns the token for the cookie. Commits."""
     token = secrets.token_urlsafe(32)
@@ -78,6 +80,7 @@ def start_session(session: Session, *, user: User) -> str:
     return token
 
 
+@one_transaction
 def end_session(session: Session, *, token: str) -> None:
     session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
         col(LoginSession.token_hash) == _token_hash(token)
@@ -112,7 +115,10 @@ def _load_viewer(request: Request, session: Session) -> Viewer:
                 team_ids = frozenset(session.exec(
                     select(Membership.team_id).where(Membership.user_id == user.id)
                 ))
-                return Viewer(user=user, csrf_token=login.csrf_token, team_ids=team_ids)
+                # A snapshot, not the session's object: a rule that fails rolls the session
+                # back (expiring its objects) and the error page must still know who you are.
+                snapshot = User(**user.model_dump())
+                return Viewer(user=snapshot, csrf_token=login.csrf_token, team_ids=team_ids)
     anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
     return Viewer(user=None, csrf_token=anon)
 
@@ -140,22 +146,32 @@ def get_current_user(viewer: ViewerDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def require_csrf(request: Request, viewer: ViewerDep) -> None:
-    """Applied to every route: unsafe methods must carry the viewer's CSRF token."""
+CSRF_REFUSED = HTTPException(
+    status_code=403,
+    detail="This form has expired or did not come from Baton. Reload the page and try again.",
+)
+
+
+async def require_csrf(request: Request, session: SessionDep) -> None:
+    """Applied to every route: unsafe methods must carry the viewer's CSRF token.
+
+    The body is read before the database is touched, so a slow upload never holds a
+    connection or a transaction; a request with no cookie at all is refused unread."""
     if request.method not in UNSAFE_METHODS:
         return
+    if not (request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_CSRF_COOKIE)):
+        raise CSRF_REFUSED
     sent = request.headers.get(CSRF_HEADER)
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
             value = (await request.form()).get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-    if not viewer.csrf_token or not sent or not hmac.compare_digest(sent, viewer.csrf_token):
-        raise HTTPException(
-            status_code=403,
-            detail="This form has expired or did not come from Baton. "
-                   "Reload the page and try again.",
-        )
+    if not sent:
+        raise CSRF_REFUSED
+    viewer = await run_in_threadpool(get_viewer, request, session)
+    if not viewer.csrf_token or not hmac.compare_digest(sent, viewer.csrf_token):
+        raise CSRF_REFUSED
 
 
 def new_anon_csrf_token() -> str:

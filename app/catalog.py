@@ -9,6 +9,7 @@ import tomli_w
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from app.db import one_transaction
 from app.definitions import (
     DefinitionError,
     ServiceDefinition,
@@ -133,6 +134,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise DefinitionError([f"not valid TOML: {error}"]) from None
 
 
+@one_transaction
 def import_catalog(session: Session, folder: Path, *, by: User | None = None) -> ImportReport:
     """Load `teams.toml` and every service file of a folder in one transaction: every
     file is checked first, and one bad file imports nothing."""

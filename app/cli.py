@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.web import ROOT
 
@@ -90,9 +90,8 @@ def cmd_catalog_export(args: argparse.Namespace) -> None:
 
 
 def cmd_user_add(args: argparse.Namespace) -> None:
-    from app.models import Team
     from app.people import PersonExists, create_person
-    from app.teams import add_member
+    from app.teams import add_member, get_team_by_slug
 
     password = args.password or os.environ.get("BATON_NEW_PASSWORD")
     if not password:
@@ -102,7 +101,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     with _session() as session:
         teams = []
         for slug in args.team:
-            team = session.exec(select(Team).where(Team.slug == slug)).first()
+            team = get_team_by_slug(session, slug)
             if team is None:
                 raise SystemExit(f"There is no team '{slug}'.")
             teams.append(team)
@@ -136,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load demo people, catalog and requests, then serve")
     server_options(demo)
     demo.add_argument("--services", default=str(ROOT / "services"))
-    demo.add_argument("--requests", type=int, default=40)
+    demo.add_argument("--requests", type=int, default=60)
     demo.add_argument("--no-serve", action="store_true", help="load the demo data and stop")
     demo.set_defaults(func=cmd_demo)
 

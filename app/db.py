@@ -1,8 +1,9 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
-from collections.abc import Iterator
-from functools import lru_cache
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from functools import lru_cache, wraps
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends
 from sqlalchemy import event
@@ -36,10 +37,49 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front. A deferred transaction that read first
-        # and writes later fails at once with SQLITE_BUSY when another writer got in
-        # between, instead of waiting its turn; that would turn a claim race into a 500.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads begin deferred and never block anyone (WAL). A write transaction begins
+        # IMMEDIATE, taking the write lock up front: a deferred one that read first and
+        # wrote later would fail at once with SQLITE_BUSY when another writer got in
+        # between, instead of waiting its turn (see one_transaction).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+_writing: ContextVar[bool] = ContextVar("baton_writing", default=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def begin_write(session: Session) -> None:
+    """Start the transaction a change is made in. On SQLite this ends the read-only
+    transaction the request may have open and begins a new one holding the write lock;
+    on PostgreSQL it does nothing (rules lock the rows they change)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        session.commit()
+    token = _writing.set(True)
+    try:
+        session.connection()
+    finally:
+        _writing.reset(token)
+
+
+def one_transaction(
+    rule: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """Wraps a rule that changes state: it runs in one write transaction, which the rule
+    commits when done; if the rule raises, everything it did is rolled back."""
+
+    @wraps(rule)
+    def run(session: Session, *args: P.args, **kwargs: P.kwargs) -> R:
+        begin_write(session)
+        try:
+            return rule(session, *args, **kwargs)
+        except BaseException:
+            session.rollback()
+            raise
+
+    return run
 
 
 @lru_cache

@@ -54,6 +54,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+# The intake form posts these beside the answers; a field may not take their names.
+RESERVED_KEYS = {"csrf_token", "version_id"}
+
+
 class FieldDefinition(_Strict):
     key: Annotated[str, Field(pattern=KEY_PATTERN)]
     label: Annotated[str, Field(min_length=1, max_length=120)]
@@ -72,6 +76,8 @@ class FieldDefinition(_Strict):
 
     @model_validator(mode="after")
     def _limits_fit_the_type(self) -> "FieldDefinition":
+        if self.key in RESERVED_KEYS:
+            raise _Problem(("key",), f"'{self.key}' is reserved by Baton's form; pick another")
         allowed = _LIMITS_BY_TYPE[self.type]
         for name in _OPTIONAL_LIMITS - allowed:
             if getattr(self, name) is not None:
@@ -128,9 +134,6 @@ class ServiceDefinition(_Strict):
                 raise _Problem(("steps", index, "name"), f"two steps are named '{step.name}'")
             names.add(step.name)
         return self
-
-    def field(self, key: str) -> FieldDefinition | None:
-        return next((f for f in self.fields if f.key == key), None)
 
     def stage_of(self, position: int) -> int:
         """Enforced: each step is its own stage. Flexible: every step is in stage 1."""

@@ -71,6 +71,10 @@ def _sample_answer(field: FieldDefinition, rng: random.Random, people: list[User
                   "in the planning meeting.", "The current one stopped working last week "
                   "and a loan unit is not enough for the daily work."]
     kind = field.type
+    example = (field.placeholder or "").removeprefix("e.g. ").removeprefix("e.g.").strip()
+    if kind == "text" and example and not example.endswith("…") and rng.random() < 0.5:
+        text = example
+        return [text[: field.max_length] if field.max_length else text]
     if kind in ("text", "long_text"):
         if kind == "long_text":
             text = rng.choice(long_texts)
@@ -183,7 +187,7 @@ def _request(session: Session, request_id: int) -> ServiceRequest:
 
 
 def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
-              requests: int = 40, seed: int = 7) -> int:
+              requests: int = 60, seed: int = 7) -> int:
     """Import the catalog, add the demo people and `requests` requests. Returns how many
     requests were made (0 when the database already had demo people)."""
     import_catalog(session, services_dir)
@@ -194,7 +198,12 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
     requesters = [people["ana@example.com"], people["ben@example.com"]] + everyone[2:6]
     rng = random.Random(seed)
     services = list(session.exec(select(Service).order_by(col(Service.slug))))
-    endings = ["open", "claimed", "completed", "rejected", "cancelled"]
+    endings = ["open", "claimed", "completed", "open", "claimed", "rejected", "cancelled"]
+    # Filed in date order, so request numbers grow with time as they would in real use.
+    starts = sorted(
+        utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
+        for _ in range(requests)
+    )
     made = 0
     for index in range(requests):
         service = services[index % len(services)]
@@ -202,7 +211,7 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
         requester = requesters[index % len(requesters)]
         if index < len(services):
             requester = people["ana@example.com"]
-        start = utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
+        start = starts[index]
         clock = [start]
         intake = validate_intake(session, definition=definition,
                                  values=_answers(definition, rng, everyone), uploads={},

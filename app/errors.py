@@ -25,7 +25,9 @@ class NotAllowed(DomainError):
     status_code = 403
 
 
-class ReasonRequired(DomainError):
+class InvalidNote(DomainError):
+    """A reason, note or comment that is missing where required, or too long."""
+
     status_code = 422
 
 

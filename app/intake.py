@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.definitions import FieldDefinition, ServiceDefinition
@@ -31,6 +32,25 @@ class FieldProblem(Exception):
     pass
 
 
+def split_form(
+    items: list[tuple[str, Any]],
+) -> tuple[dict[str, list[str]], dict[str, list[IncomingFile]]]:
+    """A posted form's (name, value) pairs as typed values and uploaded files; an empty
+    file input (no filename) is no upload. Values that are files are duck-typed
+    (filename, content_type, size, file) so this module needs no web framework."""
+    values: dict[str, list[str]] = {}
+    uploads: dict[str, list[IncomingFile]] = {}
+    for key, item in items:
+        if isinstance(item, str):
+            values.setdefault(key, []).append(item)
+        elif getattr(item, "filename", None):
+            uploads.setdefault(key, []).append(IncomingFile(
+                filename=item.filename, content_type=item.content_type or "",
+                size=item.size or 0, file=item.file,
+            ))
+    return values, uploads
+
+
 @dataclass
 class Intake:
     """Validated answers plus the files to store with them."""
@@ -43,8 +63,21 @@ def _number_text(value: float) -> str:
     return f"{value:g}"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(text: str) -> str:
+    """Drops invisible control characters (which databases refuse or mangle, like NUL);
+    tabs and line breaks stay."""
+    return _CONTROL.sub("", text)
+
+
+def _first(raw: list[str]) -> str:
+    return without_control_characters(raw[0] if raw else "").strip()
+
+
 def _check_text(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = (raw[0] if raw else "").strip()
+    text = _first(raw)
     if field.type == "text":
         text = " ".join(text.split())
     if not text:
@@ -63,17 +96,20 @@ def _check_text(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
     # Thousands separators are common in amounts ("12 500", "12_500"); commas are not
     # accepted because "1,200" is a thousand in one country and a decimal in another.
-    text = (raw[0] if raw else "").strip().replace(" ", "").replace("_", "")
+    text = _first(raw).replace(" ", "").replace("_", "")
     if not text:
         return None
     try:
         value = float(text)
     except ValueError:
-        raise FieldProblem("Enter a number, for example 1200 or 12.5.") from None
+        raise FieldProblem(
+            "Enter a whole number, for example 12." if field.is_integer
+            else "Enter a number, for example 1200 or 12.5 (with a point, no commas)."
+        ) from None
     if value != value or value in (float("inf"), float("-inf")):
         raise FieldProblem("Enter a number, for example 1200 or 12.5.")
     if field.is_integer and not value.is_integer():
-        raise FieldProblem("Enter a whole number.")
+        raise FieldProblem("Enter a whole number, for example 12.")
     if field.min is not None and value < field.min:
         raise FieldProblem(f"Enter {_number_text(field.min)} or more.")
     if field.max is not None and value > field.max:
@@ -82,7 +118,7 @@ def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 
 
 def _check_date(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = (raw[0] if raw else "").strip()
+    text = _first(raw)
     if not text:
         return None
     try:
@@ -92,7 +128,7 @@ def _check_date(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 
 
 def _check_select(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = (raw[0] if raw else "").strip()
+    text = _first(raw)
     if not text:
         return None
     if text not in (field.options or []):
@@ -118,7 +154,7 @@ def _check_checkbox(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 
 
 def _check_email(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = (raw[0] if raw else "").strip()
+    text = _first(raw)
     if not text:
         return None
     if len(text) > 254 or not EMAIL_PATTERN.match(text):
@@ -127,17 +163,25 @@ def _check_email(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 
 
 def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> Any:
-    text = (raw[0] if raw else "").strip()
+    text = _first(raw)
     if not text:
         return None
     # The picker shows "Name <email>"; accept that as well as a bare address.
     match = re.search(r"<([^>]+)>\s*$", text)
     email = (match.group(1) if match else text).strip().lower()
-    person = session.exec(
-        select(User).where(User.email == email, User.is_active == True)  # noqa: E712
-    ).first()
+    active = select(User).where(User.is_active == True)  # noqa: E712
+    person = session.exec(active.where(User.email == email)).first()
+    if person is None and not match:
+        # A typed full name is accepted when exactly one active person has it.
+        named = session.exec(
+            active.where(func.lower(User.name) == " ".join(text.lower().split())).limit(2)
+        ).all()
+        person = named[0] if len(named) == 1 else None
+        if len(named) > 1:
+            raise FieldProblem("Several people have that name: pick one from the list.")
     if person is None:
-        raise FieldProblem("Pick a person of Baton from the list (type a name or e-mail).")
+        raise FieldProblem("No active person of Baton matches: type part of a name or "
+                           "e-mail and pick from the suggestions.")
     return {"id": person.id, "name": person.name, "email": person.email}
 
 

@@ -1,16 +1,21 @@
 """The web application: middleware, static files, error pages, routers."""
 
+import json
+from http import HTTPStatus
 from urllib.parse import quote
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import LoginRequired, require_csrf
 from app.config import get_settings
 from app.errors import DomainError
+from app.queues import BadCursor
 from app.routes import auth, catalog, health, overview, people, queues, requests
 from app.web import ROOT, is_htmx, render
 
@@ -34,17 +39,43 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length and length.isdigit() and int(length) > self.max_bytes:
-                response = Response(
-                    f"The upload is too large: the limit is "
-                    f"{self.max_bytes // (1024 * 1024)} MB in all.",
-                    status_code=413, media_type="text/plain",
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = Response(
+            f"The upload is too large: the limit is {self.max_bytes // (1024 * 1024)} MB in all.",
+            status_code=413, media_type="text/plain",
+        )
+        length = dict(scope["headers"]).get(b"content-length")
+        if length and length.isdigit() and int(length) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+        received = 0
+        refused = False
+
+        async def counted_receive() -> Message:
+            # A chunked body has no Content-Length: count what actually arrives, answer
+            # 413 as soon as it is too much, and tell the app the client has gone.
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                refused = True
+                await too_large(scope, receive, send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 def _wants_json(request: Request) -> bool:
@@ -55,8 +86,10 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
     if is_htmx(request):
+        # Nothing is swapped; static/baton.js shows the message in the toast.
+        trigger = json.dumps({"baton-error": {"message": message}})
         return render(request, "_error.html", {"message": message}, block="message",
-                      status=status, headers={"HX-Reswap": "none", "HX-Trigger": "baton-error"})
+                      status=status, headers={"HX-Reswap": "none", "HX-Trigger": trigger})
     return render(request, "_error.html", {"message": message, "status": status}, status=status)
 
 
@@ -72,6 +105,9 @@ def create_app() -> FastAPI:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            # Pages show private work: never keep them in a shared or back-button cache.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     @app.exception_handler(LoginRequired)
@@ -85,21 +121,38 @@ def create_app() -> FastAPI:
             return JSONResponse({"detail": "Sign in first."}, status_code=401)
         return RedirectResponse(target, status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        messages = {404: "There is nothing here.", 405: "That action is not possible here."}
-        detail = exc.detail if isinstance(exc.detail, str) else None
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {
+            404: "There is nothing here.",
+            405: "This address belongs to a button, not a page. Go back and use the button.",
+        }
+        detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+        if detail == HTTPStatus(exc.status_code).phrase:  # Starlette's bare default
+            detail = None
         return _error_page(request, exc.status_code, detail or messages.get(
             exc.status_code, "Something about that request was not right."
         ))
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError) -> Response:
+        if any(error["loc"][0] == "path" for error in exc.errors()):
+            return _error_page(request, 404, "There is nothing here.")
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc'][1:]) or 'input'}: {error['msg']}"
             for error in exc.errors()
         )
         return _error_page(request, 400, f"That address or form was not understood ({problems}).")
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, _exc: DataError) -> Response:
+        # The rule's transaction was already rolled back; nothing was half-written.
+        return _error_page(request, 400, "Some of that input cannot be stored (for example an "
+                                         "invisible control character). Remove it and try again.")
+
+    @app.exception_handler(BadCursor)
+    async def broken_page_link(request: Request, _exc: BadCursor) -> Response:
+        return _error_page(request, 400, "That page link is broken: go back to the first page.")
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, exc: DomainError) -> Response:

@@ -18,6 +18,11 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 # without a None check at each call site.
 
 
+# The largest id the integer columns hold on PostgreSQL; larger numbers in URLs or
+# searches are refused or match nothing instead of failing in the database.
+MAX_ID = 2**31 - 1
+
+
 class User(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
@@ -163,10 +168,6 @@ class Task(SQLModel, table=True):
     opened_at: datetime | None = None
     state_changed_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
-
-    @property
-    def is_queued(self) -> bool:
-        return self.state in QUEUED_TASK_STATES
 
 
 class EventKind(StrEnum):

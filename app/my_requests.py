@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from app.models import Service, ServiceRequest, Task, Team
+from app.models import QUEUED_TASK_STATES, Service, ServiceRequest, Task, Team
 
 PAGE_SIZE = 25
 
@@ -24,11 +24,7 @@ class RequestLine:
 
     @property
     def current(self) -> list[StepProgress]:
-        return [step for step in self.steps if step.state in ("open", "claimed")]
-
-    @property
-    def finished_count(self) -> int:
-        return sum(step.state in ("done", "approved", "skipped") for step in self.steps)
+        return [step for step in self.steps if step.state in QUEUED_TASK_STATES]
 
 
 def steps_by_request(session: Session, request_ids: list[int]) -> dict[int, list[StepProgress]]:

@@ -9,12 +9,21 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import false, func, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from app.models import QUEUED_TASK_STATES, Service, ServiceRequest, Task, TaskState, Team, User
+from app.models import (
+    MAX_ID,
+    QUEUED_TASK_STATES,
+    Service,
+    ServiceRequest,
+    Task,
+    TaskState,
+    Team,
+    User,
+)
 
 PAGE_SIZE = 50
 _NUMBER = re.compile(r"^\s*(?:req-?)?(\d{1,12})\s*$", re.IGNORECASE)
@@ -37,8 +46,7 @@ class Cursor:
         try:
             stamp, task_id = text.rsplit("_", 1)
             cursor = Cursor(datetime.fromisoformat(stamp), int(task_id))
-            # Ids are 32-bit columns: a larger number would be a database error (a 500).
-            if not 0 < cursor.task_id < 2**31:
+            if not 0 < cursor.task_id <= MAX_ID:
                 raise ValueError(text)
             return cursor
         except ValueError:
@@ -70,7 +78,7 @@ class TaskRow:
 @dataclass
 class TaskPage:
     rows: list[TaskRow]
-    total: int
+    total: int | None  # None on pages after the first
     next_cursor: str | None
     filters: TaskFilter = field(default_factory=TaskFilter)
 
@@ -96,7 +104,11 @@ def _conditions(filters: TaskFilter) -> list:
     if search:
         number = _NUMBER.match(search)
         if number:
-            conditions.append(Task.request_id == int(number.group(1)))
+            # A number past any id matches nothing rather than overflowing the column.
+            request_id = int(number.group(1))
+            conditions.append(
+                Task.request_id == request_id if request_id <= MAX_ID else false()
+            )
         else:
             # Every word must appear in the title, in any order (as in the catalog search).
             titles = select(ServiceRequest.id)
@@ -112,7 +124,10 @@ def list_tasks(
     limit: int = PAGE_SIZE,
 ) -> TaskPage:
     conditions = _conditions(filters)
-    total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
+    total = None
+    if not after:
+        # Only the first page shows the count; "show older" pages only add rows.
+        total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         cursor = Cursor.decode(after)
         conditions.append(

@@ -9,15 +9,15 @@ def is_member(session: Session, *, user_id: int | None, team_id: int) -> bool:
     return session.get(Membership, (team_id, user_id)) is not None
 
 
-def member_team_ids(session: Session, user: User) -> set[int]:
-    return set(session.exec(select(Membership.team_id).where(Membership.user_id == user.id)))
-
-
 def teams_of(session: Session, user: User) -> list[Team]:
     return list(session.exec(
         select(Team).join(Membership, col(Membership.team_id) == Team.id)
         .where(Membership.user_id == user.id).order_by(Team.name)
     ))
+
+
+def get_team_by_slug(session: Session, slug: str) -> Team | None:
+    return session.exec(select(Team).where(Team.slug == slug)).first()
 
 
 def team_slugs_by_id(session: Session) -> dict[int, str]:

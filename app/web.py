@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup, escape
 
 from app.auth import Viewer
 from app.config import get_settings
@@ -58,6 +59,22 @@ def iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
+def paragraphs(text: str | None) -> Markup:
+    """Catalog files wrap long lines; a blank line is what separates paragraphs."""
+    blocks = [" ".join(block.split()) for block in (text or "").split("\n\n")]
+    return Markup("".join(f"<p>{escape(block)}</p>" for block in blocks if block))
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+templates.env.filters["paragraphs"] = paragraphs
+templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age
 templates.env.filters["when"] = when
 templates.env.filters["iso"] = iso
@@ -69,7 +86,12 @@ templates.env.globals["urlencode"] = lambda params: urlencode(
 
 
 def is_htmx(request: Request) -> bool:
-    return request.headers.get("HX-Request") == "true"
+    """An htmx request that wants a fragment. A history restore (the Back button, with
+    htmx's history cache off) wants the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(

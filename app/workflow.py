@@ -1,9 +1,10 @@
 """The rules of a request's life: submission, ordering, claims, approvals, cancelling.
 
-Every function here is one transaction: it checks, changes, writes one timeline event
-per change of state, and commits. Task transitions first lock the request row, so two
-people acting on the same request at once are serialized (SQLite serializes all writers
-already; on PostgreSQL this is SELECT … FOR UPDATE).
+Every public function here is one transaction (see app.db.one_transaction): it checks,
+changes, writes one timeline event per change of state, and commits; a refusal rolls
+everything back. Task transitions first lock the request row, so two people acting on
+the same request at once are serialized (SQLite serializes all writers already; on
+PostgreSQL this is SELECT … FOR UPDATE).
 """
 
 from datetime import datetime
@@ -13,8 +14,9 @@ from uuid import uuid4
 from sqlmodel import Session, col, select
 
 from app.catalog import current_version, definition_of
-from app.errors import AlreadyClaimed, InvalidTransition, NotAllowed, ReasonRequired
-from app.intake import IncomingFile, Intake, request_title
+from app.db import one_transaction
+from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
+from app.intake import IncomingFile, Intake, request_title, without_control_characters
 from app.models import (
     ACTIVE_TASK_STATES,
     Attachment,
@@ -55,9 +57,9 @@ def _event(
 
 
 def _clean_note(note: str | None) -> str:
-    text = (note or "").strip()
+    text = without_control_characters(note or "").strip()
     if len(text) > MAX_NOTE_LENGTH:
-        raise ReasonRequired(f"Keep it under {MAX_NOTE_LENGTH} characters.")
+        raise InvalidNote(f"Keep it under {MAX_NOTE_LENGTH} characters.")
     return text
 
 
@@ -75,28 +77,29 @@ def _set_state(task: Task, state: TaskState, at: datetime) -> None:
 
 def _store_files(
     session: Session, request: ServiceRequest, files: dict[str, list[IncomingFile]],
-    *, by: User, attachments_dir: Path,
-) -> list[Path]:
-    written: list[Path] = []
+    *, by: User, attachments_dir: Path, written: list[Path],
+) -> None:
+    """Writes each upload to disk, appending its path to `written` as soon as it exists
+    so that a failure part-way can remove what was already written."""
     folder = attachments_dir / str(request.id)
     folder.mkdir(parents=True, exist_ok=True)
     for key, incoming in files.items():
         for upload in incoming:
             relative = f"{request.id}/{uuid4().hex}"
             target = attachments_dir / relative
+            written.append(target)
             with target.open("wb") as out:
                 upload.file.seek(0)
                 while chunk := upload.file.read(1024 * 1024):
                     out.write(chunk)
-            written.append(target)
             session.add(Attachment(
                 request_id=request.id, field_key=key, filename=upload.filename[:255],
                 content_type=(upload.content_type or "application/octet-stream")[:120],
                 size=upload.size, storage_path=relative, uploaded_by_id=by.id,
             ))
-    return written
 
 
+@one_transaction
 def submit_request(
     session: Session, *, service: Service, requester: User, intake: Intake,
     attachments_dir: Path,
@@ -130,12 +133,11 @@ def submit_request(
     _event(session, request, kind=EventKind.submitted, by=requester, at=now)
     written: list[Path] = []
     try:
-        written = _store_files(
-            session, request, intake.files, by=requester, attachments_dir=attachments_dir
-        )
+        _store_files(session, request, intake.files, by=requester,
+                     attachments_dir=attachments_dir, written=written)
         session.commit()
     except BaseException:
-        session.rollback()
+        # The rows are rolled back by one_transaction; the files are ours to remove.
         for path in written:
             path.unlink(missing_ok=True)
         raise
@@ -192,12 +194,17 @@ def _cancel_remaining(
 # --- task transitions -------------------------------------------------------------------
 
 
-def _lock(session: Session, task: Task) -> ServiceRequest:
-    """Lock the task's request and reload both, so checks see the latest state."""
-    request = session.exec(
-        select(ServiceRequest).where(ServiceRequest.id == task.request_id)
+def _lock_request(session: Session, request_id: int) -> ServiceRequest:
+    """Lock the request row (PostgreSQL) and reload it, so checks see the latest state."""
+    return session.exec(
+        select(ServiceRequest).where(ServiceRequest.id == request_id)
         .with_for_update().execution_options(populate_existing=True)
     ).one()
+
+
+def _lock(session: Session, task: Task) -> ServiceRequest:
+    """Lock the task's request and reload both."""
+    request = _lock_request(session, task.request_id)
     session.exec(
         select(Task).where(Task.id == task.id).execution_options(populate_existing=True)
     ).one()
@@ -234,34 +241,37 @@ def _not_open_message(task: Task) -> str:
     return f"This task is already {task.state}."
 
 
+@one_transaction
 def claim_task(session: Session, *, task: Task, by: User) -> Task:
     """Exactly one person wins a claim; everyone else is told who has the task."""
     request = _lock(session, task)
     _require_member(session, task, by)
-    if task.state == TaskState.claimed:
-        raise AlreadyClaimed(by_name=_name_of(session, task.assignee_id))
+    if task.state == TaskState.claimed and task.assignee_id == by.id:
+        raise InvalidTransition("You have already claimed this task.")
     _claim_on_the_way(session, request, task, by, utcnow())
     request.updated_at = task.state_changed_at
     session.commit()
     return task
 
 
+@one_transaction
 def release_task(session: Session, *, task: Task, by: User) -> Task:
     request = _lock(session, task)
     _require_member(session, task, by)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Only a claimed task can be released.")
     now = utcnow()
-    previous = _name_of(session, task.assignee_id)
+    holder = task.assignee_id
+    note = "" if holder == by.id else f"Released from {_name_of(session, holder)}"
     _set_state(task, TaskState.open, now)
     task.assignee_id = None
-    note = "" if previous == by.name else f"Released from {previous}"
     _event(session, request, kind=EventKind.released, by=by, task=task, note=note, at=now)
     request.updated_at = now
     session.commit()
     return task
 
 
+@one_transaction
 def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     request = _lock(session, task)
     _require_member(session, task, by)
@@ -308,20 +318,23 @@ def _finish(
     return task
 
 
+@one_transaction
 def complete_task(session: Session, *, task: Task, by: User, note: str = "") -> Task:
     return _finish(session, task=task, by=by, kind=StepKind.task, state=TaskState.done,
                    event=EventKind.completed, note=_clean_note(note))
 
 
+@one_transaction
 def approve_task(session: Session, *, task: Task, by: User, note: str = "") -> Task:
     return _finish(session, task=task, by=by, kind=StepKind.approval,
                    state=TaskState.approved, event=EventKind.approved, note=_clean_note(note))
 
 
+@one_transaction
 def reject_task(session: Session, *, task: Task, by: User, reason: str) -> Task:
     reason = _clean_note(reason)
     if not reason:
-        raise ReasonRequired("Say why you reject it: the requester will read this.")
+        raise InvalidNote("Say why you reject it: the requester will read this.")
     return _finish(session, task=task, by=by, kind=StepKind.approval,
                    state=TaskState.rejected, event=EventKind.rejected, note=reason)
 
@@ -329,6 +342,7 @@ def reject_task(session: Session, *, task: Task, by: User, reason: str) -> Task:
 # --- the requester's actions and comments -----------------------------------------------
 
 
+@one_transaction
 def cancel_request(
     session: Session, *, service_request: ServiceRequest, by: User, reason: str
 ) -> ServiceRequest:
@@ -336,11 +350,8 @@ def cancel_request(
     if by.id != service_request.requester_id:
         raise NotAllowed("Only the requester can cancel a request.")
     if not reason:
-        raise ReasonRequired("Say why you cancel it: the teams will read this.")
-    request = session.exec(
-        select(ServiceRequest).where(ServiceRequest.id == service_request.id)
-        .with_for_update().execution_options(populate_existing=True)
-    ).one()
+        raise InvalidNote("Say why you cancel it: the teams will read this.")
+    request = _lock_request(session, service_request.id)
     if request.state != RequestState.open:
         raise InvalidTransition(f"This request is already {request.state}.")
     now = utcnow()
@@ -353,6 +364,7 @@ def cancel_request(
     return request
 
 
+@one_transaction
 def add_comment(
     session: Session, *, service_request: ServiceRequest, by: User, body: str,
     internal: bool, is_team_member: bool,
@@ -360,7 +372,7 @@ def add_comment(
     """A public comment (requester and teams) or an internal note (teams only)."""
     text = _clean_note(body)
     if not text:
-        raise ReasonRequired("Write something first.")
+        raise InvalidNote("Write something first.")
     # Internal notes are never shown to the requester, so a requester who also sits on a
     # team of the request must not write one: it would vanish from their own page.
     if internal and (not is_team_member or by.id == service_request.requester_id):

@@ -2,19 +2,26 @@
 (function () {
   "use strict";
 
-  // Errors htmx does not swap (403, 404, 400, 500) are shown in the toast, as text.
-  function showToast(html) {
+  // Errors that are not swapped into the page are shown in the toast, as text.
+  function showToast(text) {
     var toast = document.getElementById("toast");
     if (!toast) return;
-    var text = new DOMParser().parseFromString(html || "", "text/html").body.textContent.trim();
     toast.textContent = text || "Something went wrong. Reload the page and try again.";
     toast.hidden = false;
     clearTimeout(showToast.timer);
     showToast.timer = setTimeout(function () { toast.hidden = true; }, 8000);
   }
 
+  // Baton's own error responses name their message in an HX-Trigger event...
+  document.addEventListener("baton-error", function (event) {
+    showToast(event.detail && event.detail.message);
+  });
+  // ...anything else that failed (a proxy's page, a crash) shows its text.
   document.addEventListener("htmx:responseError", function (event) {
-    showToast(event.detail.xhr.responseText);
+    var xhr = event.detail.xhr;
+    if (xhr.getResponseHeader("HX-Trigger")) return;
+    var text = new DOMParser().parseFromString(xhr.responseText || "", "text/html").body.textContent;
+    showToast(text.trim().slice(0, 300));
   });
   document.addEventListener("htmx:sendError", function () {
     showToast("Baton could not be reached. Check your connection and try again.");

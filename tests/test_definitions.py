@@ -47,8 +47,7 @@ def test_a_valid_definition_parses_with_its_defaults():
     parsed = parse_service(definition())
     assert parsed.slug == "new-desk"
     assert [f.key for f in parsed.fields] == ["summary", "height", "colour"]
-    assert parsed.field("height").is_integer
-    assert parsed.field("missing") is None
+    assert parsed.fields[1].is_integer
     assert [(s.name, s.team, s.kind) for s in parsed.steps] == [
         ("Approve", "approvers", "approval"), ("Deliver", "facilities", "task"),
     ]
@@ -287,3 +286,14 @@ def test_teams_parse_and_a_bad_team_names_its_index():
     with pytest.raises(DefinitionError) as raised:
         parse_teams({"teams": [{"slug": "it", "name": "IT"}, {"slug": "H R", "name": "HR"}]})
     assert raised.value.problems == ["teams.1.slug: use lower-case letters, digits and hyphens"]
+
+
+@pytest.mark.parametrize("key", ["csrf_token", "version_id"])
+def test_a_field_may_not_take_a_name_the_form_itself_uses(key):
+    data = definition()
+    data["fields"][0]["key"] = key
+    with pytest.raises(DefinitionError) as error:
+        parse_service(data)
+    assert error.value.problems == [
+        f"fields.0.key: '{key}' is reserved by Baton's form; pick another"
+    ]

@@ -161,7 +161,8 @@ def test_pages_chain_through_the_queue_without_gaps_or_repeats(session, make):
     while True:
         page = list_tasks(session, filters=filters, after=after, limit=3)
         pages += 1
-        assert page.total == 11
+        # The exact count comes with the first page; later pages only add rows.
+        assert page.total == (11 if after is None else None)
         assert len(page.rows) == (3 if page.next_cursor else 11 - 3 * (pages - 1))
         seen += [row.task.id for row in page.rows]
         if page.next_cursor is None:
@@ -181,7 +182,8 @@ def test_a_deep_page_is_the_tail_of_the_full_list(session, make):
     assert [row.task.id for row in second.rows] == everything[4:8]
     assert [row.task.id for row in third.rows] == everything[8:]
     assert third.next_cursor is None
-    assert first.total == second.total == third.total == 9
+    assert first.total == 9
+    assert second.total is None and third.total is None
 
 
 def test_the_total_counts_every_filtered_task_not_the_page(session, make):

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.errors import AlreadyClaimed, InvalidTransition, NotAllowed, ReasonRequired
+from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
 from app.models import ServiceRequest, Task, TimelineEvent
 from app.workflow import (
     approve_task,
@@ -125,7 +125,7 @@ def test_rejecting_needs_a_reason(session, make):
     service = make.service(steps=[("approvers", "approval")])
     approver = make.user(teams=("approvers",))
     request = make.request(service, make.user())
-    with pytest.raises(ReasonRequired):
+    with pytest.raises(InvalidNote):
         reject_task(session, task=make.tasks(request)[0], by=approver, reason="   ")
     assert states(make, request) == ["open"]
 
@@ -152,7 +152,7 @@ def test_the_requester_may_cancel_an_open_request_with_a_reason(session, make):
     service = make.service(steps=[("hr", "task"), ("it", "task")])
     requester = make.user()
     request = make.request(service, requester)
-    with pytest.raises(ReasonRequired):
+    with pytest.raises(InvalidNote):
         cancel_request(session, service_request=request, by=requester, reason="")
     cancel_request(session, service_request=request, by=requester, reason="Not needed")
     assert session.get(ServiceRequest, request.id).state == "cancelled"

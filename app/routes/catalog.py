@@ -2,9 +2,8 @@
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from starlette.datastructures import UploadFile
 
-from app.auth import CurrentUser
+from app.auth import CurrentUser, ViewerDep
 from app.catalog import (
     active_services,
     current_version,
@@ -15,7 +14,7 @@ from app.catalog import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import IntakeInvalid
-from app.intake import IncomingFile, validate_intake
+from app.intake import split_form, validate_intake
 from app.models import Service
 from app.web import is_htmx, redirect, render
 from app.workflow import submit_request
@@ -24,8 +23,9 @@ router = APIRouter()
 
 
 @router.get("/", name="home")
-def home(user: CurrentUser) -> Response:
-    return redirect("/catalog")
+def home(user: CurrentUser, viewer: ViewerDep) -> Response:
+    """Team members start at their queues; everyone else at the catalog."""
+    return redirect("/queues" if viewer.is_team_member else "/catalog")
 
 
 @router.get("/catalog", name="catalog.show")
@@ -78,19 +78,7 @@ async def submit_service_request(
     service = _service_or_404(session, slug)
     version = current_version(session, service)
     definition = definition_of(version)
-    form = await request.form()
-    values: dict[str, list[str]] = {}
-    uploads: dict[str, list[IncomingFile]] = {}
-    for key in form:
-        for item in form.getlist(key):
-            if isinstance(item, UploadFile):
-                if item.filename:
-                    uploads.setdefault(key, []).append(IncomingFile(
-                        filename=item.filename, content_type=item.content_type or "",
-                        size=item.size or 0, file=item.file,
-                    ))
-            else:
-                values.setdefault(key, []).append(item)
+    values, uploads = split_form(list((await request.form()).multi_items()))
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
         return _service_page(

@@ -5,13 +5,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
-from sqlmodel import select
 
 from app.auth import ManagerUser
+from app.catalog import current_version, definition_of, get_service_by_slug
 from app.db import SessionDep
-from app.models import Service, Team
 from app.overview import oldest_first, open_work_by_step, open_work_by_team
-from app.queues import BadCursor, TaskFilter, list_tasks
+from app.queues import TaskFilter, list_tasks
+from app.teams import get_team_by_slug
 from app.web import is_htmx, render
 
 router = APIRouter()
@@ -39,25 +39,28 @@ def show_overview_tasks(
     filters = TaskFilter(state=state if state in ("open", "claimed") else None)
     title_parts = []
     if team:
-        team_row = session.exec(select(Team).where(Team.slug == team)).first()
+        team_row = get_team_by_slug(session, team)
         if team_row is None:
             raise HTTPException(status_code=404, detail="There is no such team.")
         filters.team_ids = [team_row.id]  # type: ignore[list-item]
         title_parts.append(team_row.name)
+    step_names: list[str] = []
     if service:
-        service_row = session.exec(select(Service).where(Service.slug == service)).first()
+        service_row = get_service_by_slug(session, service)
         if service_row is None:
             raise HTTPException(status_code=404, detail="There is no such service.")
         filters.service_id = service_row.id
         title_parts.append(service_row.name)
+        step_names = [s.name for s in definition_of(current_version(session, service_row)).steps]
     if step is not None:
         filters.position = step
-    try:
-        page = list_tasks(session, filters=filters, after=after)
-    except BadCursor:
-        raise HTTPException(status_code=400, detail="That page link is broken.") from None
-    if step is not None and page.rows:
-        title_parts.append(f"step {step + 1}: {page.rows[0].task.step_name}")
+        if not service:
+            title_parts.append(f"step {step + 1} of every service")
+        elif step < len(step_names):
+            title_parts.append(f"step {step + 1}: {step_names[step]}")
+        else:
+            title_parts.append(f"step {step + 1}")
+    page = list_tasks(session, filters=filters, after=after)
     return render(request, "overview/tasks.html", {
         "page": page, "title": " · ".join(title_parts) or "All open work",
         "params": {"team": team, "service": service, "step": step, "state": state},

@@ -9,16 +9,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BeforeValidator, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from app.access import MAX_ID, TaskForWorker
-from app.auth import CurrentUser
+from app.access import TaskForWorker
+from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
-from app.models import QUEUED_TASK_STATES, Task, TaskState, Team, User
-from app.queues import BadCursor, TaskFilter, list_tasks, queue_counts, task_row
+from app.models import MAX_ID, Task, TaskState, User
+from app.queues import TaskFilter, list_tasks, queue_counts, task_row
 from app.queues import services_with_queued_tasks as queue_services
-from app.teams import active_members, teams_of
+from app.teams import active_members, get_team_by_slug, teams_of
 from app.web import is_htmx, redirect, render, safe_next
 from app.workflow import (
     approve_task,
@@ -52,25 +52,22 @@ def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Res
 
 @router.get("/queues/{team_slug}", name="queues.show")
 def show_queue(
-    request: Request, session: SessionDep, user: CurrentUser, team_slug: str,
-    service: ServiceFilter = None,
-    state: str = "", q: Annotated[str, Query(max_length=200)] = "",
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, service: ServiceFilter = None, state: str = "", q: str = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    team = session.exec(select(Team).where(Team.slug == team_slug)).first()
+    team = get_team_by_slug(session, team_slug)
     if team is None:
         raise HTTPException(status_code=404, detail="There is no such team.")
-    is_member = team.id in request.state.viewer.team_ids
+    is_member = team.id in viewer.team_ids
     if not is_member and not user.is_manager:
         raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
+    q = q[:200]
     filters = TaskFilter(
         team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
         viewer_id=user.id, search=q,
     )
-    try:
-        page = list_tasks(session, filters=filters, after=after)
-    except BadCursor:
-        raise HTTPException(status_code=400, detail="That page link is broken.") from None
+    page = list_tasks(session, filters=filters, after=after)
     context = {
         "team": team, "page": page, "is_member": is_member,
         "services": queue_services(session, [team.id]),
@@ -88,46 +85,43 @@ def show_queue(
 
 
 @router.get("/my-work", name="queues.my_work")
-def show_my_work(request: Request, session: SessionDep, user: CurrentUser,
+def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
                  after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,))
-    try:
-        page = list_tasks(session, filters=filters, after=after)
-    except BadCursor:
-        raise HTTPException(status_code=400, detail="That page link is broken.") from None
+    page = list_tasks(session, filters=filters, after=after)
     return render(request, "queues/my_work.html", {
-        "page": page, "teammates": _teammates(session, set(request.state.viewer.team_ids)),
+        "page": page, "teammates": _teammates(session, set(viewer.team_ids)),
         "view": "mywork", "more_url": "/my-work?",
     }, block="more_rows" if is_htmx(request) and after else None)
 
 
 def _after_action(
     request: Request, session: Session, task: Task, *, view: str, back: str,
-    error: str | None = None, status: int = 200, message: str | None = None,
+    error: str | None = None, status: int = 200, message: str | None = None, note: str = "",
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
     session.refresh(task)
     row = task_row(session, task)
+    # Other parts of the page (the queue's count) refresh themselves on this event.
     headers = {"HX-Trigger": "task-changed"}
     return render(request, "tasks/_task_row.html", {
-        "row": row, "view": view, "error": error, "message": message,
+        "row": row, "view": view, "error": error, "message": message, "note": note,
         "teammates": _teammates(session, {task.team_id}),
-        "still_listed": task.state in QUEUED_TASK_STATES,
     }, status=status, headers=headers)
 
 
 def _act(
     request: Request, session: Session, task: Task, action: Callable[[], object], *,
-    view: str, back: str, message: str,
+    view: str, back: str, message: str, note: str = "",
 ) -> Response:
     try:
         action()
     except DomainError as refused:
-        session.rollback()
         if not is_htmx(request):
             raise
-        return _after_action(request, session, task, view=view, back=back,
+        # The row comes back with the message and what was typed in the note box.
+        return _after_action(request, session, task, view=view, back=back, note=note,
                              error=refused.message, status=refused.status_code)
     return _after_action(request, session, task, view=view, back=back, message=message)
 
@@ -153,9 +147,10 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
 
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-         to: Annotated[int, Form(ge=1, le=MAX_ID)], view: ViewField = "queue",
-         back: BackField = "") -> Response:
-    teammate = session.get(User, to)
+         to: Annotated[int | None, BeforeValidator(lambda v: v or None),
+                       Form(ge=1, le=MAX_ID)] = None,
+         view: ViewField = "queue", back: BackField = "") -> Response:
+    teammate = session.get(User, to) if to else None
     if teammate is None:
         raise HTTPException(status_code=422, detail="Pick a teammate to hand the task to.")
     return _act(request, session, task,
@@ -168,7 +163,7 @@ def complete(request: Request, session: SessionDep, user: CurrentUser, task: Tas
              note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: complete_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Done.")
+                view=view, back=back, message="Done.", note=note)
 
 
 @router.post("/tasks/{task_id}/approve", name="tasks.approve")
@@ -176,7 +171,7 @@ def approve(request: Request, session: SessionDep, user: CurrentUser, task: Task
             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: approve_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Approved.")
+                view=view, back=back, message="Approved.", note=note)
 
 
 @router.post("/tasks/{task_id}/reject", name="tasks.reject")
@@ -184,4 +179,4 @@ def reject(request: Request, session: SessionDep, user: CurrentUser, task: TaskF
            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: reject_task(session, task=task, by=user, reason=note),
-                view=view, back=back, message="Rejected: the request has ended.")
+                view=view, back=back, message="Rejected: the request has ended.", note=note)

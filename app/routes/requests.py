@@ -10,7 +10,7 @@ from app.auth import CurrentUser
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import DomainError
-from app.models import Attachment, RequestState
+from app.models import MAX_ID, Attachment, RequestState
 from app.my_requests import requests_of
 from app.request_detail import request_detail
 from app.web import redirect, render
@@ -24,7 +24,7 @@ REQUEST_STATES = {state.value for state in RequestState}
 @router.get("/requests", name="requests.mine")
 def show_my_requests(
     request: Request, session: SessionDep, user: CurrentUser,
-    state: str = "", before: Annotated[int | None, Query(ge=1)] = None,
+    state: str = "", before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     if state not in REQUEST_STATES:
         state = ""

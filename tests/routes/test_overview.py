@@ -185,3 +185,12 @@ def test_a_bad_page_link_is_a_400(web, work):
     response = web.login(work.manager).get("/overview/tasks?team=it&after=garbage")
     assert response.status_code == 400
     assert "page link is broken" in text_of(response)
+
+
+def test_the_list_behind_a_step_is_titled_with_the_step_even_when_empty(web, make, work):
+    web.login(make.user(manager=True))
+    empty = web.get("/overview/tasks?service=laptop&step=1&state=claimed")
+    assert empty.status_code == 200
+    assert "New laptop · step 2: Step 2" in text_of(empty)
+    across = web.get("/overview/tasks?step=0")
+    assert "step 1 of every service" in text_of(across)

@@ -357,3 +357,38 @@ def test_my_work_lists_exactly_my_claimed_tasks(web, session, make, desk):
     assert sorted(task_ids(response)) == list(ids)
     empty = web.login(desk.hana).get("/my-work")
     assert task_ids(empty) == [] and "You have nothing claimed" in text_of(empty)
+
+
+def test_a_refused_action_gives_back_what_was_typed_in_the_note(web, session, make, desk):
+    task = first_task(make, desk.laptop, desk.rita)
+    typed = "Asset tag 4711. " * 400  # over the 5,000 characters a note may have
+    response = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/complete", {"note": typed}, htmx=True)
+    assert response.status_code == 422
+    assert "Keep it under 5000 characters" in text_of(response)
+    assert f'value="{typed}"' in response.text
+    assert refreshed(session, task).state == "open"
+
+
+def test_handing_without_choosing_a_teammate_is_refused_with_a_message(
+    web, session, make, desk
+):
+    task = first_task(make, desk.laptop, desk.rita)
+    claim_task(session, task=task, by=desk.ivan)
+    response = web.login(desk.ivan).post(f"/tasks/{task.id}/hand", {"to": ""}, htmx=True)
+    assert response.status_code == 422
+    assert "Pick a teammate" in response.headers["HX-Trigger"]
+    assert refreshed(session, task).assignee_id == desk.ivan.id
+
+
+def test_the_queue_count_refreshes_itself_after_an_action(web, make, desk):
+    first_task(make, desk.laptop, desk.rita)
+    page = web.login(desk.ivan).get("/queues/it").text
+    assert 'hx-trigger="task-changed from:body"' in page
+    assert 'id="queue-count"' in page
+
+
+def test_team_members_start_at_their_queues_and_others_at_the_catalog(web, desk):
+    assert web.login(desk.ivan).get("/").headers["location"] == "/queues"
+    web.logout()
+    assert web.login(desk.rita).get("/").headers["location"] == "/catalog"

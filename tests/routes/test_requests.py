@@ -158,13 +158,13 @@ def test_an_unknown_request_is_a_404(web: WebClient, people: People):
     ("GET", "/attachments/abc"), ("GET", "/attachments/99999999999999999999999"),
     ("POST", "/tasks/99999999999999999999999/claim"),
 ])
-def test_an_id_that_is_not_a_stored_number_is_a_client_error_never_a_500(
+def test_an_address_with_an_id_that_cannot_exist_is_not_found_never_a_500(
     web: WebClient, people: People, method: str, url: str
 ):
     web.login(people.worker)
     response = web.post(url, {"body": "x"}) if method == "POST" else web.get(url)
-    assert response.status_code == 400
-    assert "That address or form was not understood" in text_of(response)
+    assert response.status_code == 404
+    assert "There is nothing here" in text_of(response)
 
 
 def test_a_team_member_sees_the_task_actions_of_their_team_only(
