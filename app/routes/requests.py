@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from app.access import IdPath, RequestForViewer, get_request_for_viewer
+from app.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
 from app.auth import CurrentUser
 from app.config import get_settings
 from app.db import SessionDep
@@ -103,7 +103,8 @@ def download_attachment(
 ) -> Response:
     attachment = session.get(Attachment, attachment_id)
     if attachment is None:
-        raise HTTPException(status_code=404, detail="There is no such file.")
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
+    # The same answer as for a file that does not exist: ids reveal nothing.
     get_request_for_viewer(attachment.request_id, session, user)
     path = get_settings().attachments_dir / attachment.storage_path
     if not path.is_file():
