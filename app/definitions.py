@@ -9,6 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from app.conditions import ConditionError, Node
+from app.conditions import check as check_condition
+from app.conditions import parse as parse_condition
+
 FieldType = Literal[
     "text", "long_text", "number", "date", "select", "multi_select",
     "checkbox", "email", "person", "file",
@@ -73,6 +77,8 @@ class FieldDefinition(_Strict):
     options: list[Annotated[str, Field(min_length=1, max_length=120)]] | None = None
     max_files: Annotated[int, Field(ge=1, le=20)] | None = None
     max_size_mb: Annotated[float, Field(gt=0)] | None = None
+    # Shown (and asked) only when an earlier answer meets this condition.
+    show_if: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
 
     @model_validator(mode="after")
     def _limits_fit_the_type(self) -> "FieldDefinition":
@@ -109,6 +115,19 @@ class StepDefinition(_Strict):
     team: Annotated[str, Field(pattern=SLUG_PATTERN)]
     kind: Literal["task", "approval"] = "task"
     instructions: str = ""
+    # Only when the answers meet it does the step become a task; otherwise it is skipped.
+    condition: Annotated[str, Field(min_length=1, max_length=2000)] | None = None
+    # Enforced services: steps sharing a stage number open together.
+    stage: Annotated[int, Field(ge=1, le=1000)] | None = None
+    target_hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = None
+    target_business_days: Annotated[int, Field(ge=1, le=365)] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "StepDefinition":
+        if self.target_hours is not None and self.target_business_days is not None:
+            raise _Problem(("target_hours",), "give either 'target_hours' or "
+                                              "'target_business_days', not both")
+        return self
 
 
 class ServiceDefinition(_Strict):
@@ -121,23 +140,26 @@ class ServiceDefinition(_Strict):
     fields: list[FieldDefinition] = []
     steps: Annotated[list[StepDefinition], Field(min_length=1)]
 
-    @model_validator(mode="after")
-    def _keys_are_unique(self) -> "ServiceDefinition":
-        seen: set[str] = set()
-        for index, field in enumerate(self.fields):
-            if field.key in seen:
-                raise _Problem(("fields", index, "key"), f"two fields have the key '{field.key}'")
-            seen.add(field.key)
-        names: set[str] = set()
-        for index, step in enumerate(self.steps):
-            if step.name in names:
-                raise _Problem(("steps", index, "name"), f"two steps are named '{step.name}'")
-            names.add(step.name)
-        return self
+    def stages(self) -> list[int]:
+        """Each step's stage. Flexible: all in stage 1. Enforced: a step without a stage
+        number comes one stage after the step before it."""
+        if self.ordering == "flexible":
+            return [1] * len(self.steps)
+        stages: list[int] = []
+        for step in self.steps:
+            stages.append(step.stage or (stages[-1] + 1 if stages else 1))
+        return stages
 
     def stage_of(self, position: int) -> int:
-        """Enforced: each step is its own stage. Flexible: every step is in stage 1."""
-        return position + 1 if self.ordering == "enforced" else 1
+        return self.stages()[position]
+
+    def condition_of(self, position: int) -> Node | None:
+        text = self.steps[position].condition
+        return parse_condition(text) if text else None
+
+    def shown_if(self, key: str) -> Node | None:
+        text = next((f.show_if for f in self.fields if f.key == key), None)
+        return parse_condition(text) if text else None
 
     def to_data(self) -> dict[str, Any]:
         """The definition as plain data, without unset limits: what files and versions
@@ -178,11 +200,60 @@ def _describe(error: ValidationError) -> list[str]:
     return problems
 
 
+def _field_types(fields: list[FieldDefinition]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {f.key: (f.type, tuple(f.options or ())) for f in fields}
+
+
+def cross_problems(definition: ServiceDefinition) -> list[str]:
+    """What no single field or step shows alone: repeated keys and names, conditions
+    that do not fit the form, stages out of order. Every problem, not just the first."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, field in enumerate(definition.fields):
+        if field.key in seen:
+            problems.append(f"fields.{index}.key: two fields have the key '{field.key}'")
+        seen.add(field.key)
+        if field.show_if:
+            # A field may depend only on answers given above it.
+            earlier = _field_types(definition.fields[:index])
+            try:
+                check_condition(parse_condition(field.show_if), earlier)
+            except ConditionError as error:
+                problems.append(f"fields.{index}.show_if: {error}")
+    names: set[str] = set()
+    all_fields = _field_types(definition.fields)
+    previous_stage = 0
+    for index, step in enumerate(definition.steps):
+        if step.name in names:
+            problems.append(f"steps.{index}.name: two steps are named '{step.name}'")
+        names.add(step.name)
+        if step.condition:
+            try:
+                check_condition(parse_condition(step.condition), all_fields)
+            except ConditionError as error:
+                problems.append(f"steps.{index}.condition: {error}")
+        if step.stage is not None:
+            if definition.ordering == "flexible":
+                problems.append(f"steps.{index}.stage: stages apply to enforced ordering "
+                                "only (in a flexible service every step opens at once)")
+            elif step.stage < previous_stage:
+                problems.append(f"steps.{index}.stage: stage {step.stage} comes after "
+                                f"stage {previous_stage} of the step before; list steps in "
+                                "stage order")
+        if definition.ordering == "enforced":
+            previous_stage = step.stage or previous_stage + 1
+    return problems
+
+
 def parse_service(data: dict[str, Any]) -> ServiceDefinition:
     try:
-        return ServiceDefinition.model_validate(data)
+        definition = ServiceDefinition.model_validate(data)
     except ValidationError as error:
         raise DefinitionError(_describe(error)) from None
+    problems = cross_problems(definition)
+    if problems:
+        raise DefinitionError(problems)
+    return definition
 
 
 def parse_teams(data: dict[str, Any]) -> list[TeamDefinition]:

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.conditions import evaluate
 from app.definitions import FieldDefinition, ServiceDefinition
 from app.errors import IntakeInvalid
 from app.models import User
@@ -230,6 +231,10 @@ def validate_intake(
     files: dict[str, list[IncomingFile]] = {}
     errors: dict[str, str] = {}
     for field in definition.fields:
+        shown_if = definition.shown_if(field.key)
+        if shown_if is not None and not evaluate(shown_if, answers):
+            # Hidden by an earlier answer: never required, and a stray value is dropped.
+            continue
         try:
             if field.type == "file":
                 accepted = _check_files(field, uploads.get(field.key, []), max_upload_mb)

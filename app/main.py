@@ -16,7 +16,18 @@ from app.auth import LoginRequired, require_csrf
 from app.config import get_settings
 from app.errors import DomainError
 from app.queues import BadCursor
-from app.routes import auth, catalog, health, overview, people, queues, requests
+from app.routes import (
+    admin,
+    admin_people,
+    admin_services,
+    auth,
+    catalog,
+    health,
+    overview,
+    people,
+    queues,
+    requests,
+)
 from app.web import ROOT, is_htmx, render
 
 SECURITY_HEADERS = {
@@ -159,7 +170,8 @@ def create_app() -> FastAPI:
         return _error_page(request, exc.status_code, exc.message)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    for router in (auth, catalog, requests, queues, overview, people, health):
+    for router in (auth, catalog, requests, queues, overview, people, health, admin,
+                   admin_people, admin_services):
         app.include_router(router.router)
     # A form may carry several files; ten times the per-file limit bounds the whole body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 10 * 1024 * 1024)

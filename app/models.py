@@ -152,6 +152,7 @@ class Task(SQLModel, table=True):
         Index("ix_task_assignee", "assignee_id", "state"),
         Index("ix_task_request", "request_id", "position"),
         Index("ix_task_overview", "state", "service_id", "position"),
+        Index("ix_task_due", "state", "due_at"),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -166,6 +167,8 @@ class Task(SQLModel, table=True):
     assignee_id: int | None = Field(default=None, foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
     opened_at: datetime | None = None
+    # From the step's target duration when the task opens; display and sorting only.
+    due_at: datetime | None = None
     state_changed_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
 
@@ -173,6 +176,7 @@ class Task(SQLModel, table=True):
 class EventKind(StrEnum):
     submitted = "submitted"
     task_opened = "task_opened"
+    task_skipped = "task_skipped"
     claimed = "claimed"
     released = "released"
     handed = "handed"
@@ -213,3 +217,17 @@ class Attachment(SQLModel, table=True):
     storage_path: str = Field(max_length=255)
     uploaded_by_id: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class AdminEvent(SQLModel, table=True):
+    """The admin audit log: every change an admin makes to services, teams and people.
+    Append-only, like the timeline."""
+
+    __tablename__ = "admin_event"
+
+    id: int = Field(default=None, primary_key=True)
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    action: str = Field(max_length=60)
+    subject: str = Field(max_length=200)
+    detail: str = ""
+    created_at: datetime = Field(default_factory=utcnow, index=True)

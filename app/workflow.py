@@ -14,7 +14,9 @@ from uuid import uuid4
 from sqlmodel import Session, col, select
 
 from app.catalog import current_version, definition_of
+from app.conditions import evaluate
 from app.db import one_transaction
+from app.definitions import ServiceDefinition
 from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
 from app.intake import IncomingFile, Intake, request_title, without_control_characters
 from app.models import (
@@ -24,6 +26,7 @@ from app.models import (
     RequestState,
     Service,
     ServiceRequest,
+    ServiceVersion,
     StepKind,
     Task,
     TaskState,
@@ -31,6 +34,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.targets import due_time
 from app.teams import is_member, team_slugs_by_id
 
 MAX_NOTE_LENGTH = 5000
@@ -120,17 +124,32 @@ def submit_request(
     )
     session.add(request)
     session.flush()
-    first_stage = min(definition.stage_of(i) for i in range(len(definition.steps)))
-    for position, step in enumerate(definition.steps):
-        stage = definition.stage_of(position)
-        opens = stage == first_stage
-        session.add(Task(
-            request_id=request.id, service_id=service.id, team_id=teams[step.team],
-            position=position, stage=stage, step_name=step.name, kind=step.kind,
-            state=TaskState.open if opens else TaskState.waiting,
-            created_at=now, state_changed_at=now, opened_at=now if opens else None,
-        ))
     _event(session, request, kind=EventKind.submitted, by=requester, at=now)
+    stages = definition.stages()
+    needed = [step_is_needed(definition, position, intake.answers)
+              for position in range(len(definition.steps))]
+    first_stage = min((s for s, n in zip(stages, needed, strict=True) if n), default=None)
+    for position, step in enumerate(definition.steps):
+        opens = needed[position] and stages[position] == first_stage
+        task = Task(
+            request_id=request.id, service_id=service.id, team_id=teams[step.team],
+            position=position, stage=stages[position], step_name=step.name, kind=step.kind,
+            state=(TaskState.open if opens else TaskState.waiting) if needed[position]
+            else TaskState.skipped,
+            created_at=now, state_changed_at=now, opened_at=now if opens else None,
+            due_at=due_time(now, step) if opens else None,
+            closed_at=None if needed[position] else now,
+        )
+        session.add(task)
+        if not needed[position]:
+            session.flush()
+            _event(session, request, kind=EventKind.task_skipped, by=requester, task=task,
+                   note=skip_reason(definition, position), at=now)
+    if first_stage is None:
+        # Every step's condition was false: nothing to do, so nothing is left open.
+        request.state = RequestState.completed
+        request.closed_at = now
+        _event(session, request, kind=EventKind.request_completed, by=requester, at=now)
     written: list[Path] = []
     try:
         _store_files(session, request, intake.files, by=requester,
@@ -145,6 +164,15 @@ def submit_request(
 
 
 # --- ordering ---------------------------------------------------------------------------
+
+
+def step_is_needed(definition: ServiceDefinition, position: int, answers: dict) -> bool:  # type: ignore[type-arg]
+    condition = definition.condition_of(position)
+    return condition is None or evaluate(condition, answers)
+
+
+def skip_reason(definition: ServiceDefinition, position: int) -> str:
+    return f"Not needed: the condition “{definition.steps[position].condition}” does not hold."
 
 
 def _tasks_of(session: Session, request: ServiceRequest) -> list[Task]:
@@ -171,9 +199,13 @@ def _advance(session: Session, request: ServiceRequest, *, by: User, at: datetim
     tasks = _tasks_of(session, request)
     stage = next_stage_to_open(tasks)
     if stage is not None:
+        version = session.get(ServiceVersion, request.version_id)
+        assert version is not None
+        steps = definition_of(version).steps
         for task in tasks:
             if task.state == TaskState.waiting and task.stage == stage:
                 _set_state(task, TaskState.open, at)
+                task.due_at = due_time(at, steps[task.position])
                 _event(session, request, kind=EventKind.task_opened, by=by, task=task, at=at)
     if is_complete(tasks):
         request.state = RequestState.completed

@@ -1,0 +1,5 @@
+"""Admin pages (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
