@@ -350,3 +350,20 @@ def test_active_services_are_listed_by_category_then_name(session, make: Factory
 def test_wildcards_in_a_search_are_taken_literally(session, make: Factory, search):
     catalog_of(session, make)
     assert active_services(session, search=search) == []
+
+
+def test_the_example_catalog_shows_conditions_stages_and_targets(session):
+    import_catalog(session, SERVICES)
+    purchase = definition_of(
+        current_version(session, get_service_by_slug(session, "purchase-request")))
+    assert [(s.name, s.condition) for s in purchase.steps] == [
+        ("Department head approval", "amount > 1000"),
+        ("CFO approval", "amount > 25000"),
+        ("Place order", None),
+    ]
+    onboarding = definition_of(
+        current_version(session, get_service_by_slug(session, "onboard-new-hire")))
+    assert onboarding.stages() == [1, 2, 3, 3, 4]
+    assert [f.show_if for f in onboarding.fields if f.key == "monitor_size"] == [
+        'equipment includes "Monitor"']
+    assert all(s.target_business_days for s in onboarding.steps[:4])
