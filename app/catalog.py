@@ -9,6 +9,7 @@ import tomli_w
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from app.audit import record_admin_action
 from app.db import one_transaction
 from app.definitions import (
     DefinitionError,
@@ -176,6 +177,13 @@ def import_catalog(session: Session, folder: Path, *, by: User | None = None) ->
             report.services_versioned.append(definition.slug)
         else:
             report.services_created.append(definition.slug)
+    if report.teams_created or report.services_created or report.services_versioned:
+        record_admin_action(
+            session, by=by, action="catalog.imported", subject=str(folder.name or folder),
+            detail=f"teams created: {report.teams_created}; "
+                   f"new services: {', '.join(report.services_created) or 'none'}; "
+                   f"new versions: {', '.join(report.services_versioned) or 'none'}",
+        )
     session.commit()
     return report
 

@@ -367,3 +367,13 @@ def test_the_example_catalog_shows_conditions_stages_and_targets(session):
     assert [f.show_if for f in onboarding.fields if f.key == "monitor_size"] == [
         'equipment includes "Monitor"']
     assert all(s.target_business_days for s in onboarding.steps[:4])
+
+
+def test_an_import_that_changes_the_catalog_is_written_to_the_admin_audit_log(session):
+    from app.models import AdminEvent
+
+    import_catalog(session, SERVICES)
+    import_catalog(session, SERVICES)  # unchanged: nothing to record
+    entries = session.exec(select(AdminEvent)).all()
+    assert [entry.action for entry in entries] == ["catalog.imported"]
+    assert "onboard-new-hire" in entries[0].detail
