@@ -60,6 +60,8 @@ class _Strict(BaseModel):
 
 # The intake form posts these beside the answers; a field may not take their names.
 RESERVED_KEYS = {"csrf_token", "version_id"}
+# Words in the admin pages' addresses (/admin/services/new …); no service may take them.
+RESERVED_SLUGS = {"new", "preview", "import"}
 
 
 class FieldDefinition(_Strict):
@@ -208,6 +210,9 @@ def cross_problems(definition: ServiceDefinition) -> list[str]:
     """What no single field or step shows alone: repeated keys and names, conditions
     that do not fit the form, stages out of order. Every problem, not just the first."""
     problems: list[str] = []
+    if definition.slug in RESERVED_SLUGS:
+        problems.append(f"slug: '{definition.slug}' is a word Baton's admin pages use; "
+                        "pick another")
     seen: set[str] = set()
     for index, field in enumerate(definition.fields):
         if field.key in seen:

@@ -297,3 +297,14 @@ def test_a_field_may_not_take_a_name_the_form_itself_uses(key):
     assert error.value.problems == [
         f"fields.0.key: '{key}' is reserved by Baton's form; pick another"
     ]
+
+
+@pytest.mark.parametrize("slug", ["new", "preview", "import"])
+def test_a_service_may_not_take_a_word_the_admin_pages_use_as_its_slug(slug):
+    data = definition()
+    data["slug"] = slug
+    with pytest.raises(DefinitionError) as error:
+        parse_service(data)
+    assert error.value.problems == [
+        f"slug: '{slug}' is a word Baton's admin pages use; pick another"
+    ]
