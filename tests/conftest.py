@@ -34,7 +34,6 @@ from app.migrate import upgrade  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 from tests.web import WebClient  # noqa: E402
 
-
 # Argon2 at its cheapest for tests: the suite makes hundreds of people, and the cost
 # parameters are not what the tests are about (a hash still starts with $argon2).
 app.auth._hasher = app.auth.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
