@@ -46,6 +46,17 @@ def is_member(session: Session, *, user_id: int | None, team_id: int) -> bool:
     return session.get(Membership, (team_id, user_id)) is not None
 
 
+def is_active_member(session: Session, *, user_id: int, team_id: int) -> bool:
+    """Read from the database at this moment, not from objects loaded earlier: a person
+    deactivated or removed a moment ago must not act on the team's tasks."""
+    return session.exec(
+        select(Membership.user_id)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.team_id == team_id, Membership.user_id == user_id,
+               User.is_active == True)  # noqa: E712
+    ).first() is not None
+
+
 def teams_of(session: Session, user: User) -> list[Team]:
     return list(session.exec(
         select(Team).join(Membership, col(Membership.team_id) == Team.id)

@@ -35,7 +35,7 @@ from app.models import (
     utcnow,
 )
 from app.targets import due_time
-from app.teams import is_member, team_slugs_by_id
+from app.teams import is_active_member, is_member, team_slugs_by_id
 
 MAX_NOTE_LENGTH = 5000
 
@@ -244,8 +244,8 @@ def _lock(session: Session, task: Task) -> ServiceRequest:
 
 
 def _require_member(session: Session, task: Task, user: User) -> None:
-    if not user.is_active or not is_member(session, user_id=user.id, team_id=task.team_id):
-        raise NotAllowed("Only members of the task's team can act on it.")
+    if not is_active_member(session, user_id=user.id, team_id=task.team_id):
+        raise NotAllowed("Only active members of the task's team can act on it.")
 
 
 def _name_of(session: Session, user_id: int | None) -> str:

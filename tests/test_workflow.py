@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
-from app.models import ServiceRequest, Task, TimelineEvent
+from app.models import ServiceRequest, Task, TimelineEvent, User
 from app.workflow import (
     approve_task,
     cancel_request,
@@ -315,3 +315,15 @@ def test_a_claim_race_has_exactly_one_winner(committed: Engine):
         claims = check.exec(select(func.count()).select_from(TimelineEvent).where(
             TimelineEvent.task_id == task_id, TimelineEvent.kind == "claimed")).one()
         assert claims == 1
+
+
+def test_a_person_deactivated_since_their_page_loaded_cannot_claim(session, make):
+    service = make.service(steps=[("it", "task")])
+    ivan = make.user("Ivan", teams=("it",))
+    task = make.tasks(make.request(service, make.user()))[0]
+    signed_in_as = User(**ivan.model_dump())  # what the request loaded before the change
+    ivan.is_active = False
+    session.flush()
+    with pytest.raises(NotAllowed):
+        claim_task(session, task=task, by=signed_in_as)
+    assert task.state == "open"
