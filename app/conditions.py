@@ -325,3 +325,26 @@ def evaluate(node: Node, answers: Mapping[str, Any]) -> bool:
     elif isinstance(node.value, float) and not isinstance(answer, bool):
         answer = float(answer)
     return _compare(node.op, answer, node.value)
+
+
+# --- for the browser ----------------------------------------------------------------------
+
+
+def _value_data(value: Value) -> Any:
+    if isinstance(value, date):
+        # Tagged, so that a date is compared as a date and never as the text "2026-…".
+        return {"date": value.isoformat()}
+    if isinstance(value, tuple):
+        return [_value_data(item) for item in value]
+    return value
+
+
+def to_data(node: Node) -> dict[str, Any]:
+    """A tree as plain JSON data, for static/baton.js to evaluate as the requester types:
+    `{"field", "op", "value"}`, `{"not": …}`, `{"and": [...]}`, `{"or": [...]}`."""
+    if isinstance(node, Compare):
+        return {"field": node.field, "op": node.op, "value": _value_data(node.value)}
+    if isinstance(node, Not):
+        return {"not": to_data(node.item)}
+    key = "and" if isinstance(node, And) else "or"
+    return {key: [to_data(item) for item in node.items]}

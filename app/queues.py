@@ -1,15 +1,17 @@
 """Lists of tasks: team queues, "my work" and the overview's drill-down.
 
-Every list is ordered oldest first by (opened_at, id) and paginated by keyset, never by
-offset, so a deep page costs what the first page costs. Each page is one query for the
-rows and one for the exact count.
+Every list is ordered oldest first by (opened_at, id), or due soonest by (due_at, id)
+with the tasks that have no due time after all the dated ones, and paginated by keyset,
+never by offset, so a deep page costs what the first page costs. Each page is one query
+for the rows and one for the exact count.
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import false, func, tuple_
+from sqlalchemy import and_, false, func, or_, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -23,6 +25,7 @@ from app.models import (
     TaskState,
     Team,
     User,
+    utcnow,
 )
 
 PAGE_SIZE = 50
@@ -33,19 +36,44 @@ class BadCursor(ValueError):
     pass
 
 
+SORTS = ("oldest", "due")
+_UNDATED = "none"
+
+
+def sort_named(text: str) -> str:
+    """The list order a link asks for; anything unknown is the default, oldest first."""
+    return text if text in SORTS else "oldest"
+
+
 @dataclass(frozen=True)
 class Cursor:
-    opened_at: datetime
+    """Where a page ended, in the list's own sort key: `opened_at` for oldest first,
+    `due_at` for due soonest (None: the page ended among the tasks without a due time).
+
+    Oldest first reads `<opened_at>_<id>`; due soonest `due_<due_at or none>_<id>`, so a
+    link made for one sort is refused by the other instead of skipping rows."""
+
+    moment: datetime | None
     task_id: int
+    sort: str = "oldest"
 
     def encode(self) -> str:
-        return f"{self.opened_at.isoformat()}_{self.task_id}"
+        stamp = self.moment.isoformat() if self.moment else _UNDATED
+        return f"due_{stamp}_{self.task_id}" if self.sort == "due" else f"{stamp}_{self.task_id}"
 
     @staticmethod
-    def decode(text: str) -> "Cursor":
+    def decode(text: str, sort: str = "oldest") -> "Cursor":
         try:
+            if sort == "due":
+                prefix, rest = text.split("_", 1)
+                if prefix != "due":
+                    raise ValueError(text)
+                text = rest
             stamp, task_id = text.rsplit("_", 1)
-            cursor = Cursor(datetime.fromisoformat(stamp), int(task_id))
+            moment = None if sort == "due" and stamp == _UNDATED else datetime.fromisoformat(stamp)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(text)
+            cursor = Cursor(moment, int(task_id), sort)
             if not 0 < cursor.task_id <= MAX_ID:
                 raise ValueError(text)
             return cursor
@@ -63,6 +91,10 @@ class TaskFilter:
     assignee_id: int | None = None
     search: str = ""
     states: tuple[str, ...] = QUEUED_TASK_STATES
+    # Only tasks whose due time has passed (at `now`, or the moment the list is read).
+    overdue: bool = False
+    now: datetime | None = None
+    sort: str = "oldest"  # one of SORTS
 
 
 @dataclass
@@ -100,6 +132,8 @@ def _conditions(filters: TaskFilter) -> list:
         conditions.append(Task.assignee_id == filters.viewer_id)
     if filters.assignee_id is not None:
         conditions.append(Task.assignee_id == filters.assignee_id)
+    if filters.overdue:
+        conditions.append(col(Task.due_at) < (filters.now or utcnow()))
     search = filters.search.strip()
     if search:
         number = _NUMBER.match(search)
@@ -119,20 +153,44 @@ def _conditions(filters: TaskFilter) -> list:
     return conditions
 
 
+def _after(cursor: Cursor) -> Any:
+    """The rows that come after the cursor in the cursor's sort."""
+    if cursor.sort == "oldest":
+        return tuple_(Task.opened_at, Task.id) > tuple_(cursor.moment, cursor.task_id)
+    due_at = col(Task.due_at)
+    if cursor.moment is None:
+        # Past every dated task already: the rest of the undated ones, by id.
+        return and_(due_at.is_(None), col(Task.id) > cursor.task_id)
+    return or_(
+        and_(due_at.is_not(None),
+             tuple_(Task.due_at, Task.id) > tuple_(cursor.moment, cursor.task_id)),
+        due_at.is_(None),
+    )
+
+
+def _order(sort: str) -> list[Any]:
+    if sort == "due":
+        # `due_at IS NULL` sorts false (dated) before true (undated) on SQLite and
+        # PostgreSQL alike, which NULLS LAST would not say the same way on both.
+        return [col(Task.due_at).is_(None), col(Task.due_at), col(Task.id)]
+    return [col(Task.opened_at), col(Task.id)]
+
+
 def list_tasks(
     session: Session, *, filters: TaskFilter, after: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> TaskPage:
+    sort = sort_named(filters.sort)
+    if filters.overdue and filters.now is None:
+        # One moment for the count and the rows, so they agree.
+        filters.now = utcnow()
     conditions = _conditions(filters)
     total = None
     if not after:
-        # Only the first page shows the count; "show older" pages only add rows.
+        # Only the first page shows the count; "show more" pages only add rows.
         total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
-        cursor = Cursor.decode(after)
-        conditions.append(
-            tuple_(Task.opened_at, Task.id) > tuple_(cursor.opened_at, cursor.task_id)
-        )
+        conditions.append(_after(Cursor.decode(after, sort)))
     requester = aliased(User)
     assignee = aliased(User)
     query = (
@@ -146,7 +204,7 @@ def list_tasks(
         .join(requester, requester.id == ServiceRequest.requester_id)
         .outerjoin(assignee, assignee.id == Task.assignee_id)
         .where(*conditions)
-        .order_by(col(Task.opened_at), col(Task.id))
+        .order_by(*_order(sort))
         .limit(limit + 1)
     )
     rows = [TaskRow(*row) for row in session.exec(query)]
@@ -154,8 +212,9 @@ def list_tasks(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1].task
-        assert last.opened_at is not None and last.id is not None
-        next_cursor = Cursor(last.opened_at, last.id).encode()
+        moment = last.due_at if sort == "due" else last.opened_at
+        assert sort == "due" or moment is not None
+        next_cursor = Cursor(moment, last.id, sort).encode()
     return TaskPage(rows=rows, total=total, next_cursor=next_cursor, filters=filters)
 
 
@@ -197,3 +256,17 @@ def queue_counts(session: Session, team_ids: list[int]) -> dict[int, tuple[int, 
         counts[team_id] = (count, claimed) if state == TaskState.open else (open_count, count)
     return counts
 
+
+def overdue_counts(
+    session: Session, team_ids: list[int], now: datetime | None = None
+) -> dict[int, int]:
+    """team id -> how many of its open or claimed tasks are past their due time."""
+    rows = session.exec(
+        select(Task.team_id, func.count())
+        .where(col(Task.team_id).in_(team_ids), col(Task.state).in_(QUEUED_TASK_STATES),
+               col(Task.due_at) < (now or utcnow()))
+        .group_by(col(Task.team_id))
+    )
+    counts = dict.fromkeys(team_ids, 0)
+    counts.update({team_id: count for team_id, count in rows})
+    return counts

@@ -10,14 +10,17 @@ from app.catalog import definition_of
 from app.definitions import FieldDefinition
 from app.models import (
     Attachment,
+    EventKind,
     Service,
     ServiceRequest,
     ServiceVersion,
     Task,
+    TaskState,
     Team,
     TimelineEvent,
     User,
 )
+from app.workflow import skip_reason
 
 
 @dataclass
@@ -33,6 +36,22 @@ class StepLine:
     team_name: str
     assignee_name: str | None
     instructions: str
+    # Why a skipped step is not needed (without a leading "Not needed:", which the
+    # page says already), for the requester and the teams to read.
+    skip_reason: str | None = None
+
+
+@dataclass
+class StageGroup:
+    """Steps that open together (an enforced service's stage), numbered from 1 in the
+    order they come, whatever numbers the definition gave its stages."""
+
+    number: int
+    steps: list[StepLine]
+
+    @property
+    def together(self) -> bool:
+        return len(self.steps) > 1
 
 
 @dataclass
@@ -40,6 +59,10 @@ class TimelineLine:
     event: TimelineEvent
     actor_name: str
     step_name: str | None
+
+    @property
+    def skip_reason(self) -> str:
+        return without_prefix(self.event.note) if self.event.kind == EventKind.task_skipped else ""
 
 
 @dataclass
@@ -51,6 +74,31 @@ class RequestDetail:
     answers: list[AnswerLine]
     steps: list[StepLine]
     timeline: list[TimelineLine]
+    ordering: str = "enforced"
+
+    @property
+    def stages(self) -> list[StageGroup]:
+        """The steps grouped by stage, in order (flexible services: one group)."""
+        groups: list[StageGroup] = []
+        for step in self.steps:
+            if groups and groups[-1].steps[-1].task.stage == step.task.stage:
+                groups[-1].steps.append(step)
+            else:
+                groups.append(StageGroup(len(groups) + 1, [step]))
+        return groups
+
+    @property
+    def has_parallel_stages(self) -> bool:
+        return self.ordering == "enforced" and any(group.together for group in self.stages)
+
+
+def without_prefix(reason: str) -> str:
+    """A skip reason as the page words it after "Not needed": the recorded note may
+    begin with those words itself."""
+    text = reason.strip()
+    if text.lower().startswith("not needed"):
+        text = text[len("not needed"):].lstrip(" :—-").strip()
+    return text
 
 
 def request_detail(
@@ -98,7 +146,18 @@ def request_detail(
         TimelineLine(event, actor_name or "Baton", step_name)
         for event, actor_name, step_name in session.exec(query)
     ]
+    # The reason written when the step was skipped; a request skipped before reasons
+    # were recorded gets it from its version's condition.
+    reasons = {line.event.task_id: line.event.note for line in timeline
+               if line.event.kind == EventKind.task_skipped and line.event.note}
+    for step in steps:
+        if step.task.state == TaskState.skipped:
+            note = reasons.get(step.task.id) or (
+                skip_reason(definition, step.task.position)
+                if definition.steps[step.task.position].condition else ""
+            )
+            step.skip_reason = without_prefix(note) or None
     return RequestDetail(
         request=service_request, service=service, version=version, requester=requester,
-        answers=answers, steps=steps, timeline=timeline,
+        answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
     )

@@ -8,6 +8,7 @@ HTMX 2 does not swap 4xx responses by default; base.html configures it to swap 4
 server rendered lands where the user is looking.
 """
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from markupsafe import Markup, escape
 
 from app.auth import Viewer
+from app.conditions import ConditionError
+from app.conditions import parse as parse_condition
+from app.conditions import to_data as condition_data
 from app.config import get_settings
 from app.definitions import FIELD_TYPE_LABELS
 from app.models import utcnow
@@ -73,6 +77,25 @@ def file_size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
 
 
+def condition_json(text: str | None) -> str:
+    """A condition's tree as JSON for the `field` macro's data-show-if ("" when there is
+    none or it does not parse: the field is then always shown, and the server applies
+    the rule regardless)."""
+    if not text:
+        return ""
+    try:
+        return json.dumps(condition_data(parse_condition(text)), separators=(",", ":"))
+    except ConditionError:
+        return ""
+
+
+def number(value: float | int) -> str:
+    """A limit as people write it: 1000000, 12.5 (never 1e+06)."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"
+
+
+templates.env.filters["condition_json"] = condition_json
+templates.env.filters["number"] = number
 templates.env.filters["paragraphs"] = paragraphs
 templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age

@@ -48,6 +48,141 @@
     }
   });
 
+  // --- Conditional fields -------------------------------------------------------------
+  // An intake field with data-show-if is shown only while its condition (JSON of the
+  // tree app/conditions.py parses) holds for the answers above it. The rules are those
+  // of app.conditions.evaluate: a comparison on a missing answer is false; "includes"
+  // tests a multi-select; numbers and ISO dates compare as such. A hidden field's
+  // controls are disabled, so its answer is neither posted nor used by later fields
+  // (as the server reads the form: app.intake.validate_intake).
+
+  function isIsoDate(text) {
+    if (typeof text !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+    var moment = new Date(text + "T00:00:00Z");
+    return !isNaN(moment.getTime()) && moment.toISOString().slice(0, 10) === text;
+  }
+
+  // What the server would keep of one field's answer, or undefined when none is given.
+  function answerOf(wrap) {
+    var controls = Array.prototype.filter.call(
+      wrap.querySelectorAll("input, select, textarea"),
+      function (control) { return !control.disabled; }
+    );
+    if (wrap.hidden || !controls.length) return undefined;
+    var type = wrap.getAttribute("data-type");
+    if (type === "multi_select") {
+      var chosen = controls.filter(function (c) { return c.checked; })
+        .map(function (c) { return c.value; });
+      return chosen.length ? chosen : undefined;
+    }
+    if (type === "checkbox") {
+      // An unticked required box is a missing answer, an unticked optional one false.
+      if (controls[0].checked) return true;
+      return wrap.hasAttribute("data-required") ? undefined : false;
+    }
+    var text = (controls[0].value || "").trim();
+    if (!text) return undefined;
+    if (type === "number") {
+      text = text.replace(/[ _]/g, "");
+      if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
+      var number = Number(text);
+      return isFinite(number) ? number : undefined;
+    }
+    if (type === "date") return isIsoDate(text) ? text : undefined;
+    if (type === "text") return text.replace(/\s+/g, " ");
+    return text;
+  }
+
+  function isDateValue(value) {
+    return value !== null && typeof value === "object" && !Array.isArray(value) &&
+      typeof value.date === "string";
+  }
+
+  function compare(op, left, right) {
+    if (op === "==" || op === "is") return left === right;
+    if (op === "!=") return left !== right;
+    if (typeof left !== typeof right) return false;
+    if (op === "<") return left < right;
+    if (op === "<=") return left <= right;
+    if (op === ">") return left > right;
+    if (op === ">=") return left >= right;
+    return false;
+  }
+
+  function holds(node, answers) {
+    if ("not" in node) return !holds(node.not, answers);
+    if ("and" in node) return node.and.every(function (item) { return holds(item, answers); });
+    if ("or" in node) return node.or.some(function (item) { return holds(item, answers); });
+    var answer = answers[node.field];
+    var value = node.value;
+    if (answer === undefined || answer === null) return false;
+    if (node.op === "includes") return Array.isArray(answer) && answer.indexOf(value) !== -1;
+    if (node.op === "in") {
+      return Array.isArray(value) && value.some(function (item) { return item === answer; });
+    }
+    if (isDateValue(value)) {
+      // ISO dates (YYYY-MM-DD) sort as text in the order of the days.
+      return isIsoDate(answer) && compare(node.op, answer, value.date);
+    }
+    if (typeof value === "number" && typeof answer !== "boolean") {
+      answer = Number(answer);
+      if (isNaN(answer)) return false;
+    }
+    return compare(node.op, answer, value);
+  }
+
+  function showField(wrap, shown) {
+    wrap.hidden = !shown;
+    wrap.querySelectorAll("input, select, textarea, button").forEach(function (control) {
+      control.disabled = !shown;
+    });
+  }
+
+  // In form order, as the server reads it: each field sees only the answers above it.
+  function applyConditions(form) {
+    var answers = {};
+    form.querySelectorAll(".field[data-key]").forEach(function (wrap) {
+      var condition = wrap.getAttribute("data-show-if");
+      if (condition) {
+        var shown = true;
+        try {
+          shown = holds(JSON.parse(condition), answers);
+        } catch (error) {
+          shown = true; // a condition the page cannot read never hides a question
+        }
+        if (shown === wrap.hidden) showField(wrap, shown);
+      }
+      var answer = answerOf(wrap);
+      if (answer !== undefined) answers[wrap.getAttribute("data-key")] = answer;
+    });
+  }
+
+  function applyWithin(root) {
+    if (!root || !root.querySelectorAll) return;
+    var forms = root.matches && root.matches("form") ? [root] : [];
+    root.querySelectorAll("form").forEach(function (form) { forms.push(form); });
+    if (!forms.length && root.closest) {
+      var around = root.closest("form");
+      if (around) forms.push(around);
+    }
+    forms.forEach(function (form) {
+      if (form.querySelector("[data-show-if]")) applyConditions(form);
+    });
+  }
+
+  // The same rule for other scripts (and the browser tests that hold it to Python's).
+  window.BatonConditions = { holds: holds, apply: applyConditions };
+
+  function onAnswer(event) {
+    var form = event.target && (event.target.form || (event.target.closest && event.target.closest("form")));
+    if (form && form.querySelector("[data-show-if]")) applyConditions(form);
+  }
+  document.addEventListener("input", onAnswer);
+  document.addEventListener("change", onAnswer);
+  // Forms htmx brings in later (the service builder's preview) as well as the page's own.
+  document.addEventListener("htmx:load", function (event) { applyWithin(event.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { applyWithin(document); });
+
   // Move focus to the error summary when a form comes back with errors.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");

@@ -1,4 +1,14 @@
-"""The catalog, a service's page with its intake form, and submitting a request."""
+"""The catalog, a service's page with its intake form, and submitting a request.
+
+A field shown only when an earlier answer meets a condition carries that condition as
+JSON (`data-show-if`), which static/baton.js evaluates as the requester answers, with
+the same semantics as app.conditions.evaluate. Without JavaScript every field is shown
+(the server drops the answers of hidden fields anyway); when the form comes back with
+errors, fields whose condition is false start hidden.
+"""
+
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -11,15 +21,48 @@ from app.catalog import (
     get_service_by_slug,
     teams_by_slug,
 )
+from app.conditions import evaluate
 from app.config import get_settings
 from app.db import SessionDep
+from app.definitions import ServiceDefinition
 from app.errors import IntakeInvalid
-from app.intake import split_form, validate_intake
+from app.intake import CHECKERS, FieldProblem, split_form, validate_intake
 from app.models import Service
 from app.web import is_htmx, redirect, render
 from app.workflow import submit_request
 
 router = APIRouter()
+
+
+# --- conditional fields ------------------------------------------------------------------
+
+# Conditions cannot test these (app.conditions.check refuses them); reading a person
+# would cost a query for nothing.
+_UNTESTABLE = {"person", "file"}
+
+
+def hidden_fields(
+    session: SessionDep, definition: ServiceDefinition, values: Mapping[str, list[str]]
+) -> set[str]:
+    """The keys of fields whose condition is false for the answers as typed, read the
+    way validate_intake reads them: in form order, a hidden field's answer counts as not
+    given, and an answer that does not pass its field's checks as not given either."""
+    answers: dict[str, Any] = {}
+    hidden: set[str] = set()
+    for field in definition.fields:
+        condition = definition.shown_if(field.key)
+        if condition is not None and not evaluate(condition, answers):
+            hidden.add(field.key)
+            continue
+        if field.type in _UNTESTABLE:
+            continue
+        try:
+            value = CHECKERS[field.type](field, list(values.get(field.key, [])), session)
+        except FieldProblem:
+            continue
+        if value is not None:
+            answers[field.key] = value
+    return hidden
 
 
 @router.get("/", name="home")
@@ -58,8 +101,12 @@ def _service_page(
     version = current_version(session, service)
     definition = definition_of(version)
     team_names = {slug: team.name for slug, team in teams_by_slug(session).items()}
+    # A blank form shows every field until the browser's script hides some, so that
+    # without JavaScript nothing is out of reach; a form that comes back starts right.
+    hidden = hidden_fields(session, definition, values) if values else set()
     return render(request, "catalog/service.html", {
         "service": service, "version": version, "definition": definition,
+        "stages": definition.stages(), "hidden_fields": hidden,
         "team_names": team_names, "values": values or {}, "errors": errors or {},
         "lost_files": lost_files or [], "notice": notice,
         "max_upload_mb": get_settings().max_upload_mb,

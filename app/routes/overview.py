@@ -9,8 +9,10 @@ from fastapi.responses import Response
 from app.auth import ManagerUser
 from app.catalog import current_version, definition_of, get_service_by_slug
 from app.db import SessionDep
+from app.models import utcnow
 from app.overview import oldest_first, open_work_by_step, open_work_by_team
-from app.queues import TaskFilter, list_tasks
+from app.queues import TaskFilter, list_tasks, sort_named
+from app.routes.queues import is_on
 from app.teams import get_team_by_slug
 from app.web import is_htmx, render
 
@@ -19,10 +21,13 @@ router = APIRouter()
 
 @router.get("/overview", name="overview.show")
 def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> Response:
-    by_step = open_work_by_step(session)
+    # One moment for both tables, so their overdue numbers agree with each other.
+    now = utcnow()
+    by_step = open_work_by_step(session, now=now)
+    by_team = open_work_by_team(session, now=now)
     return render(request, "overview/overview.html", {
-        "by_team": open_work_by_team(session), "by_step": by_step,
-        "oldest": oldest_first(by_step),
+        "by_team": by_team, "by_step": by_step, "oldest": oldest_first(by_step),
+        "overdue_total": sum(line.work.overdue for line in by_team),
     })
 
 
@@ -33,10 +38,17 @@ def show_overview_tasks(
     service: Annotated[str | None, Query(max_length=80)] = None,
     step: Annotated[int | None, Query(ge=0, le=1000)] = None,
     state: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """Who has each task behind a number, and for how long."""
-    filters = TaskFilter(state=state if state in ("open", "claimed") else None)
+    now = utcnow()
+    filters = TaskFilter(
+        state=state if state in ("open", "claimed") else None,
+        overdue=is_on(overdue) or state == "overdue", now=now,
+        sort=sort_named(sort),
+    )
     title_parts = []
     if team:
         team_row = get_team_by_slug(session, team)
@@ -60,13 +72,18 @@ def show_overview_tasks(
             title_parts.append(f"step {step + 1}: {step_names[step]}")
         else:
             title_parts.append(f"step {step + 1}")
+    title = " · ".join(title_parts) or "All open work"
+    if filters.overdue:
+        title = f"{title} · overdue" if title_parts else "All overdue work"
     page = list_tasks(session, filters=filters, after=after)
+    params = {"team": team, "service": service, "step": step, "state": filters.state,
+              "overdue": "1" if filters.overdue else None,
+              "sort": "due" if filters.sort == "due" else None}
     return render(request, "overview/tasks.html", {
-        "page": page, "title": " · ".join(title_parts) or "All open work",
-        "params": {"team": team, "service": service, "step": step, "state": state},
+        "page": page, "title": title,
+        "params": params, "now": now,
         "more_url": "/overview/tasks?" + urlencode(
-            {k: v for k, v in {"team": team, "service": service, "step": step,
-                               "state": state}.items() if v not in (None, "")}
+            {k: v for k, v in params.items() if v not in (None, "")}
         ) + "&",
         "view": "overview", "teammates": {},
     }, block="more_rows" if is_htmx(request) and after else None)

@@ -15,8 +15,15 @@ from app.access import TaskForWorker
 from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
-from app.models import MAX_ID, Task, TaskState, User
-from app.queues import TaskFilter, list_tasks, queue_counts, task_row
+from app.models import MAX_ID, Task, TaskState, User, utcnow
+from app.queues import (
+    TaskFilter,
+    list_tasks,
+    overdue_counts,
+    queue_counts,
+    sort_named,
+    task_row,
+)
 from app.queues import services_with_queued_tasks as queue_services
 from app.teams import active_members, get_team_by_slug, teams_of
 from app.web import is_htmx, redirect, render, safe_next
@@ -46,14 +53,24 @@ def _teammates(session: Session, team_ids: set[int]) -> dict[int, list[User]]:
 @router.get("/queues", name="queues.list")
 def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     teams = teams_of(session, user)
-    counts = queue_counts(session, [team.id for team in teams if team.id is not None])
-    return render(request, "queues/queues.html", {"teams": teams, "counts": counts})
+    team_ids = [team.id for team in teams if team.id is not None]
+    return render(request, "queues/queues.html", {
+        "teams": teams, "counts": queue_counts(session, team_ids),
+        "overdue": overdue_counts(session, team_ids),
+    })
+
+
+def is_on(flag: str) -> bool:
+    """A checkbox or link flag: `overdue=1` (a link) or `overdue=on` (the form)."""
+    return flag.strip().lower() in ("1", "on", "true", "yes")
 
 
 @router.get("/queues/{team_slug}", name="queues.show")
 def show_queue(
     request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
     team_slug: str, service: ServiceFilter = None, state: str = "", q: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     team = get_team_by_slug(session, team_slug)
@@ -63,18 +80,25 @@ def show_queue(
     if not is_member and not user.is_manager:
         raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
     q = q[:200]
+    now = utcnow()
     filters = TaskFilter(
         team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
         viewer_id=user.id, search=q,
+        # `state=overdue` is accepted too: it reads naturally in a link.
+        overdue=is_on(overdue) or state == "overdue", now=now,
+        sort=sort_named(sort),
     )
     page = list_tasks(session, filters=filters, after=after)
+    kept = {"service": service, "state": filters.state, "q": q,
+            "overdue": "1" if filters.overdue else None,
+            "sort": "due" if filters.sort == "due" else None}
     context = {
-        "team": team, "page": page, "is_member": is_member,
+        "team": team, "page": page, "is_member": is_member, "now": now,
         "services": queue_services(session, [team.id]),
         "teammates": _teammates(session, {team.id}) if is_member else {},
         "view": "queue",
         "more_url": f"/queues/{team.slug}?" + urlencode(
-            {k: v for k, v in {"service": service, "state": filters.state, "q": q}.items() if v}
+            {k: v for k, v in kept.items() if v}
         ) + "&",
     }
     block = None
@@ -91,7 +115,7 @@ def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewe
     page = list_tasks(session, filters=filters, after=after)
     return render(request, "queues/my_work.html", {
         "page": page, "teammates": _teammates(session, set(viewer.team_ids)),
-        "view": "mywork", "more_url": "/my-work?",
+        "view": "mywork", "more_url": "/my-work?", "now": utcnow(),
     }, block="more_rows" if is_htmx(request) and after else None)
 
 
@@ -107,7 +131,7 @@ def _after_action(
     headers = {"HX-Trigger": "task-changed"}
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
-        "teammates": _teammates(session, {task.team_id}),
+        "teammates": _teammates(session, {task.team_id}), "now": utcnow(),
     }, status=status, headers=headers)
 
 

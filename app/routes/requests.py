@@ -10,7 +10,7 @@ from app.auth import CurrentUser
 from app.config import get_settings
 from app.db import SessionDep
 from app.errors import DomainError
-from app.models import MAX_ID, Attachment, RequestState
+from app.models import MAX_ID, Attachment, RequestState, utcnow
 from app.my_requests import requests_of
 from app.request_detail import request_detail
 from app.web import redirect, render
@@ -49,7 +49,7 @@ def _request_page(
     return render(request, "requests/request.html", {
         "detail": detail, "access": viewed.access,
         "errors": errors or {}, "values": values or {},
-        "submitted": request.query_params.get("submitted") == "1",
+        "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
     }, status=status)
 
 

@@ -65,22 +65,22 @@ def work(session, make):  # type: ignore[no-untyped-def]
 def test_a_manager_sees_open_work_by_team(web, work):
     response = web.login(work.manager).get("/overview")
     assert response.status_code == 200
-    # team, open tasks, unclaimed, claimed, oldest
+    # team, open tasks, unclaimed, claimed, overdue, oldest
     assert table(response, "by-team") == [
-        ["Facilities", "1", "1", "0", "4 h"],
-        ["Hr", "2", "1", "1", "5 h"],
-        ["It", "2", "1", "1", "3 d 5 h"],
+        ["Facilities", "1", "1", "0", "0", "4 h"],
+        ["Hr", "2", "1", "1", "0", "5 h"],
+        ["It", "2", "1", "1", "0", "3 d 5 h"],
     ]
 
 
 def test_a_manager_sees_open_work_by_service_and_step(web, work):
     response = web.login(work.manager).get("/overview")
-    # service, step, open tasks, unclaimed, claimed, oldest
+    # service, step, open tasks, unclaimed, claimed, overdue, oldest
     assert table(response, "by-step") == [
-        ["New laptop", "1. Step 1", "2", "1", "1", "3 d 5 h"],
-        ["New laptop", "2. Step 2", "1", "1", "0", "5 h"],
-        ["Onboarding", "1. Step 1", "1", "0", "1", "4 h"],
-        ["Onboarding", "2. Step 2", "1", "1", "0", "4 h"],
+        ["New laptop", "1. Step 1", "2", "1", "1", "0", "3 d 5 h"],
+        ["New laptop", "2. Step 2", "1", "1", "0", "0", "5 h"],
+        ["Onboarding", "1. Step 1", "1", "0", "1", "0", "4 h"],
+        ["Onboarding", "2. Step 2", "1", "1", "0", "0", "4 h"],
     ]
     assert "Oldest open step: New laptop · Step 1 , open for 3 d 5 h." in text_of(response)
 
@@ -89,13 +89,13 @@ def test_every_number_opens_a_list_of_exactly_that_many_tasks(web, work):
     web.login(work.manager)
     overview = web.get("/overview")
     links = re.findall(r'<td class="num"><a href="([^"]+)">(\d+)</a>', overview.text)
-    assert len(links) == 3 * 3 + 4 * 3
+    assert len(links) == 3 * 4 + 4 * 4  # open, unclaimed, claimed, overdue
     for href, number in links:
         listed = web.get(html.unescape(href))
         assert listed.status_code == 200
         assert len(task_ids(listed)) == int(number), href
-        total = re.search(r"(\d+) (?:open|unclaimed|claimed) tasks?, oldest first",
-                          text_of(listed))
+        total = re.search(r"(\d+) (?:open|unclaimed|claimed|overdue) tasks?, "
+                          r"(?:oldest|due soonest) first", text_of(listed))
         assert total is not None and total.group(1) == number, href
 
 
