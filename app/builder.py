@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
 
 from app.audit import record_admin_action
 from app.catalog import (
     current_version,
-    get_service_by_slug,
     save_service,
 )
 from app.db import one_transaction
@@ -493,14 +493,20 @@ def publish_service(
     with an entry in the admin audit log. An unchanged definition changes nothing and
     returns None as the version. `base_version` is the version the admin started from:
     if another was saved since, ServiceChanged, and nothing is saved."""
-    existing = get_service_by_slug(session, definition.slug)
+    existing = session.exec(
+        select(Service).where(Service.slug == definition.slug).with_for_update()
+    ).first()
     if creating and existing is not None:
         raise DefinitionError([f"slug: there is already a service '{definition.slug}'"])
     if existing is not None and base_version is not None:
         latest = current_version(session, existing).number
         if latest != base_version:
             raise ServiceChanged(latest)
-    service, version = save_service(session, definition=definition, by=by)
+    try:
+        service, version = save_service(session, definition=definition, by=by)
+    except IntegrityError:
+        # Another admin created the same slug in the same moment (PostgreSQL).
+        raise DefinitionError([f"slug: there is already a service '{definition.slug}'"]) from None
     if version is not None:
         record_admin_action(
             session, by=by, action="service.versioned" if existing else "service.created",

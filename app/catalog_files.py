@@ -29,14 +29,14 @@ def unpack_upload(filename: str, content: bytes, into: Path) -> Path:
     folder, its files at the top or in one folder) into a new folder named after the
     upload, for import_catalog. Raises CatalogFileError for an upload that is neither."""
     name = _safe_name(filename)
+    if not name.lower().endswith((".toml", ".zip")) or name.strip(".") == "":
+        raise CatalogFileError([f"{name}: upload a service file (.toml) or a .zip of a "
+                                "catalog folder"])
     folder = into / name
     folder.mkdir()
     if name.lower().endswith(".toml"):
         (folder / name).write_bytes(content)
         return folder
-    if not name.lower().endswith(".zip"):
-        raise CatalogFileError([f"{name}: upload a service file (.toml) or a .zip of a "
-                                "catalog folder"])
     try:
         archive = zipfile.ZipFile(BytesIO(content))
         members = [info for info in archive.infolist()

@@ -85,10 +85,13 @@ def _tokens(text: str) -> list[_Token]:
 
 
 class _Parser:
+    MAX_DEPTH = 50
+
     def __init__(self, text: str):
         self.text = text
         self.tokens = _tokens(text)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -134,6 +137,17 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_expr(self) -> Node:
+        # Each `not` and `(` nests a level; a bound keeps a hostile condition from
+        # exhausting Python's recursion limit (and gives it a message instead).
+        self.depth += 1
+        if self.depth > self.MAX_DEPTH:
+            raise ConditionError(f"the condition nests more than {self.MAX_DEPTH} levels deep")
+        try:
+            return self._not_expr()
+        finally:
+            self.depth -= 1
+
+    def _not_expr(self) -> Node:
         if self.is_word("not"):
             self.take()
             return Not(self.not_expr())
@@ -161,7 +175,10 @@ class _Parser:
     def literal(self) -> Value:
         token = self.take()
         if token.kind == "number":
-            return float(token.text)
+            number = float(token.text)
+            if number in (float("inf"), float("-inf")):
+                raise ConditionError(f"{token.text} is too large a number")
+            return number
         if token.kind == "date":
             try:
                 return date.fromisoformat(token.text)

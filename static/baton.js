@@ -150,7 +150,8 @@
         } catch (error) {
           shown = true; // a condition the page cannot read never hides a question
         }
-        if (shown === wrap.hidden) showField(wrap, shown);
+        showField(wrap, shown); // also for a field the server rendered hidden
+
       }
       var answer = answerOf(wrap);
       if (answer !== undefined) answers[wrap.getAttribute("data-key")] = answer;

@@ -574,3 +574,12 @@ def test_the_current_version_opens_in_the_builder_as_it_was_saved(session, make:
     assert [row["key"] for row in form.fields][:2] == [f.key for f in definition.fields][:2]
     assert any(row["target_unit"] == "business_days" for row in form.steps)
     assert FIELD_INPUTS[-1] == "explicit"
+
+
+@pytest.mark.parametrize("filename", ["..", ".", "catalog", "notes.txt", "../../x"])
+def test_an_upload_that_is_not_a_toml_or_zip_file_is_refused_before_anything_is_written(
+    filename, tmp_path
+):
+    with pytest.raises(CatalogFileError):
+        unpack_upload(filename, b"slug = 'x'", tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -170,3 +170,17 @@ def test_any_printed_condition_parses_back_to_the_same_tree(tree):
 def test_printing_is_canonical(tree):
     text = to_text(tree)
     assert to_text(parse(text)) == text
+
+
+def test_a_condition_nested_too_deeply_is_refused_with_a_message_not_a_crash():
+    deep = "(" * 900 + "a == 1" + ")" * 900
+    with pytest.raises(ConditionError, match="nests more than 50 levels"):
+        parse(deep)
+    with pytest.raises(ConditionError, match="nests more than 50 levels"):
+        parse("not " * 60 + "a == 1")
+    assert parse("(" * 10 + "a == 1" + ")" * 10) == Compare("a", "==", 1.0)
+
+
+def test_a_number_too_large_to_hold_is_refused():
+    with pytest.raises(ConditionError, match="too large a number"):
+        parse("amount > 1e999")
