@@ -270,3 +270,16 @@ def overdue_counts(
     counts = dict.fromkeys(team_ids, 0)
     counts.update({team_id: count for team_id, count in rows})
     return counts
+
+
+def count_changes(session: Session, *, filters: TaskFilter, since: datetime) -> int:
+    """How many of the list's tasks opened or changed state after `since` (the moment the
+    page was rendered): one count on the team's queue index (team, state), for the live
+    queue's poll. The viewer's own claims are left out: their row is already on the page."""
+    changed = or_(col(Task.state_changed_at) > since, col(Task.opened_at) > since)
+    conditions = [*_conditions(filters), changed]
+    if filters.viewer_id is not None:
+        conditions.append(or_(col(Task.state) != TaskState.claimed,
+                              col(Task.assignee_id).is_(None),
+                              col(Task.assignee_id) != filters.viewer_id))
+    return int(session.exec(select(func.count()).select_from(Task).where(*conditions)).one())

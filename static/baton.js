@@ -39,6 +39,141 @@
     if (focusable) focusable.setAttribute("tabindex", "-1");
   });
 
+  // --- Keyboard shortcuts on task lists (team queues and My work) ---------------------
+  // j/k move the selection, c claims, d completes (or approves), / searches, ? helps.
+  // Never while typing in a field, never with a modifier key.
+
+  var SHORTCUTS = [
+    ["j", "Select the next task"],
+    ["k", "Select the previous task"],
+    ["c", "Claim the selected task"],
+    ["d", "Complete (or approve) the selected task"],
+    ["/", "Search the queue"],
+    ["?", "Show or hide this help"],
+  ];
+  var selectedId = null;
+
+  function shortcutTable() { return document.querySelector("table.tasks[data-shortcuts]"); }
+
+  function taskRows() {
+    var table = shortcutTable();
+    return table ? Array.prototype.slice.call(table.querySelectorAll("tr.task-row")) : [];
+  }
+
+  function markSelected(row, focus) {
+    document.querySelectorAll("tr.task-row.is-selected").forEach(function (other) {
+      if (other !== row) other.classList.remove("is-selected");
+    });
+    if (!row) { selectedId = null; return; }
+    row.classList.add("is-selected");
+    selectedId = row.id;
+    if (focus) {
+      var link = row.querySelector("a");
+      if (link) link.focus();
+      row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function moveSelection(step) {
+    var rows = taskRows();
+    if (!rows.length) return;
+    var current = selectedId ? rows.indexOf(document.getElementById(selectedId)) : -1;
+    var next = current === -1 ? (step > 0 ? 0 : rows.length - 1)
+      : Math.min(rows.length - 1, Math.max(0, current + step));
+    markSelected(rows[next], true);
+  }
+
+  function clickInSelected(actions) {
+    var row = selectedId && document.getElementById(selectedId);
+    if (!row) return;
+    for (var i = 0; i < actions.length; i++) {
+      var button = row.querySelector('button[formaction$="/' + actions[i] + '"]');
+      if (button && !button.disabled) { button.click(); return; }
+    }
+  }
+
+  function helpDialog() {
+    var dialog = document.getElementById("shortcut-help");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.id = "shortcut-help";
+    dialog.className = "shortcut-help";
+    dialog.setAttribute("aria-labelledby", "shortcut-help-title");
+    dialog.setAttribute("aria-modal", "true");
+    var title = document.createElement("h2");
+    title.id = "shortcut-help-title";
+    title.textContent = "Keyboard shortcuts";
+    var list = document.createElement("dl");
+    SHORTCUTS.forEach(function (pair) {
+      var term = document.createElement("dt");
+      var key = document.createElement("kbd");
+      key.textContent = pair[0];
+      term.appendChild(key);
+      var what = document.createElement("dd");
+      what.textContent = pair[1];
+      list.appendChild(term);
+      list.appendChild(what);
+    });
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.appendChild(title);
+    dialog.appendChild(list);
+    dialog.appendChild(close);
+    // Escape closes a modal <dialog> by itself; either way focus goes back where it was.
+    dialog.addEventListener("close", function () {
+      var back = dialog.returnFocusTo;
+      dialog.returnFocusTo = null;
+      if (back && document.contains(back)) back.focus();
+    });
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function toggleHelp() {
+    var dialog = helpDialog();
+    if (dialog.open) { dialog.close(); return; }
+    dialog.returnFocusTo = document.activeElement;
+    dialog.showModal();
+  }
+
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    return Boolean(target.isContentEditable ||
+      target.closest("input, textarea, select, [contenteditable=''], [contenteditable=true]"));
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!shortcutTable() || isTyping(event.target)) return;
+    var dialog = document.getElementById("shortcut-help");
+    if (dialog && dialog.open) {
+      if (event.key === "?") { event.preventDefault(); dialog.close(); }
+      return;
+    }
+    var key = event.key;
+    if (key === "j") moveSelection(1);
+    else if (key === "k") moveSelection(-1);
+    else if (key === "c") clickInSelected(["claim"]);
+    else if (key === "d") clickInSelected(["complete", "approve"]);
+    else if (key === "/") {
+      var search = document.getElementById("queue-search");
+      if (!search) return;
+      search.focus();
+      search.select();
+    } else if (key === "?") toggleHelp();
+    else return;
+    event.preventDefault();
+  });
+
+  // A swapped row (after an action) or reloaded results keep the selection.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!selectedId) return;
+    var row = document.getElementById(selectedId);
+    if (row) markSelected(row, false);
+  });
+
   // "Go back" links on error pages.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-back]");

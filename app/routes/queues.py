@@ -2,12 +2,13 @@
 approve, reject). Actions answer an HTMX request with the updated row, and a plain form
 post with a redirect back to where it came from."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
 from sqlmodel import Session
 
@@ -15,9 +16,10 @@ from app.access import TaskForWorker
 from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
-from app.models import MAX_ID, Task, TaskState, User, utcnow
+from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.queues import (
     TaskFilter,
+    count_changes,
     list_tasks,
     overdue_counts,
     queue_counts,
@@ -65,6 +67,38 @@ def is_on(flag: str) -> bool:
     return flag.strip().lower() in ("1", "on", "true", "yes")
 
 
+def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
+                team_slug: str) -> tuple[Team, bool]:
+    """The team whose queue is asked for, and whether the viewer is on it: members and
+    managers may look, anyone else is refused."""
+    team = get_team_by_slug(session, team_slug)
+    if team is None:
+        raise HTTPException(status_code=404, detail="There is no such team.")
+    is_member = team.id in viewer_team_ids
+    if not is_member and not user.is_manager:
+        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
+    return team, is_member
+
+
+def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,
+                  overdue: str, sort: str, now: datetime) -> TaskFilter:
+    return TaskFilter(
+        team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
+        viewer_id=user.id, search=q[:200],
+        # `state=overdue` is accepted too: it reads naturally in a link.
+        overdue=is_on(overdue) or state == "overdue", now=now,
+        sort=sort_named(sort),
+    )
+
+
+def _kept(filters: TaskFilter) -> dict[str, str]:
+    """The filters a link back to the same list carries."""
+    kept = {"service": filters.service_id, "state": filters.state, "q": filters.search,
+            "overdue": "1" if filters.overdue else None,
+            "sort": "due" if filters.sort == "due" else None}
+    return {k: str(v) for k, v in kept.items() if v}
+
+
 @router.get("/queues/{team_slug}", name="queues.show")
 def show_queue(
     request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
@@ -73,39 +107,63 @@ def show_queue(
     sort: Annotated[str, Query(max_length=10)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
-    team = get_team_by_slug(session, team_slug)
-    if team is None:
-        raise HTTPException(status_code=404, detail="There is no such team.")
-    is_member = team.id in viewer.team_ids
-    if not is_member and not user.is_manager:
-        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
-    q = q[:200]
+    team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
     now = utcnow()
-    filters = TaskFilter(
-        team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
-        viewer_id=user.id, search=q,
-        # `state=overdue` is accepted too: it reads naturally in a link.
-        overdue=is_on(overdue) or state == "overdue", now=now,
-        sort=sort_named(sort),
-    )
+    filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                            sort=sort, now=now)
     page = list_tasks(session, filters=filters, after=after)
-    kept = {"service": service, "state": filters.state, "q": q,
-            "overdue": "1" if filters.overdue else None,
-            "sort": "due" if filters.sort == "due" else None}
+    kept = _kept(filters)
     context = {
         "team": team, "page": page, "is_member": is_member, "now": now,
         "services": queue_services(session, [team.id]),
         "teammates": _teammates(session, {team.id}) if is_member else {},
         "view": "queue",
-        "more_url": f"/queues/{team.slug}?" + urlencode(
-            {k: v for k, v in kept.items() if v}
-        ) + "&",
+        "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
+        # The live queue: what changed since this render, and the results to show then.
+        "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
+        "changes_url": f"/queues/{team.slug}/changes?"
+                       + urlencode({"since": now.isoformat(), **kept}),
     }
     block = None
     if is_htmx(request):
         # A "more" link appends rows; a filter change replaces the whole result.
         block = "more_rows" if after else "results"
     return render(request, "queues/queue.html", context, block=block)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise HTTPException(status_code=400,
+                            detail="`since` must be a moment with its time zone (ISO 8601).")
+    return moment.astimezone(UTC)
+
+
+@router.get("/queues/{team_slug}/changes", name="queues.changes")
+def queue_changes(
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, since: Annotated[str, Query(max_length=64)] = "",
+    service: ServiceFilter = None, state: str = "", q: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The live queue's poll: empty while nothing changed since the page was rendered,
+    else a line saying how many tasks are new or changed, with a button to show them."""
+    team, _ = _queue_team(session, user, viewer.team_ids, team_slug)
+    moment = _moment(since)
+    filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                            sort=sort, now=utcnow())
+    count = count_changes(session, filters=filters, since=moment)
+    if not count:
+        return HTMLResponse("", headers={"Vary": "HX-Request"})
+    kept = _kept(filters)
+    return render(request, "queues/queue.html", {
+        "count": count,
+        "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
+    }, block="changes")
 
 
 @router.get("/my-work", name="queues.my_work")
