@@ -20,7 +20,8 @@ from app.db import one_transaction
 from app.errors import DomainError, InvalidTransition, NotAllowed
 from app.intake import EMAIL_PATTERN, without_control_characters
 from app.models import LoginSession, Task, TaskState, Team, User
-from app.teams import describe_returned, memberships_by_person, return_claims_to_queue
+from app.teams import describe_returned, memberships_by_person
+from app.workflow import return_claims_to_queue
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # what the sign-in form accepts
@@ -213,32 +214,34 @@ def _attribute(role: str) -> str:
     return f"is_{role}"
 
 
-@one_transaction
-def grant_role(session: Session, *, person: User, role: str, by: User) -> User:
+def _set_role(session: Session, *, person: User, role: str, by: User, granted: bool) -> User:
     attribute = _attribute(role)
+    if not granted and role == "admin" and person.id == by.id:
+        raise SelfLockout("You cannot revoke your own admin rights: ask another admin.")
     person = _lock(session, person, by)
-    if getattr(person, attribute):
-        raise InvalidTransition(f"{person.name} is already {ROLES[role]}.")
-    setattr(person, attribute, True)
-    record_admin_action(session, by=by, action="role.granted", subject=_subject(person),
-                        detail=f"Now {ROLES[role]}.")
+    if getattr(person, attribute) == granted:
+        raise InvalidTransition(
+            f"{person.name} is already {ROLES[role]}." if granted
+            else f"{person.name} is not {ROLES[role]}."
+        )
+    setattr(person, attribute, granted)
+    record_admin_action(
+        session, by=by, action="role.granted" if granted else "role.revoked",
+        subject=_subject(person),
+        detail=f"Now {ROLES[role]}." if granted else f"No longer {ROLES[role]}.",
+    )
     session.commit()
     return person
+
+
+@one_transaction
+def grant_role(session: Session, *, person: User, role: str, by: User) -> User:
+    return _set_role(session, person=person, role=role, by=by, granted=True)
 
 
 @one_transaction
 def revoke_role(session: Session, *, person: User, role: str, by: User) -> User:
-    attribute = _attribute(role)
-    if role == "admin" and person.id == by.id:
-        raise SelfLockout("You cannot revoke your own admin rights: ask another admin.")
-    person = _lock(session, person, by)
-    if not getattr(person, attribute):
-        raise InvalidTransition(f"{person.name} is not {ROLES[role]}.")
-    setattr(person, attribute, False)
-    record_admin_action(session, by=by, action="role.revoked", subject=_subject(person),
-                        detail=f"No longer {ROLES[role]}.")
-    session.commit()
-    return person
+    return _set_role(session, person=person, role=role, by=by, granted=False)
 
 
 @one_transaction

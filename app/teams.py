@@ -16,15 +16,10 @@ from app.db import one_transaction
 from app.errors import DomainError, InvalidTransition
 from app.intake import without_control_characters
 from app.models import (
-    EventKind,
     Membership,
-    ServiceRequest,
     Task,
-    TaskState,
     Team,
-    TimelineEvent,
     User,
-    utcnow,
 )
 
 # The catalog files' slug rule, bounded by the column's 60 characters.
@@ -139,42 +134,6 @@ def memberships_by_person(
 
 
 # --- claims that must go back to the queue ----------------------------------------------
-
-
-def return_claims_to_queue(
-    session: Session, *, person: User, by: User, note: str, team: Team | None = None
-) -> list[Task]:
-    """Every task `person` has claimed (of `team` only, when given) goes back to its team
-    queue, with one "released" timeline event each. The caller's transaction commits.
-
-    Each request row is locked first, in id order, like every task transition does, so
-    a claim, hand-over or completion running at the same time is serialized with this."""
-    claimed = [col(Task.assignee_id) == person.id, col(Task.state) == TaskState.claimed]
-    if team is not None:
-        claimed.append(col(Task.team_id) == team.id)
-    released: list[Task] = []
-    now = utcnow()
-    for request_id in sorted(set(session.exec(select(Task.request_id).where(*claimed)))):
-        request = session.exec(
-            select(ServiceRequest).where(ServiceRequest.id == request_id)
-            .with_for_update().execution_options(populate_existing=True)
-        ).one()
-        # Re-read under the lock: the claim may have been completed or released meanwhile.
-        tasks = session.exec(
-            select(Task).where(Task.request_id == request_id, *claimed)
-            .order_by(col(Task.position)).execution_options(populate_existing=True)
-        ).all()
-        for task in tasks:
-            task.state = TaskState.open
-            task.assignee_id = None
-            task.state_changed_at = now
-            session.add(TimelineEvent(
-                request_id=request.id, task_id=task.id, actor_id=by.id,
-                kind=EventKind.released, note=note, created_at=now,
-            ))
-            request.updated_at = now
-            released.append(task)
-    return released
 
 
 def describe_returned(tasks: list[Task]) -> str:
@@ -294,6 +253,9 @@ def remove_team_member(session: Session, *, team: Team, person: User, by: User) 
     they may no longer act on them, and the team should see them as unclaimed."""
     team = _lock_team(session, team)
     session.delete(_membership(session, team, person))
+    # Imported here: workflow imports this module for membership checks.
+    from app.workflow import return_claims_to_queue
+
     released = return_claims_to_queue(
         session, person=person, by=by, team=team,
         note=f"Returned to the queue: {person.name} left {team.name}",

@@ -30,6 +30,7 @@ from app.models import (
     StepKind,
     Task,
     TaskState,
+    Team,
     TimelineEvent,
     User,
     utcnow,
@@ -301,6 +302,33 @@ def release_task(session: Session, *, task: Task, by: User) -> Task:
     request.updated_at = now
     session.commit()
     return task
+
+
+def return_claims_to_queue(
+    session: Session, *, person: User, by: User, note: str, team: Team | None = None
+) -> list[Task]:
+    """Every task `person` has claimed (of `team` only, when given) goes back to its team
+    queue, with one "released" event each: for a person deactivated or leaving a team.
+    The caller's transaction commits. Requests are locked in id order, like every task
+    transition, and the claims re-read under the lock."""
+    claimed = [col(Task.assignee_id) == person.id, col(Task.state) == TaskState.claimed]
+    if team is not None:
+        claimed.append(col(Task.team_id) == team.id)
+    released: list[Task] = []
+    now = utcnow()
+    for request_id in sorted(set(session.exec(select(Task.request_id).where(*claimed)))):
+        request = _lock_request(session, request_id)
+        for task in session.exec(
+            select(Task).where(Task.request_id == request_id, *claimed)
+            .order_by(col(Task.position)).execution_options(populate_existing=True)
+        ).all():
+            _set_state(task, TaskState.open, now)
+            task.assignee_id = None
+            _event(session, request, kind=EventKind.released, by=by, task=task, note=note,
+                   at=now)
+            request.updated_at = now
+            released.append(task)
+    return released
 
 
 @one_transaction
