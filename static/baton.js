@@ -88,7 +88,13 @@
     if (!row) return;
     for (var i = 0; i < actions.length; i++) {
       var button = row.querySelector('button[formaction$="/' + actions[i] + '"]');
-      if (button && !button.disabled) { button.click(); return; }
+      if (button && !button.disabled) {
+        // A row swapped in a moment ago may not be wired by htmx yet: wire it first, or
+        // the click would fall back to a plain form post and leave the page.
+        if (window.htmx) window.htmx.process(button.closest("tr") || button);
+        button.click();
+        return;
+      }
     }
   }
 

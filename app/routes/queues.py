@@ -189,6 +189,7 @@ def _after_action(
     headers = {"HX-Trigger": "task-changed"}
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
+        "back": safe_next(back) if back else None,
         "teammates": _teammates(session, {task.team_id}), "now": utcnow(),
     }, status=status, headers=headers)
 

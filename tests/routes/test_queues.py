@@ -392,3 +392,11 @@ def test_team_members_start_at_their_queues_and_others_at_the_catalog(web, desk)
     assert web.login(desk.ivan).get("/").headers["location"] == "/queues"
     web.logout()
     assert web.login(desk.rita).get("/").headers["location"] == "/catalog"
+
+
+def test_a_row_sent_back_after_an_action_keeps_the_page_to_come_back_to(web, make, desk):
+    task = first_task(make, desk.laptop, desk.rita)
+    response = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/claim", {"back": "/queues/it?state=open"}, htmx=True)
+    assert 'name="back" value="/queues/it?state=open"' in response.text
+    assert f'name="back" value="/tasks/{task.id}/claim"' not in response.text
