@@ -22,9 +22,11 @@ def _serve(args: argparse.Namespace) -> None:
 
     from app.config import get_settings
 
-    get_settings().require_secret_key()
+    settings = get_settings()
+    settings.require_secret_key()
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, proxy_headers=True, log_level="info")
+                workers=args.workers, proxy_headers=True, log_level="info",
+                access_log=settings.access_log)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     max_upload_mb: int = 20
     pool_size: int = 5
     max_overflow: int = 10
+    # One log line per request costs a measurable share of a worker's time; benchmarks
+    # (and deployments whose proxy already logs requests) turn it off with 0.
+    access_log: bool = True
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
