@@ -1,15 +1,17 @@
 """The manager overview: all open work at a glance, by team and by service × step.
 
-Each table is one grouped query: counts, claimed, overdue and the oldest in one pass."""
+Each table is one query over the open work counters (app.work_counts), which stay a few
+hundred rows however many requests there are."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.models import QUEUED_TASK_STATES, Service, Task, TaskState, Team, utcnow
+from app.models import OpenWorkCount, Service, Task, Team, is_queued, utcnow
 
 
 @dataclass
@@ -41,45 +43,44 @@ class StepLine:
     work: WorkCount
 
 
-def _claimed_count():  # type: ignore[no-untyped-def]
-    return func.sum(case((Task.state == TaskState.claimed, 1), else_=0))
-
-
-def _overdue_count(now: datetime):  # type: ignore[no-untyped-def]
-    # A task without a due time compares NULL, which is not < now: never overdue.
-    return func.sum(case((col(Task.due_at) < now, 1), else_=0))
+def _open_work(*keys: Any, now: datetime) -> Any:
+    """Counts per group from the counters, and per group one seek for the oldest task
+    and one range count of the overdue ones, on the partial indexes of queued tasks:
+    the cost follows the number of groups (and overdue tasks), not of all tasks."""
+    matches = [task_column == counter_column for task_column, counter_column in keys]
+    counts = [counter for _task_column, counter in keys]
+    open_count = func.sum(OpenWorkCount.open_count)
+    claimed_count = func.sum(OpenWorkCount.claimed_count)
+    oldest = (select(func.min(Task.opened_at)).where(*matches, is_queued())
+              .scalar_subquery())
+    overdue = (select(func.count()).select_from(Task)
+               .where(*matches, is_queued(), col(Task.due_at) < now).scalar_subquery())
+    return (
+        sa_select(*counts, open_count + claimed_count, claimed_count, oldest, overdue)
+        .group_by(*counts)
+        .having(open_count + claimed_count > 0)
+    )
 
 
 def open_work_by_team(session: Session, *, now: datetime | None = None) -> list[TeamLine]:
-    rows = session.exec(
-        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain values
-            Task.team_id, func.count(), _claimed_count(), func.min(Task.opened_at),
-            _overdue_count(now or utcnow()),
-        )
-        .where(col(Task.state).in_(QUEUED_TASK_STATES))
-        .group_by(col(Task.team_id))
-    ).all()
+    rows = session.exec(_open_work(  # type: ignore[call-overload]
+        (Task.team_id, OpenWorkCount.team_id), now=now or utcnow())).all()
     teams = {team.id: team for team in session.exec(select(Team))}
     lines = [
-        TeamLine(teams[team_id], WorkCount(count, int(claimed or 0), oldest, int(late or 0)))
+        TeamLine(teams[team_id], WorkCount(int(count), int(claimed), oldest, int(late)))
         for team_id, count, claimed, oldest, late in rows
     ]
     return sorted(lines, key=lambda line: line.team.name)
 
 
 def open_work_by_step(session: Session, *, now: datetime | None = None) -> list[StepLine]:
-    rows = session.exec(
-        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain values
-            Task.service_id, Task.position, Task.step_name, func.count(),
-            _claimed_count(), func.min(Task.opened_at), _overdue_count(now or utcnow()),
-        )
-        .where(col(Task.state).in_(QUEUED_TASK_STATES))
-        .group_by(Task.service_id, Task.position, Task.step_name)
-    ).all()
+    rows = session.exec(_open_work(  # type: ignore[call-overload]
+        (Task.service_id, OpenWorkCount.service_id), (Task.position, OpenWorkCount.position),
+        (Task.step_name, OpenWorkCount.step_name), now=now or utcnow())).all()
     services = {service.id: service for service in session.exec(select(Service))}
     lines = [
         StepLine(services[service_id], position, step_name,
-                 WorkCount(count, int(claimed or 0), oldest, int(late or 0)))
+                 WorkCount(int(count), int(claimed), oldest, int(late)))
         for service_id, position, step_name, count, claimed, oldest, late in rows
     ]
     return sorted(lines, key=lambda line: (line.service.name, line.position))

@@ -19,12 +19,14 @@ from sqlmodel import Session, col, select
 from app.models import (
     MAX_ID,
     QUEUED_TASK_STATES,
+    OpenWorkCount,
     Service,
     ServiceRequest,
     Task,
     TaskState,
     Team,
     User,
+    is_queued,
     utcnow,
 )
 
@@ -116,7 +118,9 @@ class TaskPage:
 
 
 def _conditions(filters: TaskFilter) -> list:
-    conditions: list = [col(Task.state).in_(filters.states)]
+    # The usual states in the words of the queued-task indexes (see is_queued).
+    conditions: list = [is_queued() if tuple(filters.states) == QUEUED_TASK_STATES
+                        else col(Task.state).in_(filters.states)]
     if filters.team_ids is not None:
         conditions.append(col(Task.team_id).in_(filters.team_ids))
     if filters.service_id is not None:
@@ -151,6 +155,26 @@ def _conditions(filters: TaskFilter) -> list:
                 titles = titles.where(title.contains(word, autoescape=True))
             conditions.append(col(Task.request_id).in_(titles))
     return conditions
+
+
+def _count_from_counters(session: Session, filters: TaskFilter) -> int | None:
+    """The list's exact count from the open work counters when its filters are ones the
+    counters are kept by (teams, service, step, open or claimed), so that a queue of
+    twenty thousand tasks is counted by adding a few numbers; None otherwise."""
+    if (tuple(filters.states) != QUEUED_TASK_STATES
+            or filters.state not in (None, "open", "claimed")
+            or filters.assignee_id is not None or filters.overdue or filters.search.strip()):
+        return None
+    counted = {"open": OpenWorkCount.open_count, "claimed": OpenWorkCount.claimed_count}.get(
+        filters.state or "", OpenWorkCount.open_count + OpenWorkCount.claimed_count)
+    query = select(func.coalesce(func.sum(counted), 0))
+    if filters.team_ids is not None:
+        query = query.where(col(OpenWorkCount.team_id).in_(filters.team_ids))
+    if filters.service_id is not None:
+        query = query.where(OpenWorkCount.service_id == filters.service_id)
+    if filters.position is not None:
+        query = query.where(OpenWorkCount.position == filters.position)
+    return int(session.exec(query).one())
 
 
 def _after(cursor: Cursor) -> Any:
@@ -188,7 +212,9 @@ def list_tasks(
     total = None
     if not after:
         # Only the first page shows the count; "show more" pages only add rows.
-        total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
+        total = _count_from_counters(session, filters)
+        if total is None:
+            total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         conditions.append(_after(Cursor.decode(after, sort)))
     requester = aliased(User)
@@ -234,10 +260,12 @@ def task_row(session: Session, task: Task) -> TaskRow:
 
 
 def services_with_queued_tasks(session: Session, team_ids: list[int]) -> list[Service]:
-    """The services offered as a queue filter: those that route steps to these teams."""
-    service_ids = select(Task.service_id).where(
-        col(Task.team_id).in_(team_ids), col(Task.state).in_(QUEUED_TASK_STATES)
-    ).distinct()
+    """The services offered as a queue filter: those with open work in these teams (read
+    from the open work counters, not from every queued task)."""
+    service_ids = select(OpenWorkCount.service_id).where(
+        col(OpenWorkCount.team_id).in_(team_ids),
+        OpenWorkCount.open_count + OpenWorkCount.claimed_count > 0,
+    )
     return list(session.exec(
         select(Service).where(col(Service.id).in_(service_ids)).order_by(Service.name)
     ))
@@ -246,29 +274,29 @@ def services_with_queued_tasks(session: Session, team_ids: list[int]) -> list[Se
 def queue_counts(session: Session, team_ids: list[int]) -> dict[int, tuple[int, int]]:
     """team id -> (open, claimed) counts, for the list of one's queues."""
     rows = session.exec(
-        select(Task.team_id, Task.state, func.count())
-        .where(col(Task.team_id).in_(team_ids), col(Task.state).in_(QUEUED_TASK_STATES))
-        .group_by(col(Task.team_id), col(Task.state))
+        select(OpenWorkCount.team_id, func.sum(OpenWorkCount.open_count),
+               func.sum(OpenWorkCount.claimed_count))
+        .where(col(OpenWorkCount.team_id).in_(team_ids))
+        .group_by(col(OpenWorkCount.team_id))
     )
     counts: dict[int, tuple[int, int]] = {team_id: (0, 0) for team_id in team_ids}
-    for team_id, state, count in rows:
-        open_count, claimed = counts[team_id]
-        counts[team_id] = (count, claimed) if state == TaskState.open else (open_count, count)
+    counts.update({team_id: (int(opened), int(claimed)) for team_id, opened, claimed in rows})
     return counts
 
 
 def overdue_counts(
     session: Session, team_ids: list[int], now: datetime | None = None
 ) -> dict[int, int]:
-    """team id -> how many of its open or claimed tasks are past their due time."""
-    rows = session.exec(
-        select(Task.team_id, func.count())
-        .where(col(Task.team_id).in_(team_ids), col(Task.state).in_(QUEUED_TASK_STATES),
-               col(Task.due_at) < (now or utcnow()))
-        .group_by(col(Task.team_id))
+    """team id -> how many of its open or claimed tasks are past their due time: per team
+    one range count on its queued tasks' due times."""
+    overdue = (
+        select(func.count()).select_from(Task)
+        .where(Task.team_id == Team.id, is_queued(), col(Task.due_at) < (now or utcnow()))
+        .scalar_subquery()
     )
+    rows = session.exec(select(Team.id, overdue).where(col(Team.id).in_(team_ids)))
     counts = dict.fromkeys(team_ids, 0)
-    counts.update({team_id: count for team_id, count in rows})
+    counts.update({team_id: int(count) for team_id, count in rows})
     return counts
 
 

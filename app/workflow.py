@@ -13,6 +13,7 @@ from uuid import uuid4
 
 from sqlmodel import Session, col, select
 
+from app import work_counts
 from app.catalog import current_version, definition_of
 from app.conditions import evaluate
 from app.db import one_transaction
@@ -68,7 +69,8 @@ def _clean_note(note: str | None) -> str:
     return text
 
 
-def _set_state(task: Task, state: TaskState, at: datetime) -> None:
+def _set_state(session: Session, task: Task, state: TaskState, at: datetime) -> None:
+    work_counts.moved(session, task, task.state, state)
     task.state = state
     task.state_changed_at = at
     if state == TaskState.open and task.opened_at is None:
@@ -142,6 +144,7 @@ def submit_request(
             closed_at=None if needed[position] else now,
         )
         session.add(task)
+        work_counts.moved(session, task, None, task.state)
         if not needed[position]:
             session.flush()
             _event(session, request, kind=EventKind.task_skipped, by=requester, task=task,
@@ -205,7 +208,7 @@ def _advance(session: Session, request: ServiceRequest, *, by: User, at: datetim
         steps = definition_of(version).steps
         for task in tasks:
             if task.state == TaskState.waiting and task.stage == stage:
-                _set_state(task, TaskState.open, at)
+                _set_state(session, task, TaskState.open, at)
                 task.due_at = due_time(at, steps[task.position])
                 _event(session, request, kind=EventKind.task_opened, by=by, task=task, at=at)
     if is_complete(tasks):
@@ -219,7 +222,7 @@ def _cancel_remaining(
 ) -> None:
     for task in _tasks_of(session, request):
         if task.state in ACTIVE_TASK_STATES:
-            _set_state(task, TaskState.cancelled, at)
+            _set_state(session, task, TaskState.cancelled, at)
             _event(session, request, kind=EventKind.task_cancelled, by=by, task=task,
                    note=note, at=at)
 
@@ -263,7 +266,7 @@ def _claim_on_the_way(
         raise AlreadyClaimed(by_name=_name_of(session, task.assignee_id))
     if task.state != TaskState.open:
         raise InvalidTransition(_not_open_message(task))
-    _set_state(task, TaskState.claimed, at)
+    _set_state(session, task, TaskState.claimed, at)
     task.assignee_id = by.id
     _event(session, request, kind=EventKind.claimed, by=by, task=task, at=at)
 
@@ -296,7 +299,7 @@ def release_task(session: Session, *, task: Task, by: User) -> Task:
     now = utcnow()
     holder = task.assignee_id
     note = "" if holder == by.id else f"Released from {_name_of(session, holder)}"
-    _set_state(task, TaskState.open, now)
+    _set_state(session, task, TaskState.open, now)
     task.assignee_id = None
     _event(session, request, kind=EventKind.released, by=by, task=task, note=note, at=now)
     request.updated_at = now
@@ -322,7 +325,7 @@ def return_claims_to_queue(
             select(Task).where(Task.request_id == request_id, *claimed)
             .order_by(col(Task.position)).execution_options(populate_existing=True)
         ).all():
-            _set_state(task, TaskState.open, now)
+            _set_state(session, task, TaskState.open, now)
             task.assignee_id = None
             _event(session, request, kind=EventKind.released, by=by, task=task, note=note,
                    at=now)
@@ -364,7 +367,7 @@ def _finish(
         )
     now = utcnow()
     _claim_on_the_way(session, request, task, by, now)
-    _set_state(task, state, now)
+    _set_state(session, task, state, now)
     _event(session, request, kind=event, by=by, task=task, note=note, at=now)
     if state == TaskState.rejected:
         request.state = RequestState.rejected

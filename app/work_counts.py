@@ -1,0 +1,112 @@
+"""The overview's counters: open and claimed tasks per team and step (OpenWorkCount).
+
+Every change of a task's state goes through `moved`, which notes what the change does
+to the counts; the notes are written just before the session commits, in the same
+transaction as the change itself, so the counters are never more or less than the tasks
+(`recount` rebuilds them from the tasks; a test compares the two after every rule).
+They are written in key order: two transactions touching the same counters then lock
+them in the same order and cannot deadlock on PostgreSQL.
+"""
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import case, delete, event, func, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from app.models import OpenWorkCount, Task, TaskState, is_queued
+
+_PENDING = "baton_open_work_changes"
+Key = tuple[int, int, int, str]  # team, service, position, step name
+
+
+def _key(task: Task) -> Key:
+    return (task.team_id, task.service_id, task.position, task.step_name)
+
+
+def _deltas(state: str | None) -> tuple[int, int]:
+    return (int(state == TaskState.open), int(state == TaskState.claimed))
+
+
+def moved(session: Session, task: Task, old: str | None, new: str | None) -> None:
+    """Notes that `task` went from state `old` to `new` (None: did not exist)."""
+    old_open, old_claimed = _deltas(old)
+    new_open, new_claimed = _deltas(new)
+    if (old_open, old_claimed) == (new_open, new_claimed):
+        return
+    pending: dict[Key, Counter[str]] = session.info.setdefault(_PENDING, {})
+    change = pending.setdefault(_key(task), Counter())
+    change["open"] += new_open - old_open
+    change["claimed"] += new_claimed - old_claimed
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    dialect = session.get_bind().dialect.name
+    insert_into = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    table = OpenWorkCount.__table__  # type: ignore[attr-defined]
+    for row in rows:
+        statement = insert_into(table).values(**row)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["team_id", "service_id", "position", "step_name"],
+            set_={
+                "open_count": table.c.open_count + statement.excluded.open_count,
+                "claimed_count": table.c.claimed_count + statement.excluded.claimed_count,
+            },
+        ))
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending: dict[Key, Counter[str]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    _upsert(session, [
+        {"team_id": team_id, "service_id": service_id, "position": position,
+         "step_name": step_name, "open_count": change["open"],
+         "claimed_count": change["claimed"]}
+        for (team_id, service_id, position, step_name), change in sorted(pending.items())
+        if change["open"] or change["claimed"]
+    ])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _transaction: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def counted_from_tasks(session: Session) -> dict[Key, tuple[int, int]]:
+    """The counts as the tasks say they are, the slow way: a scan of every queued task."""
+    rows = session.exec(
+        select(Task.team_id, Task.service_id, Task.position, Task.step_name,  # type: ignore[call-overload]
+               func.sum(case((col(Task.state) == TaskState.open, 1), else_=0)),
+               func.count())
+        .where(is_queued())
+        .group_by(col(Task.team_id), col(Task.service_id), col(Task.position),
+                  col(Task.step_name))
+    ).all()
+    return {(team, service, position, name): (int(opened), total - int(opened))
+            for team, service, position, name, opened, total in rows}
+
+
+def counters(session: Session) -> dict[Key, tuple[int, int]]:
+    """The counters, leaving out those at zero."""
+    rows = session.exec(sa_select(OpenWorkCount)).scalars()  # type: ignore[call-overload]
+    return {(row.team_id, row.service_id, row.position, row.step_name):
+            (row.open_count, row.claimed_count)
+            for row in rows if row.open_count or row.claimed_count}
+
+
+def recount(session: Session) -> None:
+    """Rebuilds every counter from the tasks (after a bulk load; the caller commits)."""
+    session.info.pop(_PENDING, None)
+    session.execute(delete(OpenWorkCount))
+    counts = counted_from_tasks(session)
+    if counts:
+        session.execute(insert(OpenWorkCount), [
+            {"team_id": team, "service_id": service, "position": position,
+             "step_name": name, "open_count": opened, "claimed_count": claimed}
+            for (team, service, position, name), (opened, claimed) in sorted(counts.items())
+        ])
