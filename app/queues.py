@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, or_, tuple_
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, defer
 from sqlmodel import Session, col, select
 
 from app.models import (
@@ -232,6 +232,8 @@ def list_tasks(
         .where(*conditions)
         .order_by(*_order(sort))
         .limit(limit + 1)
+        # A row shows the request's number and title; its answers stay in the database.
+        .options(defer(ServiceRequest.answers))  # type: ignore[arg-type]
     )
     rows = [TaskRow(*row) for row in session.exec(query)]
     next_cursor = None

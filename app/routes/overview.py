@@ -14,7 +14,7 @@ from app.overview import oldest_first, open_work_by_step, open_work_by_team
 from app.queues import TaskFilter, list_tasks, sort_named
 from app.routes.queues import is_on
 from app.teams import get_team_by_slug
-from app.web import is_htmx, render
+from app.web import Teammates, is_htmx, render
 
 router = APIRouter()
 
@@ -85,5 +85,5 @@ def show_overview_tasks(
         "more_url": "/overview/tasks?" + urlencode(
             {k: v for k, v in params.items() if v not in (None, "")}
         ) + "&",
-        "view": "overview", "teammates": {},
+        "view": "overview", "teammates": Teammates({}),
     }, block="more_rows" if is_htmx(request) and after else None)

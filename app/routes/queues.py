@@ -17,6 +17,7 @@ from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
 from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
+from app.people import PersonInvalid, pick_active_person
 from app.queues import (
     TaskFilter,
     count_changes,
@@ -27,8 +28,8 @@ from app.queues import (
     task_row,
 )
 from app.queues import services_with_queued_tasks as queue_services
-from app.teams import active_members, get_team_by_slug, teams_of
-from app.web import is_htmx, redirect, render, safe_next
+from app.teams import active_members_of, get_team_by_slug, teams_of
+from app.web import Teammates, is_htmx, redirect, render, safe_next
 from app.workflow import (
     approve_task,
     claim_task,
@@ -48,8 +49,8 @@ ServiceFilter = Annotated[
 ]
 
 
-def _teammates(session: Session, team_ids: set[int]) -> dict[int, list[User]]:
-    return {team_id: active_members(session, team_id) for team_id in team_ids}
+def _teammates(session: Session, team_ids: set[int]) -> Teammates:
+    return Teammates(active_members_of(session, team_ids))
 
 
 @router.get("/queues", name="queues.list")
@@ -116,7 +117,7 @@ def show_queue(
     context = {
         "team": team, "page": page, "is_member": is_member, "now": now,
         "services": queue_services(session, [team.id]),
-        "teammates": _teammates(session, {team.id}) if is_member else {},
+        "teammates": _teammates(session, {team.id} if is_member else set()),
         "view": "queue",
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
         # The live queue: what changed since this render, and the results to show then.
@@ -228,14 +229,29 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
                 view=view, back=back, message="Released to the team queue.")
 
 
+def _teammate_named(session: Session, text: str) -> User | None:
+    """The person the "Hand to" box names: an e-mail (what its suggestions fill in), a
+    name only one active person has, or an id."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return session.get(User, int(text)) if int(text) <= MAX_ID else None
+    try:
+        return pick_active_person(session, text)
+    except PersonInvalid:
+        return None
+
+
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-         to: Annotated[int | None, BeforeValidator(lambda v: v or None),
-                       Form(ge=1, le=MAX_ID)] = None,
+         to: Annotated[str, Form(max_length=400)] = "",
          view: ViewField = "queue", back: BackField = "") -> Response:
-    teammate = session.get(User, to) if to else None
+    teammate = _teammate_named(session, to)
     if teammate is None:
-        raise HTTPException(status_code=422, detail="Pick a teammate to hand the task to.")
+        raise HTTPException(status_code=422, detail=(
+            "No active person matches that: pick a teammate from the suggestions."
+            if to.strip() else "Pick a teammate to hand the task to."))
     return _act(request, session, task,
                 lambda: hand_task(session, task=task, by=user, to=teammate),
                 view=view, back=back, message=f"Handed to {teammate.name}.")
