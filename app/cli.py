@@ -33,6 +33,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _serve(args)
 
 
+def cmd_recount(_args: argparse.Namespace) -> None:
+    from sqlmodel import Session
+
+    from app.db import begin_write, get_engine
+    from app.work_counts import recount
+
+    with Session(get_engine()) as session:
+        begin_write(session)
+        recount(session)
+        session.commit()
+    print("The open work counters match the tasks.")
+
+
 def cmd_migrate(_args: argparse.Namespace) -> None:
     from app.config import get_settings
     from app.migrate import upgrade
@@ -133,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=cmd_migrate)
+    commands.add_parser(
+        "recount", help="rebuild the overview's open work counters from the tasks",
+    ).set_defaults(func=cmd_recount)
 
     demo = commands.add_parser("demo", help="load demo people, catalog and requests, then serve")
     server_options(demo)

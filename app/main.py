@@ -181,6 +181,7 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
     gc.collect()
     gc.freeze()
     yield
+    gc.unfreeze()
 
 
 class SecurityHeaders:

@@ -60,9 +60,12 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    pending: dict[Key, Counter[str]] | None = session.info.pop(_PENDING, None)
-    if not pending:
+    if not session.info.get(_PENDING):
         return
+    # The change's own rows first, so the counters are the transaction's last locks and
+    # a busy step's counter row is held for the shortest time.
+    session.flush()
+    pending: dict[Key, Counter[str]] = session.info.pop(_PENDING)
     _upsert(session, [
         {"team_id": team_id, "service_id": service_id, "position": position,
          "step_name": step_name, "open_count": change["open"],
@@ -73,8 +76,10 @@ def _write_pending(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, _transaction: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _forget_pending(session: Session, transaction: Any) -> None:
+    # A savepoint rolled back leaves the outer transaction's changes, and their notes.
+    if not transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 def counted_from_tasks(session: Session) -> dict[Key, tuple[int, int]]:

@@ -274,11 +274,13 @@ class History:
 
         closed_at = None
         if outcome == "open":
-            updated = max(created, *(m for m in moments[:-1]))
+            # The last change the rules would have stamped: an opening or a claim (a
+            # comment does not touch updated_at).
+            updated = max(event[0] for event in self._pending)
             if stages and rng.random() < 0.3:
-                updated = created + (limit - created) * rng.uniform(0.5, 1)
-                self._event(rows, request_id, EventKind.comment, updated, actor=requester,
-                            note=rng.choice(_COMMENTS))
+                self._event(rows, request_id, EventKind.comment,
+                            created + (limit - created) * rng.uniform(0.5, 1),
+                            actor=requester, note=rng.choice(_COMMENTS))
         else:
             end = moments[stage_index[current] + 1] if current is not None else moments[-1]
             closed_at = updated = end

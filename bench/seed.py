@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 from app.auth import hash_password
 from app.db import make_engine
 from app.migrate import upgrade
-from app.models import ServiceRequest, Task, TimelineEvent, User
+from app.models import ServiceRequest, Task, Team, TimelineEvent, User
 from app.work_counts import recount
 from bench.bulk import Loader, PostgresLoader, SqliteLoader
 from bench.catalog import APPROVERS, FIRST_NAMES, HOT_TEAM, LAST_NAMES, save_catalog
@@ -83,8 +83,10 @@ def seed(url: str, requests: int, *, seed_value: int = 1, out=sys.stdout) -> dic
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as session:
-        if session.exec(select(func.count()).select_from(User)).one():
-            raise SystemExit("The database already has people in it: seed an empty one.")
+        if (session.exec(select(func.count()).select_from(User)).one()
+                or session.exec(select(func.count()).select_from(Team)).one()):
+            raise SystemExit("The database already has people or teams in it: "
+                             "seed an empty one.")
     rng = random.Random(seed_value)
     now = datetime.now(UTC).replace(microsecond=0)
     with Session(engine, expire_on_commit=False) as session:

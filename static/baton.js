@@ -173,6 +173,21 @@
     event.preventDefault();
   });
 
+  // Enter in a task row's boxes does what the box is for: in "Hand to" it hands the task,
+  // in the note it completes (or approves). The browser would click the form's first
+  // button instead, which on a claimed row is Release.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.defaultPrevented) return;
+    var box = event.target;
+    var form = box && box.closest && box.closest("form.task-actions");
+    if (!form || box.tagName !== "INPUT") return;
+    var button = box.classList.contains("hand-to")
+      ? form.querySelector("button[formaction$='/hand']")
+      : form.querySelector("button.primary");
+    event.preventDefault();
+    if (button) button.click();
+  });
+
   // A swapped row (after an action) or reloaded results keep the selection.
   document.addEventListener("htmx:afterSettle", function () {
     if (!selectedId) return;

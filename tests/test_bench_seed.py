@@ -142,5 +142,5 @@ def test_seeded_history_keeps_the_rules_invariants(seeded) -> None:  # type: ign
 def test_seed_refuses_a_database_with_people(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'seed.db'}"
     seed(url, 10, out=io.StringIO())
-    with pytest.raises(SystemExit, match="already has people"):
+    with pytest.raises(SystemExit, match="already has people or teams"):
         seed(url, 10, out=io.StringIO())

@@ -157,3 +157,20 @@ def test_adding_someone_twice_is_refused(committed):
     assert code == "There is already an account for ann@example.com."
     assert count(committed, User) == 1
     assert user_by_email(committed, "ann@example.com").name == "Ann"
+
+
+def test_recount_rebuilds_the_open_work_counters(committed, capsys):
+    from app.models import OpenWorkCount
+    from app.work_counts import counted_from_tasks, counters
+    from tests.factories import Factory
+
+    with Session(committed) as session:
+        make = Factory(session)
+        service = make.service(slug="laptop", steps=[("it", "task")])
+        make.request(service, make.user("Rita"))
+        session.exec(select(OpenWorkCount)).one().open_count = 7  # drifted
+        session.commit()
+    main(["recount"])
+    assert "match the tasks" in capsys.readouterr().out
+    with Session(committed) as session:
+        assert counters(session) == counted_from_tasks(session) != {}

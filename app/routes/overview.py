@@ -6,15 +6,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from app.auth import ManagerUser
+from app.auth import ManagerUser, ViewerDep
 from app.catalog import current_version, definition_of, get_service_by_slug
 from app.db import SessionDep
 from app.models import utcnow
 from app.overview import oldest_first, open_work_by_step, open_work_by_team
 from app.queues import TaskFilter, list_tasks, sort_named
-from app.routes.queues import is_on
+from app.routes.queues import is_on, teammates_of
 from app.teams import get_team_by_slug
-from app.web import Teammates, is_htmx, render
+from app.web import is_htmx, render
 
 router = APIRouter()
 
@@ -33,7 +33,7 @@ def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> R
 
 @router.get("/overview/tasks", name="overview.tasks")
 def show_overview_tasks(
-    request: Request, session: SessionDep, user: ManagerUser,
+    request: Request, session: SessionDep, user: ManagerUser, viewer: ViewerDep,
     team: Annotated[str | None, Query(max_length=60)] = None,
     service: Annotated[str | None, Query(max_length=80)] = None,
     step: Annotated[int | None, Query(ge=0, le=1000)] = None,
@@ -85,5 +85,6 @@ def show_overview_tasks(
         "more_url": "/overview/tasks?" + urlencode(
             {k: v for k, v in params.items() if v not in (None, "")}
         ) + "&",
-        "view": "overview", "teammates": Teammates({}),
+        # A manager on a team acts on its rows here too: the "Hand to" suggestions.
+        "view": "overview", "teammates": teammates_of(session, set(viewer.team_ids)),
     }, block="more_rows" if is_htmx(request) and after else None)

@@ -10,14 +10,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.access import TaskForWorker
 from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
 from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
-from app.people import PersonInvalid, pick_active_person
 from app.queues import (
     TaskFilter,
     count_changes,
@@ -49,7 +48,7 @@ ServiceFilter = Annotated[
 ]
 
 
-def _teammates(session: Session, team_ids: set[int]) -> Teammates:
+def teammates_of(session: Session, team_ids: set[int]) -> Teammates:
     return Teammates(active_members_of(session, team_ids))
 
 
@@ -117,7 +116,7 @@ def show_queue(
     context = {
         "team": team, "page": page, "is_member": is_member, "now": now,
         "services": queue_services(session, [team.id]),
-        "teammates": _teammates(session, {team.id} if is_member else set()),
+        "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue",
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
         # The live queue: what changed since this render, and the results to show then.
@@ -173,7 +172,7 @@ def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewe
     filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,))
     page = list_tasks(session, filters=filters, after=after)
     return render(request, "queues/my_work.html", {
-        "page": page, "teammates": _teammates(session, set(viewer.team_ids)),
+        "page": page, "teammates": teammates_of(session, set(viewer.team_ids)),
         "view": "mywork", "more_url": "/my-work?", "now": utcnow(),
     }, block="more_rows" if is_htmx(request) and after else None)
 
@@ -191,7 +190,7 @@ def _after_action(
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "back": safe_next(back) if back else None,
-        "teammates": _teammates(session, {task.team_id}), "now": utcnow(),
+        "teammates": teammates_of(session, {task.team_id}), "now": utcnow(),
     }, status=status, headers=headers)
 
 
@@ -229,25 +228,32 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
                 view=view, back=back, message="Released to the team queue.")
 
 
-def _teammate_named(session: Session, text: str) -> User | None:
-    """The person the "Hand to" box names: an e-mail (what its suggestions fill in), a
-    name only one active person has, or an id."""
+def _teammate_named(session: Session, task: Task, text: str) -> User | None:
+    """The person the "Hand to" box names: an e-mail (what its suggestions fill in), the
+    name of one of the team's active members, or an id. A name two teammates share is
+    refused with a message (422)."""
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return session.get(User, int(text)) if int(text) <= MAX_ID else None
-    try:
-        return pick_active_person(session, text)
-    except PersonInvalid:
-        return None
+    wanted = text.lower()
+    members = active_members_of(session, {task.team_id})[task.team_id]
+    matches = [m for m in members if wanted in (m.email.lower(), m.name.lower())]
+    if len(matches) > 1:
+        raise HTTPException(status_code=422,
+                            detail="Several teammates have that name: use the e-mail.")
+    if matches:
+        return session.get(User, matches[0].id)
+    # Someone outside the team, by e-mail: hand_task says why they cannot have it.
+    return session.exec(select(User).where(User.email == wanted)).first()
 
 
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
          to: Annotated[str, Form(max_length=400)] = "",
          view: ViewField = "queue", back: BackField = "") -> Response:
-    teammate = _teammate_named(session, to)
+    teammate = _teammate_named(session, task, to)
     if teammate is None:
         raise HTTPException(status_code=422, detail=(
             "No active person matches that: pick a teammate from the suggestions."

@@ -400,3 +400,48 @@ def test_a_row_sent_back_after_an_action_keeps_the_page_to_come_back_to(web, mak
         f"/tasks/{task.id}/claim", {"back": "/queues/it?state=open"}, htmx=True)
     assert 'name="back" value="/queues/it?state=open"' in response.text
     assert f'name="back" value="/tasks/{task.id}/claim"' not in response.text
+
+
+# --- "Hand to": one list of teammates per page, names resolved within the team ----------
+
+
+def test_the_hand_to_box_takes_a_teammates_email_or_name(web, session, make, desk):
+    task = first_task(make, desk.laptop, desk.rita)
+    claim_task(session, task=task, by=desk.ivan)
+    page = web.login(desk.ivan).get("/queues/it")
+    assert page.text.count(f'<datalist id="teammates-{task.team_id}">') == 1
+    assert f'<option value="{desk.iris.email}">Iris</option>' in page.text
+    assert f'list="teammates-{task.team_id}"' in page.text
+    handed = web.post(f"/tasks/{task.id}/hand", {"to": desk.iris.email.upper()}, htmx=True)
+    assert handed.status_code == 200 and "Handed to Iris." in text_of(handed)
+    back = web.login(desk.iris).post(f"/tasks/{task.id}/hand", {"to": "ivan"}, htmx=True)
+    assert back.status_code == 200 and "Handed to Ivan." in text_of(back)
+    assert refreshed(session, task).assignee_id == desk.ivan.id
+
+
+def test_a_name_two_teammates_share_or_a_stranger_is_refused_with_a_message(
+    web, session, make, desk
+):
+    make.user("Iris", teams=("it",))  # a second Iris in IT
+    make.user("Olga")  # not in IT
+    task = first_task(make, desk.laptop, desk.rita)
+    claim_task(session, task=task, by=desk.ivan)
+    web.login(desk.ivan)
+    for typed, message in (("Iris", "Several teammates have that name"),
+                           ("Olga", "No active person matches that"),
+                           ("²", "No active person matches that")):
+        response = web.post(f"/tasks/{task.id}/hand", {"to": typed}, htmx=True)
+        assert response.status_code == 422, typed
+        assert message in response.headers["HX-Trigger"], typed
+    assert refreshed(session, task).assignee_id == desk.ivan.id
+
+
+def test_a_manager_on_the_team_gets_the_hand_to_list_on_the_overview_list(
+    web, session, make, desk
+):
+    boss = make.user("Maria", teams=("it",), manager=True)
+    task = first_task(make, desk.laptop, desk.rita)
+    claim_task(session, task=task, by=boss)
+    page = web.login(boss).get("/overview/tasks?team=it")
+    assert f'<datalist id="teammates-{task.team_id}">' in page.text
+    assert f'list="teammates-{task.team_id}"' in page.text
