@@ -66,3 +66,21 @@ def test_slash_focuses_the_search_and_typing_there_is_not_a_shortcut(
     page.keyboard.type("?")
     expect(search).to_have_value("?")
     expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def test_enter_in_the_hand_to_box_hands_the_task_and_does_not_release_it(
+    page: Page, live_server: str
+):
+    sign_in(page, live_server, "ivan@example.com")
+    page.goto(f"{live_server}/queues/it?state=open")
+    row = page.locator("tr.task-row").first
+    expect(row).to_be_visible()
+    row_id = row.get_attribute("id")
+    row.get_by_role("button", name="Claim").click()
+    row = page.locator(f"#{row_id}")
+    expect(row).to_contain_text("Claimed")
+    box = row.get_by_role("combobox", name="Hand to")
+    box.fill("iris@example.com")
+    box.press("Enter")
+    expect(row).to_contain_text("Handed to Iris")
+    expect(row).not_to_contain_text("Released")
