@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.clock import frozen_at
+from app.models import Task
 from app.queues import BadCursor, TaskFilter, list_tasks, queue_counts
 from app.workflow import cancel_request, claim_task, complete_task
 from tests.factories import Factory
@@ -190,7 +191,7 @@ def test_the_total_counts_every_filtered_task_not_the_page(session, make):
     it = make_queue(session, make, 7)
     ivan = make.user(teams=("it",))
     for row in list_tasks(session, filters=TaskFilter(team_ids=[it.id]), limit=2).rows:
-        claim_task(session, task=row.task, by=ivan)
+        claim_task(session, task=session.get(Task, row.task.id), by=ivan)
     claimed = list_tasks(session, filters=TaskFilter(team_ids=[it.id], state="claimed"),
                          limit=1)
     unclaimed = list_tasks(session, filters=TaskFilter(team_ids=[it.id], state="open"),
