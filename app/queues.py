@@ -253,30 +253,8 @@ def list_tasks(
             total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         conditions.append(_after(Cursor.decode(after, sort)))
-    requester = aliased(User)
-    assignee = aliased(User)
-    query = (
-        # Past the arity of sqlmodel's typed select, so SQLAlchemy's.
-        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain str
-            *_TASK_LINE_COLUMNS, ServiceRequest.title, Service.name, Team.name,
-            requester.name, assignee.name,
-        )
-        .join(ServiceRequest, col(ServiceRequest.id) == Task.request_id)
-        .join(Service, col(Service.id) == Task.service_id)
-        .join(Team, col(Team.id) == Task.team_id)
-        .join(requester, requester.id == ServiceRequest.requester_id)
-        .outerjoin(assignee, assignee.id == Task.assignee_id)
-        .where(*conditions)
-        .order_by(*_order(sort))
-        .limit(limit + 1)
-    )
-    width = len(_TASK_LINE_COLUMNS)
-    rows = []
-    for row in session.exec(query):
-        task = TaskLine(*row[:width])
-        title, service_name, team_name, requester_name, assignee_name = row[width:]
-        rows.append(TaskRow(task, RequestLine(task.request_id, title), service_name,
-                            team_name, requester_name, assignee_name))
+    rows = _rows(session, _rows_query().where(*conditions).order_by(*_order(sort))
+                 .limit(limit + 1))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -288,18 +266,38 @@ def list_tasks(
 
 
 def task_row(session: Session, task: Task) -> TaskRow:
-    """One row, as a list would show it (for re-rendering a row after an action)."""
-    service_request = session.get(ServiceRequest, task.request_id)
-    service = session.get(Service, task.service_id)
-    team = session.get(Team, task.team_id)
-    assert service_request and service and team
-    requester = session.get(User, service_request.requester_id)
-    assignee = session.get(User, task.assignee_id) if task.assignee_id else None
-    return TaskRow(
-        task=task, request=service_request, service_name=service.name, team_name=team.name,
-        requester_name=requester.name if requester else "",
-        assignee_name=assignee.name if assignee else None,
+    """One row, as a list would show it (for re-rendering a row after an action): the
+    list's own query for that one task, so the row is read fresh in one statement."""
+    return _rows(session, _rows_query().where(Task.id == task.id))[0]
+
+
+def _rows_query() -> Any:
+    """The rows of a list of tasks, with the names a row shows, joined in one query."""
+    requester = aliased(User)
+    assignee = aliased(User)
+    return (
+        # Past the arity of sqlmodel's typed select, so SQLAlchemy's.
+        sa_select(  # type: ignore[call-overload]  # model attributes typed as plain str
+            *_TASK_LINE_COLUMNS, ServiceRequest.title, Service.name, Team.name,
+            requester.name, assignee.name,
+        )
+        .join(ServiceRequest, col(ServiceRequest.id) == Task.request_id)
+        .join(Service, col(Service.id) == Task.service_id)
+        .join(Team, col(Team.id) == Task.team_id)
+        .join(requester, requester.id == ServiceRequest.requester_id)
+        .outerjoin(assignee, assignee.id == Task.assignee_id)
     )
+
+
+def _rows(session: Session, query: Any) -> list[TaskRow]:
+    width = len(_TASK_LINE_COLUMNS)
+    rows = []
+    for row in session.exec(query):
+        task = TaskLine(*row[:width])
+        title, service_name, team_name, requester_name, assignee_name = row[width:]
+        rows.append(TaskRow(task, RequestLine(task.request_id, title), service_name,
+                            team_name, requester_name, assignee_name))
+    return rows
 
 
 def services_with_queued_tasks(session: Session, team_ids: list[int]) -> list[Service]:

@@ -183,7 +183,6 @@ def _after_action(
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
-    session.refresh(task)
     row = task_row(session, task)
     # Other parts of the page (the queue's count) refresh themselves on this event.
     headers = {"HX-Trigger": "task-changed"}
