@@ -10,6 +10,7 @@ and loaded in bulk (bench/bulk.py). Every person's password is PASSWORD.
 """
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -132,6 +133,8 @@ def seed(url: str, requests: int, *, seed_value: int = 1, out=sys.stdout) -> dic
             select(func.count()).select_from(ServiceRequest)
             .where(ServiceRequest.state == "open")).one()
     engine.dispose()
+    # The same for the files the operating system still holds dirty in memory.
+    os.sync()
     total = time.perf_counter() - started
     rows_written = sum(counts.values()) + PEOPLE + sum(len(m) for m in members.values())
     summary = {**counts, "open_requests": open_requests, "hot_team_open_tasks": hot_open,
