@@ -207,7 +207,9 @@ class Task(SQLModel, table=True):
 class OpenWorkCount(SQLModel, table=True):
     """How many of one step's tasks in one team are open and claimed: the overview's
     counts, kept exact by app.work_counts in the transaction of every change, so that
-    the overview reads a few hundred counters instead of counting every open task."""
+    the overview reads a few hundred counters instead of counting every open task.
+    `due_count`: how many of those have a due time, so that the overdue ones are that
+    less the ones not due yet (app.overview)."""
 
     __tablename__ = "open_work_count"
 
@@ -217,6 +219,7 @@ class OpenWorkCount(SQLModel, table=True):
     step_name: str = Field(max_length=120, primary_key=True)
     open_count: int = 0
     claimed_count: int = 0
+    due_count: int = 0
 
 
 class EventKind(StrEnum):

@@ -45,18 +45,23 @@ class StepLine:
 
 def _open_work(*keys: Any, now: datetime) -> Any:
     """Counts per group from the counters, and per group one seek for the oldest task
-    and one range count of the overdue ones, on the partial indexes of queued tasks:
-    the cost follows the number of groups (and overdue tasks), not of all tasks."""
+    and one range count of the tasks not due yet, on the partial indexes of queued
+    tasks. Overdue = those with a due time (a counter) less those not due yet: the tasks
+    not due yet opened within their step's target, so there are about as many as
+    arrive in a target's time, while overdue ones pile up with the backlog (75,000 at a
+    million requests in the benchmark, counted in 30 ms). The cost follows the groups
+    and the recent work, not all tasks."""
     matches = [task_column == counter_column for task_column, counter_column in keys]
     counts = [counter for _task_column, counter in keys]
     open_count = func.sum(OpenWorkCount.open_count)
     claimed_count = func.sum(OpenWorkCount.claimed_count)
     oldest = (select(func.min(Task.opened_at)).where(*matches, is_queued())
               .scalar_subquery())
-    overdue = (select(func.count()).select_from(Task)
-               .where(*matches, is_queued(), col(Task.due_at) < now).scalar_subquery())
+    not_due_yet = (select(func.count()).select_from(Task)
+                   .where(*matches, is_queued(), col(Task.due_at) >= now).scalar_subquery())
     return (
-        sa_select(*counts, open_count + claimed_count, claimed_count, oldest, overdue)
+        sa_select(*counts, open_count + claimed_count, claimed_count, oldest,
+                  func.sum(OpenWorkCount.due_count) - not_due_yet)
         .group_by(*counts)
         .having(open_count + claimed_count > 0)
     )

@@ -329,13 +329,19 @@ def overdue_counts(
     session: Session, team_ids: list[int], now: datetime | None = None
 ) -> dict[int, int]:
     """team id -> how many of its open or claimed tasks are past their due time: per team
-    one range count on its queued tasks' due times."""
-    overdue = (
+    its tasks with a due time (counters) less those not due yet (one range count over
+    recent work; see app.overview)."""
+    not_due_yet = (
         select(func.count()).select_from(Task)
-        .where(Task.team_id == Team.id, is_queued(), col(Task.due_at) < (now or utcnow()))
+        .where(Task.team_id == OpenWorkCount.team_id, is_queued(),
+               col(Task.due_at) >= (now or utcnow()))
         .scalar_subquery()
     )
-    rows = session.exec(select(Team.id, overdue).where(col(Team.id).in_(team_ids)))
+    rows = session.exec(
+        select(OpenWorkCount.team_id, func.sum(OpenWorkCount.due_count) - not_due_yet)
+        .where(col(OpenWorkCount.team_id).in_(team_ids))
+        .group_by(col(OpenWorkCount.team_id))
+    )
     counts = dict.fromkeys(team_ids, 0)
     counts.update({team_id: int(count) for team_id, count in rows})
     return counts

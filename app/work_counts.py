@@ -1,4 +1,5 @@
-"""The overview's counters: open and claimed tasks per team and step (OpenWorkCount).
+"""The overview's counters: open and claimed tasks per team and step, and how many of
+them have a due time (OpenWorkCount).
 
 Every change of a task's state goes through `moved`, which notes what the change does
 to the counts; the notes are written just before the session commits, in the same
@@ -27,20 +28,24 @@ def _key(task: Task) -> Key:
     return (task.team_id, task.service_id, task.position, task.step_name)
 
 
-def _deltas(state: str | None) -> tuple[int, int]:
-    return (int(state == TaskState.open), int(state == TaskState.claimed))
+def _deltas(state: str | None, dated: bool) -> tuple[int, int, int]:
+    open_, claimed = int(state == TaskState.open), int(state == TaskState.claimed)
+    return (open_, claimed, (open_ + claimed) * dated)
 
 
 def moved(session: Session, task: Task, old: str | None, new: str | None) -> None:
-    """Notes that `task` went from state `old` to `new` (None: did not exist)."""
-    old_open, old_claimed = _deltas(old)
-    new_open, new_claimed = _deltas(new)
+    """Notes that `task` went from state `old` to `new` (None: did not exist). A task
+    opening must have its due time (if any) by then: it is counted with it."""
+    dated = task.due_at is not None
+    old_open, old_claimed, old_due = _deltas(old, dated)
+    new_open, new_claimed, new_due = _deltas(new, dated)
     if (old_open, old_claimed) == (new_open, new_claimed):
         return
     pending: dict[Key, Counter[str]] = session.info.setdefault(_PENDING, {})
     change = pending.setdefault(_key(task), Counter())
     change["open"] += new_open - old_open
     change["claimed"] += new_claimed - old_claimed
+    change["due"] += new_due - old_due
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -54,6 +59,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
             set_={
                 "open_count": table.c.open_count + statement.excluded.open_count,
                 "claimed_count": table.c.claimed_count + statement.excluded.claimed_count,
+                "due_count": table.c.due_count + statement.excluded.due_count,
             },
         ))
 
@@ -69,9 +75,9 @@ def _write_pending(session: Session) -> None:
     _upsert(session, [
         {"team_id": team_id, "service_id": service_id, "position": position,
          "step_name": step_name, "open_count": change["open"],
-         "claimed_count": change["claimed"]}
+         "claimed_count": change["claimed"], "due_count": change["due"]}
         for (team_id, service_id, position, step_name), change in sorted(pending.items())
-        if change["open"] or change["claimed"]
+        if change["open"] or change["claimed"] or change["due"]
     ])
 
 
@@ -82,26 +88,29 @@ def _forget_pending(session: Session, transaction: Any) -> None:
         session.info.pop(_PENDING, None)
 
 
-def counted_from_tasks(session: Session) -> dict[Key, tuple[int, int]]:
+Counts = tuple[int, int, int]  # open, claimed, of those with a due time
+
+
+def counted_from_tasks(session: Session) -> dict[Key, Counts]:
     """The counts as the tasks say they are, the slow way: a scan of every queued task."""
     rows = session.exec(
         select(Task.team_id, Task.service_id, Task.position, Task.step_name,  # type: ignore[call-overload]
                func.sum(case((col(Task.state) == TaskState.open, 1), else_=0)),
-               func.count())
+               func.count(), func.count(col(Task.due_at)))
         .where(is_queued())
         .group_by(col(Task.team_id), col(Task.service_id), col(Task.position),
                   col(Task.step_name))
     ).all()
-    return {(team, service, position, name): (int(opened), total - int(opened))
-            for team, service, position, name, opened, total in rows}
+    return {(team, service, position, name): (int(opened), total - int(opened), int(due))
+            for team, service, position, name, opened, total, due in rows}
 
 
-def counters(session: Session) -> dict[Key, tuple[int, int]]:
+def counters(session: Session) -> dict[Key, Counts]:
     """The counters, leaving out those at zero."""
     rows = session.exec(sa_select(OpenWorkCount)).scalars()  # type: ignore[call-overload]
     return {(row.team_id, row.service_id, row.position, row.step_name):
-            (row.open_count, row.claimed_count)
-            for row in rows if row.open_count or row.claimed_count}
+            (row.open_count, row.claimed_count, row.due_count)
+            for row in rows if row.open_count or row.claimed_count or row.due_count}
 
 
 def recount(session: Session) -> None:
@@ -112,6 +121,8 @@ def recount(session: Session) -> None:
     if counts:
         session.execute(insert(OpenWorkCount), [
             {"team_id": team, "service_id": service, "position": position,
-             "step_name": name, "open_count": opened, "claimed_count": claimed}
-            for (team, service, position, name), (opened, claimed) in sorted(counts.items())
+             "step_name": name, "open_count": opened, "claimed_count": claimed,
+             "due_count": due}
+            for (team, service, position, name), (opened, claimed, due)
+            in sorted(counts.items())
         ])

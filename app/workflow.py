@@ -208,8 +208,8 @@ def _advance(session: Session, request: ServiceRequest, *, by: User, at: datetim
         steps = definition_of(version).steps
         for task in tasks:
             if task.state == TaskState.waiting and task.stage == stage:
+                task.due_at = due_time(at, steps[task.position])  # counted as it opens
                 _set_state(session, task, TaskState.open, at)
-                task.due_at = due_time(at, steps[task.position])
                 _event(session, request, kind=EventKind.task_opened, by=by, task=task, at=at)
     if is_complete(tasks):
         request.state = RequestState.completed

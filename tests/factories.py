@@ -49,8 +49,10 @@ class Factory:
         self, *, slug: str | None = None, ordering: str = "enforced",
         steps: list[tuple[str, str]] | None = None, fields: list[dict[str, Any]] | None = None,
         name: str | None = None, category: str = "General", description: str = "",
+        target_hours: int | None = None,
     ) -> Service:
-        """steps: (team slug, kind) pairs; teams are created as needed."""
+        """steps: (team slug, kind) pairs; teams are created as needed. target_hours: every
+        step's target (none by default)."""
         slug = slug or f"service-{next(_serial)}"
         steps = steps if steps is not None else [("it", "task")]
         for team_slug, _kind in steps:
@@ -62,7 +64,8 @@ class Factory:
                 {"key": "summary", "label": "Summary", "type": "text", "required": True},
             ],
             "steps": [
-                {"name": f"Step {index + 1}", "team": team_slug, "kind": kind}
+                {"name": f"Step {index + 1}", "team": team_slug, "kind": kind,
+                 **({"target_hours": target_hours} if target_hours else {})}
                 for index, (team_slug, kind) in enumerate(steps)
             ],
         })

@@ -1,5 +1,6 @@
 """The open work counters (app/work_counts.py): after every rule, in its transaction,
-they say exactly what a recount of the tasks says."""
+they say exactly what a recount of the tasks says (open, claimed, and of those how many
+have a due time)."""
 
 import pytest
 from sqlmodel import select
@@ -29,7 +30,7 @@ def agree(session) -> dict:  # type: ignore[no-untyped-def]
 
 def test_counters_follow_every_rule(session, make):  # type: ignore[no-untyped-def]
     laptop = make.service(slug="laptop", steps=[("it", "task"), ("hr", "approval"),
-                                                ("it", "task")])
+                                                ("it", "task")], target_hours=4)
     onboard = make.service(slug="onboard", ordering="flexible",
                            steps=[("hr", "task"), ("facilities", "task"), ("it", "task")])
     ivan = make.user("Ivan", teams=("it",))
@@ -42,7 +43,9 @@ def test_counters_follow_every_rule(session, make):  # type: ignore[no-untyped-d
     first = make.request(laptop, rita)
     second = make.request(laptop, rita)
     flexible = make.request(onboard, rita)
-    assert sum(opened for opened, _ in agree(session).values()) == 5
+    counts = agree(session)
+    assert sum(opened for opened, _claimed, _due in counts.values()) == 5
+    assert sum(due for _opened, _claimed, due in counts.values()) == 2  # laptop's targets
 
     claim_task(session, task=make.tasks(first)[0], by=ivan)
     agree(session)
@@ -75,7 +78,7 @@ def test_counters_follow_every_rule(session, make):  # type: ignore[no-untyped-d
     deactivate_person(session, person=hana, by=admin)
     agree(session)
     counts = agree(session)
-    assert sorted(counts.values()) == [(1, 0), (1, 0), (1, 0)]  # flexible: 3 open tasks
+    assert sorted(counts.values()) == [(1, 0, 0)] * 3  # flexible: 3 open tasks, no targets
     cancel_request(session, service_request=flexible, by=rita, reason="Not needed")
     assert agree(session) == {}
 
@@ -92,17 +95,18 @@ def test_a_rule_rolled_back_leaves_no_counted_change(session, make):  # type: ig
 
 
 def test_recount_rebuilds_counters_from_the_tasks(session, make):  # type: ignore[no-untyped-def]
-    laptop = make.service(slug="laptop", steps=[("it", "task")])
+    laptop = make.service(slug="laptop", steps=[("it", "task")], target_hours=8)
     rita = make.user("Rita")
     make.request(laptop, rita)
     make.request(laptop, rita)
     counter = session.exec(select(OpenWorkCount)).one()
     counter.open_count = 99  # as if a bulk load had left them wrong
+    counter.due_count = 0
     session.commit()
     assert counters(session) != counted_from_tasks(session)
     recount(session)
     session.commit()
-    assert agree(session) == {(counter.team_id, laptop.id, 0, "Step 1"): (2, 0)}
+    assert agree(session) == {(counter.team_id, laptop.id, 0, "Step 1"): (2, 0, 2)}
 
 
 def test_list_counts_from_counters_match_the_rows(session, make):  # type: ignore[no-untyped-def]
