@@ -75,7 +75,8 @@ class Teammates:
 
 
 def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") + " UTC" if moment else "—"
+    # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
+    return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"
 
 
 def iso(moment: datetime | None) -> str:
@@ -123,15 +124,17 @@ def is_late(task: Any, now: datetime | None) -> bool:
 def due_label(task: Any, now: datetime | None) -> Markup:
     """An open or claimed task's due time: "due in 3 h" or "overdue by 2 d", the exact
     time in the <time> element; nothing for a task without a target or out of a queue.
-    Python, not a macro: it is called for every row of every list of tasks."""
-    if not (task.due_at and now and task.state in ("open", "claimed")):
+    Python, not a macro: it is called for every row of every list of tasks (and an
+    f-string, not Markup.format, which cost a tenth of a 50-row list's rendering)."""
+    due = task.due_at
+    if not (due and now and task.state in ("open", "claimed")):
         return Markup("")
-    if task.due_at < now:
-        return Markup('<time class="due is-overdue" datetime="{}" title="Was due {}">'
-                      'overdue by {}</time>').format(
-            iso(task.due_at), when(task.due_at), age(task.due_at, now))
-    return Markup('<time class="due" datetime="{}" title="Due {}">due in {}</time>').format(
-        iso(task.due_at), when(task.due_at), age(now, task.due_at))
+    if due < now:
+        return Markup(f'<time class="due is-overdue" datetime="{escape(iso(due))}" '
+                      f'title="Was due {escape(when(due))}">overdue by '
+                      f'{escape(age(due, now))}</time>')
+    return Markup(f'<time class="due" datetime="{escape(iso(due))}" title="Due '
+                  f'{escape(when(due))}">due in {escape(age(now, due))}</time>')
 
 
 templates.env.globals["is_late"] = is_late
@@ -174,6 +177,8 @@ def render(
         "user": viewer.user,
         "csrf_token": viewer.csrf_token,
         "demo_mode": get_settings().demo_mode,
+        # This page's address, for the forms that come back to it (every task row's).
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **(context or {}),
     }
     response: Response = templates.TemplateResponse(
