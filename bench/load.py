@@ -55,6 +55,15 @@ class Server:
                 pids.append(child)
         return sorted(pids)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far: what a page costs the
+        server itself, whatever else this machine's cores were busy with meanwhile."""
+        ticks = 0
+        for pid in self.worker_pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def peak_rss_mb(self) -> list[float]:
         """VmHWM (peak resident set) of each worker, in MiB."""
         peaks = []

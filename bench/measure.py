@@ -33,6 +33,7 @@ class Row:
     size: int
     sequential: bool = False  # req/s from one client, one request at a time
     latency: Latency | None = None
+    cpu_ms: float | None = None  # the server's CPU time per request, one worker
     rps: dict[int, float] = field(default_factory=dict)  # by number of workers
     baseline: dict[int, float] = field(default_factory=dict)
 

@@ -24,6 +24,7 @@ from bench.client import BenchError, Browser, sign_in
 from bench.databases import DEFAULT_POSTGRES, KINDS, Database, machine, prepared
 from bench.load import (
     Load,
+    Server,
     baseline_command,
     baton_command,
     prepare_wrk,
@@ -130,13 +131,16 @@ def _notes(args: argparse.Namespace, db: Database, subjects: Subjects, pages: in
 
 
 def _first_run(args: argparse.Namespace, subjects: Subjects, people: dict[str, Browser],
-               rows: dict[str, Row]) -> list[Page]:
-    """The pages to load, each with its sequential latency (on one worker)."""
+               rows: dict[str, Row], server: Server) -> list[Page]:
+    """The pages to load, each with its sequential latency and the server's CPU time per
+    request (on one worker)."""
     pages = pages_of(subjects, people, args.deep_pages)
     for page in pages:
         say(f"  latency: {page.name}")
-        rows[page.name] = Row(page.name, page.size, latency=page_latency(
-            page, people, rounds=args.rounds, warmup=args.warmup))
+        cpu = server.cpu_seconds()
+        latency = page_latency(page, people, rounds=args.rounds, warmup=args.warmup)
+        cpu_ms = (server.cpu_seconds() - cpu) * 1000 / (args.rounds + args.warmup)
+        rows[page.name] = Row(page.name, page.size, latency=latency, cpu_ms=cpu_ms)
     return pages
 
 
@@ -205,7 +209,7 @@ def measure_database(args: argparse.Namespace, db: Database, work_dir: Path, loa
             for browser in people.values():
                 browser.connect(server.port)
             if not pages:
-                pages = _first_run(args, subjects, people, rows)
+                pages = _first_run(args, subjects, people, rows, server)
             _measure_baton(args, subjects, pages, people, server.port, workers, load, rows,
                            tasks)
             rss["Baton"][workers] = server.peak_rss_mb()
