@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, tuple_
+from sqlalchemy import and_, bindparam, false, func, or_, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -253,7 +253,7 @@ def list_tasks(
             total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         conditions.append(_after(Cursor.decode(after, sort)))
-    rows = _rows(session, _rows_query().where(*conditions).order_by(*_order(sort))
+    rows = _rows(session, _ROWS.where(*conditions).order_by(*_order(sort))
                  .limit(limit + 1))
     next_cursor = None
     if len(rows) > limit:
@@ -268,7 +268,7 @@ def list_tasks(
 def task_row(session: Session, task: Task) -> TaskRow:
     """One row, as a list would show it (for re-rendering a row after an action): the
     list's own query for that one task, so the row is read fresh in one statement."""
-    return _rows(session, _rows_query().where(Task.id == task.id))[0]
+    return _rows(session, _ONE_ROW, {"task_id": task.id})[0]
 
 
 def _rows_query() -> Any:
@@ -294,10 +294,17 @@ def _rows_query() -> Any:
     )
 
 
-def _rows(session: Session, query: Any) -> list[TaskRow]:
+# Built once: making the statement (five subqueries, an alias) cost more than running
+# it, and a statement kept whole keeps its cache key (SQLAlchemy memoizes it).
+_ROWS = _rows_query()
+_ONE_ROW = _ROWS.where(Task.id == bindparam("task_id"))
+
+
+def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
+          ) -> list[TaskRow]:
     width = len(_TASK_LINE_COLUMNS)
     rows = []
-    for row in session.exec(query):
+    for row in session.execute(query, params):
         task = TaskLine(*row[:width])
         title, service_name, team_name, requester_name, assignee_name = row[width:]
         rows.append(TaskRow(task, RequestLine(task.request_id, title), service_name,

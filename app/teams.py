@@ -83,9 +83,11 @@ class Member(NamedTuple):
     email: str
 
 
-def active_members_of(session: Session, team_ids: Collection[int]) -> dict[int, list[Member]]:
+def active_members_of(session: Session, team_ids: Collection[int],
+                      at_most: int | None = None) -> dict[int, list[Member]]:
     """team id -> its active members by name, in one query, as plain tuples (for the
-    "Hand to" suggestions of a page of tasks)."""
+    "Hand to" suggestions of a page of tasks). `at_most`: only the first ones, in all
+    (for one row, which only asks whether anyone but the holder could take it)."""
     members: dict[int, list[Member]] = {team_id: [] for team_id in team_ids}
     if not members:
         return members
@@ -93,7 +95,7 @@ def active_members_of(session: Session, team_ids: Collection[int]) -> dict[int, 
         select(Membership.team_id, User.id, User.name, User.email)
         .join(Membership, col(Membership.user_id) == User.id)
         .where(col(Membership.team_id).in_(members), User.is_active == True)  # noqa: E712
-        .order_by(col(User.name), col(User.id))
+        .order_by(col(User.name), col(User.id)).limit(at_most)
     )
     for team_id, user_id, name, email in rows:
         members[team_id].append(Member(user_id, name, email))

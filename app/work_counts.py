@@ -48,20 +48,31 @@ def moved(session: Session, task: Task, old: str | None, new: str | None) -> Non
     change["due"] += new_due - old_due
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert_into = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    table = OpenWorkCount.__table__  # type: ignore[attr-defined]
-    for row in rows:
-        statement = insert_into(table).values(**row)
-        session.execute(statement.on_conflict_do_update(
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT adding to the counts, made once per dialect: building it
+    (and its cache key) at every commit was a fifth of a claim's time."""
+    if dialect not in _UPSERTS:
+        insert_into = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        table = OpenWorkCount.__table__  # type: ignore[attr-defined]
+        statement = insert_into(table)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=["team_id", "service_id", "position", "step_name"],
             set_={
                 "open_count": table.c.open_count + statement.excluded.open_count,
                 "claimed_count": table.c.claimed_count + statement.excluded.claimed_count,
                 "due_count": table.c.due_count + statement.excluded.due_count,
             },
-        ))
+        )
+    return _UPSERTS[dialect]
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    statement = _upsert_statement(session.get_bind().dialect.name)
+    for row in rows:  # one at a time, in key order (see the module's docstring)
+        session.execute(statement, row)
 
 
 @event.listens_for(Session, "before_commit")

@@ -189,7 +189,10 @@ def _after_action(
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "back": safe_next(back) if back else None,
-        "teammates": teammates_of(session, {task.team_id}), "now": utcnow(),
+        # Two members are enough to tell whether anyone but the holder could take it;
+        # the suggestions themselves are the page's <datalist>.
+        "teammates": Teammates(active_members_of(session, {task.team_id}, at_most=2)),
+        "now": utcnow(),
     }, status=status, headers=headers)
 
 

@@ -419,6 +419,24 @@ def test_the_hand_to_box_takes_a_teammates_email_or_name(web, session, make, des
     assert refreshed(session, task).assignee_id == desk.ivan.id
 
 
+@pytest.mark.parametrize("holder", ["ivan", "iris"])
+def test_the_row_sent_back_after_a_claim_offers_hand_when_someone_else_could_take_it(
+    web, make, desk, holder
+):
+    claimer = getattr(desk, holder)
+    task = first_task(make, desk.laptop, desk.rita)
+    row = web.login(claimer).post(f"/tasks/{task.id}/claim", {}, htmx=True)
+    assert row.status_code == 200
+    assert f'formaction="/tasks/{task.id}/hand"' in row.text  # Ivan or Iris, either way
+
+    lone = make.service(slug="lone", steps=[("lone-team", "task")])
+    only = make.user("Oona", teams=("lone-team",))
+    alone = first_task(make, lone, desk.rita)
+    row = web.login(only).post(f"/tasks/{alone.id}/claim", {}, htmx=True)
+    assert row.status_code == 200 and f"/tasks/{alone.id}/release" in row.text
+    assert f'formaction="/tasks/{alone.id}/hand"' not in row.text  # no one to hand it to
+
+
 def test_a_name_two_teammates_share_or_a_stranger_is_refused_with_a_message(
     web, session, make, desk
 ):
