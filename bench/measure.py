@@ -38,6 +38,20 @@ class Row:
     baseline: dict[int, float] = field(default_factory=dict)
 
 
+def yardstick_ms() -> float:
+    """The same pure-Python work on every run (the best of three), timed in the runner:
+    how fast this virtual machine's CPU was at that moment, which drifts by up to 2x
+    (see bench/RESULTS.md). Tables measured at different speeds compare by it."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        total = 0
+        for number in range(1_000_000):
+            total += number % 7
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
 def deep_queue_page(member: Browser, first: str, pages: int) -> tuple[str, int]:
     """Follows the queue's "show older tasks" link up to `pages` times, as the button
     does (an htmx request for more rows); the last address reached, and its depth."""

@@ -41,6 +41,7 @@ from bench.measure import (
     page_throughput,
     pages_of,
     submit_latency,
+    yardstick_ms,
 )
 from bench.report import Table, markdown
 from bench.subjects import Subjects, discover
@@ -199,6 +200,7 @@ def measure_database(args: argparse.Namespace, db: Database, work_dir: Path, loa
     rows: dict[str, Row] = {}
     rss: dict[str, dict[int, list[float]]] = {"Baton": {}, "baseline": {}}
     tasks = iter(subjects.task_ids)
+    speed_before = yardstick_ms()
     for workers in WORKERS:
         with serving(baton_command(), workers=workers, env=env, log=log) as server:
             if not people:
@@ -218,8 +220,11 @@ def measure_database(args: argparse.Namespace, db: Database, work_dir: Path, loa
             rss["baseline"][workers] = base.peak_rss_mb()
     for browser in people.values():
         browser.close()
-    return Table(db.kind, db.size, machine_line, _notes(args, db, subjects, args.deep_pages),
-                 list(rows.values()), rss)
+    notes = _notes(args, db, subjects, args.deep_pages)
+    notes.append(f"Yardstick (the same pure-Python loop on every run, bench/measure.py; "
+                 f"lower is a faster machine): {speed_before:.0f} ms before this table, "
+                 f"{yardstick_ms():.0f} ms after.")
+    return Table(db.kind, db.size, machine_line, notes, list(rows.values()), rss)
 
 
 def main(argv: list[str] | None = None) -> None:
