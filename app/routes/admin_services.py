@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.auth import AdminUser
@@ -185,13 +186,23 @@ def export_services(session: SessionDep, user: AdminUser) -> Response:
 
 @router.post("/admin/services/import", name="admin.services.import")
 async def import_services(request: Request, session: SessionDep, user: AdminUser) -> Response:
+    # Async to read the upload; the database work runs in the thread pool (see
+    # catalog.submit_service_request).
     upload = (await request.form()).get("catalog_file")
     if not isinstance(upload, UploadFile) or not upload.filename:
+        return await run_in_threadpool(_import, request, session, user, None)
+    content = await upload.read()
+    return await run_in_threadpool(_import, request, session, user, (upload.filename, content))
+
+
+def _import(request: Request, session: SessionDep, user: AdminUser,
+            upload: tuple[str, bytes] | None) -> Response:
+    if upload is None:
         return _list_page(request, session, status=422, import_errors=[
             "Choose a service file (.toml) or a .zip of a catalog folder to import."])
-    content = await upload.read()
+    filename, content = upload
     try:
-        report = import_upload(session, filename=upload.filename, content=content, by=user)
+        report = import_upload(session, filename=filename, content=content, by=user)
     except CatalogFileError as error:
         return _list_page(request, session, import_errors=error.problems, status=422)
     return redirect(
@@ -211,13 +222,15 @@ def new_service(request: Request, session: SessionDep, user: AdminUser) -> Respo
 @router.post("/admin/services/new", name="admin.services.create")
 async def post_new_service(request: Request, session: SessionDep, user: AdminUser) -> Response:
     form, action, _base = await _posted(request)
-    return _act(request, session, user, form, action, service=None, base_version=None)
+    return await run_in_threadpool(_act, request, session, user, form, action, service=None,
+                                   base_version=None)
 
 
 @router.post("/admin/services/preview", name="admin.services.preview")
 async def preview_service(request: Request, session: SessionDep, user: AdminUser) -> Response:
     form, _action, _base = await _posted(request)
-    return render(request, BUILDER, _preview_context(session, form), block="preview")
+    return await run_in_threadpool(
+        lambda: render(request, BUILDER, _preview_context(session, form), block="preview"))
 
 
 @router.get("/admin/services/{slug}/edit", name="admin.services.edit")
@@ -240,6 +253,11 @@ async def post_service_edit(
     request: Request, session: SessionDep, user: AdminUser, service: ServiceForAdmin,
 ) -> Response:
     form, action, base = await _posted(request, slug=service.slug)
+    return await run_in_threadpool(_edit, request, session, user, service, form, action, base)
+
+
+def _edit(request: Request, session: SessionDep, user: AdminUser, service: Service,
+          form: BuilderForm, action: str, base: str) -> Response:
     # The version the admin started from; a form without it is taken as up to date.
     base_version = (int(base) if base.isdigit() and len(base) < 10
                     else current_version(session, service).number)

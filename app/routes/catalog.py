@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from app.auth import CurrentUser, ViewerDep
 from app.catalog import (
@@ -122,10 +123,19 @@ def show_service(request: Request, session: SessionDep, user: CurrentUser, slug:
 async def submit_service_request(
     request: Request, session: SessionDep, user: CurrentUser, slug: str
 ) -> Response:
+    # Async only to read the form, uploads and all; the rest waits on the database, so
+    # it runs in the thread pool like a sync route's, not on the worker's event loop
+    # (where one insert waiting on a lock would stall every request of the worker).
+    items = list((await request.form()).multi_items())
+    return await run_in_threadpool(_submit, request, session, user, slug, items)
+
+
+def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
+            items: list[tuple[str, Any]]) -> Response:
     service = _service_or_404(session, slug)
     version = current_version(session, service)
     definition = definition_of(version)
-    values, uploads = split_form(list((await request.form()).multi_items()))
+    values, uploads = split_form(items)
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
         return _service_page(
