@@ -100,6 +100,11 @@ class RequestState(StrEnum):
     cancelled = "cancelled"
 
 
+def request_number(request_id: int | None) -> str:
+    """How people quote a request: REQ-42."""
+    return f"REQ-{request_id}"
+
+
 class ServiceRequest(SQLModel, table=True):
     """One filled-in service. Named so as not to collide with Starlette's Request."""
 
@@ -119,7 +124,7 @@ class ServiceRequest(SQLModel, table=True):
 
     @property
     def number(self) -> str:
-        return f"REQ-{self.id}"
+        return request_number(self.id)
 
 
 class TaskState(StrEnum):

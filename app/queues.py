@@ -27,6 +27,7 @@ from app.models import (
     Team,
     User,
     is_queued,
+    request_number,
     utcnow,
 )
 
@@ -128,13 +129,13 @@ class RequestLine:
 
     @property
     def number(self) -> str:
-        return f"REQ-{self.id}"
+        return request_number(self.id)
 
 
 @dataclass
 class TaskRow:
-    task: Task | TaskLine
-    request: ServiceRequest | RequestLine
+    task: TaskLine
+    request: RequestLine
     service_name: str
     team_name: str
     requester_name: str

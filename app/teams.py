@@ -22,6 +22,7 @@ from app.models import (
     Task,
     Team,
     User,
+    request_number,
 )
 
 # The catalog files' slug rule, bounded by the column's 60 characters.
@@ -166,7 +167,7 @@ def memberships_by_person(
 def describe_returned(tasks: list[Task]) -> str:
     if not tasks:
         return "No claimed tasks to return."
-    numbers = ", ".join(f"REQ-{number}" for number in sorted({t.request_id for t in tasks}))
+    numbers = ", ".join(request_number(number) for number in sorted({t.request_id for t in tasks}))
     if len(tasks) == 1:
         return f"Returned 1 claimed task to its team queue: {numbers}."
     return f"Returned {len(tasks)} claimed tasks to their team queues: {numbers}."
