@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path
 
-from app.auth import CurrentUser
+from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.models import MAX_ID, ServiceRequest, Task
-from app.teams import is_member
 from app.visibility import RequestAccess, request_access
 
 NOT_FOUND = "There is no such request, or it is not yours to see."
@@ -36,11 +35,14 @@ def get_request_for_viewer(
     return ViewedRequest(service_request, access)
 
 
-def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser) -> Task:
+def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
+                        viewer: ViewerDep) -> Task:
     task = session.get(Task, task_id)
     if task is None:
         raise HTTPException(status_code=404, detail="There is no such task.")
-    if not is_member(session, user_id=user.id, team_id=task.team_id):
+    # The viewer's teams were read from the database by this same request; the rule
+    # checks active membership again under its lock.
+    if task.team_id not in viewer.team_ids:
         service_request = session.get(ServiceRequest, task.request_id)
         assert service_request is not None
         if not request_access(session, user=user, request=service_request).can_view:

@@ -16,6 +16,7 @@ from typing import Annotated
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, delete, select
 from starlette.concurrency import run_in_threadpool
 
@@ -104,20 +105,22 @@ class Viewer:
         return bool(self.team_ids)
 
 
+# The login, its person and their teams in one statement: every request reads it.
+_VIEWER = (
+    select(LoginSession, User, select(func.aggregate_strings(cast(Membership.team_id, String), ","))
+           .where(Membership.user_id == User.id).scalar_subquery())
+    .join(User, col(User.id) == LoginSession.user_id)
+)
+
+
 def _load_viewer(request: Request, session: Session) -> Viewer:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        row = session.exec(
-            select(LoginSession, User)
-            .join(User, col(User.id) == LoginSession.user_id)
-            .where(LoginSession.token_hash == _token_hash(token))
-        ).first()
+        row = session.exec(_VIEWER.where(LoginSession.token_hash == _token_hash(token))).first()
         if row is not None:
-            login, user = row
+            login, user, teams = row
             if login.expires_at > utcnow() and user.is_active:
-                team_ids = frozenset(session.exec(
-                    select(Membership.team_id).where(Membership.user_id == user.id)
-                ))
+                team_ids = frozenset(int(team) for team in (teams or "").split(",") if team)
                 # A snapshot, not the session's object: a rule that fails rolls the session
                 # back (expiring its objects) and the error page must still know who you are.
                 snapshot = User(**user.model_dump())

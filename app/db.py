@@ -1,6 +1,7 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, wraps
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
@@ -18,8 +19,11 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engi
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _tune_sqlite(engine)
         return engine
+    # LIFO: the connection just returned is the next one out, so the few connections a
+    # worker keeps busy are the ones that hold psycopg's prepared statements.
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+        pool_use_lifo=True,
     )
     _note_writes(engine)
     return engine
@@ -108,10 +112,22 @@ def get_engine() -> Engine:
     )
 
 
-def get_session() -> Iterator[Session]:
-    with Session(get_engine(), expire_on_commit=False) as session:
+@contextmanager
+def request_session(engine: Engine) -> Iterator[Session]:
+    """The session of one web request, on one connection for the whole request. A
+    session on the engine gave its connection back at every commit and took one again
+    for the next statement: a post whose rule commits and whose answer then reads the
+    row took two, each with its pre-ping and BEGIN (on PostgreSQL, four more round
+    trips, and a connection without that post's prepared statements)."""
+    with engine.connect() as connection, \
+            Session(connection, expire_on_commit=False) as session:
         yield session
         end_request(session)
+
+
+def get_session() -> Iterator[Session]:
+    with request_session(get_engine()) as session:
+        yield session
 
 
 def end_request(session: Session) -> None:

@@ -6,11 +6,11 @@ committing it is rolled back, on both databases."""
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from app.db import end_request, get_session, make_engine
+from app.db import get_session, make_engine, request_session
 from app.models import Team
 from tests.conftest import DATABASE_URL
 
@@ -29,9 +29,8 @@ def one_connection(engine: Engine) -> Iterator[Engine]:
 
 def _request(engine: Engine, work: Callable[[Session], object]) -> None:
     """One request as get_session runs it: the work, end_request, the session closed."""
-    with Session(engine, expire_on_commit=False) as session:
+    with request_session(engine) as session:
         work(session)
-        end_request(session)
 
 
 def _prepared_statements(engine: Engine) -> list[str]:
@@ -119,3 +118,25 @@ def test_a_request_that_succeeds_ends_its_transaction(committed: Engine):
         next(requests)
 
     assert not session.in_transaction()
+
+
+def test_a_request_keeps_one_connection_across_its_commits(committed: Engine):
+    engine = committed
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(None)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        with request_session(engine) as session:
+            # A rule that commits, then the answer read afterwards (an action's row).
+            session.execute(update(Team).where(Team.slug == "nobody").values(name="x"))
+            session.commit()
+            session.exec(select(Team)).all()
+            session.commit()
+            session.exec(select(Team)).all()
+    finally:
+        event.remove(engine, "checkout", checked_out)
+
+    assert len(checkouts) == 1
