@@ -198,9 +198,10 @@ def is_complete(tasks: list[Task]) -> bool:
     return not any(task.state in ACTIVE_TASK_STATES for task in tasks)
 
 
-def _advance(session: Session, request: ServiceRequest, *, by: User, at: datetime) -> None:
-    """After a task finished: open the next stage, or complete the request."""
-    tasks = _tasks_of(session, request)
+def _advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by: User,
+             at: datetime) -> None:
+    """After a task finished: open the next stage, or complete the request. `tasks` are
+    all the request's tasks, as loaded under its lock."""
     stage = next_stage_to_open(tasks)
     if stage is not None:
         version = session.get(ServiceVersion, request.version_id)
@@ -238,13 +239,15 @@ def _lock_request(session: Session, request_id: int) -> ServiceRequest:
     ).one()
 
 
-def _lock(session: Session, task: Task) -> ServiceRequest:
-    """Lock the task's request and reload both."""
+def _lock(session: Session, task: Task) -> tuple[ServiceRequest, list[Task]]:
+    """Lock the task's request and reload it and all its tasks (`task` among them, as
+    loaded under the lock), in step order: what a finished task advances through."""
     request = _lock_request(session, task.request_id)
-    session.exec(
-        select(Task).where(Task.id == task.id).execution_options(populate_existing=True)
-    ).one()
-    return request
+    tasks = list(session.exec(
+        select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
+        .execution_options(populate_existing=True)
+    ))
+    return request, tasks
 
 
 def _require_member(session: Session, task: Task, user: User) -> None:
@@ -280,7 +283,7 @@ def _not_open_message(task: Task) -> str:
 @one_transaction
 def claim_task(session: Session, *, task: Task, by: User) -> Task:
     """Exactly one person wins a claim; everyone else is told who has the task."""
-    request = _lock(session, task)
+    request, _ = _lock(session, task)
     _require_member(session, task, by)
     if task.state == TaskState.claimed and task.assignee_id == by.id:
         raise InvalidTransition("You have already claimed this task.")
@@ -292,7 +295,7 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
 
 @one_transaction
 def release_task(session: Session, *, task: Task, by: User) -> Task:
-    request = _lock(session, task)
+    request, _ = _lock(session, task)
     _require_member(session, task, by)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Only a claimed task can be released.")
@@ -336,7 +339,7 @@ def return_claims_to_queue(
 
 @one_transaction
 def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
-    request = _lock(session, task)
+    request, _ = _lock(session, task)
     _require_member(session, task, by)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Claim the task before handing it to a teammate.")
@@ -358,7 +361,7 @@ def _finish(
     session: Session, *, task: Task, by: User, kind: StepKind, state: TaskState,
     event: EventKind, note: str,
 ) -> Task:
-    request = _lock(session, task)
+    request, tasks = _lock(session, task)
     _require_member(session, task, by)
     if task.kind != kind:
         raise InvalidTransition(
@@ -375,7 +378,7 @@ def _finish(
         _event(session, request, kind=EventKind.request_rejected, by=by, note=note, at=now)
         _cancel_remaining(session, request, by=by, at=now, note="The request was rejected.")
     else:
-        _advance(session, request, by=by, at=now)
+        _advance(session, request, tasks, by=by, at=now)
     request.updated_at = now
     session.commit()
     return task
