@@ -189,6 +189,8 @@ class Task(SQLModel, table=True):
                       "opened_at"),
         _queued_index("ix_task_queued_step_due", "service_id", "position", "step_name",
                       "due_at"),
+        # What changed in a team's queue since a moment: the live queue's poll.
+        _queued_index("ix_task_queued_team_changed", "team_id", "state_changed_at"),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -207,6 +209,9 @@ class Task(SQLModel, table=True):
     due_at: datetime | None = None
     state_changed_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    # The request's title (never changed after submission), copied so that searching a
+    # queue by title words reads the team's queued tasks alone, not every request.
+    request_title: str = Field(default="", max_length=300)
 
 
 class OpenWorkCount(SQLModel, table=True):

@@ -158,8 +158,14 @@ def _conditions(filters: TaskFilter) -> list:
     conditions: list = (
         [] if queued and filters.state in ("open", "claimed", "mine")
         else [is_queued() if queued else col(Task.state).in_(filters.states)])
+    search = filters.search.strip()
+    number = _NUMBER.match(search) if search else None
     if filters.team_ids is not None:
-        conditions.append(col(Task.team_id).in_(filters.team_ids))
+        # Searching a request's number, the request's own tasks are the few to read; SQLite
+        # (no statistics) preferred the team's index, a scan of the whole queue, unless
+        # the team is asked as an expression no index answers.
+        team = col(Task.team_id) + 0 if number else col(Task.team_id)
+        conditions.append(team.in_(filters.team_ids))
     if filters.service_id is not None:
         conditions.append(Task.service_id == filters.service_id)
     if filters.position is not None:
@@ -175,9 +181,7 @@ def _conditions(filters: TaskFilter) -> list:
         conditions.append(Task.assignee_id == filters.assignee_id)
     if filters.overdue:
         conditions.append(col(Task.due_at) < (filters.now or utcnow()))
-    search = filters.search.strip()
     if search:
-        number = _NUMBER.match(search)
         if number:
             # A number past any id matches nothing rather than overflowing the column.
             request_id = int(number.group(1))
@@ -185,12 +189,12 @@ def _conditions(filters: TaskFilter) -> list:
                 Task.request_id == request_id if request_id <= MAX_ID else false()
             )
         else:
-            # Every word must appear in the title, in any order (as in the catalog search).
-            titles = select(ServiceRequest.id)
-            title = func.lower(ServiceRequest.title)
+            # Every word must appear in the title, in any order (as in the catalog search):
+            # the title each task carries, so a search reads the team's queued tasks and
+            # not the million requests' titles (0.5-1 s a search when it did).
+            title = func.lower(Task.request_title)
             for word in search.lower().split():
-                titles = titles.where(title.contains(word, autoescape=True))
-            conditions.append(col(Task.request_id).in_(titles))
+                conditions.append(title.contains(word, autoescape=True))
     return conditions
 
 
@@ -283,8 +287,7 @@ def _rows_query() -> Any:
         # Past the arity of sqlmodel's typed select, so SQLAlchemy's.
         sa_select(  # type: ignore[call-overload]  # model attributes typed as plain str
             *_TASK_LINE_COLUMNS,
-            select(ServiceRequest.title).where(ServiceRequest.id == Task.request_id)
-            .scalar_subquery(),
+            Task.request_title,
             select(Service.name).where(Service.id == Task.service_id).scalar_subquery(),
             select(Team.name).where(Team.id == Task.team_id).scalar_subquery(),
             select(User.name)
@@ -362,10 +365,11 @@ def overdue_counts(
 
 def count_changes(session: Session, *, filters: TaskFilter, since: datetime) -> int:
     """How many of the list's tasks opened or changed state after `since` (the moment the
-    page was rendered): one count on the team's queue index (team, state), for the live
-    queue's poll. The viewer's own claims are left out: their row is already on the page."""
-    changed = or_(col(Task.state_changed_at) > since, col(Task.opened_at) > since)
-    conditions = [*_conditions(filters), changed]
+    page was rendered), for the live queue's poll: a range of the team's index of queued
+    tasks by change time, the few recent ones, not the whole queue. A task opening sets
+    `state_changed_at` with `opened_at` (workflow._set_state), so it covers both. The
+    viewer's own claims are left out: their row is already on the page."""
+    conditions = [*_conditions(filters), col(Task.state_changed_at) > since]
     if filters.viewer_id is not None:
         conditions.append(or_(col(Task.state) != TaskState.claimed,
                               col(Task.assignee_id).is_(None),

@@ -137,6 +137,7 @@ def submit_request(
         task = Task(
             request_id=request.id, service_id=service.id, team_id=teams[step.team],
             position=position, stage=stages[position], step_name=step.name, kind=step.kind,
+            request_title=request.title,
             state=(TaskState.open if opens else TaskState.waiting) if needed[position]
             else TaskState.skipped,
             created_at=now, state_changed_at=now, opened_at=now if opens else None,

@@ -28,7 +28,7 @@ REQUEST_COLUMNS = ("id", "service_id", "version_id", "requester_id", "title", "a
                    "state", "created_at", "updated_at", "closed_at")
 TASK_COLUMNS = ("id", "request_id", "service_id", "team_id", "position", "stage",
                 "step_name", "kind", "state", "assignee_id", "created_at", "opened_at",
-                "due_at", "state_changed_at", "closed_at")
+                "due_at", "state_changed_at", "closed_at", "request_title")
 EVENT_COLUMNS = ("id", "request_id", "task_id", "actor_id", "kind", "note", "is_internal",
                  "created_at")
 
@@ -200,6 +200,7 @@ class History:
             moments = [created + (m - created) * room for m in moments]
 
         self._event(rows, request_id, EventKind.submitted, created, actor=requester)
+        title = request_title(definition, answers)
         tasks = []
         last_actor = requester
         stage_index = {stage: i for i, stage in enumerate(stages)}
@@ -270,7 +271,7 @@ class History:
                           self.stamp(created),
                           self.stamp(opened) if opened else None,
                           self.stamp(due) if due else None, self.stamp(changed),
-                          self.stamp(closed) if closed else None))
+                          self.stamp(closed) if closed else None, title))
 
         closed_at = None
         if outcome == "open":
@@ -311,7 +312,7 @@ class History:
                  "rejected": RequestState.rejected, "cancelled": RequestState.cancelled}[outcome]
         rows.requests.append((
             request_id, plan.service.id, plan.service.version_id, requester,
-            request_title(definition, answers), json.dumps(answers), str(state),
+            title, json.dumps(answers), str(state),
             self.stamp(created), self.stamp(updated),
             self.stamp(closed_at) if closed_at else None,
         ))

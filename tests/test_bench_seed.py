@@ -88,6 +88,7 @@ def test_seeded_history_keeps_the_rules_invariants(seeded) -> None:  # type: ign
             assert [(t.step_name, team_slugs[t.team_id]) for t in tasks] == [
                 (step.name, step.team) for step in definition.steps]
             assert [t.stage for t in tasks] == definition.stages()
+            assert {t.request_title for t in tasks} <= {request.title}
             active = [t for t in tasks if t.state in ACTIVE_TASK_STATES]
             queued = [t for t in tasks if t.state in QUEUED_TASK_STATES]
             if request.state == "open":

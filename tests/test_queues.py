@@ -4,6 +4,7 @@ its keyset pages."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from app.clock import frozen_at
 from app.models import Task
@@ -124,6 +125,16 @@ def test_searching_words_of_the_title_finds_matching_requests(session, make):
     assert request_ids(session, it, search="laptop paris") == [paris.id]
     assert request_ids(session, it, search="berlin paris") == []
     assert request_ids(session, it, search="tokyo") == []
+
+
+def test_every_task_of_a_request_carries_its_title_for_the_search(session, make):
+    make.team("it")
+    make.team("hr")
+    service = make.service(steps=[("it", "task"), ("hr", "task")], name="Move desk")
+    request = make.request(service, make.user(), {"summary": "Third floor"})
+    titles = session.exec(select(Task.request_title).where(Task.request_id == request.id))
+    assert list(titles) == [request.title, request.title]
+    assert "Third floor" in request.title
 
 
 def test_filters_combine(session, make):
