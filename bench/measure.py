@@ -4,6 +4,8 @@ form posts (submit, claim, complete), each refused loudly on any unexpected answ
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from bench.client import BenchError, Browser, Latency, more_link, summarise, time_calls
 from bench.load import Load, requests_per_second
@@ -69,15 +71,24 @@ def deep_queue_page(member: Browser, first: str, pages: int) -> tuple[str, int]:
 def pages_of(subjects: Subjects, people: dict[str, Browser], deep_pages: int) -> list[Page]:
     first = f"/queues/{subjects.team_slug}"
     deep, depth = deep_queue_page(people["member"], first, deep_pages)
+    # The live queue asks what changed since its page was rendered: a minute ago.
+    since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     pages = [
         Page("Queue, first page", "member", first),
         Page(f"Queue, page {depth} (htmx “show older”)" if depth > 1
              else "Queue, deep page (there is only one)", "member", deep, htmx=depth > 1),
+        Page("Queue, search a title word (htmx)", "member",
+             f"{first}?{urlencode({'q': subjects.search_word})}", htmx=True),
+        Page("Live queue poll (htmx, every 15 s)", "member",
+             f"{first}/changes?{urlencode({'since': since})}", htmx=True),
         Page("My work", "member", "/my-work"),
         Page("Request page", "requester", f"/requests/{subjects.request_id}"),
         Page("My requests", "requester", "/requests"),
         Page("Catalog", "requester", "/catalog"),
         Page("Manager overview", "manager", "/overview"),
+        # Not a page: the least any answer that reads the database costs (no session, no
+        # template, one `SELECT 1`), the floor under every page's share of the baseline.
+        Page("Floor: /healthz (SELECT 1, no page)", "member", "/healthz"),
     ]
     for page in pages:
         page.size = len(people[page.who].expect("GET", page.path, 200,

@@ -40,6 +40,7 @@ class Subjects:
     manager_email: str
     service_slug: str
     form: dict[str, list[str]]
+    search_word: str  # a word of the titles in the hot team's queue
     task_ids: list[int] = field(default_factory=list)
 
 
@@ -74,6 +75,18 @@ def _queue_member(session: Session, team: Team) -> tuple[User, int]:
     ).all())
     member = max(members, key=lambda user: claimed.get(user.id, 0))
     return member, claimed.get(member.id, 0)
+
+
+def _search_word(session: Session, team: Team) -> str:
+    """The longest word of the title of the team's newest queued task: what someone
+    searching the queue for a request they heard of would type."""
+    title = session.exec(
+        select(Task.request_title)
+        .where(Task.team_id == team.id, col(Task.state).in_(QUEUED_TASK_STATES))
+        .order_by(col(Task.opened_at).desc()).limit(1)
+    ).one()
+    words = ["".join(c for c in word if c.isalnum()) for word in title.lower().split()]
+    return max(words, key=len)
 
 
 def _requester(session: Session) -> tuple[User, int, int]:
@@ -191,6 +204,7 @@ def discover(database_url: str, *, tasks_needed: int) -> Subjects:
                 requester_email=requester.email, requester_requests=requests,
                 request_id=request_id, manager_email=manager.email,
                 service_slug=service.slug, form=form,
+                search_word=_search_word(session, team),
                 task_ids=open_task_ids(session, team, tasks_needed),
             )
     finally:
