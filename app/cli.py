@@ -37,13 +37,17 @@ def cmd_recount(_args: argparse.Namespace) -> None:
     from sqlmodel import Session
 
     from app.db import begin_write, get_engine
+    from app.queues import copy_missing_request_titles
     from app.work_counts import recount
 
     with Session(get_engine()) as session:
         begin_write(session)
         recount(session)
+        titled = copy_missing_request_titles(session)
         session.commit()
     print("The open work counters match the tasks.")
+    if titled:
+        print(f"Copied their request's title into {titled} tasks that lacked it.")
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
@@ -147,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=cmd_migrate)
     commands.add_parser(
-        "recount", help="rebuild the overview's open work counters from the tasks",
+        "recount", help="rebuild the overview's open work counters from the tasks (and "
+        "copy request titles into tasks an older release wrote)",
     ).set_defaults(func=cmd_recount)
 
     demo = commands.add_parser("demo", help="load demo people, catalog and requests, then serve")

@@ -9,9 +9,9 @@ for the rows and one for the exact count.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, false, func, or_, tuple_
+from sqlalchemy import CursorResult, and_, bindparam, false, func, or_, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -314,6 +314,18 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
         rows.append(TaskRow(task, RequestLine(task.request_id, title), service_name,
                             team_name, requester_name, assignee_name))
     return rows
+
+
+def copy_missing_request_titles(session: Session) -> int:
+    """Copies each request's title into those of its tasks that lack it: tasks written by
+    a release older than the copy (during a rolling upgrade) are not found by a title
+    search until then. The caller commits; returns how many tasks were filled."""
+    title = (select(ServiceRequest.title).where(ServiceRequest.id == Task.request_id)
+             .scalar_subquery())
+    result = cast(CursorResult[Any], session.execute(
+        update(Task).where(col(Task.request_title) == "").values(request_title=title)
+    ))
+    return int(result.rowcount or 0)
 
 
 def services_with_queued_tasks(session: Session, team_ids: list[int]) -> list[Service]:

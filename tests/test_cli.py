@@ -174,3 +174,25 @@ def test_recount_rebuilds_the_open_work_counters(committed, capsys):
     assert "match the tasks" in capsys.readouterr().out
     with Session(committed) as session:
         assert counters(session) == counted_from_tasks(session) != {}
+
+
+def test_recount_copies_the_request_title_into_tasks_that_lack_it(committed, capsys):
+    from app.models import ServiceRequest, Task
+    from app.queues import TaskFilter, list_tasks
+    from tests.factories import Factory
+
+    with Session(committed) as session:
+        make = Factory(session)
+        service = make.service(slug="laptop", steps=[("it", "task")], name="New laptop")
+        request = make.request(service, make.user("Rita"), {"summary": "Berlin office"})
+        # As a container of an older release writes it, during a rolling upgrade.
+        session.exec(select(Task).where(Task.request_id == request.id)).one().request_title = ""
+        session.commit()
+        team_id = session.exec(select(Team.id).where(Team.slug == "it")).one()
+    main(["recount"])
+    assert "title into 1 tasks" in capsys.readouterr().out
+    with Session(committed) as session:
+        title = session.exec(select(ServiceRequest.title)).one()
+        assert session.exec(select(Task.request_title)).one() == title
+        found = list_tasks(session, filters=TaskFilter(team_ids=[team_id], search="berlin"))
+        assert found.total == 1
