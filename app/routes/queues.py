@@ -186,13 +186,15 @@ def _after_action(
     row = task_row(session, task)
     # Other parts of the page (the queue's count) refresh themselves on this event.
     headers = {"HX-Trigger": "task-changed"}
+    # Only a claimed row offers "Hand to"; two members are enough to tell whether anyone
+    # but the holder could take it (the suggestions themselves are the page's
+    # <datalist>). Any other row needs no teammates, and no statement to read them.
+    teammates = (active_members_of(session, {task.team_id}, at_most=2)
+                 if row.task.state == TaskState.claimed else {})
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "back": safe_next(back) if back else None,
-        # Two members are enough to tell whether anyone but the holder could take it;
-        # the suggestions themselves are the page's <datalist>.
-        "teammates": Teammates(active_members_of(session, {task.team_id}, at_most=2)),
-        "now": utcnow(),
+        "teammates": Teammates(teammates), "now": utcnow(),
     }, status=status, headers=headers)
 
 
