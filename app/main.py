@@ -175,6 +175,9 @@ def create_app() -> FastAPI:
     return app
 
 
+_M_ARENA_MAX = -8  # from glibc's malloc.h
+
+
 def _limit_malloc_arenas(arenas: int = 2) -> None:
     """glibc gives each thread that allocates under contention an arena of its own (up
     to eight per core) and keeps what it frees there: the thread pool's threads, each
@@ -185,9 +188,6 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(_M_ARENA_MAX, arenas)
     except (OSError, AttributeError):
         pass
-
-
-_M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
 @asynccontextmanager

@@ -220,9 +220,12 @@ def _advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by
 
 
 def _cancel_remaining(
-    session: Session, request: ServiceRequest, *, by: User, at: datetime, note: str
+    session: Session, request: ServiceRequest, tasks: list[Task], *, by: User, at: datetime,
+    note: str,
 ) -> None:
-    for task in _tasks_of(session, request):
+    """Cancels what is left of the request: `tasks` are all its tasks, read under its
+    lock."""
+    for task in tasks:
         if task.state in ACTIVE_TASK_STATES:
             _set_state(session, task, TaskState.cancelled, at)
             _event(session, request, kind=EventKind.task_cancelled, by=by, task=task,
@@ -377,7 +380,8 @@ def _finish(
         request.state = RequestState.rejected
         request.closed_at = now
         _event(session, request, kind=EventKind.request_rejected, by=by, note=note, at=now)
-        _cancel_remaining(session, request, by=by, at=now, note="The request was rejected.")
+        _cancel_remaining(session, request, tasks, by=by, at=now,
+                          note="The request was rejected.")
     else:
         _advance(session, request, tasks, by=by, at=now)
     request.updated_at = now
@@ -426,7 +430,8 @@ def cancel_request(
     request.closed_at = now
     request.updated_at = now
     _event(session, request, kind=EventKind.request_cancelled, by=by, note=reason, at=now)
-    _cancel_remaining(session, request, by=by, at=now, note="The requester cancelled.")
+    _cancel_remaining(session, request, _tasks_of(session, request), by=by, at=now,
+                      note="The requester cancelled.")
     session.commit()
     return request
 

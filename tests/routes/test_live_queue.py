@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from app.clock import frozen_at
-from app.workflow import claim_task
+from app.workflow import claim_task, complete_task
 from tests.web import text_of
 
 
@@ -83,6 +83,14 @@ def test_a_claim_by_someone_else_is_counted_but_ones_own_claim_is_not(
     url = changes_url(web.get("/queues/it"))
     claim_task(session, task=other, by=desk.ivan)
     assert web.get(url, htmx=True).text.strip() == ""
+
+
+def test_a_later_step_that_opens_is_counted_in_its_teams_poll(web, session, desk, old_task):
+    # The HR step of a request filed two hours ago waits for IT's step; it opens now.
+    url = changes_url(web.login(desk.hana).get("/queues/hr"))
+    assert web.get(url, htmx=True).text.strip() == ""
+    complete_task(session, task=old_task, by=desk.ivan)
+    assert "1 new or changed task — show" in text_of(web.get(url, htmx=True))
 
 
 def test_filters_are_applied_to_the_count(web, make, desk, old_task):
