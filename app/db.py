@@ -1,17 +1,20 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, wraps
 from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
+from app.viewer import load_viewer
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
@@ -125,9 +128,43 @@ def request_session(engine: Engine) -> Iterator[Session]:
         end_request(session)
 
 
-def get_session() -> Iterator[Session]:
-    with request_session(get_engine()) as session:
+def _open_request(request: Request) -> tuple[ExitStack, Session]:
+    """Opens a request's session and, for a page (a GET), reads who is asking in the
+    same trip to the thread pool. A form post reads them later, in app.auth's CSRF
+    check, once its body has arrived: a slow upload must hold no transaction."""
+    stack = ExitStack()
+    session = stack.enter_context(request_session(get_engine()))
+    if request.method in ("GET", "HEAD"):
+        try:
+            request.state.viewer = load_viewer(request, session)
+        except BaseException:
+            stack.__exit__(*sys.exc_info())
+            raise
+    return stack, session
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session, for FastAPI. Each trip from the event loop to the thread
+    pool and back costs about 0.1 ms of CPU (bench/RESULTS.md): a plain generator
+    dependency made two (open, close), the viewer and the signed-in person one each. It
+    opens in one trip (with the viewer) and closes on the event loop where closing
+    only ends a SQLite read or gives back a connection; on PostgreSQL closing sends a
+    COMMIT or ROLLBACK, so it goes to the thread pool."""
+    stack, session = await run_in_threadpool(_open_request, request)
+    on_the_loop = session.get_bind().dialect.name == "sqlite"
+    try:
         yield session
+    except BaseException:
+        failed = sys.exc_info()
+        if on_the_loop:
+            stack.__exit__(*failed)
+        else:
+            await run_in_threadpool(stack.__exit__, *failed)
+        raise
+    if on_the_loop:
+        stack.close()
+    else:
+        await run_in_threadpool(stack.close)
 
 
 def end_request(session: Session) -> None:

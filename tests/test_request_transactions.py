@@ -3,16 +3,20 @@ only read is committed on PostgreSQL, which keeps psycopg's prepared statements 
 rollback discards them); anything a request wrote or left pending without a rule
 committing it is rolled back, on both databases."""
 
+import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from starlette.requests import Request
 
+from app.auth import SESSION_COOKIE, start_session
 from app.db import get_session, make_engine, request_session
-from app.models import Team
+from app.models import Team, User
 from tests.conftest import DATABASE_URL
+from tests.factories import Factory
 
 on_postgresql = pytest.mark.skipif(
     not DATABASE_URL.startswith("postgresql"), reason="PostgreSQL's prepared statements"
@@ -99,25 +103,77 @@ def test_what_a_request_changed_without_a_rule_committing_it_is_rolled_back(
         assert check.exec(select(Team).where(Team.slug == "pending")).first() is None
 
 
+def _http_request(method: str, cookie: str = "") -> Request:
+    headers = [(b"cookie", cookie.encode())] if cookie else []
+    return Request({"type": "http", "method": method, "path": "/", "query_string": b"",
+                    "headers": headers})
+
+
+def _as_fastapi_runs(request: Request, work: Callable[[Session], object],
+                     failure: Exception | None = None) -> Session:
+    """Drives get_session as FastAPI does: open, the handler's work, then close, or the
+    handler's error thrown in at the yield."""
+
+    async def run() -> Session:
+        requests = get_session(request)
+        session = await anext(requests)
+        work(session)
+        if failure is not None:
+            with pytest.raises(type(failure)):
+                await requests.athrow(failure)
+        else:
+            with pytest.raises(StopAsyncIteration):
+                await anext(requests)
+        return session
+
+    return asyncio.run(run())
+
+
 def test_a_request_that_fails_is_rolled_back(committed: Engine,
                                              team_named: Callable[[], str]):
-    requests = get_session()  # as FastAPI runs the dependency: an error thrown at yield
-    session = next(requests)
-    _rename_and_flush(session)
-    with pytest.raises(RuntimeError):
-        requests.throw(RuntimeError("the handler failed"))
+    _as_fastapi_runs(_http_request("POST"), _rename_and_flush,
+                     failure=RuntimeError("the handler failed"))
 
     assert team_named() == "As committed"
 
 
 def test_a_request_that_succeeds_ends_its_transaction(committed: Engine):
-    requests = get_session()
-    session = next(requests)
-    session.exec(select(Team)).all()
-    with pytest.raises(StopIteration):
-        next(requests)
+    session = _as_fastapi_runs(_http_request("GET"), lambda s: s.exec(select(Team)).all())
 
     assert not session.in_transaction()
+
+
+@pytest.fixture
+def signed_in(committed: Engine) -> tuple[User, str]:
+    """A person and the cookie of their login session."""
+    with Session(committed, expire_on_commit=False) as setup:
+        person = Factory(setup).user("Pat")
+        setup.commit()
+        token = start_session(setup, user=person)
+    return person, f"{SESSION_COOKIE}={token}"
+
+
+def test_a_page_reads_who_is_asking_as_its_session_opens(signed_in: tuple[User, str]):
+    person, cookie = signed_in
+    request = _http_request("GET", cookie)
+    seen: list[object] = []
+
+    _as_fastapi_runs(request, lambda _session: seen.append(request.state.viewer))
+
+    assert seen[0].user.id == person.id  # type: ignore[attr-defined]
+
+
+def test_a_form_post_holds_no_transaction_until_its_body_has_arrived(
+    signed_in: tuple[User, str],
+):
+    request = _http_request("POST", signed_in[1])
+    opened: list[bool] = []
+
+    _as_fastapi_runs(request, lambda session: opened.append(session.in_transaction()))
+
+    # The CSRF check reads the viewer after reading the form (app.auth.require_csrf).
+    assert opened == [False]
+    assert not hasattr(request.state, "viewer")
 
 
 def test_a_request_keeps_one_connection_across_its_commits(committed: Engine):

@@ -1,0 +1,59 @@
+"""Who is asking: the login session a request's cookie names, its person and their
+teams, read in one statement when the request's database session opens (app.db)."""
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func
+from sqlmodel import Session, col, select
+from starlette.requests import HTTPConnection
+
+from app.config import get_settings
+from app.models import LoginSession, Membership, User, utcnow
+
+SESSION_COOKIE = "baton_session"
+ANON_CSRF_COOKIE = "baton_csrf"
+
+
+@dataclass
+class Viewer:
+    """Who is looking: the signed-in person (or None) and the CSRF token to embed."""
+
+    user: User | None
+    csrf_token: str
+    team_ids: frozenset[int] = frozenset()
+
+    @property
+    def is_team_member(self) -> bool:
+        return bool(self.team_ids)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a login token: an HMAC with the secret key."""
+    key = get_settings().secret_key.encode()
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+# The login, its person and their teams in one statement: every request reads it.
+_VIEWER = (
+    select(LoginSession, User, select(func.aggregate_strings(cast(Membership.team_id, String), ","))
+           .where(Membership.user_id == User.id).scalar_subquery())
+    .join(User, col(User.id) == LoginSession.user_id)
+)
+
+
+def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        row = session.exec(_VIEWER.where(LoginSession.token_hash == token_hash(token))).first()
+        if row is not None:
+            login, user, teams = row
+            if login.expires_at > utcnow() and user.is_active:
+                team_ids = frozenset(int(team) for team in (teams or "").split(",") if team)
+                # A snapshot, not the session's object: a rule that fails rolls the session
+                # back (expiring its objects) and the error page must still know who you are.
+                snapshot = User(**user.model_dump())
+                return Viewer(user=snapshot, csrf_token=login.csrf_token, team_ids=team_ids)
+    anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
+    return Viewer(user=None, csrf_token=anon)
