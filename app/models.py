@@ -178,7 +178,11 @@ class Task(SQLModel, table=True):
         Index("ix_task_request", "request_id", "position"),
         # Queued tasks only (see QUEUED_PREDICATE): a team's queue in order, and the
         # oldest and the overdue of a team or a step for the overview, each one seek.
-        _queued_index("ix_task_queued_team", "team_id", "opened_at", "id"),
+        # The state and title make it covering: a search of a queue's titles counts its
+        # matches from this index alone, not by reading each task (SQLite then chose it
+        # unasked; 1M requests: 27 -> 4.5 ms on SQLite, 28 -> 9 ms on PostgreSQL).
+        _queued_index("ix_task_queued_team", "team_id", "opened_at", "id", "state",
+                      "request_title"),
         _queued_index("ix_task_queued_team_due", "team_id", "due_at"),
         # A team's queue by due time, undated last (the order queues.py asks for).
         _queued_index("ix_task_queued_team_by_due", "team_id", text("(due_at IS NULL)"),
