@@ -86,9 +86,9 @@ def pages_of(subjects: Subjects, people: dict[str, Browser], deep_pages: int) ->
         Page("My requests", "requester", "/requests"),
         Page("Catalog", "requester", "/catalog"),
         Page("Manager overview", "manager", "/overview"),
-        # Not a page: the least any answer that reads the database costs (no session, no
+        # Not a page: the least any answer that reads the database costs (no login, no
         # template, one `SELECT 1`), the floor under every page's share of the baseline.
-        Page("Floor: /healthz (SELECT 1, no page)", "member", "/healthz"),
+        Page("Floor: /healthz (SELECT 1, no page)", "load balancer", "/healthz"),
     ]
     for page in pages:
         page.size = len(people[page.who].expect("GET", page.path, 200,
@@ -108,8 +108,9 @@ def page_throughput(page: Page, people: dict[str, Browser], load: Load, port: in
     # wrk counts only answers of 400 and above as errors: a redirect (to the login page,
     # say) would pass unseen, so the exact status is checked before and after the load.
     browser.expect("GET", page.path, 200, headers=page.headers)
+    cookie = {"Cookie": browser.cookie_header()} if browser.cookies else {}
     rps = requests_per_second(load, f"http://127.0.0.1:{port}{page.path}",
-                              {"Cookie": browser.cookie_header(), **page.headers})
+                              {**cookie, **page.headers})
     browser.expect("GET", page.path, 200, headers=page.headers)
     return rps
 

@@ -208,6 +208,8 @@ def measure_database(args: argparse.Namespace, db: Database, work_dir: Path, loa
                                    ("requester", subjects.requester_email),
                                    ("manager", subjects.manager_email)):
                     people[who] = sign_in("127.0.0.1", server.port, email, args.password)
+                # Asks /healthz as a load balancer does: no cookie, so no login to read.
+                people["load balancer"] = Browser("127.0.0.1", server.port)
             for browser in people.values():
                 browser.connect(server.port)
             if not pages:
