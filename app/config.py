@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     # One log line per request costs a measurable share of a worker's time; benchmarks
     # (and deployments whose proxy already logs requests) turn it off with 0.
     access_log: bool = True
+    # How long a queue page may be served again from a worker's memory while nothing it
+    # shows has changed (app.page_cache); its ages and due times are that much older.
+    # 0 renders every page.
+    queue_page_seconds: float = 10
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

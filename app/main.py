@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth import LoginRequired, require_csrf
 from app.config import get_settings
 from app.errors import DomainError
+from app.page_cache import PageCache
 from app.queues import BadCursor
 from app.routes import (
     admin,
@@ -171,6 +172,7 @@ def create_app() -> FastAPI:
         app.include_router(router.router)
     # A form may carry several files; ten times the per-file limit bounds the whole body.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 10 * 1024 * 1024)
+    app.add_middleware(PageCache, seconds=settings.queue_page_seconds)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -39,6 +39,8 @@ class Team(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)
     slug: str = Field(max_length=60, unique=True, index=True)
     name: str = Field(max_length=120)
+    # Raised with every change to one of the team's tasks (app.queue_versions).
+    queue_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):

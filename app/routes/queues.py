@@ -17,6 +17,7 @@ from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
 from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
+from app.page_cache import keep_page, queue_page_version
 from app.queues import (
     TaskFilter,
     count_changes,
@@ -108,6 +109,9 @@ def show_queue(
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
+    # Read before the queue, so a change landing in between can only make the kept
+    # page newer than its version (app.page_cache).
+    keep_page(request, queue_page_version(session, user_id=user.id, team_id=team.id))
     now = utcnow()
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
                             sort=sort, now=now)

@@ -1,0 +1,172 @@
+"""Queue pages served again from memory while nothing they show has changed.
+
+A team's queue is the page its people reload all day, and rendering fifty rows is most
+of a request's cost. So each worker keeps the last pages it rendered (per login, address
+and htmx or not) for at most `queue_page_seconds`, and serves one again, without the
+framework's request cycle, only when one statement confirms that nothing on it can
+differ: the login still exists, has not expired and its person is still active; the
+team's queue version (app.queue_versions, raised with every change to the team's
+tasks) and the newest entry of the admin log (every change an admin makes to names,
+teams, memberships and roles) are what they were when the page was rendered. Only the
+ages and due times on a kept page can be older than the page itself, by at most
+`queue_page_seconds`.
+
+The route says a page may be kept (`keep_page`) after reading its version, before
+reading the queue: a change that lands in between makes the page newer than its
+version, so the next request renders it again; never the other way round.
+"""
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from time import monotonic
+from typing import Any
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request, cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import get_engine
+from app.models import AdminEvent, LoginSession, Team, User, utcnow
+from app.viewer import SESSION_COOKIE, token_hash
+
+PAGE_VERSION = "baton.page_version"  # where a route leaves the version of its page
+_QUEUE_PAGE = re.compile(r"/queues/[^/]+")
+
+_TEAMS, _LOGINS, _USERS = (model.__table__  # type: ignore[attr-defined]
+                           for model in (Team, LoginSession, User))
+_TEAM, _LOGIN, _USER = _TEAMS.c, _LOGINS.c, _USERS.c
+_NEWEST_ADMIN_CHANGE = select(
+    func.coalesce(func.max(AdminEvent.__table__.c.id), 0)  # type: ignore[attr-defined]
+).scalar_subquery()
+_QUEUE_VERSION = select(_TEAM.queue_version, _NEWEST_ADMIN_CHANGE).where(
+    _TEAM.id == bindparam("team"))
+_STILL_CURRENT = (
+    select(_LOGIN.user_id, _LOGIN.expires_at, _USER.is_active, _TEAM.queue_version,
+           _NEWEST_ADMIN_CHANGE)
+    .select_from(_LOGINS.join(_USERS, _USER.id == _LOGIN.user_id)
+                 .join(_TEAMS, _TEAM.id == bindparam("team")))
+    .where(_LOGIN.token_hash == bindparam("token"))
+)
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """What a page was rendered from: whose page, which queue, at which versions."""
+
+    user_id: int
+    team_id: int
+    queue_version: int
+    admin_version: int
+
+
+def queue_page_version(session: Session, *, user_id: int, team_id: int) -> PageVersion:
+    queue_version, admin_version = session.execute(_QUEUE_VERSION, {"team": team_id}).one()
+    return PageVersion(user_id, team_id, queue_version, admin_version)
+
+
+def keep_page(request: Request, version: PageVersion) -> None:
+    """Lets PageCache keep this request's page, rendered from `version`."""
+    request.scope[PAGE_VERSION] = version
+
+
+def _still_current(engine: Engine, token: str, version: PageVersion) -> bool:
+    with engine.connect() as connection:
+        row = connection.execute(_STILL_CURRENT,
+                                 {"token": token, "team": version.team_id}).first()
+    if row is None:
+        return False
+    user_id, expires_at, is_active, queue_version, admin_version = row
+    return (user_id == version.user_id and is_active and expires_at > utcnow()
+            and (queue_version, admin_version) == (version.queue_version,
+                                                   version.admin_version))
+
+
+@dataclass
+class KeptPage:
+    version: PageVersion
+    rendered_at: float  # time.monotonic()
+    start: Message
+    body: Message
+
+
+Key = tuple[str, str, bytes, bool]
+
+
+def _page_key(scope: Scope) -> Key | None:
+    """Whose page at which address, as the route would render it; None for what is
+    never kept."""
+    if scope["type"] != "http" or scope["method"] != "GET" \
+            or not _QUEUE_PAGE.fullmatch(scope["path"]):
+        return None
+    headers = dict(scope["headers"])
+    token = cookie_parser(headers.get(b"cookie", b"").decode("latin-1")).get(SESSION_COOKIE)
+    if not token:
+        return None
+    # app.web.is_htmx: a fragment, or the whole page for a history restore.
+    fragment = (headers.get(b"hx-request") == b"true"
+                and headers.get(b"hx-history-restore-request") != b"true")
+    return token_hash(token), scope["path"], scope["query_string"], fragment
+
+
+class PageCache:
+    """ASGI middleware keeping the pages routes mark with `keep_page` (see the module)."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float, pages: int = 64,
+                 engine: Any = get_engine):
+        self.app = app
+        self.seconds = seconds
+        self.pages = pages
+        self.engine = engine
+        self.kept: OrderedDict[Key, KeptPage] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = _page_key(scope) if self.seconds > 0 else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        kept = self.kept.get(key)
+        if kept is not None and await self._still_current(key[0], kept):
+            self.kept.move_to_end(key)
+            # Copies: the middleware outside adds its headers to the message it is sent.
+            await send({**kept.start, "headers": list(kept.start["headers"])})
+            await send(kept.body)
+            return
+        await self._render(key, scope, receive, send)
+
+    async def _still_current(self, token: str, kept: KeptPage) -> bool:
+        if monotonic() - kept.rendered_at > self.seconds:
+            return False
+        engine: Engine = self.engine()
+        if engine.dialect.name == "sqlite":
+            # One indexed read; in WAL mode a reader never waits for a writer.
+            return _still_current(engine, token, kept.version)
+        return await run_in_threadpool(_still_current, engine, token, kept.version)
+
+    async def _render(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:
+        rendered_at = monotonic()
+        start: Message | None = None
+        body: list[bytes] = []
+
+        async def keeping(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = {**message, "headers": list(message.get("headers", []))}
+            elif message["type"] == "http.response.body":
+                body.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, keeping)
+        version = scope.get(PAGE_VERSION)
+        if version is None or start is None or start["status"] != 200 \
+                or any(name.lower() == b"set-cookie" for name, _ in start["headers"]):
+            self.kept.pop(key, None)
+            return
+        self.kept[key] = KeptPage(version, rendered_at, start,
+                                  {"type": "http.response.body", "body": b"".join(body)})
+        self.kept.move_to_end(key)
+        while len(self.kept) > self.pages:
+            self.kept.popitem(last=False)

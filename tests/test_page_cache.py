@@ -1,0 +1,254 @@
+"""Queue pages served again from memory (app.page_cache): only while nothing they show
+has changed, only to the login they were rendered for, never past their time.
+
+These tests commit for real: the middleware checks a kept page against the database
+with a connection of its own, as it does in production."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+import app.page_cache
+import app.routes.queues
+from app.errors import DomainError
+from app.main import create_app
+from app.models import LoginSession, Service, ServiceRequest, Task, Team, User, utcnow
+from app.people import deactivate_person
+from app.teams import rename_team
+from app.workflow import claim_task, complete_task, hand_task
+from tests.factories import Factory
+from tests.web import WebClient
+
+
+@dataclass
+class Desk:
+    session: Session
+    make: Factory
+    client: TestClient
+    renders: list[str]
+    member: User
+    teammate: User
+    admin: User
+    service: Service
+    request: ServiceRequest
+
+    def visitor(self, person: User) -> WebClient:
+        return WebClient(self.client, self.session).login(person)
+
+    def task(self) -> Task:
+        task = self.session.exec(select(Task).where(Task.request_id == self.request.id)).one()
+        self.session.refresh(task)
+        return task
+
+
+@pytest.fixture
+def desk(committed: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    renders: list[str] = []
+    list_tasks = app.routes.queues.list_tasks
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        renders.append(kwargs["filters"].search)
+        return list_tasks(*args, **kwargs)
+
+    monkeypatch.setattr(app.routes.queues, "list_tasks", counted)
+    with Session(committed, expire_on_commit=False) as session:
+        make = Factory(session)
+        service = make.service(slug="kept", steps=[("it", "task")])
+        member = make.user("Mia Member", teams=("it",))
+        teammate = make.user("Tom Teammate", teams=("it",))
+        admin = make.user("Ada Admin", admin=True)
+        requester = make.user("Rob Requester")
+        session.commit()
+        request = make.request(service, requester, {"summary": "Printer on fire"})
+        with TestClient(create_app(), base_url="http://testserver",
+                        follow_redirects=False) as client:
+            yield Desk(session, make, client, renders, member, teammate, admin, service,
+                       request)
+
+
+def test_an_unchanged_queue_page_is_served_again_without_rendering(desk: Desk):
+    member = desk.visitor(desk.member)
+
+    first = member.get("/queues/it")
+    again = member.get("/queues/it")
+
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content
+    assert "Printer on fire" in again.text
+    assert len(desk.renders) == 1
+    # Still sent with every page's headers: never kept by the browser or a proxy.
+    assert again.headers["cache-control"] == "no-store"
+    assert again.headers["content-security-policy"]
+
+
+def _claim(desk: Desk) -> None:
+    claim_task(desk.session, task=desk.task(), by=desk.teammate)
+
+
+def _hand(desk: Desk) -> None:
+    claim_task(desk.session, task=desk.task(), by=desk.member)
+    desk.visitor(desk.member).get("/queues/it")  # kept after the claim
+    hand_task(desk.session, task=desk.task(), by=desk.member, to=desk.teammate)
+
+
+def _complete(desk: Desk) -> None:
+    claim_task(desk.session, task=desk.task(), by=desk.member)
+    desk.visitor(desk.member).get("/queues/it")
+    complete_task(desk.session, task=desk.task(), by=desk.member)
+
+
+def _new_request(desk: Desk) -> None:
+    desk.make.request(desk.service, desk.admin, {"summary": "Second printer on fire"})
+
+
+ASSIGNED_TO_TOM = '<td data-label="Assignee">Tom Teammate'
+
+
+@pytest.mark.parametrize(("change", "shows"), [
+    (_claim, ASSIGNED_TO_TOM),
+    (_hand, ASSIGNED_TO_TOM),
+    (_complete, "the queue is clear"),
+    (_new_request, "Second printer on fire"),
+])
+def test_a_change_to_the_teams_tasks_is_shown_at_once(
+    desk: Desk, change: Callable[[Desk], None], shows: str,
+):
+    member = desk.visitor(desk.member)
+    assert shows not in member.get("/queues/it").text
+
+    change(desk)
+    page = member.get("/queues/it")
+
+    assert shows in page.text
+
+
+def test_a_change_in_another_team_leaves_the_page_kept(desk: Desk):
+    other = desk.make.service(slug="elsewhere", steps=[("facilities", "task")])
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+    renders = len(desk.renders)
+
+    desk.make.request(other, desk.admin, {"summary": "Door squeaks"})
+    member.get("/queues/it")
+
+    assert len(desk.renders) == renders
+
+
+def test_a_change_an_admin_makes_is_shown_at_once(desk: Desk):
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+    team = desk.session.exec(select(Team).where(Team.slug == "it")).one()
+
+    rename_team(desk.session, team=team, name="Information Technology", by=desk.admin)
+
+    assert "Information Technology" in member.get("/queues/it").text
+
+
+def test_a_page_is_only_ever_served_to_the_login_it_was_rendered_for(desk: Desk):
+    member = desk.visitor(desk.member)
+    mine = member.get("/queues/it")
+    teammate = WebClient(TestClient(desk.client.app, base_url="http://testserver",
+                                    follow_redirects=False), desk.session)
+    teammate.login(desk.teammate)
+
+    theirs = teammate.get("/queues/it")
+
+    assert len(desk.renders) == 2
+    assert member.csrf_token in mine.text and member.csrf_token not in theirs.text
+    assert teammate.csrf_token in theirs.text
+
+
+def test_signing_out_ends_what_was_kept(desk: Desk):
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+    cookies = dict(desk.client.cookies)
+
+    assert member.post("/logout").status_code == 303
+    desk.client.cookies.update(cookies)  # the old cookie, sent again
+    page = member.get("/queues/it")
+
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_a_deactivated_person_is_not_served_what_was_kept(desk: Desk):
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+
+    deactivate_person(desk.session, person=desk.member, by=desk.admin)
+    page = member.get("/queues/it")
+
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def _expire_logins(desk: Desk) -> None:
+    desk.session.execute(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+
+
+def _make_inactive(desk: Desk) -> None:
+    desk.session.execute(update(User).where(col(User.id) == desk.member.id)
+                         .values(is_active=False))
+
+
+@pytest.mark.parametrize("change", [_expire_logins, _make_inactive])
+def test_the_login_is_checked_again_whatever_else_changed(desk: Desk,
+                                                         change: Callable[[Desk], None]):
+    """Changes that write nothing to the admin log (a login running out; a person
+    switched off by hand in the database) still end what was kept."""
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+
+    change(desk)
+    desk.session.commit()
+    page = member.get("/queues/it")
+
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def test_a_kept_page_is_rendered_again_once_its_time_is_up(desk: Desk,
+                                                           monkeypatch: pytest.MonkeyPatch):
+    member = desk.visitor(desk.member)
+    clock = [1000.0]
+    monkeypatch.setattr(app.page_cache, "monotonic", lambda: clock[0])
+    member.get("/queues/it")
+    clock[0] += 9
+    member.get("/queues/it")
+    assert len(desk.renders) == 1
+
+    clock[0] += 2  # 11 s after it was rendered: past the default 10 s
+    member.get("/queues/it")
+
+    assert len(desk.renders) == 2
+
+
+def test_each_address_and_fragment_is_kept_apart(desk: Desk):
+    member = desk.visitor(desk.member)
+
+    whole = member.get("/queues/it")
+    fragment = member.get("/queues/it", htmx=True)
+    searched = member.get("/queues/it?q=printer")
+
+    assert len(desk.renders) == 3
+    assert "<html" in whole.text and "<html" not in fragment.text
+    assert desk.renders[-1] == "printer" and "Printer on fire" in searched.text
+
+
+def test_a_teams_queue_version_rises_in_the_transaction_of_each_change(desk: Desk):
+    def version() -> int:
+        team = desk.session.exec(select(Team).where(Team.slug == "it")).one()
+        desk.session.refresh(team)
+        return team.queue_version
+
+    before = version()
+    _claim(desk)
+    assert version() == before + 1
+
+    with pytest.raises(DomainError):
+        claim_task(desk.session, task=desk.task(), by=desk.member)  # refused: rolled back
+    assert version() == before + 1
