@@ -3,7 +3,6 @@ only read is committed on PostgreSQL, which keeps psycopg's prepared statements 
 rollback discards them); anything a request wrote or left pending without a rule
 committing it is rolled back, on both databases."""
 
-import asyncio
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -17,6 +16,7 @@ from app.db import get_session, make_engine, request_session
 from app.models import Team, User
 from tests.conftest import DATABASE_URL
 from tests.factories import Factory
+from tests.web import run_async
 
 on_postgresql = pytest.mark.skipif(
     not DATABASE_URL.startswith("postgresql"), reason="PostgreSQL's prepared statements"
@@ -126,7 +126,7 @@ def _as_fastapi_runs(request: Request, work: Callable[[Session], object],
                 await anext(requests)
         return session
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def test_a_request_that_fails_is_rolled_back(committed: Engine,

@@ -1,6 +1,10 @@
 """A test client that signs people in and sends the CSRF token like a browser would."""
 
+import asyncio
 import re
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -8,6 +12,8 @@ from sqlmodel import Session, select
 
 from app.auth import SESSION_COOKIE, start_session
 from app.models import LoginSession, User
+
+T = TypeVar("T")
 
 
 class WebClient:
@@ -53,3 +59,10 @@ class WebClient:
 def text_of(response: Response) -> str:
     """The page's text without tags and with runs of whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", response.text)).strip()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Runs a coroutine to its end on an event loop of its own, in a thread of its own:
+    after the browser tests, Playwright's event loop is still running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
