@@ -30,6 +30,23 @@ done = function(summary, latency, requests)
 end
 """
 
+# For a page that must be rendered at every request rather than served again from a
+# worker's memory (app.page_cache keeps pages per address): each request asks for the
+# same page at an address of its own, with a parameter the page ignores.
+_FRESH_ADDRESSES = """
+local sent = 0
+request = function()
+  sent = sent + 1
+  local joint = string.find(wrk.path, "?", 1, true) and "&" or "?"
+  return wrk.format(nil, wrk.path .. joint .. "render=" .. sent)
+end
+"""
+
+
+def fresh_address(path: str, serial: int) -> str:
+    """The address `_FRESH_ADDRESSES` makes, for the sequential client."""
+    return f"{path}{'&' if '?' in path else '?'}render={serial}"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -140,6 +157,7 @@ class Load:
     seconds: int
     warmup_seconds: int
     script: Path
+    fresh_script: Path  # the same, each request at an address of its own
 
 
 def prepare_wrk(work_dir: Path, *, connections: int, threads: int, seconds: int,
@@ -148,12 +166,16 @@ def prepare_wrk(work_dir: Path, *, connections: int, threads: int, seconds: int,
         raise BenchError("wrk is not installed (apt-get install wrk)")
     script = work_dir / "done.lua"
     script.write_text(_DONE_HOOK)
-    return Load(connections, threads, seconds, warmup_seconds, script)
+    fresh_script = work_dir / "fresh.lua"
+    fresh_script.write_text(_DONE_HOOK + _FRESH_ADDRESSES)
+    return Load(connections, threads, seconds, warmup_seconds, script, fresh_script)
 
 
-def _wrk(load: Load, url: str, headers: Mapping[str, str], seconds: int) -> dict:
+def _wrk(load: Load, url: str, headers: Mapping[str, str], seconds: int,
+         fresh: bool = False) -> dict:
+    script = load.fresh_script if fresh else load.script
     command = ["wrk", "-t", str(load.threads), "-c", str(load.connections),
-               "-d", f"{seconds}s", "--timeout", "10s", "-s", str(load.script)]
+               "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script)]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     done = subprocess.run([*command, url], capture_output=True, text=True, check=False)
@@ -169,10 +191,12 @@ def _wrk(load: Load, url: str, headers: Mapping[str, str], seconds: int) -> dict
     return summary
 
 
-def requests_per_second(load: Load, url: str, headers: Mapping[str, str]) -> float:
+def requests_per_second(load: Load, url: str, headers: Mapping[str, str], *,
+                        fresh: bool = False) -> float:
+    """wrk's rate on `url`; `fresh`: each request at an address of its own."""
     if load.warmup_seconds:
-        _wrk(load, url, headers, load.warmup_seconds)
-    summary = _wrk(load, url, headers, load.seconds)
+        _wrk(load, url, headers, load.warmup_seconds, fresh)
+    summary = _wrk(load, url, headers, load.seconds, fresh)
     return summary["requests"] / (summary["duration_us"] / 1e6)
 
 

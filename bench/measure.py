@@ -5,10 +5,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from urllib.parse import urlencode
 
 from bench.client import BenchError, Browser, Latency, more_link, summarise, time_calls
-from bench.load import Load, requests_per_second
+from bench.load import Load, fresh_address, requests_per_second
 from bench.subjects import Subjects
 
 HTMX = {"HX-Request": "true"}
@@ -21,6 +22,9 @@ class Page:
     path: str
     htmx: bool = False
     size: int = 0  # body bytes, for the baseline page of the same size
+    # Rendered at every request: each one at an address of its own, so that a page
+    # Baton would serve again from memory (app.page_cache) is measured as rendered.
+    fresh: bool = False
 
     @property
     def headers(self) -> dict[str, str]:
@@ -74,11 +78,14 @@ def pages_of(subjects: Subjects, people: dict[str, Browser], deep_pages: int) ->
     # The live queue asks what changed since its page was rendered: a minute ago.
     since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     pages = [
-        Page("Queue, first page", "member", first),
+        Page("Queue, first page", "member", first, fresh=True),
+        # The same page asked again while the queue is unchanged: served from memory.
+        Page("Queue, first page, unchanged since last asked", "member", first),
         Page(f"Queue, page {depth} (htmx “show older”)" if depth > 1
-             else "Queue, deep page (there is only one)", "member", deep, htmx=depth > 1),
+             else "Queue, deep page (there is only one)", "member", deep, htmx=depth > 1,
+             fresh=True),
         Page("Queue, search a title word (htmx)", "member",
-             f"{first}?{urlencode({'q': subjects.search_word})}", htmx=True),
+             f"{first}?{urlencode({'q': subjects.search_word})}", htmx=True, fresh=True),
         Page("Live queue poll (htmx, every 15 s)", "member",
              f"{first}/changes?{urlencode({'since': since})}", htmx=True),
         Page("My work", "member", "/my-work"),
@@ -99,8 +106,13 @@ def pages_of(subjects: Subjects, people: dict[str, Browser], deep_pages: int) ->
 def page_latency(page: Page, people: dict[str, Browser], *, rounds: int,
                  warmup: int) -> Latency:
     browser = people[page.who]
-    return time_calls(lambda: browser.expect("GET", page.path, 200, headers=page.headers),
-                      rounds=rounds, warmup=warmup)
+    serials = count(1)
+
+    def ask() -> None:
+        path = fresh_address(page.path, next(serials)) if page.fresh else page.path
+        browser.expect("GET", path, 200, headers=page.headers)
+
+    return time_calls(ask, rounds=rounds, warmup=warmup)
 
 
 def page_throughput(page: Page, people: dict[str, Browser], load: Load, port: int) -> float:
@@ -110,7 +122,7 @@ def page_throughput(page: Page, people: dict[str, Browser], load: Load, port: in
     browser.expect("GET", page.path, 200, headers=page.headers)
     cookie = {"Cookie": browser.cookie_header()} if browser.cookies else {}
     rps = requests_per_second(load, f"http://127.0.0.1:{port}{page.path}",
-                              {**cookie, **page.headers})
+                              {**cookie, **page.headers}, fresh=page.fresh)
     browser.expect("GET", page.path, 200, headers=page.headers)
     return rps
 

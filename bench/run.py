@@ -128,6 +128,10 @@ def _notes(args: argparse.Namespace, db: Database, subjects: Subjects, pages: in
         f"baseline (bench/baseline.py, `/bytes/<n>`) under the same uvicorn settings, "
         f"access log {'on' if args.access_log else 'off'}. The queue was followed "
         f"{pages} pages deep at most.",
+        "Queue pages are rendered at every request, latency and load alike: each request "
+        "asks at an address of its own (`&render=N`, which the page ignores), since Baton "
+        "serves an unchanged queue page again from memory (app/page_cache.py); the row "
+        "“unchanged since last asked” is the first page asked again at one address.",
     ]
 
 
