@@ -39,8 +39,6 @@ class Team(SQLModel, table=True):
     id: int = Field(default=None, primary_key=True)
     slug: str = Field(max_length=60, unique=True, index=True)
     name: str = Field(max_length=120)
-    # Raised with every change to one of the team's tasks (app.queue_versions).
-    queue_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Membership(SQLModel, table=True):
@@ -282,6 +280,26 @@ class Attachment(SQLModel, table=True):
     storage_path: str = Field(max_length=255)
     uploaded_by_id: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class QueueVersion(SQLModel, table=True):
+    """A team's queue version: raised with every change to one of the team's tasks
+    (app.page_versions). No row yet: version 0."""
+
+    __tablename__ = "queue_version"
+
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    version: int = 0
+
+
+class DirectoryVersion(SQLModel, table=True):
+    """One row: raised with every change to a team, a membership, a person or a service
+    (app.page_versions). No row yet: version 0."""
+
+    __tablename__ = "directory_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = 0
 
 
 class AdminEvent(SQLModel, table=True):

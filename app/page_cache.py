@@ -5,15 +5,15 @@ of a request's cost. So each worker keeps the last pages it rendered (per login,
 and htmx or not) for at most `queue_page_seconds`, and serves one again, without the
 framework's request cycle, only when one statement confirms that nothing on it can
 differ: the login still exists, has not expired and its person is still active; the
-team's queue version (app.queue_versions, raised with every change to the team's
-tasks) and the newest entry of the admin log (every change an admin makes to names,
-teams, memberships and roles) are what they were when the page was rendered. Only the
-ages and due times on a kept page can be older than the page itself, by at most
-`queue_page_seconds`.
+team's queue version and the directory version (app.page_versions: every change to the
+team's tasks; to teams, memberships, people and services) are what they were when the
+page was rendered. Only the ages and due times on a kept page can be older than the
+page itself, by at most `queue_page_seconds`.
 
-The route says a page may be kept (`keep_page`) after reading its version, before
-reading the queue: a change that lands in between makes the page newer than its
-version, so the next request renders it again; never the other way round.
+A page's versions are read before what it shows (the directory version with the
+viewer, the queue version before the queue): a change that lands in between can only
+make the page newer than its versions, so the next request renders it again; never the
+other way round.
 """
 
 import asyncio
@@ -24,7 +24,7 @@ from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, func, select
+from sqlalchemy import bindparam, create_engine, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -33,25 +33,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
 from app.db import get_engine
-from app.models import AdminEvent, LoginSession, Team, User, utcnow
-from app.viewer import SESSION_COOKIE, token_hash
+from app.models import LoginSession, User, utcnow
+from app.page_versions import directory_version, queue_version
+from app.viewer import SESSION_COOKIE, Viewer, token_hash
 
 PAGE_VERSION = "baton.page_version"  # where a route leaves the version of its page
 _QUEUE_PAGE = re.compile(r"/queues/[^/]+")
 
-_TEAMS, _LOGINS, _USERS = (model.__table__  # type: ignore[attr-defined,union-attr]
-                           for model in (Team, LoginSession, User))
-_TEAM, _LOGIN, _USER = _TEAMS.c, _LOGINS.c, _USERS.c
-_NEWEST_ADMIN_CHANGE = select(
-    func.coalesce(func.max(AdminEvent.__table__.c.id), 0)  # type: ignore[attr-defined]
-).scalar_subquery()
-_QUEUE_VERSION = select(_TEAM.queue_version, _NEWEST_ADMIN_CHANGE).where(
-    _TEAM.id == bindparam("team"))
+_LOGINS, _USERS = (model.__table__  # type: ignore[attr-defined,union-attr]
+                   for model in (LoginSession, User))
+_LOGIN, _USER = _LOGINS.c, _USERS.c
+_QUEUE_VERSION = select(queue_version(bindparam("team")))
 _STILL_CURRENT = (
-    select(_LOGIN.user_id, _LOGIN.expires_at, _USER.is_active, _TEAM.queue_version,
-           _NEWEST_ADMIN_CHANGE)
-    .select_from(_LOGINS.join(_USERS, _USER.id == _LOGIN.user_id)
-                 .join(_TEAMS, _TEAM.id == bindparam("team")))
+    select(_LOGIN.user_id, _LOGIN.expires_at, _USER.is_active,
+           queue_version(bindparam("team")), directory_version)
+    .select_from(_LOGINS.join(_USERS, _USER.id == _LOGIN.user_id))
     .where(_LOGIN.token_hash == bindparam("token"))
 )
 
@@ -63,25 +59,39 @@ class PageVersion:
     user_id: int
     team_id: int
     queue_version: int
-    admin_version: int
+    directory_version: int
 
 
-def queue_page_version(session: Session, *, user_id: int, team_id: int) -> PageVersion:
-    queue_version, admin_version = session.execute(_QUEUE_VERSION, {"team": team_id}).one()
-    return PageVersion(user_id, team_id, queue_version, admin_version)
+def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVersion:
+    """The version of a team's queue page as the viewer sees it: the directory version
+    read with the viewer (so with their teams and roles, before anything the page
+    shows), the queue version now, before the queue."""
+    assert viewer.user is not None
+    queue = session.execute(_QUEUE_VERSION, {"team": team_id}).scalar_one()
+    return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version)
 
 
-def keep_page(request: Request, version: PageVersion) -> None:
-    """Lets PageCache keep this request's page, rendered from `version`."""
-    request.scope[PAGE_VERSION] = version
+def keep_queue_page(request: Request, session: Session, viewer: Viewer, team_id: int) -> None:
+    """Lets PageCache keep the team's queue page this request renders: called before
+    the page reads the queue (see the module)."""
+    if get_settings().queue_page_seconds > 0:
+        request.scope[PAGE_VERSION] = queue_page_version(session, viewer, team_id)
 
 
 @lru_cache
 def _checking_engine(url: URL) -> Engine:
-    """PostgreSQL: a pool of its own for the checks, in autocommit and without
-    pre-ping, so that a check is one round trip (a pooled, pre-pinged transaction made
-    it four: ping, BEGIN, SELECT, COMMIT). A connection the server has dropped fails
-    its check, the page is rendered as usual, and the pool replaces the connection."""
+    """The checks' own pool, in autocommit, so that a check is one statement (on
+    PostgreSQL one round trip: a pooled, pre-pinged transaction made it four, ping,
+    BEGIN, SELECT, COMMIT). No pre-ping: a connection the server has dropped fails its
+    check, the page is rendered as usual, and the pool replaces the connection.
+
+    On SQLite the checks run on the event loop, one at a time, so one connection is
+    all they use; from the requests' pool, whose connections are given back on the
+    event loop too, a check could have waited on the loop for one that only the loop
+    could return."""
+    if url.get_backend_name() == "sqlite":
+        return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=1,
+                             connect_args={"check_same_thread": False})
     settings = get_settings()
     return create_engine(url, isolation_level="AUTOCOMMIT", pool_size=settings.pool_size,
                          max_overflow=settings.max_overflow, pool_use_lifo=True)
@@ -96,10 +106,9 @@ def _still_current(engine: Engine, token: str, version: PageVersion) -> bool:
         return False
     if row is None:
         return False
-    user_id, expires_at, is_active, queue_version, admin_version = row
+    user_id, expires_at, is_active, queue, directory = row
     return (user_id == version.user_id and is_active and expires_at > utcnow()
-            and (queue_version, admin_version) == (version.queue_version,
-                                                   version.admin_version))
+            and (queue, directory) == (version.queue_version, version.directory_version))
 
 
 @dataclass
@@ -130,7 +139,8 @@ def _page_key(scope: Scope) -> Key | None:
 
 
 class PageCache:
-    """ASGI middleware keeping the pages routes mark with `keep_page` (see the module)."""
+    """ASGI middleware keeping the pages routes mark with `keep_queue_page` (see the
+    module)."""
 
     def __init__(self, app: ASGIApp, *, seconds: float, pages: int = 64,
                  engine: Any = get_engine):
@@ -158,14 +168,14 @@ class PageCache:
     async def _still_current(self, token: str, kept: KeptPage) -> bool:
         if monotonic() - kept.rendered_at > self.seconds:
             return False
-        engine: Engine = self.engine()
+        engine = _checking_engine(self.engine().url)
         if engine.dialect.name == "sqlite":
             # One indexed read; in WAL mode a reader never waits for a writer.
             return _still_current(engine, token, kept.version)
         # asyncio's own executor: a third of the CPU of anyio's trip to its thread pool
         # (cancel scopes, capacity limiter), which was most of this check's cost.
         return await asyncio.get_running_loop().run_in_executor(
-            None, _still_current, _checking_engine(engine.url), token, kept.version)
+            None, _still_current, engine, token, kept.version)
 
     async def _render(self, key: Key, scope: Scope, receive: Receive, send: Send) -> None:
         rendered_at = monotonic()

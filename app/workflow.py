@@ -13,10 +13,7 @@ from uuid import uuid4
 
 from sqlmodel import Session, col, select
 
-from app import (
-    queue_versions,  # noqa: F401  (registers: a change raises its team's queue version)
-    work_counts,
-)
+from app import work_counts
 from app.catalog import current_version, definition_of
 from app.conditions import evaluate
 from app.db import one_transaction

@@ -20,9 +20,18 @@ import app.page_cache
 import app.routes.queues
 from app.errors import DomainError
 from app.main import create_app
-from app.models import LoginSession, Service, ServiceRequest, Task, Team, User, utcnow
+from app.models import (
+    LoginSession,
+    QueueVersion,
+    Service,
+    ServiceRequest,
+    Task,
+    Team,
+    User,
+    utcnow,
+)
 from app.people import deactivate_person
-from app.teams import rename_team
+from app.teams import add_member, rename_team
 from app.workflow import claim_task, complete_task, hand_task
 from tests.factories import Factory
 from tests.web import WebClient, run_async
@@ -240,19 +249,59 @@ def test_each_address_and_fragment_is_kept_apart(desk: Desk):
     assert desk.renders[-1] == "printer" and "Printer on fire" in searched.text
 
 
-def test_a_teams_queue_version_rises_in_the_transaction_of_each_change(desk: Desk):
-    def version() -> int:
-        team = desk.session.exec(select(Team).where(Team.slug == "it")).one()
-        desk.session.refresh(team)
-        return team.queue_version
+def _queue_version(desk: Desk) -> int:
+    team = desk.session.exec(select(Team).where(Team.slug == "it")).one()
+    row = desk.session.get(QueueVersion, team.id, populate_existing=True)
+    return row.version if row else 0
 
-    before = version()
+
+def test_a_teams_queue_version_rises_in_the_transaction_of_each_change(desk: Desk):
+    before = _queue_version(desk)
     _claim(desk)
-    assert version() == before + 1
+    assert _queue_version(desk) == before + 1
 
     with pytest.raises(DomainError):
-        claim_task(desk.session, task=desk.task(), by=desk.member)  # refused: rolled back
-    assert version() == before + 1
+        claim_task(desk.session, task=desk.task(), by=desk.member)  # refused
+    assert _queue_version(desk) == before + 1
+
+
+def test_a_change_rolled_back_raises_no_version(desk: Desk):
+    before = _queue_version(desk)
+    task = desk.task()
+    task.assignee_id = desk.member.id
+    desk.session.flush()  # noted as the flush starts
+    desk.session.rollback()
+
+    desk.session.commit()  # a later transaction of the same session
+
+    assert _queue_version(desk) == before
+
+
+def test_the_same_person_signed_in_twice_gets_two_pages(desk: Desk):
+    first = desk.visitor(desk.member)
+    one = first.get("/queues/it")
+    second = WebClient(TestClient(desk.client.app, base_url="http://testserver",
+                                  follow_redirects=False), desk.session)
+    second.login(desk.member)
+
+    other = second.get("/queues/it")
+
+    assert len(desk.renders) == 2
+    assert first.csrf_token != second.csrf_token
+    assert first.csrf_token in one.text and second.csrf_token in other.text
+
+
+def test_a_new_teammate_added_without_the_admin_pages_is_shown_at_once(desk: Desk):
+    """As `baton user add --team` does: no admin log entry, still a directory change."""
+    claim_task(desk.session, task=desk.task(), by=desk.member)
+    member = desk.visitor(desk.member)
+    assert "Nina Newcomer" not in member.get("/queues/it").text
+
+    newcomer = desk.make.user("Nina Newcomer")
+    add_member(desk.session, team=desk.make.team("it"), user=newcomer)
+    desk.session.commit()
+
+    assert "Nina Newcomer" in member.get("/queues/it").text
 
 
 def test_a_page_pushed_out_while_it_was_checked_is_still_served():

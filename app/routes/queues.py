@@ -17,7 +17,7 @@ from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
 from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
-from app.page_cache import keep_page, queue_page_version
+from app.page_cache import keep_queue_page
 from app.queues import (
     TaskFilter,
     count_changes,
@@ -111,7 +111,7 @@ def show_queue(
     team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
     # Read before the queue, so a change landing in between can only make the kept
     # page newer than its version (app.page_cache).
-    keep_page(request, queue_page_version(session, user_id=user.id, team_id=team.id))
+    keep_queue_page(request, session, viewer, team.id)
     now = utcnow()
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
                             sort=sort, now=now)
