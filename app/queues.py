@@ -258,8 +258,15 @@ def list_tasks(
             total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         conditions.append(_after(Cursor.decode(after, sort)))
-    rows = _rows(session, _ROWS.where(*conditions).order_by(*_order(sort))
-                 .limit(limit + 1))
+    page_of = _ROWS.where(*conditions)
+    if filters.search.strip() and not _NUMBER.match(filters.search.strip()):
+        # PostgreSQL guesses that `LIKE '%word%'` keeps 5 of a queue's 16,000 tasks, so it
+        # read all of them from the table and sorted them (13,000 matched the bench's
+        # word: 10-500 ms). The page's ids first, walking the queue's covering index in
+        # order, then their rows.
+        page_of = _ROWS.where(col(Task.id).in_(
+            select(Task.id).where(*conditions).order_by(*_order(sort)).limit(limit + 1)))
+    rows = _rows(session, page_of.order_by(*_order(sort)).limit(limit + 1))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
