@@ -1,14 +1,16 @@
 """The migrations build exactly the schema the models describe (the test database was
 made by running them, see conftest)."""
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, MetaData, String, inspect
+from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from app.migrate import alembic_config
+from app.db import make_engine
+from app.migrate import alembic_config, upgrade
 
 
 def test_the_migrated_database_matches_the_models(engine):
@@ -40,3 +42,27 @@ def test_every_model_has_its_table(engine):
     tables = set(inspect(engine).get_table_names())
     assert set(SQLModel.metadata.tables) <= tables
     assert tables - set(SQLModel.metadata.tables) == {"alembic_version"}
+
+
+def test_migrating_a_database_that_holds_data_keeps_it(tmp_path):
+    """From the release before the versions tables, with teams that rows refer to (a
+    batch drop of a column copied the team table on SQLite and broke their foreign
+    keys: caught on a seeded database, not on the tests' empty one)."""
+    url = f"sqlite:///{tmp_path / 'earlier.db'}"
+    command.upgrade(alembic_config(url), "0006")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO team (id, slug, name) VALUES (1, 'it', 'IT')"))
+        connection.execute(text(
+            "INSERT INTO \"user\" (id, email, name, password_hash, is_manager, is_admin, "
+            "is_active, created_at) VALUES (1, 'pat@example.com', 'Pat', '', 0, 0, 1, "
+            "'2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO membership (team_id, user_id, is_lead) VALUES (1, 1, 0)"))
+
+    upgrade(url)
+
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT slug FROM team")).scalars().all() == ["it"]
+        assert connection.execute(text("SELECT count(*) FROM membership")).scalar() == 1
+    engine.dispose()

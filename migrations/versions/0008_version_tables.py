@@ -19,8 +19,10 @@ def upgrade() -> None:
     # The team row is the first lock of a team's admin rules: a version kept there made a
     # claim (request, then team at commit) and a member's removal (team, then requests)
     # lock in opposite orders.
-    with op.batch_alter_table('team') as batch:
-        batch.drop_column('queue_version')
+    # Not a batch: on SQLite that copies the team table, and dropping the old copy
+    # breaks the foreign keys of every row that names a team (SQLite 3.35 and later
+    # drop a column in place).
+    op.drop_column('team', 'queue_version')
     op.create_table(
         'queue_version',
         sa.Column('team_id', sa.Integer(), sa.ForeignKey('team.id'), primary_key=True),
@@ -36,6 +38,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('directory_version')
     op.drop_table('queue_version')
-    with op.batch_alter_table('team') as batch:
-        batch.add_column(sa.Column('queue_version', sa.Integer(), nullable=False,
-                                   server_default='0'))
+    op.add_column('team', sa.Column('queue_version', sa.Integer(), nullable=False,
+                                    server_default='0'))
