@@ -151,20 +151,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     only ends a SQLite read or gives back a connection; on PostgreSQL closing sends a
     COMMIT or ROLLBACK, so it goes to the thread pool."""
     stack, session = await run_in_threadpool(_open_request, request)
-    on_the_loop = session.get_bind().dialect.name == "sqlite"
-    try:
-        yield session
-    except BaseException:
-        failed = sys.exc_info()
-        if on_the_loop:
+
+    async def close(*failed: Any) -> None:
+        if session.get_bind().dialect.name == "sqlite":
             stack.__exit__(*failed)
         else:
             await run_in_threadpool(stack.__exit__, *failed)
+
+    try:
+        yield session
+    except BaseException:
+        await close(*sys.exc_info())
         raise
-    if on_the_loop:
-        stack.close()
-    else:
-        await run_in_threadpool(stack.close)
+    await close(None, None, None)
 
 
 def end_request(session: Session) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import bindparam, create_engine, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
-from starlette.requests import Request, cookie_parser
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
@@ -36,6 +36,7 @@ from app.db import get_engine
 from app.models import LoginSession, User, utcnow
 from app.page_versions import directory_version, queue_version
 from app.viewer import SESSION_COOKIE, Viewer, token_hash
+from app.web import is_htmx
 
 PAGE_VERSION = "baton.page_version"  # where a route leaves the version of its page
 _QUEUE_PAGE = re.compile(r"/queues/[^/]+")
@@ -128,14 +129,11 @@ def _page_key(scope: Scope) -> Key | None:
     if scope["type"] != "http" or scope["method"] != "GET" \
             or not _QUEUE_PAGE.fullmatch(scope["path"]):
         return None
-    headers = dict(scope["headers"])
-    token = cookie_parser(headers.get(b"cookie", b"").decode("latin-1")).get(SESSION_COOKIE)
+    request = Request(scope)
+    token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    # app.web.is_htmx: a fragment, or the whole page for a history restore.
-    fragment = (headers.get(b"hx-request") == b"true"
-                and headers.get(b"hx-history-restore-request") != b"true")
-    return token_hash(token), scope["path"], scope["query_string"], fragment
+    return token_hash(token), scope["path"], scope["query_string"], is_htmx(request)
 
 
 class PageCache:
@@ -148,6 +146,7 @@ class PageCache:
         self.seconds = seconds
         self.pages = pages
         self.engine = engine
+        self.checks: Engine | None = None  # the checks' engine, made at the first check
         self.kept: OrderedDict[Key, KeptPage] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -168,7 +167,9 @@ class PageCache:
     async def _still_current(self, token: str, kept: KeptPage) -> bool:
         if monotonic() - kept.rendered_at > self.seconds:
             return False
-        engine = _checking_engine(self.engine().url)
+        if self.checks is None:
+            self.checks = _checking_engine(self.engine().url)
+        engine = self.checks
         if engine.dialect.name == "sqlite":
             # One indexed read; in WAL mode a reader never waits for a writer.
             return _still_current(engine, token, kept.version)

@@ -46,8 +46,9 @@ def test_every_model_has_its_table(engine):
 
 def test_migrating_a_database_that_holds_data_keeps_it(tmp_path):
     """From the release before the versions tables, with teams that rows refer to (a
-    batch drop of a column copied the team table on SQLite and broke their foreign
-    keys: caught on a seeded database, not on the tests' empty one)."""
+    draft of them dropped a column in batch mode, which copied the team table on SQLite
+    and broke those rows' foreign keys: caught on a seeded database, never on the
+    tests' empty one)."""
     url = f"sqlite:///{tmp_path / 'earlier.db'}"
     command.upgrade(alembic_config(url), "0006")
     engine = make_engine(url)

@@ -30,8 +30,8 @@ from app.models import (
     User,
     utcnow,
 )
-from app.people import deactivate_person
-from app.teams import add_member, rename_team
+from app.people import deactivate_person, revoke_role
+from app.teams import add_member, remove_team_member, rename_team
 from app.workflow import claim_task, complete_task, hand_task
 from tests.factories import Factory
 from tests.web import WebClient, run_async
@@ -51,6 +51,12 @@ class Desk:
 
     def visitor(self, person: User) -> WebClient:
         return WebClient(self.client, self.session).login(person)
+
+    def another_browser(self, person: User) -> WebClient:
+        """A browser with cookies of its own, on the same app (and so the same memory)."""
+        client = TestClient(self.client.app, base_url="http://testserver",
+                            follow_redirects=False)
+        return WebClient(client, self.session).login(person)
 
     def task(self) -> Task:
         task = self.session.exec(select(Task).where(Task.request_id == self.request.id)).one()
@@ -164,9 +170,7 @@ def test_a_change_an_admin_makes_is_shown_at_once(desk: Desk):
 def test_a_page_is_only_ever_served_to_the_login_it_was_rendered_for(desk: Desk):
     member = desk.visitor(desk.member)
     mine = member.get("/queues/it")
-    teammate = WebClient(TestClient(desk.client.app, base_url="http://testserver",
-                                    follow_redirects=False), desk.session)
-    teammate.login(desk.teammate)
+    teammate = desk.another_browser(desk.teammate)
 
     theirs = teammate.get("/queues/it")
 
@@ -195,6 +199,34 @@ def test_a_deactivated_person_is_not_served_what_was_kept(desk: Desk):
     page = member.get("/queues/it")
 
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
+
+
+def _remove_from_the_team(desk: Desk) -> WebClient:
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")  # kept for the member
+    remove_team_member(desk.session, team=desk.make.team("it"), person=desk.member,
+                       by=desk.admin)
+    return member
+
+
+def _no_longer_a_manager(desk: Desk) -> WebClient:
+    manager = desk.make.user("Max Manager", manager=True)
+    desk.session.commit()
+    browser = desk.another_browser(manager)
+    browser.get("/queues/it")  # kept for the manager
+    revoke_role(desk.session, person=manager, role="manager", by=desk.admin)
+    return browser
+
+
+@pytest.mark.parametrize("lose_access", [_remove_from_the_team, _no_longer_a_manager])
+def test_who_may_see_a_queue_is_decided_again_after_a_change(
+    desk: Desk, lose_access: Callable[[Desk], WebClient],
+):
+    """PRODUCT.md rule 6: a team's queue is for its members and managers; a page kept
+    for someone who has since lost that is not served to them."""
+    browser = lose_access(desk)
+
+    assert browser.get("/queues/it").status_code == 403
 
 
 def _expire_logins(desk: Desk) -> None:
@@ -280,9 +312,7 @@ def test_a_change_rolled_back_raises_no_version(desk: Desk):
 def test_the_same_person_signed_in_twice_gets_two_pages(desk: Desk):
     first = desk.visitor(desk.member)
     one = first.get("/queues/it")
-    second = WebClient(TestClient(desk.client.app, base_url="http://testserver",
-                                  follow_redirects=False), desk.session)
-    second.login(desk.member)
+    second = desk.another_browser(desk.member)
 
     other = second.get("/queues/it")
 
