@@ -314,3 +314,19 @@ class AdminEvent(SQLModel, table=True):
     subject: str = Field(max_length=200)
     detail: str = ""
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed sign-ins of one account (the e-mail typed, lower-cased, whether or not
+    it exists) or one client address: one row per key, updated in place and swept once
+    expires_at has passed (app.login_throttle)."""
+
+    __tablename__ = "login_throttle"
+
+    kind: str = Field(primary_key=True, max_length=16)
+    key: str = Field(primary_key=True, max_length=254)
+    failures: int = 0
+    blocks: int = 0
+    window_start: datetime
+    blocked_until: datetime | None = None
+    expires_at: datetime = Field(index=True)
