@@ -26,7 +26,8 @@ def _serve(args: argparse.Namespace) -> None:
     settings.require_secret_key()
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_level="info",
-                access_log=settings.access_log)
+                access_log=settings.access_log,
+                timeout_worker_healthcheck=args.startup_timeout or settings.startup_timeout)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -143,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--host", default="127.0.0.1")
         sub.add_argument("--port", type=int, default=8000)
         sub.add_argument("--workers", type=int, default=1)
+        sub.add_argument(
+            "--startup-timeout", type=int, metavar="SECONDS",
+            help="how long a worker may take to answer uvicorn's health check (while it "
+                 "starts, too) before it is killed; default BATON_STARTUP_TIMEOUT or 60")
 
     serve = commands.add_parser("serve", help="run the web server")
     server_options(serve)

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     session_days: int = 14
     max_upload_mb: int = 20
     pool_size: int = 5
+    # How long uvicorn waits for a worker process to answer its health check (and so to
+    # start) before killing it: on a busy host importing the app alone took over 5 s,
+    # uvicorn's default, and workers were killed while starting (`baton serve`).
+    startup_timeout: int = 60
     max_overflow: int = 10
     # One log line per request costs a measurable share of a worker's time; benchmarks
     # (and deployments whose proxy already logs requests) turn it off with 0.

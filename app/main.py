@@ -22,6 +22,7 @@ from app.config import get_settings
 from app.errors import DomainError
 from app.page_cache import PageCache
 from app.queues import BadCursor
+from app.request_body import BodyGate
 from app.routes import (
     admin,
     admin_people,
@@ -45,54 +46,6 @@ SECURITY_HEADERS = {
         "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
 }
-
-
-class BodySizeLimit:
-    """Refuses bodies larger than the upload limit allows before reading them, so a
-    huge upload is a 413 and never fills the disk."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int):
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        too_large = Response(
-            f"The upload is too large: the limit is {self.max_bytes // (1024 * 1024)} MB in all.",
-            status_code=413, media_type="text/plain",
-        )
-        length = dict(scope["headers"]).get(b"content-length")
-        if length and length.isdigit() and int(length) > self.max_bytes:
-            await too_large(scope, receive, send)
-            return
-        received = 0
-        refused = False
-
-        async def counted_receive() -> Message:
-            # A chunked body has no Content-Length: count what actually arrives, answer
-            # 413 as soon as it is too much, and tell the app the client has gone.
-            nonlocal received, refused
-            if refused:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                refused = True
-                await too_large(scope, receive, send)
-                return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not refused:
-                await send(message)
-
-        try:
-            await self.app(scope, counted_receive, guarded_send)
-        except Exception:
-            if not refused:
-                raise
 
 
 def _wants_json(request: Request) -> bool:
@@ -167,11 +120,12 @@ def create_app() -> FastAPI:
         return _error_page(request, exc.status_code, exc.message)
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    for router in (auth, catalog, requests, queues, overview, people, health, admin,
-                   admin_people, admin_services):
-        app.include_router(router.router)
-    # A form may carry several files; ten times the per-file limit bounds the whole body.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_mb * 10 * 1024 * 1024)
+    routers = [area.router for area in (auth, catalog, requests, queues, overview, people,
+                                        health, admin, admin_people, admin_services)]
+    for router in routers:
+        app.include_router(router)
+    # Innermost, so the page cache and the headers wrap its refusals too.
+    app.add_middleware(BodyGate, web_app=app, routers=routers)
     app.add_middleware(PageCache, seconds=settings.queue_page_seconds)
     app.add_middleware(SecurityHeaders)
     return app

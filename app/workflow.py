@@ -2,9 +2,10 @@
 
 Every public function here is one transaction (see app.db.one_transaction): it checks,
 changes, writes one timeline event per change of state, and commits; a refusal rolls
-everything back. Task transitions first lock the request row, so two people acting on
-the same request at once are serialized (SQLite serializes all writers already; on
-PostgreSQL this is SELECT … FOR UPDATE).
+everything back. Task transitions lock the request row, so two people acting on the
+same request at once are serialized (SQLite serializes all writers already; on
+PostgreSQL this is SELECT … FOR UPDATE); before it, they lock the acting member's
+membership and person rows FOR SHARE (see _require_member).
 """
 
 from datetime import datetime
@@ -37,7 +38,7 @@ from app.models import (
     utcnow,
 )
 from app.targets import due_time
-from app.teams import is_active_member, is_member, team_slugs_by_id
+from app.teams import is_active_member, team_slugs_by_id
 
 MAX_NOTE_LENGTH = 5000
 
@@ -255,7 +256,13 @@ def _lock(session: Session, task: Task) -> tuple[ServiceRequest, list[Task]]:
 
 
 def _require_member(session: Session, task: Task, user: User) -> None:
-    if not is_active_member(session, user_id=user.id, team_id=task.team_id):
+    """Refuses anyone but an active member of the task's team, and keeps their membership
+    and person rows locked until the commit (PostgreSQL), so that nobody removed or
+    deactivated meanwhile ends up holding the task (see teams.is_active_member). Called
+    before the request is locked: removing a member or deactivating a person locks
+    those rows first and then the requests of the claims it returns, so this order
+    cannot deadlock with them."""
+    if not is_active_member(session, user_id=user.id, team_id=task.team_id, lock=True):
         raise NotAllowed("Only active members of the task's team can act on it.")
 
 
@@ -287,8 +294,8 @@ def _not_open_message(task: Task) -> str:
 @one_transaction
 def claim_task(session: Session, *, task: Task, by: User) -> Task:
     """Exactly one person wins a claim; everyone else is told who has the task."""
-    request, _ = _lock(session, task)
     _require_member(session, task, by)
+    request, _ = _lock(session, task)
     if task.state == TaskState.claimed and task.assignee_id == by.id:
         raise InvalidTransition("You have already claimed this task.")
     _claim_on_the_way(session, request, task, by, utcnow())
@@ -299,8 +306,8 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
 
 @one_transaction
 def release_task(session: Session, *, task: Task, by: User) -> Task:
-    request, _ = _lock(session, task)
     _require_member(session, task, by)
+    request, _ = _lock(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Only a claimed task can be released.")
     now = utcnow()
@@ -343,11 +350,13 @@ def return_claims_to_queue(
 
 @one_transaction
 def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
-    request, _ = _lock(session, task)
     _require_member(session, task, by)
+    # The new holder's rows are locked too (and before the request, like the giver's).
+    to_is_member = is_active_member(session, user_id=to.id, team_id=task.team_id, lock=True)
+    request, _ = _lock(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Claim the task before handing it to a teammate.")
-    if not to.is_active or not is_member(session, user_id=to.id, team_id=task.team_id):
+    if not to_is_member:
         raise NotAllowed(f"{to.name} is not an active member of this team.")
     if task.assignee_id == to.id:
         raise InvalidTransition(f"{to.name} already has this task.")
@@ -365,8 +374,8 @@ def _finish(
     session: Session, *, task: Task, by: User, kind: StepKind, state: TaskState,
     event: EventKind, note: str,
 ) -> Task:
-    request, tasks = _lock(session, task)
     _require_member(session, task, by)
+    request, tasks = _lock(session, task)
     if task.kind != kind:
         raise InvalidTransition(
             "This is an approval: approve or reject it." if task.kind == StepKind.approval
