@@ -120,8 +120,8 @@ CSRF_REFUSED = HTTPException(
 async def require_csrf(request: Request, session: SessionDep) -> None:
     """Applied to every route: unsafe methods must carry the viewer's CSRF token.
 
-    The body is read before the database is touched, so a slow upload never holds a
-    connection or a transaction; a request with no cookie at all is refused unread."""
+    The body was read in full by app.request_body before this runs, so reading the form
+    here waits on no client while a connection is held."""
     if request.method not in UNSAFE_METHODS:
         return
     if not (request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_CSRF_COOKIE)):
@@ -135,7 +135,11 @@ async def require_csrf(request: Request, session: SessionDep) -> None:
     if not sent:
         raise CSRF_REFUSED
     viewer = await get_viewer(request, session)
-    if not viewer.csrf_token or not hmac.compare_digest(sent, viewer.csrf_token):
+    # As bytes: compare_digest refuses a str with characters beyond ASCII (a TypeError,
+    # which was a 500 for a made-up token).
+    if not viewer.csrf_token or not hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), viewer.csrf_token.encode()
+    ):
         raise CSRF_REFUSED
 
 

@@ -266,3 +266,19 @@ def request_title(definition: ServiceDefinition, answers: Mapping[str, Any]) -> 
         if field.type == "text" and answers.get(field.key):
             return f"{definition.name}: {answers[field.key]}"[:300]
     return definition.name
+
+
+# What the answers of one form may weigh in all, besides its files: room for long
+# answers (a text field takes up to a megabyte) and the form's own encoding.
+TEXT_ALLOWANCE_BYTES = 2 * 1024 * 1024
+
+
+def body_allowance(definition: ServiceDefinition, max_upload_mb: float) -> int:
+    """The largest body a filled-in form of this service can need: its text, and every
+    file field holding as many files as it takes, each as large as it may be."""
+    files = sum(
+        (field.max_files or DEFAULT_MAX_FILES)
+        * min(field.max_size_mb or max_upload_mb, max_upload_mb) * 1024 * 1024
+        for field in definition.fields if field.type == "file"
+    )
+    return TEXT_ALLOWANCE_BYTES + int(files)

@@ -162,7 +162,9 @@ def _lock(session: Session, person: User, by: User) -> User:
     rows = {user.id: user for user in session.exec(
         select(User).where(col(User.id).in_({person.id, by.id})).order_by(col(User.id))
         # FOR NO KEY UPDATE: a task claim only takes a key-share lock on its assignee's
-        # row, so it is not blocked by this.
+        # row, so it is not blocked by this; but the person's own task transitions hold
+        # their row FOR SHARE (teams.is_active_member), so deactivating them waits for
+        # a claim in flight and then returns it to the queue.
         .with_for_update(key_share=True).execution_options(populate_existing=True)
     )}
     actor = rows.get(by.id)

@@ -44,15 +44,28 @@ def is_member(session: Session, *, user_id: int | None, team_id: int) -> bool:
     return session.get(Membership, (team_id, user_id)) is not None
 
 
-def is_active_member(session: Session, *, user_id: int, team_id: int) -> bool:
+def is_active_member(
+    session: Session, *, user_id: int, team_id: int, lock: bool = False
+) -> bool:
     """Read from the database at this moment, not from objects loaded earlier: a person
-    deactivated or removed a moment ago must not act on the team's tasks."""
-    return session.exec(
+    deactivated or removed a moment ago must not act on the team's tasks.
+
+    `lock`: on PostgreSQL, the membership and the person's rows stay locked FOR SHARE
+    until the caller commits, so a task transition that relies on them cannot interleave
+    with removing the member or deactivating the person (which lock those rows to
+    change them, and then return the person's claims to the queue): one waits for the
+    other, and either finds the person gone or sees the claim to return. A check that
+    waited re-reads the rows as committed, so a removed member is not found. (SQLite's
+    one writer at a time serializes them already.)"""
+    query = (
         select(Membership.user_id)
         .join(User, col(User.id) == Membership.user_id)
         .where(Membership.team_id == team_id, Membership.user_id == user_id,
                User.is_active == True)  # noqa: E712
-    ).first() is not None
+    )
+    if lock:
+        query = query.with_for_update(read=True)
+    return session.exec(query).first() is not None
 
 
 def teams_of(session: Session, user: User) -> list[Team]:
@@ -268,8 +281,11 @@ def add_team_member(
     return membership
 
 
-def _membership(session: Session, team: Team, person: User) -> Membership:
-    membership = session.get(Membership, (team.id, person.id), populate_existing=True)
+def _membership(
+    session: Session, team: Team, person: User, *, lock: bool = False
+) -> Membership:
+    membership = session.get(Membership, (team.id, person.id), populate_existing=True,
+                             with_for_update=lock)
     if membership is None:
         raise InvalidTransition(f"{person.name} is not a member of {team.name}.")
     return membership
@@ -280,7 +296,10 @@ def remove_team_member(session: Session, *, team: Team, person: User, by: User) 
     """Removes the member. The tasks of this team they had claimed go back to its queue:
     they may no longer act on them, and the team should see them as unclaimed."""
     team = _lock_team(session, team)
-    session.delete(_membership(session, team, person))
+    # FOR UPDATE: waits for a claim that relies on this membership (it holds the row FOR
+    # SHARE, see is_active_member) to commit, so that the claim is among those returned
+    # below; a claim that comes after finds no membership.
+    session.delete(_membership(session, team, person, lock=True))
     # Imported here: workflow imports this module for membership checks.
     from app.workflow import return_claims_to_queue
 

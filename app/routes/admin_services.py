@@ -47,6 +47,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.definitions import DefinitionError
 from app.models import MAX_ID, Service, ServiceVersion, Team
+from app.request_body import accepts_large_body
 from app.versions import (
     diff_definitions,
     service_lines,
@@ -184,7 +185,13 @@ def export_services(session: SessionDep, user: AdminUser) -> Response:
     })
 
 
+def _catalog_file_allowance(_session: SessionDep, _path_params: dict[str, Any]) -> int:
+    # A catalog file or a .zip of one; checked as an admin's in the route itself.
+    return get_settings().max_upload_mb * 1024 * 1024
+
+
 @router.post("/admin/services/import", name="admin.services.import")
+@accepts_large_body(_catalog_file_allowance)
 async def import_services(request: Request, session: SessionDep, user: AdminUser) -> Response:
     # Async to read the upload; the database work runs in the thread pool (see
     # catalog.submit_service_request).
@@ -219,7 +226,14 @@ def new_service(request: Request, session: SessionDep, user: AdminUser) -> Respo
     return _builder(request, session, empty_form(), service=None)
 
 
+def _builder_allowance(_session: SessionDep, _path_params: dict[str, Any]) -> int:
+    # A service of many fields and steps, each with help text and instructions, can be
+    # more than a small form's worth of text.
+    return 1024 * 1024
+
+
 @router.post("/admin/services/new", name="admin.services.create")
+@accepts_large_body(_builder_allowance)
 async def post_new_service(request: Request, session: SessionDep, user: AdminUser) -> Response:
     form, action, _base = await _posted(request)
     return await run_in_threadpool(_act, request, session, user, form, action, service=None,
@@ -227,6 +241,7 @@ async def post_new_service(request: Request, session: SessionDep, user: AdminUse
 
 
 @router.post("/admin/services/preview", name="admin.services.preview")
+@accepts_large_body(_builder_allowance)
 async def preview_service(request: Request, session: SessionDep, user: AdminUser) -> Response:
     form, _action, _base = await _posted(request)
     return await run_in_threadpool(
@@ -249,6 +264,7 @@ def edit_service(
 
 
 @router.post("/admin/services/{slug}/edit", name="admin.services.update")
+@accepts_large_body(_builder_allowance)
 async def post_service_edit(
     request: Request, session: SessionDep, user: AdminUser, service: ServiceForAdmin,
 ) -> Response:

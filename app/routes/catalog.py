@@ -27,8 +27,9 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.definitions import ServiceDefinition
 from app.errors import IntakeInvalid
-from app.intake import CHECKERS, FieldProblem, split_form, validate_intake
+from app.intake import CHECKERS, FieldProblem, body_allowance, split_form, validate_intake
 from app.models import Service
+from app.request_body import accepts_large_body
 from app.web import is_htmx, redirect, render
 from app.workflow import submit_request
 
@@ -119,7 +120,18 @@ def show_service(request: Request, session: SessionDep, user: CurrentUser, slug:
     return _service_page(request, session, _service_or_404(session, slug))
 
 
+def _submission_allowance(session: SessionDep, path_params: dict[str, Any]) -> int:
+    """How large a filled-in form of this service may be (read by app.request_body
+    before the body is; a service that does not exist gets the small default)."""
+    service = get_service_by_slug(session, str(path_params.get("slug", "")))
+    if service is None or service.current_version_id is None:
+        return 0
+    definition = definition_of(current_version(session, service))
+    return body_allowance(definition, get_settings().max_upload_mb)
+
+
 @router.post("/services/{slug}/requests", name="catalog.submit")
+@accepts_large_body(_submission_allowance)
 async def submit_service_request(
     request: Request, session: SessionDep, user: CurrentUser, slug: str
 ) -> Response:
