@@ -21,6 +21,9 @@ COPY templates ./templates
 COPY static ./static
 COPY services ./services
 RUN /venv/bin/pip install --no-cache-dir --no-deps -e .
+# Cookies are Secure and HSTS is sent (BATON_COOKIE_SECURE defaults to true outside demo
+# mode): serve the container behind HTTPS. Set FORWARDED_ALLOW_IPS to the proxy's
+# addresses so that login throttling sees each client's address, not the proxy's.
 ENV PATH=/venv/bin:$PATH BATON_DATA_DIR=/data PYTHONUNBUFFERED=1
 USER baton
 VOLUME /data

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.exceptions import VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session, col, delete, select
 from starlette.concurrency import run_in_threadpool
@@ -40,16 +40,29 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Whether the password matches the hash. An empty or unreadable hash (or a password
+    that cannot be encoded) matches nothing: a failed sign-in, never an error."""
+    if not password_hash:
+        # Checked against the dummy hash for the time it takes, never for its answer:
+        # an empty hash must not accept the dummy's password.
+        _verify(_DUMMY_HASH, password)
+        return False
+    return _verify(password_hash, password)
+
+
+def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
+        return _hasher.verify(password_hash, password)
+    # InvalidHashError and UnicodeEncodeError (a character that is not UTF-8, in the
+    # hash or the password) are both ValueErrors.
+    except (VerificationError, ValueError):
         return False
 
 
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
     user = session.exec(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        _verify(_DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password) or not user.is_active:
         return None

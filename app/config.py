@@ -16,7 +16,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: str = ""
     demo_mode: bool = False
-    cookie_secure: bool = False
+    # Secure (sent over HTTPS only, with HSTS) unless configured otherwise or in demo
+    # mode, which is served over plain HTTP on a laptop: see _defaults.
+    cookie_secure: bool = True
     session_days: int = 14
     max_upload_mb: int = 20
     pool_size: int = 5
@@ -39,6 +41,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'baton.db'}"
         if not self.secret_key and self.demo_mode:
             self.secret_key = DEMO_SECRET
+        if self.demo_mode and "cookie_secure" not in self.model_fields_set:
+            self.cookie_secure = False
         return self
 
     def require_secret_key(self) -> None:

@@ -127,7 +127,7 @@ def create_app() -> FastAPI:
     # Innermost, so the page cache and the headers wrap its refusals too.
     app.add_middleware(BodyGate, web_app=app, routers=routers)
     app.add_middleware(PageCache, seconds=settings.queue_page_seconds)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
     return app
 
 
@@ -160,10 +160,16 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 class SecurityHeaders:
     """Adds SECURITY_HEADERS to every response and `Cache-Control: no-store` to pages
     (they show private work: never keep them in a shared or back-button cache). Plain
-    ASGI: Starlette's BaseHTTPMiddleware cost a fifth of a millisecond per request."""
+    ASGI: Starlette's BaseHTTPMiddleware cost a fifth of a millisecond per request.
 
-    def __init__(self, app: ASGIApp):
+    With `hsts` (the cookies are Secure, so Baton is served over HTTPS), browsers are
+    told to come back over HTTPS only, so no first request travels in clear text."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False):
         self.app = app
+        self.headers = dict(SECURITY_HEADERS)
+        if hsts:
+            self.headers["Strict-Transport-Security"] = "max-age=31536000"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -174,7 +180,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     headers.setdefault(name, value)
                 if is_page:
                     headers.setdefault("Cache-Control", "no-store")

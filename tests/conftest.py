@@ -16,6 +16,10 @@ _TMP = Path(tempfile.mkdtemp(prefix="baton-tests-"))
 os.environ["BATON_DATA_DIR"] = str(_TMP / "data")
 os.environ["BATON_SECRET_KEY"] = "test-secret-key"
 os.environ.pop("BATON_DEMO_MODE", None)
+# The test clients and the servers tests start speak plain HTTP, over which a Secure
+# cookie (the default outside the demo) is never sent back; tests of the Secure default
+# build their own Settings without this.
+os.environ["BATON_COOKIE_SECURE"] = "false"
 SERVER_URL = os.environ.get("BATON_TEST_DATABASE_URL", "")
 DATABASE_URL = SERVER_URL or f"sqlite:///{_TMP / 'test.db'}"
 _PG_DATABASE = f"baton_test_{os.getpid()}_{_TMP.name[-6:].lower()}"

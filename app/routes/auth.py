@@ -17,6 +17,7 @@ from app.auth import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.demo import DEMO_PASSWORD, demo_accounts
+from app.login_throttle import TooManyAttempts, check_allowed, record_failure, record_success
 from app.web import redirect, render, safe_next
 
 router = APIRouter()
@@ -55,20 +56,44 @@ def log_in(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    # Behind a reverse proxy this is the proxy's address unless uvicorn trusts its
+    # X-Forwarded-For (--forwarded-allow-ips / --proxy-headers, see the README): then
+    # every client shares one address and one count.
+    address = request.client.host if request.client else None
+    try:
+        check_allowed(session, email=email, address=address)
+    except TooManyAttempts as refused:
+        return _refused(request, session, refused, next_url=safe_next(next), email=email)
     user = authenticate(session, email=email, password=password)
     if user is None:
+        block = record_failure(session, email=email, address=address)
+        if block is not None:
+            return _refused(request, session, block, next_url=safe_next(next), email=email)
         return _login_page(
             request, session, next_url=safe_next(next), email=email, status=422,
             error="That e-mail and password do not match an active account.",
         )
     token = start_session(session, user=user)
+    record_success(session, email=email)
     response = redirect(safe_next(next))
     settings = get_settings()
     response.set_cookie(
         SESSION_COOKIE, token, max_age=settings.session_days * 86400, httponly=True,
         samesite="lax", secure=settings.cookie_secure,
     )
-    response.delete_cookie(ANON_CSRF_COOKIE)
+    response.delete_cookie(ANON_CSRF_COOKIE, httponly=True, samesite="lax",
+                           secure=settings.cookie_secure)
+    return response
+
+
+def _refused(
+    request: Request, session: SessionDep, refused: TooManyAttempts, *, next_url: str,
+    email: str,
+) -> Response:
+    """The same answer whether or not the account exists."""
+    response = _login_page(request, session, next_url=next_url, email=email, status=429,
+                           error=refused.message)
+    response.headers["Retry-After"] = str(refused.seconds)
     return response
 
 
@@ -78,5 +103,6 @@ def log_out(request: Request, session: SessionDep) -> Response:
     if token:
         end_session(session, token=token)
     response = redirect("/login")
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax",
+                           secure=get_settings().cookie_secure)
     return response

@@ -3,11 +3,14 @@
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from app.auth import ANON_CSRF_COOKIE, SESSION_COOKIE, verify_password
-from app.config import get_settings
+from app.config import Settings, get_settings
+from app.db import get_session
 from app.demo import DEMO_PASSWORD
+from app.main import create_app
 from app.models import LoginSession, TimelineEvent, User
 from app.people import create_person
 from tests.factories import Factory
@@ -88,6 +91,43 @@ def test_the_session_cookie_is_secure_when_the_settings_say_so(
     }, csrf=False)
     assert response.status_code == 303
     assert "; secure" in session_cookie_header(response).lower()
+    logout = web.client.post("https://testserver/logout", data={
+        "csrf_token": web.session.exec(select(LoginSession.csrf_token)).first()})
+    assert logout.status_code == 303
+    assert "; secure" in session_cookie_header(logout).lower()
+
+
+@pytest.mark.parametrize(("environment", "secure"), [
+    ({}, True),
+    ({"BATON_DEMO_MODE": "true"}, False),
+    ({"BATON_COOKIE_SECURE": "false"}, False),
+    ({"BATON_DEMO_MODE": "true", "BATON_COOKIE_SECURE": "true"}, True),
+])
+def test_cookies_are_secure_by_default_outside_the_demo(
+    monkeypatch, environment: dict[str, str], secure: bool
+):
+    # tests/conftest.py turns Secure off for the suite's plain-HTTP clients.
+    monkeypatch.delenv("BATON_COOKIE_SECURE")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings(_env_file=None).cookie_secure is secure  # type: ignore[call-arg]
+
+
+def test_hsts_is_sent_only_when_the_cookies_are_secure(session, monkeypatch):
+    monkeypatch.setattr(get_settings(), "cookie_secure", True)
+    secure_app = create_app()
+    secure_app.dependency_overrides[get_session] = lambda: session
+    with TestClient(secure_app, base_url="https://testserver") as client:
+        page = client.get("/login")
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert "; secure" in page.headers["set-cookie"].lower()  # the login form's cookie too
+    monkeypatch.setattr(get_settings(), "cookie_secure", False)
+    plain_app = create_app()
+    plain_app.dependency_overrides[get_session] = lambda: session
+    with TestClient(plain_app) as client:
+        page = client.get("/login")
+    assert "Strict-Transport-Security" not in page.headers
+    assert "secure" not in page.headers["set-cookie"].lower()
 
 
 def test_the_e_mail_is_matched_whatever_its_case(web: WebClient, make: Factory):
@@ -141,6 +181,26 @@ def test_passwords_are_stored_as_argon2_hashes(make: Factory):
     assert "a secret phrase" not in user.password_hash
     assert verify_password(user.password_hash, "a secret phrase")
     assert not verify_password(user.password_hash, "another phrase")
+
+
+@pytest.mark.parametrize("stored", [
+    "", "not a hash", "$argon2id$v=19$m=abc", "$argon2id$v=19$m=8,t=1,p=1$é$é",
+    "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+])
+def test_an_empty_or_unreadable_stored_hash_is_a_failed_sign_in(
+    web: WebClient, make: Factory, session, stored: str
+):
+    user = make.user()
+    user.password_hash = stored
+    session.add(user)
+    session.commit()
+    # The empty hash must not fall back to the dummy hash and accept its password.
+    for password in [PASSWORD, "baton-dummy-password", "", "\ud800"]:
+        assert not verify_password(stored, password)
+    response = sign_in(web, user.email, "baton-dummy-password")
+    assert response.status_code == 422
+    assert NO_MATCH in text_of(response)
+    assert sessions_of(session, user) == 0
 
 
 # --- the sign-in wall and where people land ----------------------------------------
@@ -263,6 +323,78 @@ def test_the_login_form_needs_the_double_submit_token(web: WebClient, make: Fact
     matching = web.post("/login", {**data, "csrf_token": token}, csrf=False)
     assert matching.status_code == 303
     assert sessions_of(session, user) == 1
+
+
+# --- login throttling (app.login_throttle has the rules) ---------------------------------
+
+TOO_MANY = "Too many attempts: try again in 1 minute."
+
+
+def test_the_fifth_wrong_password_blocks_the_account_even_for_the_right_one(
+    web: WebClient, make: Factory, session
+):
+    user = make.user()
+    for _ in range(4):
+        assert sign_in(web, user.email, "a guess").status_code == 422
+    blocked = sign_in(web, user.email, "a guess")
+    assert blocked.status_code == 429
+    assert blocked.headers["Retry-After"] == "60"
+    assert TOO_MANY in text_of(blocked)
+    right = sign_in(web, user.email, PASSWORD)
+    assert right.status_code == 429
+    assert 0 < int(right.headers["Retry-After"]) <= 60
+    assert "Too many attempts: try again in 1 minute." in text_of(right)
+    assert f'value="{user.email}"' in right.text
+    assert sessions_of(session, user) == 0
+
+
+def test_an_unknown_account_is_throttled_exactly_like_a_known_one(
+    web: WebClient, make: Factory
+):
+    user = make.user()
+    unknown = "nobody.here@example.com"
+
+    def answers(email: str) -> list[tuple[int, str | None, str]]:
+        return [(response.status_code, response.headers.get("Retry-After"),
+                 text_of(response).replace(email, "EMAIL"))
+                for response in (sign_in(web, email, "a guess") for _ in range(6))]
+
+    known_answers = answers(user.email)
+    assert [status for status, _, _ in known_answers] == [422] * 4 + [429] * 2
+    assert answers(unknown) == known_answers
+
+
+def test_a_sign_in_clears_the_accounts_failures(web: WebClient, make: Factory):
+    user = make.user()
+    for _ in range(4):
+        sign_in(web, user.email, "a guess")
+    assert sign_in(web, user.email, PASSWORD).status_code == 303
+    web.logout()
+    for _ in range(4):
+        assert sign_in(web, user.email, "a guess").status_code == 422
+    assert sign_in(web, user.email, PASSWORD).status_code == 303
+
+
+def test_thirty_failures_from_one_address_block_every_account_from_it(
+    web: WebClient, make: Factory, session
+):
+    user = make.user()
+    for n in range(29):
+        assert sign_in(web, f"guess{n}@example.com", "a guess").status_code == 422
+    assert sign_in(web, "guess29@example.com", "a guess").status_code == 429
+    right = sign_in(web, user.email, PASSWORD)
+    assert right.status_code == 429
+    assert TOO_MANY in text_of(right)
+    assert sessions_of(session, user) == 0
+
+
+def test_a_block_shows_in_the_admin_audit_log(web: WebClient, make: Factory):
+    for _ in range(5):
+        sign_in(web, "target@example.com", "a guess")
+    web.login(make.user(admin=True))
+    page = text_of(web.get("/admin/audit"))
+    assert "Baton sign-in blocked account target@example.com" in page
+    assert "5 failed sign-ins" in page
 
 
 # --- the demo login -------------------------------------------------------------------

@@ -1,0 +1,183 @@
+"""Login throttling: failed sign-ins slow down whoever keeps guessing.
+
+Failures are counted per account (the e-mail typed, lower-cased, whether or not anyone
+has it, so that a refusal never tells who has an account) and per client address, in
+the database, so the count holds across worker processes and containers.
+
+After `threshold` failures within `window`, a key is blocked for `first_block`; every
+further failure after a block ends, while the key's streak lasts, blocks it again for
+twice as long, up to `max_block`. A streak ends `window` after its first failure
+or, once blocked, `window` after its last block ends. A blocked attempt is refused
+before the password is looked at, so the right password does not help during a block.
+Signing in clears the account's count, not the address's (one's own account must not
+wipe out a count of guesses at others').
+
+Each key has one row, updated in place; rows whose streak has ended are swept on every
+failure, so the table holds only keys that failed recently. Two attempts in flight at
+once may both be let through before either is counted: the overshoot is bounded by the
+number of requests served at the same time.
+"""
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, delete, select
+
+from app.audit import record_admin_action
+from app.db import one_transaction
+from app.models import LoginThrottle, utcnow
+
+ACCOUNT = "account"
+ADDRESS = "address"
+_KEY_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class Policy:
+    threshold: int
+    window: timedelta
+    first_block: timedelta
+    max_block: timedelta
+
+    def block_for(self, blocks: int) -> timedelta:
+        """How long the `blocks`-th block of a streak lasts (1, 2, 4 … minutes)."""
+        return min(self.first_block * 2 ** min(blocks - 1, 20), self.max_block)
+
+
+# An address may be shared by many people (an office behind one NAT), hence its
+# higher threshold.
+POLICIES = {
+    ACCOUNT: Policy(threshold=5, window=timedelta(minutes=15),
+                    first_block=timedelta(minutes=1), max_block=timedelta(minutes=15)),
+    ADDRESS: Policy(threshold=30, window=timedelta(minutes=15),
+                    first_block=timedelta(minutes=1), max_block=timedelta(minutes=15)),
+}
+
+
+class TooManyAttempts(Exception):
+    """Sign-ins for this account or from this address are refused until `until`."""
+
+    def __init__(self, *, until: datetime, now: datetime):
+        self.until = until
+        self.seconds = max(1, math.ceil((until - now).total_seconds()))
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        minutes = math.ceil(self.seconds / 60)
+        unit = "minute" if minutes == 1 else "minutes"
+        return f"Too many attempts: try again in {minutes} {unit}."
+
+
+def account_key(email: str) -> str:
+    return email.strip().lower()[:_KEY_LENGTH]
+
+
+def address_key(host: str | None) -> str:
+    """An IPv6 client is counted by its /64: one host usually has a whole /64 to
+    choose addresses from."""
+    if not host:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:_KEY_LENGTH]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _keys(*, email: str, address: str | None) -> list[tuple[str, str]]:
+    return [(ACCOUNT, account_key(email)), (ADDRESS, address_key(address))]
+
+
+def check_allowed(session: Session, *, email: str, address: str | None) -> None:
+    """Raises TooManyAttempts while the account or the address is blocked. Reads only."""
+    now = utcnow()
+    blocked_until = [
+        row.blocked_until
+        for kind, key in _keys(email=email, address=address)
+        if (row := session.get(LoginThrottle, (kind, key), populate_existing=True)) is not None
+        and row.blocked_until is not None and row.blocked_until > now
+    ]
+    if blocked_until:
+        raise TooManyAttempts(until=max(blocked_until), now=now)
+
+
+@one_transaction
+def record_failure(
+    session: Session, *, email: str, address: str | None
+) -> TooManyAttempts | None:
+    """Counts a failed sign-in against the account and the address; returns the block
+    it starts, if it starts one (each block is written to the audit log). Commits."""
+    now = utcnow()
+    session.exec(delete(LoginThrottle).where(  # type: ignore[call-overload]
+        col(LoginThrottle.expires_at) < now))
+    blocks = [
+        block for kind, key in _keys(email=email, address=address)
+        if (block := _count_failure(session, kind=kind, key=key, now=now)) is not None
+    ]
+    session.commit()
+    return max(blocks, key=lambda block: block.until) if blocks else None
+
+
+def _count_failure(
+    session: Session, *, kind: str, key: str, now: datetime
+) -> TooManyAttempts | None:
+    policy = POLICIES[kind]
+    row = _locked_row(session, kind=kind, key=key, now=now)
+    if row.blocked_until is not None and row.blocked_until > now:
+        return None  # let in before the block began (see the module's docstring)
+    if row.expires_at <= now:  # the streak has ended: start afresh
+        row.failures, row.blocks, row.window_start, row.blocked_until = 0, 0, now, None
+    row.failures += 1
+    block = None
+    if row.failures >= policy.threshold:
+        row.blocks += 1
+        row.blocked_until = now + policy.block_for(row.blocks)
+        block = TooManyAttempts(until=row.blocked_until, now=now)
+        record_admin_action(
+            session, by=None, action="sign-in blocked", subject=f"{kind} {key}",
+            detail=f"{row.failures} failed sign-ins since {row.window_start:%Y-%m-%d %H:%M} "
+                   f"UTC; refused until {row.blocked_until:%H:%M:%S} UTC.",
+        )
+    # Counted within a fixed window from the first failure; once blocked, the streak
+    # lasts until a window has passed since the block ended.
+    row.expires_at = (row.blocked_until or row.window_start) + policy.window
+    session.add(row)
+    return block
+
+
+def _locked_row(session: Session, *, kind: str, key: str, now: datetime) -> LoginThrottle:
+    """The key's row, created if missing and locked until the transaction ends (on
+    SQLite the write transaction already holds the database's write lock)."""
+    table = LoginThrottle.__table__  # type: ignore[attr-defined]
+    insert_into = sqlite_insert if session.get_bind().dialect.name == "sqlite" \
+        else postgresql_insert
+    session.exec(insert_into(table).values(  # type: ignore[call-overload]
+        kind=kind, key=key, failures=0, blocks=0, window_start=now, expires_at=now,
+    ).on_conflict_do_nothing(index_elements=["kind", "key"]))
+    return session.exec(
+        select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def record_success(session: Session, *, email: str) -> None:
+    """Clears the account's count after a sign-in; writes only if there is one."""
+    key = account_key(email)
+    if session.get(LoginThrottle, (ACCOUNT, key)) is not None:
+        _clear(session, key=key)
+
+
+@one_transaction
+def _clear(session: Session, *, key: str) -> None:
+    session.exec(delete(LoginThrottle).where(  # type: ignore[call-overload]
+        col(LoginThrottle.kind) == ACCOUNT, col(LoginThrottle.key) == key))
+    session.commit()
