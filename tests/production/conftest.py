@@ -1,17 +1,20 @@
-"""Production-shaped tests: Baton served by real `baton serve` processes on PostgreSQL,
-driven over HTTP like a browser behind a load balancer would drive it.
+"""Production-shaped tests: Baton served by real `baton serve` processes, driven over
+HTTP like a browser behind a load balancer would drive it.
 
-They use the test session's database (created by tests/conftest.py, migrated with
+Most use the test session's database (created by tests/conftest.py, migrated with
 Alembic, dropped at the end), with committed data, and skip without PostgreSQL.
 
-Tests marked `pg_restart` restart the PostgreSQL server, which ends every connection to
-it, the other tests' included. They run only when BATON_TEST_PG_RESTART=1 and nothing
-else is selected with them; scripts/test runs them as a step of their own:
-BATON_TEST_PG_RESTART=1 pytest -m pg_restart tests/production
+Tests marked `fault` kill servers, restart databases and flood Baton. They are left out
+of the normal runs (pyproject.toml's addopts say `-m "not fault"`) and run as a step of
+their own: `pytest -m fault` (scripts/test does, after the SQLite and PostgreSQL runs).
+They make their own databases (`fault_database`: a fresh SQLite file, and a database on
+a private PostgreSQL server this session starts and removes, never the shared one).
 """
 
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +28,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from app.auth import SESSION_COOKIE
+from app.db import make_engine
+from app.migrate import upgrade
 from app.models import User
+from tests.production.private_postgresql import PrivatePostgreSQL, why_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"  # what tests.factories gives every person
@@ -36,29 +42,6 @@ requires_postgresql = pytest.mark.skipif(
 )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "pg_restart: restarts the PostgreSQL server; run on its own "
-        "with BATON_TEST_PG_RESTART=1")
-
-
-@pytest.hookimpl(trylast=True)  # after `-m` has deselected what it will
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    restarts = [item for item in items if item.get_closest_marker("pg_restart")]
-    if not restarts:
-        return
-    if os.environ.get("BATON_TEST_PG_RESTART") != "1":
-        reason = ("restarts PostgreSQL: run with BATON_TEST_PG_RESTART=1 "
-                  "and -m pg_restart (scripts/test does)")
-    elif len(restarts) < len(items):
-        reason = ("restarting PostgreSQL would break the connections of the other tests "
-                  "selected with it: run it on its own (-m pg_restart)")
-    else:
-        return
-    for item in restarts:
-        item.add_marker(pytest.mark.skip(reason=reason))
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -67,7 +50,8 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    """One `baton serve` process: one uvicorn worker on its own port."""
+    """One `baton serve` process (uvicorn, with its workers) on its own port, in a
+    process group of its own so that it can be killed whole."""
 
     base: str
     process: subprocess.Popen  # type: ignore[type-arg]
@@ -84,6 +68,16 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._kill_group()  # workers a killed parent left behind
+
+    def kill(self) -> None:
+        """kill -9 of every process of this server at once: the parent and its workers."""
+        self._kill_group()
+        self.process.wait()
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def wait_until(condition: Callable[[], bool], *, seconds: float, what: str) -> None:
@@ -102,37 +96,112 @@ def _answers(url: str) -> bool:
         return False
 
 
+def start_server(*, url: str, data_dir: Path, logs: Path, workers: int = 1) -> Server:
+    """Starts `baton serve` on a database and data folder, on a free port, and waits
+    until it answers /healthz."""
+    env = {
+        **os.environ,
+        "BATON_DATABASE_URL": url,
+        "BATON_SECRET_KEY": "production-test-secret-key",
+        "BATON_DATA_DIR": str(data_dir),
+    }
+    env.pop("BATON_DEMO_MODE", None)
+    port = _free_port()
+    log = logs / f"server-{port}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port),
+             "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    server = Server(base=f"http://127.0.0.1:{port}", process=process, log=log)
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"baton serve exited:\n{server.log_tail()}")
+        return _answers(f"{server.base}/healthz")
+
+    try:
+        wait_until(up, seconds=90, what=f"baton serve answers on {server.base}")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
 @pytest.fixture
 def serve(committed: Engine, tmp_path: Path) -> Iterator[Callable[[], Server]]:
     """Starts `baton serve` processes on the test database, each on a free port, and
     stops them at the end (before `committed` empties the tables)."""
     servers: list[Server] = []
-    env = {
-        **os.environ,
-        "BATON_DATABASE_URL": committed.url.render_as_string(hide_password=False),
-        "BATON_SECRET_KEY": "production-test-secret-key",
-        "BATON_DATA_DIR": str(tmp_path / "data"),
-    }
-    env.pop("BATON_DEMO_MODE", None)
 
     def start() -> Server:
-        port = _free_port()
-        log = tmp_path / f"server-{port}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve", "--port", str(port),
-                 "--workers", "1"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            )
-        server = Server(base=f"http://127.0.0.1:{port}", process=process, log=log)
+        server = start_server(url=committed.url.render_as_string(hide_password=False),
+                              data_dir=tmp_path / "data", logs=tmp_path)
         servers.append(server)
+        return server
 
-        def up() -> bool:
-            if process.poll() is not None:
-                raise AssertionError(f"baton serve exited:\n{server.log_tail()}")
-            return _answers(f"{server.base}/healthz")
+    yield start
+    for server in servers:
+        server.stop()
 
-        wait_until(up, seconds=60, what=f"baton serve answers on {server.base}")
+
+# --- fault tests: databases of their own ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def private_postgresql() -> Iterator[PrivatePostgreSQL]:
+    """A PostgreSQL server of this test session's own (tests/production/
+    private_postgresql.py), removed at the end whatever happened."""
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(f"no private PostgreSQL server: {reason}")
+    server = PrivatePostgreSQL()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@dataclass
+class FaultDatabase:
+    """A migrated database of one test's own, with the data folder its server uses."""
+
+    kind: str
+    url: str
+    engine: Engine
+    data_dir: Path
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fault_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FaultDatabase]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if request.param == "sqlite":
+        url = f"sqlite:///{data_dir / 'baton.db'}"
+    else:
+        server: PrivatePostgreSQL = request.getfixturevalue("private_postgresql")
+        url = server.create_database(f"fault_{tmp_path.name[-40:].lower()}")
+    upgrade(url)
+    engine = make_engine(url)
+    yield FaultDatabase(kind=request.param, url=url, engine=engine, data_dir=data_dir)
+    engine.dispose()
+
+
+@pytest.fixture
+def serve_on(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Starts `baton serve` on a fault test's database; stops every one at the end."""
+    servers: list[Server] = []
+
+    def start(database: FaultDatabase, *, workers: int = 1) -> Server:
+        server = start_server(url=database.url, data_dir=database.data_dir, logs=tmp_path,
+                              workers=workers)
+        servers.append(server)
         return server
 
     yield start

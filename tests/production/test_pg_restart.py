@@ -1,22 +1,26 @@
-"""PostgreSQL restarts under a running Baton: the server's pooled connections all die,
-and the app must serve the very next requests without being restarted itself. The pool
-checks a connection before handing it out (`pool_pre_ping`); without that the first
-request after the restart would fail on a dead connection."""
+"""PostgreSQL restarts under a running, busy Baton: while it is down Baton answers 503
+with Retry-After (never a 500), and the moment it is back every request succeeds again,
+without Baton being restarted. The pool checks a connection before handing it out
+(`pool_pre_ping`); without that the first requests after the restart would fail on dead
+connections.
 
-import os
-import subprocess
-from datetime import datetime
+The server restarted is a private one (tests/production/private_postgresql.py), never
+the machine's shared PostgreSQL."""
 
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.db import make_engine
 from app.models import Task, TaskState
+from app.routes.health import RETRY_AFTER_SECONDS
 from tests.factories import Factory
-from tests.production.conftest import requires_postgresql, wait_until
+from tests.production.conftest import FaultDatabase, wait_until
+from tests.production.private_postgresql import PrivatePostgreSQL
 
 
 def test_postgresql_connections_are_checked_before_use():
@@ -24,63 +28,122 @@ def test_postgresql_connections_are_checked_before_use():
     assert engine.pool._pre_ping  # type: ignore[attr-defined]
 
 
-def _restart_postgresql(url: str) -> None:
-    """Restarts the local cluster (the one the test server URL names), as root, and waits
-    until it accepts connections again."""
-    version = sorted(os.listdir("/etc/postgresql"))[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                   check=True, capture_output=True, timeout=120)
-    server = make_url(url)
-    ready = ["pg_isready", "-q", "-h", server.host or "127.0.0.1", "-p", str(server.port or 5432)]
-    wait_until(lambda: subprocess.run(ready, timeout=10).returncode == 0, seconds=60,
-               what="PostgreSQL accepts connections again")
+@dataclass
+class Answer:
+    kind: str  # health, page, claim
+    began: float
+    ended: float
+    status: int
+    headers: httpx.Headers
+    text: str
+    task_id: int | None = None
 
 
-def _started_at(engine: Engine) -> datetime:
-    with engine.connect() as connection:
-        return connection.execute(text("SELECT pg_postmaster_start_time()")).scalar_one()
+class SteadyLoad:
+    """Three clients asking again and again, each as soon as its last answer came: a load
+    balancer's health check, a person reloading their queue, the same person claiming
+    one task after another (htmx)."""
+
+    def __init__(self, base: str, visitor, task_ids: list[int]):  # type: ignore[no-untyped-def]
+        self.base = base
+        self.visitor = visitor
+        self.task_ids = list(task_ids)
+        self.answers: list[Answer] = []
+        self.failures: list[str] = []
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._loop, args=(kind,), daemon=True)
+                        for kind in ("health", "page", "claim")]
+
+    def _ask(self, kind: str, client: httpx.Client) -> tuple[httpx.Response, int | None]:
+        if kind == "health":
+            return client.get(f"{self.base}/healthz"), None
+        if kind == "page":
+            return self.visitor.client.get("/queues/it"), None
+        with self.lock:
+            task_id = self.task_ids.pop()
+        return self.visitor.claim(task_id), task_id
+
+    def _loop(self, kind: str) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self.stopping.is_set():
+                began = time.monotonic()
+                try:
+                    response, task_id = self._ask(kind, client)
+                except httpx.HTTPError as error:  # Baton itself must never go away
+                    self.failures.append(f"{kind}: {error!r}")
+                    continue
+                with self.lock:
+                    self.answers.append(Answer(kind, began, time.monotonic(),
+                                               response.status_code, response.headers,
+                                               response.text[:2000], task_id))
+                time.sleep(0.025)  # a steady pace, not a flood: the machine is shared
+
+    def count(self, *, after: float) -> dict[str, int]:
+        with self.lock:
+            return {kind: sum(1 for a in self.answers if a.kind == kind and a.began > after)
+                    for kind in ("health", "page", "claim")}
+
+    def __enter__(self) -> "SteadyLoad":
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
 
 
-@requires_postgresql
-@pytest.mark.pg_restart
-def test_the_app_serves_on_through_a_postgresql_restart(
-    committed: Engine, serve, visit,  # type: ignore[no-untyped-def]
+@pytest.mark.fault
+@pytest.mark.parametrize("fault_database", ["postgresql"], indirect=True)
+def test_a_postgresql_restart_under_load_is_503s_while_it_lasts_then_all_succeeds(
+    fault_database: FaultDatabase, private_postgresql: PrivatePostgreSQL,
+    serve_on, visit,  # type: ignore[no-untyped-def]
 ):
-    with Session(committed, expire_on_commit=False) as setup:
+    with Session(fault_database.engine, expire_on_commit=False) as setup:
         make = Factory(setup)
         service = make.service(steps=[("it", "task")])
         ivan = make.user("Ivan", teams=("it",))
-        before_id, after_id = (make.tasks(make.request(service, make.user()))[0].id
-                               for _ in range(2))
+        requester = make.user("Rita")
+        task_ids = [make.tasks(make.request(service, requester))[0].id for _ in range(400)]
         setup.commit()
-    server = serve()
+    server = serve_on(fault_database)
     ivan_at = visit(server, ivan)
-    assert ivan_at.client.get("/healthz").json() == {"status": "ok"}
-    assert ivan_at.client.get("/queues/it").status_code == 200
-    assert ivan_at.claim(before_id).status_code == 200
-    # A pool without pre-ping, holding one idle connection, like the app's pool does now.
-    unchecked = create_engine(committed.url, pool_size=1)
-    started = _started_at(unchecked)
 
-    _restart_postgresql(os.environ["BATON_DATABASE_URL"])
+    with SteadyLoad(server.base, ivan_at, task_ids) as load:
+        wait_until(lambda: min(load.count(after=0).values()) >= 3, seconds=60,
+                   what="every client has had answers")
+        restart_began = time.monotonic()
+        private_postgresql.restart()
+        restart_ended = time.monotonic()  # it accepts connections again
+        wait_until(lambda: min(load.count(after=restart_ended).values()) >= 5, seconds=60,
+                   what="every client has asked again since the restart")
 
-    # The very next requests, to the same process, succeed: a read, a page, a write.
-    health = ivan_at.client.get("/healthz")
-    assert (health.status_code, health.json()) == (200, {"status": "ok"}), server.log_tail()
-    page = ivan_at.client.get("/queues/it")
-    assert page.status_code == 200, server.log_tail()
-    claimed = ivan_at.claim(after_id)
-    assert claimed.status_code == 200, server.log_tail()
-    assert "You claimed this task." in claimed.text
-    assert server.process.poll() is None
-    with Session(committed) as check:
-        task = check.get(Task, after_id)
-        assert task is not None and (task.state, task.assignee_id) == (TaskState.claimed, ivan.id)
+    assert not load.failures, load.failures[:5]
+    assert server.process.poll() is None  # the very same Baton, never restarted
+    during = [a for a in load.answers if a.ended > restart_began and a.began < restart_ended]
+    assert during, "no request overlapped the restart: the test proves nothing"
+    for answer in load.answers:
+        assert answer.status in (200, 503), (answer, server.log_tail())
+        if answer.began > restart_ended:
+            assert answer.status == 200, (answer, server.log_tail())
+        if answer.status != 503:
+            continue
+        assert answer in during, ("a 503 outside the restart", answer)
+        assert answer.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        if answer.kind == "health":
+            assert answer.headers["content-type"] == "application/json"
+        elif answer.kind == "page":
+            assert "try again in a few seconds" in answer.text
+        else:  # htmx: nothing swapped, the toast says it
+            assert answer.headers["HX-Reswap"] == "none"
+            assert "try again in a few seconds" in answer.headers["HX-Trigger"]
+    assert any(a.status == 503 for a in during), "the restart never showed: no 503 at all"
 
-    # The restart was real and did kill pooled connections: the pool without pre-ping
-    # hands out its dead one and the statement fails.
-    with pytest.raises(DBAPIError) as dead:
-        _started_at(unchecked)
-    assert dead.value.connection_invalidated
-    assert _started_at(unchecked) > started
-    unchecked.dispose()
+    # Every claim that was answered 200 holds; none answered 503 is half-made.
+    claimed = {a.task_id for a in load.answers if a.kind == "claim" and a.status == 200}
+    with Session(fault_database.engine) as check:
+        held = set(check.exec(select(Task.id).where(
+            col(Task.state) == TaskState.claimed, col(Task.assignee_id) == ivan.id)).all())
+    assert claimed <= held
