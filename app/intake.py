@@ -4,10 +4,8 @@ Each field type has one checker that returns the clean value or raises FieldProb
 a message written for the requester. Messages say what is wrong and what would be right.
 """
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, BinaryIO
 
 from sqlalchemy import func
@@ -16,9 +14,29 @@ from sqlmodel import Session, select
 from app.conditions import evaluate
 from app.definitions import FieldDefinition, ServiceDefinition
 from app.errors import IntakeInvalid
+from app.inputs import (
+    CHECKBOX_OFF,
+    CHECKBOX_ON,
+    MAX_EMAIL_LENGTH,
+    InputInvalid,
+    TooLong,
+    bounded,
+    clean_text,
+    is_email,
+    one_line,
+    one_value,
+    parse_date,
+    parse_flag,
+    parse_number,
+    parse_person,
+    raw_limit,
+    without_control_characters,
+)
 from app.models import User
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The longest answer a text field takes when its definition sets no max_length: every
+# answer is bounded (issue 12), and these are far beyond what a form asks for.
+DEFAULT_MAX_LENGTH = {"text": 1_000, "long_text": 20_000}
 
 
 @dataclass
@@ -64,29 +82,27 @@ def _number_text(value: float) -> str:
     return f"{value:g}"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def without_control_characters(text: str) -> str:
-    """Drops invisible control characters (which databases refuse or mangle, like NUL);
-    tabs and line breaks stay."""
-    return _CONTROL.sub("", text)
-
-
-def _first(raw: list[str]) -> str:
-    return without_control_characters(raw[0] if raw else "").strip()
+def _one(raw: list[str]) -> str:
+    """The answer of a single-value field, as sent; posted twice is a problem."""
+    try:
+        return one_value(raw)
+    except InputInvalid as invalid:
+        raise FieldProblem(invalid.message) from None
 
 
 def _check_text(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = _first(raw)
-    if field.type == "text":
-        text = " ".join(text.split())
-    if not text:
-        return None
-    if field.max_length is not None and len(text) > field.max_length:
+    # Bounded before anything reads it: a megabyte is refused after one length check.
+    limit = field.max_length or DEFAULT_MAX_LENGTH[field.type]
+    try:
+        text = (one_line(_one(raw), limit=limit) if field.type == "text"
+                else clean_text(_one(raw), limit=limit))
+        if not text:
+            return None
+        bounded(text, limit)
+    except TooLong as too_long:
         raise FieldProblem(
-            f"Use at most {field.max_length} characters (this has {len(text)})."
-        )
+            f"Use at most {limit} characters (this has {too_long.length})."
+        ) from None
     if field.min_length is not None and len(text) < field.min_length:
         raise FieldProblem(
             f"Use at least {field.min_length} characters (this has {len(text)})."
@@ -95,94 +111,99 @@ def _check_text(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
 
 
 def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    # Thousands separators are common in amounts ("12 500", "12_500"); commas are not
-    # accepted because "1,200" is a thousand in one country and a decimal in another.
-    text = _first(raw).replace(" ", "").replace("_", "")
-    if not text:
-        return None
     try:
-        value = float(text)
-    except ValueError:
-        raise FieldProblem(
-            "Enter a whole number, for example 12." if field.is_integer
-            else "Enter a number, for example 1200 or 12.5 (with a point, no commas)."
-        ) from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise FieldProblem("Enter a number, for example 1200 or 12.5.")
-    if field.is_integer and not value.is_integer():
-        raise FieldProblem("Enter a whole number, for example 12.")
+        value = parse_number(_one(raw), integer=field.is_integer)
+    except InputInvalid as invalid:
+        raise FieldProblem(invalid.message) from None
+    if value is None:
+        return None
     if field.min is not None and value < field.min:
         raise FieldProblem(f"Enter {_number_text(field.min)} or more.")
     if field.max is not None and value > field.max:
         raise FieldProblem(f"Enter {_number_text(field.max)} or less.")
-    return int(value) if value.is_integer() else value
+    return value
 
 
 def _check_date(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = _first(raw)
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise FieldProblem("Enter a real date as YYYY-MM-DD, for example 2026-03-01.") from None
+        day = parse_date(_one(raw))
+    except InputInvalid as invalid:
+        raise FieldProblem(invalid.message) from None
+    return day.isoformat() if day else None
+
+
+def _option(field: FieldDefinition, value: str) -> str | None:
+    """The option a value names ("" for none), or None when it names none of them. No
+    option is longer than 120 characters: a much longer value is none, unread."""
+    options = field.options or []
+    if len(value) > raw_limit(max((len(option) for option in options), default=0)):
+        return None
+    text = without_control_characters(value).strip()
+    return text if not text or text in options else None
 
 
 def _check_select(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = _first(raw)
-    if not text:
-        return None
-    if text not in (field.options or []):
+    text = _option(field, _one(raw))
+    if text is None:
         raise FieldProblem("Choose one of the options listed.")
-    return text
+    return text or None
 
 
 def _check_multi_select(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    chosen = [value for value in (v.strip() for v in raw) if value]
-    if not chosen:
-        return None
-    unknown = [value for value in chosen if value not in (field.options or [])]
-    if unknown:
+    options = field.options or []
+    chosen = [_option(field, value) for value in raw]
+    if None in chosen:
         raise FieldProblem("Choose only from the options listed.")
+    if not any(chosen):
+        return None
     # Keep the form's order and drop repeats, whatever order the browser sent.
-    return [option for option in field.options or [] if option in chosen]
+    return [option for option in options if option in chosen]
 
 
 def _check_checkbox(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    checked = any(value.strip().lower() in ("on", "true", "1", "yes") for value in raw)
+    try:
+        checked = parse_flag(_one(raw), on=CHECKBOX_ON, off=CHECKBOX_OFF)
+    except InputInvalid:
+        raise FieldProblem("Tick the box or leave it empty.") from None
     # An unticked required checkbox is a missing answer (e.g. "I agree").
     return True if checked else (None if field.required else False)
 
 
 def _check_email(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
-    text = _first(raw)
+    not_an_address = FieldProblem("Enter an e-mail address like name@example.com.")
+    try:
+        text = one_line(_one(raw), limit=MAX_EMAIL_LENGTH)
+    except TooLong:
+        raise not_an_address from None
     if not text:
         return None
-    if len(text) > 254 or not EMAIL_PATTERN.match(text):
-        raise FieldProblem("Enter an e-mail address like name@example.com.")
+    if not is_email(text):
+        raise not_an_address
     return text
 
 
 def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> Any:
-    text = _first(raw)
-    if not text:
+    nobody = FieldProblem("No active person of Baton matches: type part of a name or "
+                          "e-mail and pick from the suggestions.")
+    try:
+        typed = parse_person(_one(raw))
+    except TooLong:
+        raise nobody from None
+    if typed is None:
         return None
-    # The picker shows "Name <email>"; accept that as well as a bare address.
-    match = re.search(r"<([^>]+)>\s*$", text)
-    email = (match.group(1) if match else text).strip().lower()
+    # The picker shows "Name <email>"; that, a bare address or a full name is accepted.
     active = select(User).where(User.is_active == True)  # noqa: E712
-    person = session.exec(active.where(User.email == email)).first()
-    if person is None and not match:
+    person = session.exec(active.where(User.email == typed.email)).first()
+    if person is None and typed.name is not None:
         # A typed full name is accepted when exactly one active person has it.
         named = session.exec(
-            active.where(func.lower(User.name) == " ".join(text.lower().split())).limit(2)
+            active.where(func.lower(User.name) == typed.name).limit(2)
         ).all()
         person = named[0] if len(named) == 1 else None
         if len(named) > 1:
             raise FieldProblem("Several people have that name: pick one from the list.")
     if person is None:
-        raise FieldProblem("No active person of Baton matches: type part of a name or "
-                           "e-mail and pick from the suggestions.")
+        raise nobody
     return {"id": person.id, "name": person.name, "email": person.email}
 
 

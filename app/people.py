@@ -18,15 +18,19 @@ from app.audit import record_admin_action
 from app.auth import hash_password
 from app.db import one_transaction
 from app.errors import DomainError, InvalidTransition, NotAllowed
-from app.intake import EMAIL_PATTERN, without_control_characters
+from app.inputs import (
+    MAX_NAME_LENGTH,
+    TooLong,
+    is_email,
+    parse_person,
+    without_control_characters,
+)
 from app.models import LoginSession, Task, TaskState, Team, User
 from app.teams import describe_returned, memberships_by_person
 from app.workflow import return_claims_to_queue
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # what the sign-in form accepts
-MAX_NAME_LENGTH = 120
-MAX_EMAIL_LENGTH = 254
 # The roles an admin grants and revokes, with the words that name someone who has one.
 ROLES = {"manager": "a manager", "admin": "an admin"}
 
@@ -81,17 +85,18 @@ def find_people(session: Session, text: str, *, limit: int = 10) -> list[User]:
 def pick_active_person(session: Session, text: str) -> User:
     """The active person meant by what an admin typed: "Name <e-mail>" (what the picker
     suggests), an e-mail address, or a full name that exactly one active person has."""
-    text = _one_line(text)
-    if not text:
+    try:
+        typed = parse_person(text)
+    except TooLong:
+        raise PersonInvalid({"person": "No active person of Baton matches that."}) from None
+    if typed is None:
         raise PersonInvalid({"person": "Type a name or e-mail and pick the person."})
-    if len(text) > MAX_NAME_LENGTH + MAX_EMAIL_LENGTH + 3:
-        raise PersonInvalid({"person": "No active person of Baton matches that."})
-    bracketed = text.endswith(">") and "<" in text
-    email = (text.rsplit("<", 1)[1][:-1] if bracketed else text).strip().lower()
     active = select(User).where(User.is_active == True)  # noqa: E712
-    person = session.exec(active.where(User.email == email)).first()
-    if person is None and not bracketed:
-        named = session.exec(active.where(func.lower(User.name) == text.lower()).limit(2)).all()
+    person = session.exec(active.where(User.email == typed.email)).first()
+    if person is None and typed.name is not None:
+        named = session.exec(
+            active.where(func.lower(User.name) == typed.name).limit(2)
+        ).all()
         if len(named) > 1:
             raise PersonInvalid({"person": "Several people have that name: use the e-mail."})
         person = named[0] if named else None
@@ -187,7 +192,7 @@ def add_person(
     taken = f"There is already an account for {email}."
     if not email:
         errors["email"] = "Enter the person's e-mail address: they sign in with it."
-    elif len(email) > MAX_EMAIL_LENGTH or not EMAIL_PATTERN.match(email):
+    elif not is_email(email):
         errors["email"] = "Enter an e-mail address like name@example.com."
     elif session.exec(select(User.id).where(User.email == email)).first() is not None:
         errors["email"] = taken
