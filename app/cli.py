@@ -4,6 +4,7 @@ import argparse
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlmodel import Session
@@ -17,6 +18,37 @@ def _session() -> Session:
     return Session(get_engine(), expire_on_commit=False)
 
 
+def _sweep_attachments() -> None:
+    """Brings the attachments folder back to its invariant after a crash (see
+    app.attachments): files left at a temporary name before serving (few: those of the
+    submissions a crash cut off), final files without a row in a thread alongside (they
+    are found by reading every request's folder). A sweep that fails is reported and
+    stops nothing: it runs again at the next start."""
+    import threading
+
+    from app.attachments import SweepReport, sweep_orphans, sweep_temporary
+    from app.config import get_settings
+
+    folder = get_settings().attachments_dir
+
+    def run(part: Callable[[Session, Path, SweepReport], None]) -> None:
+        report = SweepReport()
+        try:
+            with _session() as session:
+                part(session, folder, report)
+        except Exception as error:  # noqa: BLE001 (reported; serving goes on)
+            print(f"Attachments sweep failed ({error}); it runs again at the next start.",
+                  file=sys.stderr)
+        if report:
+            print(f"Attachments sweep: {len(report.moved)} moved into place, "
+                  f"{len(report.deleted_temporary)} unfinished uploads and "
+                  f"{len(report.deleted_orphans)} files without a request deleted.")
+
+    run(sweep_temporary)
+    threading.Thread(target=run, args=(sweep_orphans,), name="baton-sweep",
+                     daemon=True).start()
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -24,9 +56,13 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.require_secret_key()
+    _sweep_attachments()
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_level="info",
                 access_log=settings.access_log,
+                # Header size and time limits (app.server_protocol); idle kept-alive
+                # connections close after uvicorn's 5 s.
+                http="app.server_protocol:GuardedHttpToolsProtocol",
                 timeout_worker_healthcheck=args.startup_timeout or settings.startup_timeout)
 
 

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # shows has changed (app.page_cache); its ages and due times are that much older.
     # 0 renders every page.
     queue_page_seconds: float = 10
+    # How long a connection may take to send a request's line and headers
+    # (app.server_protocol); an idle new connection is closed after as long.
+    header_seconds: float = 10
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

@@ -207,7 +207,8 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
     made = 0
     for index in range(requests):
         service = services[index % len(services)]
-        definition = definition_of(current_version(session, service))
+        version = current_version(session, service)
+        definition = definition_of(version)
         requester = requesters[index % len(requesters)]
         if index < len(services):
             requester = people["ana@example.com"]
@@ -217,8 +218,9 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
                                  values=_answers(definition, rng, everyone), uploads={},
                                  max_upload_mb=20)
         with frozen_at(start):
-            created = submit_request(session, service=service, requester=requester,
-                                     intake=intake, attachments_dir=attachments_dir)
+            created = submit_request(session, service=service, version=version,
+                                     requester=requester, intake=intake,
+                                     attachments_dir=attachments_dir)
         end = endings[index % len(endings)]
         steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
                  "completed": 99, "rejected": 99, "cancelled": rng.randint(0, 1)}[end]

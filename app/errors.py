@@ -39,3 +39,12 @@ class IntakeInvalid(DomainError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("Some answers need attention.")
         self.errors = errors
+
+
+class ServiceChanged(DomainError):
+    """The service has a new current version since its form was shown (or validated):
+    the answers must be checked against the new form, so nothing was filed."""
+
+    def __init__(self) -> None:
+        super().__init__("This service changed while you were filling it in: "
+                         "check the form and submit again.")

@@ -4,6 +4,8 @@ Each field type has one checker that returns the clean value or raises FieldProb
 a message written for the requester. Messages say what is wrong and what would be right.
 """
 
+import os
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -51,12 +53,53 @@ class FieldProblem(Exception):
     pass
 
 
+MAX_FILENAME_LENGTH = 255
+# Characters no file name needs: C0/C1 controls (NUL, line breaks, escape), format
+# characters (right-to-left overrides that make "exe.pdf" read as "fdp.exe"), and line
+# and paragraph separators.
+_NOT_IN_FILENAMES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def clean_filename(name: str) -> str:
+    """A file name as a browser sent it, made fit to show and to offer for download: the
+    base name only (some browsers send a whole path, with / or \\), without control or
+    format characters, runs of white space as one space, at most MAX_FILENAME_LENGTH
+    characters with the extension kept; "file" when nothing usable is left."""
+    # Bounded first (keeping the end, where the base name is).
+    name = unicodedata.normalize("NFC", name[-16 * MAX_FILENAME_LENGTH:])
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    # Line breaks and tabs become spaces; other controls go.
+    name = " ".join(name.split())
+    name = "".join(c for c in name if unicodedata.category(c) not in _NOT_IN_FILENAMES)
+    name = " ".join(name.split())
+    if not name.strip("."):
+        return "file"
+    if len(name) > MAX_FILENAME_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        if dot and stem and len(extension) <= 16:
+            name = f"{stem[:MAX_FILENAME_LENGTH - len(extension) - 1]}.{extension}"
+        else:
+            name = name[:MAX_FILENAME_LENGTH]
+    return name
+
+
+def _size_of(item: Any) -> int:
+    size = getattr(item, "size", None)
+    if isinstance(size, int):
+        return size
+    item.file.seek(0, os.SEEK_END)
+    size = int(item.file.tell())
+    item.file.seek(0)
+    return size
+
+
 def split_form(
     items: list[tuple[str, Any]],
 ) -> tuple[dict[str, list[str]], dict[str, list[IncomingFile]]]:
     """A posted form's (name, value) pairs as typed values and uploaded files; an empty
     file input (no filename) is no upload. Values that are files are duck-typed
-    (filename, content_type, size, file) so this module needs no web framework."""
+    (filename, content_type, size, file) so this module needs no web framework. File
+    names are cleaned here (clean_filename), so every later use sees the clean one."""
     values: dict[str, list[str]] = {}
     uploads: dict[str, list[IncomingFile]] = {}
     for key, item in items:
@@ -64,8 +107,9 @@ def split_form(
             values.setdefault(key, []).append(item)
         elif getattr(item, "filename", None):
             uploads.setdefault(key, []).append(IncomingFile(
-                filename=item.filename, content_type=item.content_type or "",
-                size=item.size or 0, file=item.file,
+                filename=clean_filename(item.filename),
+                content_type=(item.content_type or "")[:120],
+                size=_size_of(item), file=item.file,
             ))
     return values, uploads
 
@@ -231,6 +275,13 @@ def _check_files(
         raise FieldProblem(f"Attach at most {max_files} file{'s' if max_files > 1 else ''}.")
     limit_mb = min(field.max_size_mb or max_upload_mb, max_upload_mb)
     for incoming in files:
+        if incoming.size == 0:
+            # Usually a file still being written, or a cloud placeholder: the teams
+            # would get nothing, so say so now rather than when they open it.
+            raise FieldProblem(
+                f"“{incoming.filename}” is empty (0 bytes): attach the file with its "
+                "content, or leave it out."
+            )
         if incoming.size > limit_mb * 1024 * 1024:
             raise FieldProblem(
                 f"“{incoming.filename}” is {incoming.size / 1024 / 1024:.1f} MB; "

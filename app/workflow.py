@@ -10,17 +10,23 @@ membership and person rows FOR SHARE (see _require_member).
 
 from datetime import datetime
 from pathlib import Path
-from uuid import uuid4
 
 from sqlmodel import Session, col, select
 
 from app import work_counts
-from app.catalog import current_version, definition_of
+from app.attachments import StagedFile, discard, place, stage
+from app.catalog import definition_of
 from app.conditions import evaluate
 from app.db import one_transaction
 from app.definitions import ServiceDefinition
-from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
-from app.intake import IncomingFile, Intake, request_title, without_control_characters
+from app.errors import (
+    AlreadyClaimed,
+    InvalidNote,
+    InvalidTransition,
+    NotAllowed,
+    ServiceChanged,
+)
+from app.intake import Intake, request_title, without_control_characters
 from app.models import (
     ACTIVE_TASK_STATES,
     Attachment,
@@ -83,41 +89,22 @@ def _set_state(session: Session, task: Task, state: TaskState, at: datetime) -> 
 # --- submission -----------------------------------------------------------------------
 
 
-def _store_files(
-    session: Session, request: ServiceRequest, files: dict[str, list[IncomingFile]],
-    *, by: User, attachments_dir: Path, written: list[Path],
-) -> None:
-    """Writes each upload to disk, appending its path to `written` as soon as it exists
-    so that a failure part-way can remove what was already written."""
-    folder = attachments_dir / str(request.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    for key, incoming in files.items():
-        for upload in incoming:
-            relative = f"{request.id}/{uuid4().hex}"
-            target = attachments_dir / relative
-            written.append(target)
-            with target.open("wb") as out:
-                upload.file.seek(0)
-                while chunk := upload.file.read(1024 * 1024):
-                    out.write(chunk)
-            session.add(Attachment(
-                request_id=request.id, field_key=key, filename=upload.filename[:255],
-                content_type=(upload.content_type or "application/octet-stream")[:120],
-                size=upload.size, storage_path=relative, uploaded_by_id=by.id,
-            ))
-
-
 @one_transaction
-def submit_request(
-    session: Session, *, service: Service, requester: User, intake: Intake,
-    attachments_dir: Path,
+def _file_request(
+    session: Session, *, service: Service, version: ServiceVersion, requester: User,
+    intake: Intake, staged: list[StagedFile],
 ) -> ServiceRequest:
-    """Create the request, its tasks, its files and its first event, or none of them.
-
-    `intake` must come from validate_intake against the service's current version."""
-    if not service.is_active:
+    # The service row is read under a lock (FOR SHARE on PostgreSQL; SQLite's write lock
+    # holds already): a new version published meanwhile either committed before this
+    # read, and is seen, or waits for this transaction to end.
+    current_version_id, is_active = session.exec(
+        select(Service.current_version_id, Service.is_active)
+        .where(Service.id == service.id).with_for_update(read=True)
+    ).one()
+    if not is_active:
         raise InvalidTransition("This service is retired and takes no new requests.")
-    version = current_version(session, service)
+    if current_version_id != version.id:
+        raise ServiceChanged()
     definition = definition_of(version)
     teams = {slug: team_id for team_id, slug in team_slugs_by_id(session).items()}
     now = utcnow()
@@ -156,16 +143,39 @@ def submit_request(
         request.state = RequestState.completed
         request.closed_at = now
         _event(session, request, kind=EventKind.request_completed, by=requester, at=now)
-    written: list[Path] = []
+    for file in staged:
+        session.add(Attachment(
+            request_id=request.id, field_key=file.field_key, filename=file.filename,
+            content_type=file.content_type[:120], size=file.size,
+            storage_path=file.storage_path(request.id), uploaded_by_id=requester.id,
+        ))
+    session.commit()
+    return request
+
+
+def submit_request(
+    session: Session, *, service: Service, version: ServiceVersion, requester: User,
+    intake: Intake, attachments_dir: Path,
+) -> ServiceRequest:
+    """Create the request, its tasks, its files and its first event, or none of them.
+
+    `intake` was validated against `version`, and the request is filed under exactly
+    that version. Versions never change, so answers that fit `version` still fit it
+    inside the transaction; what may have changed since the form was validated is which
+    version is the service's current one, and that is checked under a lock in the
+    transaction: ServiceChanged if it is no longer `version` (nothing is filed).
+
+    Files are copied to temporary names before the transaction and moved to their final
+    names after it commits (app.attachments), so the write transaction only inserts
+    rows, and no file is left without its row."""
+    staged = stage(intake.files, attachments_dir)
     try:
-        _store_files(session, request, intake.files, by=requester,
-                     attachments_dir=attachments_dir, written=written)
-        session.commit()
+        request = _file_request(session, service=service, version=version,
+                                requester=requester, intake=intake, staged=staged)
     except BaseException:
-        # The rows are rolled back by one_transaction; the files are ours to remove.
-        for path in written:
-            path.unlink(missing_ok=True)
+        discard(staged)
         raise
+    place(staged, request_id=request.id, attachments_dir=attachments_dir)
     return request
 
 

@@ -82,12 +82,14 @@ class Factory:
             key: value if isinstance(value, list) else [str(value)]
             for key, value in (answers if answers is not None else {"summary": "Help"}).items()
         }
-        definition = definition_of(current_version(self.session, service))
+        version = current_version(self.session, service)
         settings = get_settings()
-        intake = validate_intake(self.session, definition=definition, values=values,
-                                 uploads=uploads or {}, max_upload_mb=settings.max_upload_mb)
-        return submit_request(self.session, service=service, requester=requester,
-                              intake=intake, attachments_dir=settings.attachments_dir)
+        intake = validate_intake(self.session, definition=definition_of(version),
+                                 values=values, uploads=uploads or {},
+                                 max_upload_mb=settings.max_upload_mb)
+        return submit_request(self.session, service=service, version=version,
+                              requester=requester, intake=intake,
+                              attachments_dir=settings.attachments_dir)
 
     def tasks(self, request: ServiceRequest) -> list[Task]:
         return list(self.session.exec(

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from app.catalog import current_version
 from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
 from app.models import ServiceRequest, Task, TimelineEvent, User
 from app.workflow import (
@@ -56,8 +57,8 @@ def test_a_failed_submission_leaves_nothing_behind(session, make, tmp_path: Path
         IncomingFile("a.txt", "text/plain", 3, io.BytesIO(b"abc"))]})
     before = session.exec(select(func.count()).select_from(ServiceRequest)).one()
     with pytest.raises(OSError):
-        submit_request(session, service=service, requester=requester, intake=intake,
-                       attachments_dir=blocker)
+        submit_request(session, service=service, version=current_version(session, service),
+                       requester=requester, intake=intake, attachments_dir=blocker)
     assert session.exec(select(func.count()).select_from(ServiceRequest)).one() == before
     assert session.exec(select(func.count()).select_from(Task)).one() == 0
     assert session.exec(select(func.count()).select_from(TimelineEvent)).one() == 0

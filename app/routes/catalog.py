@@ -26,7 +26,7 @@ from app.conditions import evaluate
 from app.config import get_settings
 from app.db import SessionDep
 from app.definitions import ServiceDefinition
-from app.errors import IntakeInvalid
+from app.errors import IntakeInvalid, ServiceChanged
 from app.intake import CHECKERS, FieldProblem, body_allowance, split_form, validate_intake
 from app.models import Service
 from app.request_body import accepts_large_body
@@ -150,11 +150,10 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     values, uploads = split_form(items)
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
-        return _service_page(
-            request, session, service, values=values, lost_files=lost, status=409,
-            notice="This form changed while you were filling it in. "
-                   "Check your answers against the new form and send it again.",
-        )
+        # Shown one version, the form would be checked against another: show the new
+        # form, answers kept, to be checked by the person who sends it.
+        return _service_page(request, session, service, values=values, lost_files=lost,
+                             status=409, notice=ServiceChanged().message)
     settings = get_settings()
     try:
         intake = validate_intake(
@@ -164,8 +163,13 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     except IntakeInvalid as invalid:
         return _service_page(request, session, service, values=values, errors=invalid.errors,
                              lost_files=lost, status=422)
-    created = submit_request(
-        session, service=service, requester=user, intake=intake,
-        attachments_dir=settings.attachments_dir,
-    )
+    try:
+        created = submit_request(
+            session, service=service, version=version, requester=user, intake=intake,
+            attachments_dir=settings.attachments_dir,
+        )
+    except ServiceChanged as changed:
+        # A new version was published between the check above and the transaction.
+        return _service_page(request, session, service, values=values, lost_files=lost,
+                             status=409, notice=changed.message)
     return redirect(f"/requests/{created.id}?submitted=1")

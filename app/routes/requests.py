@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from app.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
+from app.attachments import content_disposition, locate
 from app.auth import CurrentUser
 from app.config import get_settings
 from app.db import SessionDep
@@ -106,11 +107,12 @@ def download_attachment(
         raise HTTPException(status_code=404, detail=NOT_FOUND)
     # The same answer as for a file that does not exist: ids reveal nothing.
     get_request_for_viewer(attachment.request_id, session, user)
-    path = get_settings().attachments_dir / attachment.storage_path
-    if not path.is_file():
+    path = locate(get_settings().attachments_dir, attachment.storage_path)
+    if path is None:
         raise HTTPException(status_code=404, detail="This file is missing from storage.")
     # Served as a download, never inline: an uploaded HTML file must not run as Baton.
+    # The name is cleaned again: rows of earlier releases may hold a path or controls.
     return FileResponse(
-        path, filename=attachment.filename, media_type="application/octet-stream",
-        content_disposition_type="attachment",
+        path, media_type="application/octet-stream",
+        headers={"Content-Disposition": content_disposition(attachment.filename)},
     )

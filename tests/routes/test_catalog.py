@@ -301,10 +301,81 @@ def test_a_form_that_changed_while_it_was_filled_in_is_refused_with_answers_kept
     session.commit()
     response = web.post(f"/services/{service.slug}/requests", form)
     assert response.status_code == 409
-    assert "This form changed while you were filling it in." in text_of(response)
+    assert ("This service changed while you were filling it in: check the form and submit "
+            "again." in text_of(response))
     assert "What do you need?" in field_html(response.text, "summary")
     assert 'value="A new laptop"' in field_html(response.text, "summary")
     assert '<option value="Blue" selected>' in field_html(response.text, "colour")
     new_version = current_version(session, service).id
     assert f'name="version_id" value="{new_version}"' in response.text
     assert count(session, ServiceRequest) == 0
+
+
+def test_a_version_published_between_the_check_and_the_filing_is_a_409_and_nothing_is_filed(
+    web: WebClient, service: Service, employee: User, session, monkeypatch, attachments_dir
+):
+    import app.routes.catalog
+
+    checked = app.routes.catalog.validate_intake
+
+    def check_then_publish(*args: Any, **kwargs: Any) -> Any:
+        intake = checked(*args, **kwargs)
+        # Someone publishes a version with a new required field right after the check.
+        changed = definition_of(current_version(session, service)).to_data()
+        changed["fields"].append({"key": "cost_centre", "label": "Cost centre",
+                                  "type": "text", "required": True})
+        save_service(session, definition=parse_service(changed))
+        session.commit()
+        return intake
+
+    monkeypatch.setattr(app.routes.catalog, "validate_intake", check_then_publish)
+    tmp = attachments_dir / "tmp"
+    before = sorted(tmp.iterdir()) if tmp.exists() else []
+    response = submit(web, service, session, GOOD_ANSWERS,
+                      files=[("quote", ("quote.pdf", b"%PDF a quote", "application/pdf"))])
+    assert response.status_code == 409
+    assert ("This service changed while you were filling it in: check the form and submit "
+            "again." in text_of(response))
+    assert 'value="A new laptop"' in field_html(response.text, "summary")
+    assert "Cost centre" in field_html(response.text, "cost_centre")
+    assert "please attach them again (Quote)" in text_of(response)
+    assert count(session, ServiceRequest) == 0
+    assert count(session, Task) == 0
+    assert count(session, Attachment) == 0
+    assert (sorted(tmp.iterdir()) if tmp.exists() else []) == before
+
+
+def test_an_empty_file_is_refused_next_to_its_field(
+    web: WebClient, service: Service, employee: User, session
+):
+    response = submit(web, service, session, GOOD_ANSWERS,
+                      files=[("quote", ("quote.pdf", b"", "application/pdf"))])
+    assert response.status_code == 422
+    assert ("“quote.pdf” is empty (0 bytes): attach the file with its content, or leave "
+            "it out." in text_of_html(field_html(response.text, "quote")))
+    assert count(session, ServiceRequest) == 0
+
+
+def test_a_file_name_is_stored_shown_and_offered_as_its_clean_base_name(
+    web: WebClient, service: Service, employee: User, session
+):
+    # A whole Windows path, with a right-to-left override that would show "fdp.exe"
+    # backwards (control characters are tested in tests/test_attachments.py: the test
+    # client, like browsers, percent-encodes them in the form).
+    sent = "C:\\Users\\erin\\..\\Devis\u202e fdp.exe été.pdf"
+    response = submit(web, service, session, GOOD_ANSWERS,
+                      files=[("quote", (sent, b"%PDF a quote", "application/pdf"))])
+    assert response.status_code == 303
+    attachment = session.exec(select(Attachment)).one()
+    assert attachment.filename == "Devis fdp.exe été.pdf"
+    created = session.exec(select(ServiceRequest)).one()
+    assert created.answers["quote"] == ["Devis fdp.exe été.pdf"]
+    page = web.get(f"/requests/{created.id}").text
+    assert f'href="/attachments/{attachment.id}">Devis fdp.exe été.pdf</a>' in page
+
+    download = web.get(f"/attachments/{attachment.id}")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == (
+        "attachment; filename=\"Devis fdp.exe ete.pdf\"; "
+        "filename*=UTF-8''Devis%20fdp.exe%20%C3%A9t%C3%A9.pdf"
+    )

@@ -3,7 +3,6 @@
 import asyncio
 from typing import Any
 
-import pytest
 from sqlmodel import Session, select
 
 from app.models import ServiceRequest, User
