@@ -87,6 +87,38 @@ def cmd_recount(_args: argparse.Namespace) -> None:
         print(f"Copied their request's title into {titled} tasks that lacked it.")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from app.backup import BackupError, backup
+    from app.config import get_settings
+
+    settings = get_settings()
+    try:
+        summary = backup(database_url=settings.database_url,
+                         attachments_dir=settings.attachments_dir, folder=Path(args.folder))
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"Backed up to {summary.folder}: the {summary.describe()}.")
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from app.backup import BackupError, restore
+    from app.config import get_settings
+
+    settings = get_settings()
+    try:
+        summary = restore(folder=Path(args.folder), database_url=settings.database_url,
+                          attachments_dir=settings.attachments_dir, force=args.force)
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(1) from None
+    print(f"Restored from {summary.folder}: the {summary.describe()}.")
+    if summary.removed_files:
+        print(f"Removed {len(summary.removed_files)} files of the attachments folder that "
+              "the backup does not hold.")
+    print("Start Baton again (or restart it) so that no worker serves pages from before.")
+
+
 def cmd_migrate(_args: argparse.Namespace) -> None:
     from app.config import get_settings
     from app.migrate import upgrade
@@ -195,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
         "recount", help="rebuild the overview's open work counters from the tasks (and "
         "copy request titles into tasks an older release wrote)",
     ).set_defaults(func=cmd_recount)
+
+    backup = commands.add_parser(
+        "backup", help="copy the database and the uploaded files into a new folder, "
+        "consistently, while Baton serves")
+    backup.add_argument("folder")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser(
+        "restore", help="check a backup folder and put it back (stop Baton first)")
+    restore.add_argument("folder")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database that already holds data")
+    restore.set_defaults(func=cmd_restore)
 
     demo = commands.add_parser("demo", help="load demo people, catalog and requests, then serve")
     server_options(demo)
