@@ -109,7 +109,13 @@ class ServiceRequest(SQLModel, table=True):
     """One filled-in service. Named so as not to collide with Starlette's Request."""
 
     __tablename__ = "service_request"
-    __table_args__ = (Index("ix_service_request_requester", "requester_id", "id"),)
+    __table_args__ = (
+        Index("ix_service_request_requester", "requester_id", "id"),
+        # A form's one-time key: the same form sent twice (a double click, a retry after
+        # a cut-off answer) files one request. NULLs (no key) never collide.
+        Index("uq_service_request_submission_key", "requester_id", "submission_key",
+              unique=True),
+    )
 
     id: int = Field(default=None, primary_key=True)
     service_id: int = Field(foreign_key="service.id", index=True)
@@ -121,6 +127,7 @@ class ServiceRequest(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
+    submission_key: str | None = Field(default=None, max_length=64)
 
     @property
     def number(self) -> str:

@@ -11,6 +11,7 @@ membership and person rows FOR SHARE (see _require_member).
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import work_counts
@@ -89,11 +90,24 @@ def _set_state(session: Session, task: Task, state: TaskState, at: datetime) -> 
 # --- submission -----------------------------------------------------------------------
 
 
+def submitted_with(session: Session, *, requester: User, key: str) -> ServiceRequest | None:
+    """The request `requester` filed with a form's one-time key, if any."""
+    return session.exec(select(ServiceRequest).where(
+        ServiceRequest.requester_id == requester.id, ServiceRequest.submission_key == key,
+    )).first()
+
+
 @one_transaction
 def _file_request(
     session: Session, *, service: Service, version: ServiceVersion, requester: User,
-    intake: Intake, staged: list[StagedFile],
-) -> ServiceRequest:
+    intake: Intake, staged: list[StagedFile], submission_key: str | None,
+) -> tuple[ServiceRequest, bool]:
+    """The request and whether it was made now (False: the key's earlier request)."""
+    if submission_key is not None:
+        earlier = submitted_with(session, requester=requester, key=submission_key)
+        if earlier is not None:
+            session.commit()  # nothing written; ends the write transaction
+            return earlier, False
     # The service row is read under a lock (FOR SHARE on PostgreSQL; SQLite's write lock
     # holds already): a new version published meanwhile either committed before this
     # read, and is seen, or waits for this transaction to end.
@@ -111,7 +125,7 @@ def _file_request(
     request = ServiceRequest(
         service_id=service.id, version_id=version.id, requester_id=requester.id,
         title=request_title(definition, intake.answers), answers=intake.answers,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, submission_key=submission_key,
     )
     session.add(request)
     session.flush()
@@ -150,12 +164,12 @@ def _file_request(
             storage_path=file.storage_path(request.id), uploaded_by_id=requester.id,
         ))
     session.commit()
-    return request
+    return request, True
 
 
 def submit_request(
     session: Session, *, service: Service, version: ServiceVersion, requester: User,
-    intake: Intake, attachments_dir: Path,
+    intake: Intake, attachments_dir: Path, submission_key: str | None = None,
 ) -> ServiceRequest:
     """Create the request, its tasks, its files and its first event, or none of them.
 
@@ -167,15 +181,33 @@ def submit_request(
 
     Files are copied to temporary names before the transaction and moved to their final
     names after it commits (app.attachments), so the write transaction only inserts
-    rows, and no file is left without its row."""
+    rows, and no file is left without its row.
+
+    `submission_key`, the one-time key of the form, makes sending it again harmless:
+    when `requester` already filed a request with it, that request is returned and
+    nothing new is made. Two sends at once both pass the look-up on PostgreSQL; the
+    unique index on (requester, key) stops the second at its insert, which waits for
+    the first to commit, and its IntegrityError is turned into the first's request."""
     staged = stage(intake.files, attachments_dir)
     try:
-        request = _file_request(session, service=service, version=version,
-                                requester=requester, intake=intake, staged=staged)
+        request, made = _file_request(
+            session, service=service, version=version, requester=requester, intake=intake,
+            staged=staged, submission_key=submission_key,
+        )
+    except IntegrityError:
+        discard(staged)
+        earlier = (submitted_with(session, requester=requester, key=submission_key)
+                   if submission_key is not None else None)
+        if earlier is None:
+            raise
+        return earlier
     except BaseException:
         discard(staged)
         raise
-    place(staged, request_id=request.id, attachments_dir=attachments_dir)
+    if made:
+        place(staged, request_id=request.id, attachments_dir=attachments_dir)
+    else:
+        discard(staged)
     return request
 
 

@@ -7,6 +7,8 @@ the same semantics as app.conditions.evaluate. Without JavaScript every field is
 errors, fields whose condition is false start hidden.
 """
 
+import re
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +33,7 @@ from app.intake import CHECKERS, FieldProblem, body_allowance, split_form, valid
 from app.models import Service
 from app.request_body import accepts_large_body
 from app.web import is_htmx, redirect, render
-from app.workflow import submit_request
+from app.workflow import submit_request, submitted_with
 
 router = APIRouter()
 
@@ -95,6 +97,16 @@ def _service_or_404(session: SessionDep, slug: str) -> Service:
     return service
 
 
+# A form's one-time key (see submit_request): made by secrets.token_urlsafe; anything
+# else sent in its place is ignored, as if the form had none.
+_SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _submission_key(values: Mapping[str, list[str]]) -> str | None:
+    sent = values.get("submission_key", [""])[0]
+    return sent if _SUBMISSION_KEY.fullmatch(sent) else None
+
+
 def _service_page(
     request: Request, session: SessionDep, service: Service, *,
     values: dict[str, list[str]] | None = None, errors: dict[str, str] | None = None,
@@ -112,6 +124,9 @@ def _service_page(
         "team_names": team_names, "values": values or {}, "errors": errors or {},
         "lost_files": lost_files or [], "notice": notice,
         "max_upload_mb": get_settings().max_upload_mb,
+        # A form that comes back keeps its key: nothing was filed with it yet, and a
+        # double click on the form sent again must still file one request.
+        "submission_key": _submission_key(values or {}) or secrets.token_urlsafe(24),
     }, status=status)
 
 
@@ -144,10 +159,16 @@ async def submit_service_request(
 
 def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
             items: list[tuple[str, Any]]) -> Response:
+    values, uploads = split_form(items)
+    key = _submission_key(values)
+    earlier = submitted_with(session, requester=user, key=key) if key else None
+    if earlier is not None:
+        # This form was sent before (a double click, a retry after a cut-off answer):
+        # the request it made, as if just made, whatever happened to the service since.
+        return redirect(f"/requests/{earlier.id}?submitted=1")
     service = _service_or_404(session, slug)
     version = current_version(session, service)
     definition = definition_of(version)
-    values, uploads = split_form(items)
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
         # Shown one version, the form would be checked against another: show the new
@@ -166,7 +187,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     try:
         created = submit_request(
             session, service=service, version=version, requester=user, intake=intake,
-            attachments_dir=settings.attachments_dir,
+            attachments_dir=settings.attachments_dir, submission_key=key,
         )
     except ServiceChanged as changed:
         # A new version was published between the check above and the transaction.

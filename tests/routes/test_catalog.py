@@ -379,3 +379,74 @@ def test_a_file_name_is_stored_shown_and_offered_as_its_clean_base_name(
         "attachment; filename=\"Devis fdp.exe ete.pdf\"; "
         "filename*=UTF-8''Devis%20fdp.exe%20%C3%A9t%C3%A9.pdf"
     )
+
+
+# --- one request per form ---------------------------------------------------------------
+
+
+def key_of(html: str) -> str:
+    found = re.search(r'name="submission_key" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_each_form_shown_carries_a_one_time_key(web: WebClient, service: Service,
+                                               employee: User):
+    first, second = (key_of(web.get("/services/new-laptop").text) for _ in range(2))
+    assert len(first) >= 32 and first != second
+
+
+def test_a_form_sent_twice_files_one_request_and_both_answers_lead_to_it(
+    web: WebClient, service: Service, employee: User, session
+):
+    key = key_of(web.get("/services/new-laptop").text)
+    answers = {**GOOD_ANSWERS, "submission_key": key}
+    first = submit(web, service, session, answers)
+    second = submit(web, service, session, answers)
+    assert first.status_code == second.status_code == 303
+    created = session.exec(select(ServiceRequest)).one()
+    assert first.headers["location"] == second.headers["location"] == (
+        f"/requests/{created.id}?submitted=1")
+    assert created.submission_key == key
+    assert count(session, Task) == 2
+    assert count(session, TimelineEvent) == 1
+
+
+def test_sending_a_filed_form_again_later_leads_to_its_request_even_if_the_service_changed(
+    web: WebClient, service: Service, employee: User, session
+):
+    key = key_of(web.get("/services/new-laptop").text)
+    form = form_of(service, session, {**GOOD_ANSWERS, "submission_key": key})
+    filed = web.post(f"/services/{service.slug}/requests", form)
+    changed = definition_of(current_version(session, service)).to_data()
+    changed["fields"][0]["label"] = "What do you need?"
+    save_service(session, definition=parse_service(changed))
+    session.commit()
+    again = web.post(f"/services/{service.slug}/requests", form)
+    assert again.status_code == 303
+    assert again.headers["location"] == filed.headers["location"]
+    assert count(session, ServiceRequest) == 1
+
+
+def test_a_form_that_comes_back_keeps_its_key_and_then_files_once(
+    web: WebClient, service: Service, employee: User, session
+):
+    key = key_of(web.get("/services/new-laptop").text)
+    refused = submit(web, service, session,
+                     {**GOOD_ANSWERS, "amount": "500", "submission_key": key})
+    assert refused.status_code == 422
+    assert key_of(refused.text) == key
+    for _ in range(2):
+        assert submit(web, service, session,
+                      {**GOOD_ANSWERS, "submission_key": key}).status_code == 303
+    assert count(session, ServiceRequest) == 1
+
+
+def test_a_key_that_is_not_one_of_ours_is_ignored(
+    web: WebClient, service: Service, employee: User, session
+):
+    for _ in range(2):
+        response = submit(web, service, session,
+                          {**GOOD_ANSWERS, "submission_key": "x" * 500})
+        assert response.status_code == 303
+    assert session.exec(select(ServiceRequest.submission_key)).all() == [None, None]
