@@ -61,7 +61,7 @@ LIMITS = ("options", "min", "max", "integer", "min_length", "max_length", "place
 # would make a new version.
 FIELD_INPUTS = ("key", "label", "type", "help", "required", *LIMITS, "show_if", "explicit")
 STEP_INPUTS = ("name", "team", "kind", "instructions", "target", "target_unit", "condition",
-               "stage")
+               "stage", "requester_may_approve")
 INPUTS = {"fields": FIELD_INPUTS, "steps": STEP_INPUTS}
 INTEGER_INPUTS = {"min_length", "max_length", "max_files", "stage"}
 NUMBER_INPUTS = {"min", "max", "max_size_mb"}
@@ -74,7 +74,7 @@ INPUT_LABELS = {
     "placeholder": "Placeholder", "max_files": "Most files", "max_size_mb": "Largest file",
     "show_if": "Show only if", "team": "Team", "kind": "Kind",
     "instructions": "Instructions", "target": "Target", "condition": "Only if",
-    "stage": "Stage",
+    "stage": "Stage", "requester_may_approve": "The requester may approve",
 }
 TARGET_UNITS = {"hours": "target_hours", "business_days": "target_business_days"}
 
@@ -216,6 +216,10 @@ def step_data(raw: Row) -> dict[str, Any]:
     _put(data, "condition", raw.get("condition", ""))
     if stage := raw.get("stage", "").strip():
         data["stage"] = _number(stage, integer=True)
+    # Like a field's limits, the box counts only for the kind it belongs to (approval);
+    # ticked on a row switched to a task, it stays in the row but is no part of it.
+    if data["kind"] == "approval" and raw.get("requester_may_approve"):
+        data["requester_may_approve"] = True
     return data
 
 
@@ -263,6 +267,7 @@ def form_of(definition: ServiceDefinition) -> BuilderForm:
             "target": number_text(s.target_business_days if days else s.target_hours),
             "target_unit": "business_days" if days else "hours",
             "condition": s.condition or "", "stage": number_text(s.stage),
+            "requester_may_approve": "on" if s.requester_may_approve else "",
         })
     return BuilderForm(service=service, fields=fields, steps=steps)
 

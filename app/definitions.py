@@ -123,13 +123,27 @@ class StepDefinition(_Strict):
     stage: Annotated[int, Field(ge=1, le=1000)] | None = None
     target_hours: Annotated[float, Field(gt=0, le=24 * 365)] | None = None
     target_business_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    # Approval steps only: whether the requester may approve or reject this step of
+    # their own request (PRODUCT.md rule 7 forbids it unless an admin says so here).
+    # Stored only when true, so that files and versions written before it existed, and
+    # those that say `false`, are the same definition: not allowed.
+    requester_may_approve: bool | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> "StepDefinition":
         if self.target_hours is not None and self.target_business_days is not None:
             raise _Problem(("target_hours",), "give either 'target_hours' or "
                                               "'target_business_days', not both")
+        if self.requester_may_approve and self.kind != "approval":
+            raise _Problem(("requester_may_approve",),
+                           "'requester_may_approve' applies to approval steps only")
+        if not self.requester_may_approve:
+            self.requester_may_approve = None
         return self
+
+    @property
+    def allows_requester_approval(self) -> bool:
+        return self.kind == "approval" and bool(self.requester_may_approve)
 
 
 class ServiceDefinition(_Strict):

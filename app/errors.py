@@ -25,6 +25,14 @@ class NotAllowed(DomainError):
     status_code = 403
 
 
+class OwnRequestApproval(NotAllowed):
+    """PRODUCT.md rule 7: the requester approving or rejecting their own request."""
+
+    def __init__(self) -> None:
+        super().__init__("This is your own request: someone else on the team must "
+                         "approve or reject it.")
+
+
 class InvalidNote(DomainError):
     """A reason, note or comment that is missing where required, or too long."""
 

@@ -16,12 +16,16 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.catalog import definition_of
+from app.definitions import ServiceDefinition
 from app.models import (
     MAX_ID,
     QUEUED_TASK_STATES,
     OpenWorkCount,
     Service,
     ServiceRequest,
+    ServiceVersion,
+    StepKind,
     Task,
     TaskState,
     Team,
@@ -30,6 +34,7 @@ from app.models import (
     request_number,
     utcnow,
 )
+from app.visibility import requester_may_approve
 
 PAGE_SIZE = 50
 _NUMBER = re.compile(r"^\s*(?:req-?)?(\d{1,12})\s*$", re.IGNORECASE)
@@ -140,6 +145,16 @@ class TaskRow:
     team_name: str
     requester_name: str
     assignee_name: str | None
+    requester_id: int = 0
+    # Whether the requester may decide this approval of their own request (PRODUCT.md
+    # rule 7): looked up only for the viewer's own requests (see allow_own_approvals);
+    # False everywhere else, where it does not matter or is not known.
+    requester_may_approve: bool = False
+
+    def may_decide(self, viewer_id: int | None) -> bool:
+        """Whether the row offers the viewer Approve and Reject (for an approval)."""
+        return (self.task.kind != StepKind.approval or self.requester_id != viewer_id
+                or self.requester_may_approve)
 
 
 @dataclass
@@ -267,6 +282,7 @@ def list_tasks(
         page_of = _ROWS.where(col(Task.id).in_(
             select(Task.id).where(*conditions).order_by(*_order(sort)).limit(limit + 1)))
     rows = _rows(session, page_of.order_by(*_order(sort)).limit(limit + 1))
+    allow_own_approvals(session, rows, filters.viewer_id)
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -277,10 +293,12 @@ def list_tasks(
     return TaskPage(rows=rows, total=total, next_cursor=next_cursor, filters=filters)
 
 
-def task_row(session: Session, task: Task) -> TaskRow:
+def task_row(session: Session, task: Task, viewer_id: int | None = None) -> TaskRow:
     """One row, as a list would show it (for re-rendering a row after an action): the
     list's own query for that one task, so the row is read fresh in one statement."""
-    return _rows(session, _ONE_ROW, {"task_id": task.id})[0]
+    rows = _rows(session, _ONE_ROW, {"task_id": task.id})
+    allow_own_approvals(session, rows, viewer_id)
+    return rows[0]
 
 
 def _rows_query() -> Any:
@@ -301,6 +319,8 @@ def _rows_query() -> Any:
             .join(ServiceRequest, col(ServiceRequest.requester_id) == User.id)
             .where(ServiceRequest.id == Task.request_id).scalar_subquery(),
             select(assignee.name).where(assignee.id == Task.assignee_id).scalar_subquery(),
+            select(ServiceRequest.requester_id)
+            .where(ServiceRequest.id == Task.request_id).scalar_subquery(),
         )
     )
 
@@ -317,10 +337,30 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
     rows = []
     for row in session.execute(query, params):
         task = TaskLine(*row[:width])
-        title, service_name, team_name, requester_name, assignee_name = row[width:]
+        title, service_name, team_name, requester_name, assignee_name, requester_id = (
+            row[width:])
         rows.append(TaskRow(task, RequestLine(task.request_id, title), service_name,
-                            team_name, requester_name, assignee_name))
+                            team_name, requester_name, assignee_name, requester_id))
     return rows
+
+
+def allow_own_approvals(session: Session, rows: list[TaskRow], viewer_id: int | None
+                        ) -> None:
+    """Marks the approvals of the viewer's own requests whose step lets the requester
+    decide (rule 7, app.visibility): a lookup for those few rows only, one version
+    each."""
+    definitions: dict[int, ServiceDefinition] = {}
+    for row in rows:
+        if row.task.kind != StepKind.approval or row.requester_id != viewer_id:
+            continue
+        request = session.get(ServiceRequest, row.task.request_id)
+        assert request is not None
+        if request.version_id not in definitions:
+            version = session.get(ServiceVersion, request.version_id)
+            assert version is not None
+            definitions[request.version_id] = definition_of(version)
+        row.requester_may_approve = requester_may_approve(
+            definitions[request.version_id], row.task.position)
 
 
 def copy_missing_request_titles(session: Session) -> int:

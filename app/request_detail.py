@@ -20,6 +20,7 @@ from app.models import (
     TimelineEvent,
     User,
 )
+from app.visibility import requester_may_approve
 from app.workflow import skip_reason
 
 
@@ -39,6 +40,8 @@ class StepLine:
     # Why a skipped step is not needed (without a leading "Not needed:", which the
     # page says already), for the requester and the teams to read.
     skip_reason: str | None = None
+    # An approval step the requester may decide on their own request (rule 7).
+    requester_may_approve: bool = False
 
 
 @dataclass
@@ -123,7 +126,8 @@ def request_detail(
 
     assignee = aliased(User)
     steps = [
-        StepLine(task, team_name, assignee_name, definition.steps[task.position].instructions)
+        StepLine(task, team_name, assignee_name, definition.steps[task.position].instructions,
+                 requester_may_approve=requester_may_approve(definition, task.position))
         for task, team_name, assignee_name in session.exec(
             select(Task, Team.name, assignee.name)
             .join(Team, col(Team.id) == Task.team_id)

@@ -1,11 +1,14 @@
-"""Who sees what (PRODUCT.md rule 6), as plain functions over the database."""
+"""Who sees what (PRODUCT.md rule 6) and who may decide an approval (rule 7), as plain
+functions over the database: the rules and the pages both ask here."""
 
 from dataclasses import dataclass
 
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
-from app.models import Membership, ServiceRequest, Task, User
+from app.catalog import definition_of
+from app.definitions import ServiceDefinition
+from app.models import Membership, ServiceRequest, ServiceVersion, StepKind, Task, User
 
 
 def has_team_on_request(session: Session, *, user: User, request_id: int) -> bool:
@@ -50,3 +53,23 @@ def request_access(session: Session, *, user: User, request: ServiceRequest) -> 
         is_team_member=has_team_on_request(session, user=user, request_id=request.id),
         is_manager=user.is_manager,
     )
+
+
+def requester_may_approve(definition: ServiceDefinition, position: int) -> bool:
+    """Whether the step at `position` lets the requester approve or reject it on their
+    own request: only when an admin said so in the definition (a version written before
+    the setting existed does not)."""
+    return definition.steps[position].allows_requester_approval
+
+
+def may_decide(
+    session: Session, *, user: User, task: Task, request: ServiceRequest
+) -> bool:
+    """PRODUCT.md rule 7: nobody approves or rejects their own request, unless the step
+    allows it. Says nothing about team membership (the rules check that): only whether
+    this person, as the requester or not, may decide this approval."""
+    if task.kind != StepKind.approval or user.id != request.requester_id:
+        return True
+    version = session.get(ServiceVersion, request.version_id)
+    assert version is not None
+    return requester_may_approve(definition_of(version), task.position)

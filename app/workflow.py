@@ -25,6 +25,7 @@ from app.errors import (
     InvalidNote,
     InvalidTransition,
     NotAllowed,
+    OwnRequestApproval,
     ServiceChanged,
 )
 from app.intake import Intake, request_title, without_control_characters
@@ -46,6 +47,7 @@ from app.models import (
 )
 from app.targets import due_time
 from app.teams import is_active_member, team_slugs_by_id
+from app.visibility import may_decide
 
 MAX_NOTE_LENGTH = 5000
 
@@ -423,6 +425,8 @@ def _finish(
             "This is an approval: approve or reject it." if task.kind == StepKind.approval
             else "This task is not an approval: complete it."
         )
+    if not may_decide(session, user=by, task=task, request=request):
+        raise OwnRequestApproval()
     now = utcnow()
     _claim_on_the_way(session, request, task, by, now)
     _set_state(session, task, state, now)

@@ -45,6 +45,7 @@ def show_overview_tasks(
     """Who has each task behind a number, and for how long."""
     now = utcnow()
     filters = TaskFilter(
+        viewer_id=user.id,  # the approvals of their own requests (rule 7)
         state=state if state in ("open", "claimed") else None,
         overdue=is_on(overdue) or state == "overdue", now=now,
         sort=sort_named(sort),

@@ -173,7 +173,7 @@ def queue_changes(
 @router.get("/my-work", name="queues.my_work")
 def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
                  after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-    filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,))
+    filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,), viewer_id=user.id)
     page = list_tasks(session, filters=filters, after=after)
     return render(request, "queues/my_work.html", {
         "page": page, "teammates": teammates_of(session, set(viewer.team_ids)),
@@ -187,7 +187,8 @@ def _after_action(
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
-    row = task_row(session, task)
+    viewer = getattr(request.state, "viewer", None)
+    row = task_row(session, task, viewer_id=viewer.user.id if viewer and viewer.user else None)
     # Other parts of the page (the queue's count) refresh themselves on this event.
     headers = {"HX-Trigger": "task-changed"}
     # Only a claimed row offers "Hand to"; two members are enough to tell whether anyone
@@ -209,7 +210,10 @@ def _act(
     try:
         action()
     except DomainError as refused:
-        if not is_htmx(request):
+        # htmx swaps a 409 or 422 in place (base.html); anything else, a 403 say, goes to
+        # the error page, which htmx shows in the toast: a row swapped with it would not
+        # be shown at all.
+        if not is_htmx(request) or refused.status_code not in (409, 422):
             raise
         # The row comes back with the message and what was typed in the note box.
         return _after_action(request, session, task, view=view, back=back, note=note,
