@@ -12,6 +12,7 @@ a private PostgreSQL server this session starts and removes, never the shared on
 """
 
 import contextlib
+import html
 import os
 import re
 import signal
@@ -240,8 +241,26 @@ class Visitor:
             headers={"HX-Request": "true", "X-CSRF-Token": self.csrf_token},
         )
 
+    def submit(self, slug: str, answers: dict[str, str],
+               files: dict[str, tuple[str, bytes, str]]) -> httpx.Response:
+        """Opens a service's form and sends it as a browser would: its hidden fields (the
+        CSRF token, the version, a one-time key if it has one) with the answers."""
+        page = self.client.get(f"/services/{slug}")
+        assert page.status_code == 200, page.text[:500]
+        return self.client.post(f"/services/{slug}/requests",
+                                data={**hidden_fields(page.text), **answers}, files=files)
+
     def close(self) -> None:
         self.client.close()
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    fields = {}
+    for tag in re.findall(r'<input[^>]*type="hidden"[^>]*>', page):
+        name, value = re.search(r'name="([^"]*)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            fields[html.unescape(name.group(1))] = html.unescape(value.group(1) if value else "")
+    return fields
 
 
 def _csrf_token(page: str) -> str:
