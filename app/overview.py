@@ -11,7 +11,15 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.models import OpenWorkCount, Service, Task, Team, is_queued, utcnow
+from app.models import (
+    OpenWorkCount,
+    Service,
+    ServiceVersion,
+    Task,
+    Team,
+    is_queued,
+    utcnow,
+)
 
 
 @dataclass
@@ -94,3 +102,21 @@ def open_work_by_step(session: Session, *, now: datetime | None = None) -> list[
 def oldest_first(lines: list[StepLine]) -> StepLine | None:
     dated = [line for line in lines if line.work.oldest_opened_at is not None]
     return min(dated, key=lambda line: line.work.oldest_opened_at) if dated else None  # type: ignore[arg-type,return-value]
+
+
+def has_step(session: Session, *, position: int, service_id: int | None = None) -> bool:
+    """Whether the service (any service, without one) has a step at `position`: in its
+    current version, or as open work left by an earlier version that had more steps.
+    A list behind a step that does not exist is not found, not an empty page."""
+    current = (select(ServiceVersion.definition)
+               .join(Service, col(Service.current_version_id) == ServiceVersion.id))
+    open_work = select(OpenWorkCount.position).where(
+        OpenWorkCount.position == position,
+        OpenWorkCount.open_count + OpenWorkCount.claimed_count > 0,
+    )
+    if service_id is not None:
+        current = current.where(Service.id == service_id)
+        open_work = open_work.where(OpenWorkCount.service_id == service_id)
+    if any(len(definition.get("steps", ())) > position for definition in session.exec(current)):
+        return True
+    return session.exec(open_work.limit(1)).first() is not None

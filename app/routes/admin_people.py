@@ -16,9 +16,11 @@ from app.access import IdPath
 from app.auth import AdminUser
 from app.db import SessionDep
 from app.errors import DomainError
+from app.inputs import InputInvalid, parse_flag
 from app.models import MAX_ID, Team, User
 from app.people import (
     ROLES,
+    PersonInvalid,
     add_person,
     claimed_tasks_of,
     deactivate_person,
@@ -69,10 +71,6 @@ def _done(request: Request) -> str | None:
     return DONE.get(request.query_params.get("done", ""))
 
 
-def _checked(value: str) -> bool:
-    return value.strip().lower() in ("on", "yes", "true", "1")
-
-
 def _refusal(action: Callable[[], object]) -> DomainError | None:
     """Runs the rule; returns its refusal to show on the page. A 403 (the admin is no
     longer one) goes to the error page instead."""
@@ -83,6 +81,14 @@ def _refusal(action: Callable[[], object]) -> DomainError | None:
             raise
         return refused
     return None
+
+
+def _box(key: str, value: str) -> bool:
+    """A yes/no box of an admin form; a value no page sends is refused next to it."""
+    try:
+        return parse_flag(value)
+    except InputInvalid as invalid:
+        raise PersonInvalid({key: invalid.message}) from None
 
 
 def _field_errors(refused: DomainError | None) -> dict[str, str]:
@@ -177,7 +183,7 @@ def add_team_member_from_form(
 ) -> Response:
     def add() -> None:
         add_team_member(session, team=team, person=pick_active_person(session, person),
-                        lead=_checked(lead), by=user)
+                        lead=_box("lead", lead), by=user)
 
     refused = _refusal(add)
     if refused:
@@ -212,7 +218,7 @@ def set_team_lead_from_form(
     person_id: IdPath, lead: TextField = "",
 ) -> Response:
     person = _member(session, person_id)
-    make_lead = _checked(lead)
+    make_lead = parse_flag(lead)
     refused = _refusal(
         lambda: set_team_lead(session, team=team, person=person, lead=make_lead, by=user)
     )
@@ -259,7 +265,7 @@ def create_person_from_form(
     created: list[User] = []
     refused = _refusal(lambda: created.append(add_person(
         session, name=name, email=email, password=password,
-        manager=_checked(manager), admin=_checked(admin), by=user,
+        manager=_box("manager", manager), admin=_box("admin", admin), by=user,
     )))
     if refused:
         # The password is never sent back into the page.

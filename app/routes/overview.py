@@ -9,10 +9,11 @@ from fastapi.responses import Response
 from app.auth import ManagerUser, ViewerDep
 from app.catalog import current_version, definition_of, get_service_by_slug
 from app.db import SessionDep
+from app.inputs import parse_flag
 from app.models import utcnow
-from app.overview import oldest_first, open_work_by_step, open_work_by_team
+from app.overview import has_step, oldest_first, open_work_by_step, open_work_by_team
 from app.queues import TaskFilter, list_tasks, sort_named
-from app.routes.queues import is_on, teammates_of
+from app.routes.queues import teammates_of
 from app.teams import get_team_by_slug
 from app.web import is_htmx, render
 
@@ -47,7 +48,7 @@ def show_overview_tasks(
     filters = TaskFilter(
         viewer_id=user.id,  # the approvals of their own requests (rule 7)
         state=state if state in ("open", "claimed") else None,
-        overdue=is_on(overdue) or state == "overdue", now=now,
+        overdue=parse_flag(overdue) or state == "overdue", now=now,
         sort=sort_named(sort),
     )
     title_parts = []
@@ -66,6 +67,8 @@ def show_overview_tasks(
         title_parts.append(service_row.name)
         step_names = [s.name for s in definition_of(current_version(session, service_row)).steps]
     if step is not None:
+        if not has_step(session, position=step, service_id=filters.service_id):
+            raise HTTPException(status_code=404, detail="There is no such step.")
         filters.position = step
         if not service:
             title_parts.append(f"step {step + 1} of every service")

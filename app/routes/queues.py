@@ -16,6 +16,7 @@ from app.access import TaskForWorker
 from app.auth import CurrentUser, ViewerDep
 from app.db import SessionDep
 from app.errors import DomainError
+from app.inputs import TooLong, parse_flag, parse_person
 from app.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.page_cache import keep_queue_page
 from app.queues import (
@@ -63,11 +64,6 @@ def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Res
     })
 
 
-def is_on(flag: str) -> bool:
-    """A checkbox or link flag: `overdue=1` (a link) or `overdue=on` (the form)."""
-    return flag.strip().lower() in ("1", "on", "true", "yes")
-
-
 def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
                 team_slug: str) -> tuple[Team, bool]:
     """The team whose queue is asked for, and whether the viewer is on it: members and
@@ -87,7 +83,7 @@ def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q:
         team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
         viewer_id=user.id, search=q[:200],
         # `state=overdue` is accepted too: it reads naturally in a link.
-        overdue=is_on(overdue) or state == "overdue", now=now,
+        overdue=parse_flag(overdue) or state == "overdue", now=now,
         sort=sort_named(sort),
     )
 
@@ -242,23 +238,28 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
 
 def _teammate_named(session: Session, task: Task, text: str) -> User | None:
     """The person the "Hand to" box names: an e-mail (what its suggestions fill in), the
-    name of one of the team's active members, or an id. A name two teammates share is
-    refused with a message (422)."""
+    name of one of the team's active members, "Name <e-mail>" (read as everywhere, by
+    app.inputs.parse_person), or an id. A name two teammates share is refused with a
+    message (422)."""
     text = text.strip()
-    if not text:
-        return None
     if text.isascii() and text.isdigit():
         return session.get(User, int(text)) if int(text) <= MAX_ID else None
-    wanted = text.lower()
+    try:
+        typed = parse_person(text)
+    except TooLong:
+        return None
+    if typed is None:
+        return None
     members = active_members_of(session, {task.team_id})[task.team_id]
-    matches = [m for m in members if wanted in (m.email.lower(), m.name.lower())]
+    matches = [m for m in members if m.email.lower() == typed.email
+               or (typed.name is not None and " ".join(m.name.lower().split()) == typed.name)]
     if len(matches) > 1:
         raise HTTPException(status_code=422,
                             detail="Several teammates have that name: use the e-mail.")
     if matches:
         return session.get(User, matches[0].id)
     # Someone outside the team, by e-mail: hand_task says why they cannot have it.
-    return session.exec(select(User).where(User.email == wanted)).first()
+    return session.exec(select(User).where(User.email == typed.email)).first()
 
 
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")

@@ -257,6 +257,15 @@ def test_removing_a_member_and_making_and_unmaking_a_lead(web: WebClient, sessio
     assert audit_actions(session) == ["lead.set", "lead.unset", "member.removed"]
 
 
+@pytest.mark.parametrize("flag", ["maybe", "YES", "2"])
+def test_a_lead_flag_no_page_sends_is_refused(web: WebClient, session, org, flag):
+    web.login(org.adam)
+    response = web.post(f"/admin/teams/it/members/{org.iris.id}/lead", {"lead": flag})
+    assert response.status_code == 422
+    assert not session.get(Membership, (org.it.id, org.iris.id)).is_lead  # type: ignore[union-attr]
+    assert audit_actions(session) == []
+
+
 @pytest.mark.parametrize(("method", "url"), [
     ("get", "/admin/teams/no-such-team"),
     ("get", "/admin/teams/NOT%20A%20SLUG"),
@@ -339,11 +348,20 @@ def test_a_bad_new_person_is_a_422_with_messages_by_field_and_answers_kept_but_n
 
 def test_odd_input_for_a_new_person_is_a_message_never_a_500(web: WebClient, org):
     response = web.login(org.adam).post("/admin/people", {
-        "name": "\x00" * 3, "email": "a\x00@b", "password": "p\x00" * 10, "manager": "maybe",
+        "name": "\x00" * 3, "email": "a\x00@b", "password": "p\x00" * 10,
     })
     assert response.status_code == 422
     assert field_error(response, "name") == "Enter the person's name."
     assert field_error(response, "email").startswith("Enter an e-mail address like")
+
+
+def test_a_role_box_value_no_page_sends_is_refused(web: WebClient, session, org):
+    response = web.login(org.adam).post("/admin/people", {
+        "name": "Nora", "email": "nora@example.com", "password": "long enough", "manager": "maybe",
+    })
+    assert response.status_code == 422
+    assert field_error(response, "manager").startswith("This box is ticked or not")
+    assert audit_actions(session) == []
 
 
 def test_granting_and_revoking_roles_from_the_person_page(web: WebClient, session, org):

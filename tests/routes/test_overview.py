@@ -194,3 +194,46 @@ def test_the_list_behind_a_step_is_titled_with_the_step_even_when_empty(web, mak
     assert "New laptop · step 2: Step 2" in text_of(empty)
     across = web.get("/overview/tasks?step=0")
     assert "step 1 of every service" in text_of(across)
+
+
+@pytest.mark.parametrize("url", [
+    "/overview/tasks?service=laptop&step=2", "/overview/tasks?service=laptop&step=1000",
+    "/overview/tasks?step=2", "/overview/tasks?team=it&service=laptop&step=5",
+])
+def test_a_step_that_does_not_exist_is_not_found(web, work, url):
+    response = web.login(work.manager).get(url)
+    assert response.status_code == 404
+    assert "There is no such step." in text_of(response)
+
+
+def test_a_step_an_earlier_version_had_is_listed_while_it_has_open_work(web, session, make):
+    from app.catalog import save_service
+    from app.definitions import parse_service
+
+    service = make.service(slug="move", name="Office move", ordering="flexible",
+                           steps=[("it", "task"), ("hr", "task"), ("facilities", "task")])
+    last = make.tasks(make.request(service, make.user("Rita")))[2]
+    save_service(session, definition=parse_service({
+        "slug": "move", "name": "Office move", "category": "General",
+        "fields": [{"key": "summary", "label": "Summary", "type": "text"}],
+        "steps": [{"name": "Step 1", "team": "it"}, {"name": "Step 2", "team": "hr"}],
+    }))
+    web.login(make.user(manager=True))
+    response = web.get("/overview/tasks?service=move&step=2")
+    assert response.status_code == 200
+    assert task_ids(response) == [last.id]
+    assert web.get("/overview/tasks?step=2").status_code == 200
+    assert web.get("/overview/tasks?service=move&step=3").status_code == 404
+
+
+@pytest.mark.parametrize("flag, listed", [("1", 0), ("on", 0), ("", 2), ("0", 2)])
+def test_the_overdue_flag_reads_what_the_pages_send(web, work, flag, listed):
+    response = web.login(work.manager).get(f"/overview/tasks?team=it&overdue={flag}")
+    assert response.status_code == 200
+    assert len(task_ids(response)) == listed
+
+
+@pytest.mark.parametrize("flag", ["maybe", "ON", "2"])
+def test_an_overdue_flag_no_page_sends_is_refused(web, work, flag):
+    response = web.login(work.manager).get(f"/overview/tasks?team=it&overdue={flag}")
+    assert response.status_code == 422

@@ -419,6 +419,27 @@ def test_the_hand_to_box_takes_a_teammates_email_or_name(web, session, make, des
     assert refreshed(session, task).assignee_id == desk.ivan.id
 
 
+def test_the_hand_to_box_reads_name_and_email_as_the_person_field_does(
+    web, session, make, desk
+):
+    task = first_task(make, desk.laptop, desk.rita)
+    claim_task(session, task=task, by=desk.ivan)
+    web.login(desk.ivan)
+    handed = web.post(f"/tasks/{task.id}/hand", {"to": f" Iris  <{desk.iris.email}> "},
+                      htmx=True)
+    assert handed.status_code == 200 and "Handed to Iris." in text_of(handed)
+    assert refreshed(session, task).assignee_id == desk.iris.id
+    nobody = web.login(desk.iris).post(
+        f"/tasks/{task.id}/hand", {"to": "x" * 360 + f" <{desk.ivan.email}>"}, htmx=True)
+    assert nobody.status_code == 422
+
+
+@pytest.mark.parametrize("flag", ["maybe", "TRUE", "2"])
+def test_an_overdue_flag_no_page_sends_is_refused(web, desk, flag):
+    response = web.login(desk.ivan).get(f"/queues/it?overdue={flag}")
+    assert response.status_code == 422
+
+
 @pytest.mark.parametrize("holder", ["ivan", "iris"])
 def test_the_row_sent_back_after_a_claim_offers_hand_when_someone_else_could_take_it(
     web, make, desk, holder
