@@ -59,6 +59,16 @@ if SERVER_URL.startswith("postgresql"):
 os.environ["BATON_DATABASE_URL"] = DATABASE_URL
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The database made above is dropped at the end of every run, also one in which no
+    test asked for the `engine` (e.g. `-m fault`, whose tests make their own)."""
+    if SERVER_URL.startswith("postgresql"):
+        server = _server_engine()
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{_PG_DATABASE}" WITH (FORCE)'))
+        server.dispose()
+
+
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
     engine = make_engine(DATABASE_URL)
