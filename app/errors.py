@@ -33,6 +33,18 @@ class OwnRequestApproval(NotAllowed):
                          "approve or reject it.")
 
 
+class TooManyComments(DomainError):
+    """One person posting comments faster than anyone writes them; `retry_after`: the
+    seconds until one more is accepted."""
+
+    status_code = 429
+
+    def __init__(self, *, limit: int, retry_after: int):
+        super().__init__(f"You have posted {limit} comments in the last minute: wait "
+                         f"{retry_after} s and post this one again.")
+        self.retry_after = retry_after
+
+
 class InvalidNote(DomainError):
     """A reason, note or comment that is missing where required, or too long."""
 

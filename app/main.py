@@ -117,7 +117,10 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, exc: DomainError) -> Response:
-        return _error_page(request, exc.status_code, exc.message)
+        response = _error_page(request, exc.status_code, exc.message)
+        if retry_after := getattr(exc, "retry_after", None):  # a 429 says when to retry
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, overview, people,

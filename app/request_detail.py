@@ -1,4 +1,10 @@
-"""Everything the request page shows, gathered in a fixed number of queries."""
+"""Everything the request page shows, gathered in a fixed number of queries.
+
+The timeline shows its newest events (TIMELINE_PAGE of them) and offers the earlier ones
+a page at a time, so that a request with thousands of comments is still one small page:
+what the page needs from older events (why a step was skipped, who ended the request)
+is read on its own.
+"""
 
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +17,7 @@ from app.definitions import FieldDefinition
 from app.models import (
     Attachment,
     EventKind,
+    RequestState,
     Service,
     ServiceRequest,
     ServiceVersion,
@@ -22,6 +29,8 @@ from app.models import (
 )
 from app.visibility import requester_may_approve
 from app.workflow import skip_reason
+
+TIMELINE_PAGE = 50
 
 
 @dataclass
@@ -69,6 +78,16 @@ class TimelineLine:
 
 
 @dataclass
+class TimelinePage:
+    """Consecutive events of a request's timeline, oldest first; `earlier_before` is the
+    id of the first of them when earlier events exist (where "show earlier" goes on)."""
+
+    request_id: int
+    lines: list[TimelineLine]
+    earlier_before: int | None = None
+
+
+@dataclass
 class RequestDetail:
     request: ServiceRequest
     service: Service
@@ -76,8 +95,10 @@ class RequestDetail:
     requester: User
     answers: list[AnswerLine]
     steps: list[StepLine]
-    timeline: list[TimelineLine]
+    timeline: TimelinePage
     ordering: str = "enforced"
+    # The event that rejected or cancelled the request, for the notice on top.
+    ending: TimelineLine | None = None
 
     @property
     def stages(self) -> list[StageGroup]:
@@ -105,8 +126,11 @@ def without_prefix(reason: str) -> str:
 
 
 def request_detail(
-    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool
+    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
+    before: int | None = None,
 ) -> RequestDetail:
+    """The request page: `before`, the id of an event, shows the page of the timeline
+    just before it rather than the newest."""
     version = session.get(ServiceVersion, service_request.version_id)
     service = session.get(Service, service_request.service_id)
     requester = session.get(User, service_request.requester_id)
@@ -137,31 +161,70 @@ def request_detail(
         )
     ]
 
-    query = (
-        select(TimelineEvent, User.name, Task.step_name)
-        .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
-        .outerjoin(Task, col(Task.id) == TimelineEvent.task_id)
-        .where(TimelineEvent.request_id == service_request.id)
-        .order_by(col(TimelineEvent.id))
-    )
-    if not with_internal_notes:
-        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
-    timeline = [
-        TimelineLine(event, actor_name or "Baton", step_name)
-        for event, actor_name, step_name in session.exec(query)
-    ]
+    timeline = timeline_page(session, service_request=service_request,
+                             with_internal_notes=with_internal_notes, before=before)
     # The reason written when the step was skipped; a request skipped before reasons
     # were recorded gets it from its version's condition.
-    reasons = {line.event.task_id: line.event.note for line in timeline
-               if line.event.kind == EventKind.task_skipped and line.event.note}
-    for step in steps:
-        if step.task.state == TaskState.skipped:
-            note = reasons.get(step.task.id) or (
-                skip_reason(definition, step.task.position)
-                if definition.steps[step.task.position].condition else ""
+    skipped = [step for step in steps if step.task.state == TaskState.skipped]
+    reasons: dict[int | None, str] = {}
+    if skipped:
+        reasons = {task_id: note for task_id, note in session.exec(
+            select(TimelineEvent.task_id, TimelineEvent.note).where(
+                TimelineEvent.request_id == service_request.id,
+                TimelineEvent.kind == EventKind.task_skipped, TimelineEvent.note != "",
             )
-            step.skip_reason = without_prefix(note) or None
+        )}
+    for step in skipped:
+        note = reasons.get(step.task.id) or (
+            skip_reason(definition, step.task.position)
+            if definition.steps[step.task.position].condition else ""
+        )
+        step.skip_reason = without_prefix(note) or None
     return RequestDetail(
         request=service_request, service=service, version=version, requester=requester,
         answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
+        ending=_ending(session, service_request),
     )
+
+
+def _lines(session: Session, query: Any) -> list[TimelineLine]:
+    return [TimelineLine(event, actor_name or "Baton", step_name)
+            for event, actor_name, step_name in session.exec(query)]
+
+
+def _events_of(request_id: int) -> Any:
+    return (
+        select(TimelineEvent, User.name, Task.step_name)
+        .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
+        .outerjoin(Task, col(Task.id) == TimelineEvent.task_id)
+        .where(TimelineEvent.request_id == request_id)
+    )
+
+
+def timeline_page(
+    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
+    before: int | None = None, size: int = TIMELINE_PAGE,
+) -> TimelinePage:
+    """The newest `size` events (before the event `before`, when given), oldest first:
+    one walk back along the request's timeline index."""
+    query = _events_of(service_request.id)
+    if not with_internal_notes:
+        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
+    if before is not None:
+        query = query.where(col(TimelineEvent.id) < before)
+    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
+    lines.reverse()
+    if len(lines) > size:
+        lines = lines[1:]
+        return TimelinePage(service_request.id, lines, earlier_before=lines[0].event.id)
+    return TimelinePage(service_request.id, lines)
+
+
+def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine | None:
+    """Who rejected or cancelled the request, and why (never an internal note)."""
+    if service_request.state not in (RequestState.rejected, RequestState.cancelled):
+        return None
+    query = _events_of(service_request.id).where(
+        col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]))
+    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
+    return lines[0] if lines else None

@@ -8,7 +8,8 @@ PostgreSQL this is SELECT … FOR UPDATE); before it, they lock the acting membe
 membership and person rows FOR SHARE (see _require_member).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from math import ceil
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from app.errors import (
     NotAllowed,
     OwnRequestApproval,
     ServiceChanged,
+    TooManyComments,
 )
 from app.intake import Intake, request_title, without_control_characters
 from app.models import (
@@ -43,6 +45,7 @@ from app.models import (
     Team,
     TimelineEvent,
     User,
+    is_comment,
     utcnow,
 )
 from app.targets import due_time
@@ -50,6 +53,10 @@ from app.teams import is_active_member, team_slugs_by_id
 from app.visibility import may_decide
 
 MAX_NOTE_LENGTH = 5000
+# How many comments and notes one person may post in a minute, over all requests: more
+# than anyone types, far fewer than a script posts.
+COMMENTS_PER_MINUTE = 10
+COMMENT_WINDOW = timedelta(minutes=1)
 
 
 def _event(
@@ -491,6 +498,24 @@ def cancel_request(
     return request
 
 
+def _check_comment_rate(session: Session, by: User, now: datetime) -> None:
+    """Refuses a person's comment past COMMENTS_PER_MINUTE of them (notes included, on
+    any request) in the minute before `now`. Counted from the timeline, so it holds
+    across processes; the person's row is locked first (PostgreSQL; SQLite's write lock
+    does the same) so that two posts at once cannot both count one short of the limit."""
+    session.exec(select(User.id).where(User.id == by.id).with_for_update(key_share=True)).all()
+    latest = session.exec(
+        select(TimelineEvent.created_at)
+        .where(TimelineEvent.actor_id == by.id, is_comment(),
+               col(TimelineEvent.created_at) > now - COMMENT_WINDOW)
+        .order_by(col(TimelineEvent.created_at).desc()).limit(COMMENTS_PER_MINUTE)
+    ).all()
+    if len(latest) >= COMMENTS_PER_MINUTE:
+        # One more is accepted once the oldest of these is a minute old.
+        wait = (latest[-1] + COMMENT_WINDOW - now).total_seconds()
+        raise TooManyComments(limit=COMMENTS_PER_MINUTE, retry_after=max(1, ceil(wait)))
+
+
 @one_transaction
 def add_comment(
     session: Session, *, service_request: ServiceRequest, by: User, body: str,
@@ -506,9 +531,11 @@ def add_comment(
         raise NotAllowed("Only the teams working on this request can add internal notes.")
     if not is_team_member and by.id != service_request.requester_id:
         raise NotAllowed("Only the requester and the teams on this request can comment.")
+    now = utcnow()
+    _check_comment_rate(session, by, now)
     event = _event(
         session, service_request, kind=EventKind.note if internal else EventKind.comment,
-        by=by, note=text, internal=internal, at=utcnow(),
+        by=by, note=text, internal=internal, at=now,
     )
     session.commit()
     return event

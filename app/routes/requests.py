@@ -13,8 +13,8 @@ from app.db import SessionDep
 from app.errors import DomainError
 from app.models import MAX_ID, Attachment, RequestState, utcnow
 from app.my_requests import requests_of
-from app.request_detail import request_detail
-from app.web import redirect, render
+from app.request_detail import request_detail, timeline_page
+from app.web import is_htmx, redirect, render
 from app.workflow import add_comment, cancel_request
 
 router = APIRouter()
@@ -41,24 +41,35 @@ def show_my_requests(
 def _request_page(
     request: Request, session: SessionDep, viewed: RequestForViewer, user: CurrentUser, *,
     errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
-    status: int = 200,
+    status: int = 200, before: int | None = None, headers: dict[str, str] | None = None,
 ) -> Response:
     detail = request_detail(
         session, service_request=viewed.request,
-        with_internal_notes=viewed.access.sees_internal_notes,
+        with_internal_notes=viewed.access.sees_internal_notes, before=before,
     )
     return render(request, "requests/request.html", {
-        "detail": detail, "access": viewed.access,
-        "errors": errors or {}, "values": values or {},
+        "detail": detail, "timeline": detail.timeline, "showing_earlier": before is not None,
+        "access": viewed.access, "errors": errors or {}, "values": values or {},
         "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
-    }, status=status)
+    }, status=status, headers=headers)
 
 
 @router.get("/requests/{request_id}", name="requests.show")
 def show_request(
-    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    return _request_page(request, session, viewed, user)
+    """The request page with its newest events; `before` (an event's id): the events
+    just before that one, as the whole page or, for htmx, as the list items that go
+    where its "show earlier" link was."""
+    if before is not None and is_htmx(request):
+        timeline = timeline_page(
+            session, service_request=viewed.request,
+            with_internal_notes=viewed.access.sees_internal_notes, before=before,
+        )
+        return render(request, "requests/request.html", {"timeline": timeline},
+                      block="earlier_events")
+    return _request_page(request, session, viewed, user, before=before)
 
 
 @router.post("/requests/{request_id}/comments", name="requests.comment")
@@ -72,11 +83,16 @@ def comment_on_request(
             is_team_member=viewed.access.is_team_member,
         )
     except DomainError as error:
-        if error.status_code == 403:
+        # A refusal goes to the error page (htmx: its toast, the typed text left as it
+        # is in the box); anything else, too long or too many, next to the box, with
+        # the text kept in it.
+        if error.status_code == 403 or is_htmx(request):
             raise
         session.rollback()
+        retry_after = getattr(error, "retry_after", None)
         return _request_page(request, session, viewed, user, status=error.status_code,
-                             errors={"body": error.message}, values={"body": body})
+                             errors={"body": error.message}, values={"body": body},
+                             headers={"Retry-After": str(retry_after)} if retry_after else None)
     return redirect(f"/requests/{viewed.request.id}#timeline", request)
 
 
