@@ -3,6 +3,7 @@
 import ctypes
 import gc
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -12,7 +13,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,6 +42,7 @@ from app.routes import (
     queues,
     requests,
 )
+from app.routes.health import RETRY_AFTER_SECONDS
 from app.web import ROOT, is_htmx, render
 
 SECURITY_HEADERS = {
@@ -46,6 +54,8 @@ SECURITY_HEADERS = {
         "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
     ),
 }
+
+_log = logging.getLogger("baton")
 
 
 def _wants_json(request: Request) -> bool:
@@ -110,6 +120,21 @@ def create_app() -> FastAPI:
         # The rule's transaction was already rolled back; nothing was half-written.
         return _error_page(request, 400, "Some of that input cannot be stored (for example an "
                                          "invisible control character). Remove it and try again.")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(DisconnectionError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database is restarting, unreachable, out of connections, or (SQLite)
+        # locked past the busy timeout. Nothing is half-written (a rule's transaction is
+        # rolled back whole) and the same request will very likely work in a moment.
+        _log.warning("database unavailable (%s %s): %s", request.method, request.url.path,
+                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        response = _error_page(request, 503, "The database is not answering at the moment: "
+                                             "try again in a few seconds.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.exception_handler(BadCursor)
     async def broken_page_link(request: Request, _exc: BadCursor) -> Response:
