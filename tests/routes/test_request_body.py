@@ -9,7 +9,7 @@ from app.models import ServiceRequest, User
 from app.request_body import SMALL_BODY_BYTES, BodyGate, BodyTiming
 from tests.routes import test_catalog as catalog_tests
 from tests.routes.test_catalog import GOOD_ANSWERS, submit
-from tests.web import WebClient
+from tests.web import WebClient, run_async
 
 OVER_SMALL = b"x" * (SMALL_BODY_BYTES + 1)
 
@@ -137,7 +137,7 @@ def test_the_app_is_not_called_before_the_whole_body_has_arrived():
         await task
         return before, app.called_with, statuses
 
-    before, after, statuses = asyncio.run(scenario())
+    before, after, statuses = run_async(scenario())
     assert before is None
     assert after == b"email=a&password=b"
     assert statuses == [200]
@@ -163,7 +163,7 @@ def test_a_chunked_body_stops_being_read_at_the_limit():
         await _gate(app)(scope, receive, send)
         return read, statuses
 
-    read, statuses = asyncio.run(scenario())
+    read, statuses = run_async(scenario())
     assert statuses == [413]
     assert read == SMALL_BODY_BYTES // (16 * 1024) + 1
 
@@ -182,6 +182,6 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408_and_the_app_never_runs():
         await gate(_post_scope(18), client.receive, send)
         return app.called_with, statuses
 
-    called_with, statuses = asyncio.run(scenario())
+    called_with, statuses = run_async(scenario())
     assert called_with is None
     assert statuses == [408]
