@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import get_settings
 from app.db import SessionDep, one_transaction
 from app.models import LoginSession, User, utcnow
+from app.request_body import posted_form
 from app.viewer import ANON_CSRF_COOKIE, SESSION_COOKIE, Viewer, load_viewer, token_hash
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -143,7 +144,7 @@ async def require_csrf(request: Request, session: SessionDep) -> None:
     if not sent:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            value = (await request.form()).get(CSRF_FIELD)
+            value = (await posted_form(request)).get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
     if not sent:
         raise CSRF_REFUSED

@@ -10,11 +10,20 @@ from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
 from app.viewer import load_viewer
+
+# The errors of a database that is not answering: restarting, unreachable, out of
+# connections, or (SQLite) locked past the busy timeout. The same request will very
+# likely work in a moment (a 503 with Retry-After, never a 500).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+)
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:

@@ -13,19 +13,14 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import (
-    DataError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DataError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import LoginRequired, require_csrf
 from app.config import get_settings
+from app.db import DATABASE_UNAVAILABLE
 from app.errors import DomainError
 from app.page_cache import PageCache
 from app.queues import BadCursor
@@ -121,20 +116,18 @@ def create_app() -> FastAPI:
         return _error_page(request, 400, "Some of that input cannot be stored (for example an "
                                          "invisible control character). Remove it and try again.")
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(DisconnectionError)
-    @app.exception_handler(PoolTimeout)
     async def database_unavailable(request: Request, exc: Exception) -> Response:
-        # The database is restarting, unreachable, out of connections, or (SQLite)
-        # locked past the busy timeout. Nothing is half-written (a rule's transaction is
-        # rolled back whole) and the same request will very likely work in a moment.
+        # Nothing is half-written (a rule's transaction is rolled back whole) and the
+        # same request will very likely work in a moment (app.db.DATABASE_UNAVAILABLE).
         _log.warning("database unavailable (%s %s): %s", request.method, request.url.path,
                      str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         response = _error_page(request, 503, "The database is not answering at the moment: "
                                              "try again in a few seconds.")
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, database_unavailable)
 
     @app.exception_handler(BadCursor)
     async def broken_page_link(request: Request, _exc: BadCursor) -> Response:

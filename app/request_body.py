@@ -25,24 +25,30 @@ from typing import Any, TypeVar
 import anyio
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection
+from starlette.datastructures import FormData, Headers
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import get_engine, get_session, request_session
+from app.db import DATABASE_UNAVAILABLE, get_engine, get_session, request_session
+from app.models import User
 from app.viewer import SESSION_COOKIE, load_viewer
 
 SMALL_BODY_BYTES = 64 * 1024
+# What a form's parser takes: one text answer may be up to 2 MB (so that an answer
+# over its field's limit gets a message next to the field, not a refusal of the whole
+# form), and a form at most 1,000 fields, whatever its encoding.
+MAX_PART_BYTES = 2 * 1024 * 1024
+MAX_FIELDS = 1000
 # Bodies past this size are spooled to a temporary file while they arrive.
 _SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 _REPLAY_CHUNK_BYTES = 64 * 1024
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# The allowance of a route that takes large bodies: given a database session and the
-# route's path parameters, how many bytes this route may take from a signed-in person.
-Allowance = Callable[[Session, dict[str, Any]], int]
+# The allowance of a route that takes large bodies: given a database session, the
+# signed-in person and the route's path parameters, how many bytes this route may take.
+Allowance = Callable[[Session, User, dict[str, Any]], int]
 F = TypeVar("F", bound=Callable[..., Any])
 _ALLOWANCE_ATTRIBUTE = "__baton_body_allowance__"
 
@@ -81,8 +87,11 @@ class ClientGone(Exception):
     pass
 
 
-def _refusal(status: int, text: str) -> PlainTextResponse:
-    return PlainTextResponse(text, status_code=status, headers={"Connection": "close"})
+def _refusal(status: int, text: str, *, retry_after: int | None = None) -> PlainTextResponse:
+    headers = {"Connection": "close"}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return PlainTextResponse(text, status_code=status, headers=headers)
 
 
 def _too_large(limit: int) -> PlainTextResponse:
@@ -125,7 +134,13 @@ class BodyGate:
         length = int(length_text) if length_text is not None else None
         limit = SMALL_BODY_BYTES
         if length is None or length > SMALL_BODY_BYTES:
-            limit = await self._limit_for(scope)
+            try:
+                limit = await self._limit_for(scope)
+            except DATABASE_UNAVAILABLE:
+                await _refusal(503, "The database is not answering at the moment: try "
+                                    "again in a few seconds.", retry_after=5)(
+                    scope, receive, send)
+                return
         if length is not None and length > limit:
             await _too_large(limit)(scope, receive, send)
             return
@@ -166,9 +181,10 @@ class BodyGate:
         if not HTTPConnection(scope).cookies.get(SESSION_COOKIE):
             return SMALL_BODY_BYTES
         with self._open_session() as session:
-            if load_viewer(HTTPConnection(scope), session).user is None:
+            user = load_viewer(HTTPConnection(scope), session).user
+            if user is None:
                 return SMALL_BODY_BYTES
-            return max(SMALL_BODY_BYTES, allowance(session, path_params))
+            return max(SMALL_BODY_BYTES, allowance(session, user, path_params))
 
     def _open_session(self) -> Any:
         override = self.web_app.dependency_overrides.get(get_session)
@@ -244,6 +260,21 @@ def _no_body(receive: Receive) -> Receive:
 
 
 @contextmanager
-def _session_from(factory: Callable[[], Session]) -> Iterator[Session]:
-    """A test's own session (rolled back at the test's end): used, not closed."""
-    yield factory()
+def _session_from(factory: Callable[[], Any]) -> Iterator[Session]:
+    """A test's own session: a function that returns one (rolled back at the test's
+    end: used, not closed), or a generator dependency (closed after)."""
+    made = factory()
+    if isinstance(made, Session):
+        yield made
+        return
+    try:
+        yield next(made)
+    finally:
+        made.close()
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, parsed from the body the gate read, within MAX_FIELDS and
+    MAX_PART_BYTES. The first parse is kept on the request: every reader of a form
+    (the CSRF check, the routes) calls this, so the limits are these."""
+    return await request.form(max_fields=MAX_FIELDS, max_part_size=MAX_PART_BYTES)

@@ -61,13 +61,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._stop_header_clock()
         super().on_headers_complete()
 
-    def on_response_complete(self) -> None:
-        # The next request on this connection starts with its headers again; its clock
-        # starts with its first byte (uvicorn's keep-alive timeout covers the wait).
-        if self.cycle is None or self.cycle.response_complete:  # not a pipelined one
-            self._awaiting_headers = True
-            self._header_bytes = 0
-        super().on_response_complete()
+    def on_message_complete(self) -> None:
+        # Whatever arrives after this request's body is the next request's line and
+        # headers, counted and timed from its first byte, even while this one is still
+        # being answered (a pipelined request). The wait for it is uvicorn's keep-alive
+        # timeout.
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        super().on_message_complete()
 
     def _start_header_clock(self) -> None:
         self._stop_header_clock()

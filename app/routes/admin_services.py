@@ -46,8 +46,8 @@ from app.catalog_files import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.definitions import DefinitionError
-from app.models import MAX_ID, Service, ServiceVersion, Team
-from app.request_body import accepts_large_body
+from app.models import MAX_ID, Service, ServiceVersion, Team, User
+from app.request_body import accepts_large_body, posted_form
 from app.versions import (
     diff_definitions,
     service_lines,
@@ -106,7 +106,7 @@ def _builder(
 
 
 async def _posted(request: Request, *, slug: str | None = None) -> tuple[BuilderForm, str, str]:
-    posted = await request.form()
+    posted = await posted_form(request)
     items = list(posted.multi_items())
     action = posted.get("do")
     base = posted.get("base_version")
@@ -185,9 +185,10 @@ def export_services(session: SessionDep, user: AdminUser) -> Response:
     })
 
 
-def _catalog_file_allowance(_session: SessionDep, _path_params: dict[str, Any]) -> int:
-    # A catalog file or a .zip of one; checked as an admin's in the route itself.
-    return get_settings().max_upload_mb * 1024 * 1024
+def _catalog_file_allowance(_session: SessionDep, user: User, _path_params: dict[str, Any]
+                            ) -> int:
+    # A catalog file or a .zip of one; nobody but an admin has a use for it.
+    return get_settings().max_upload_mb * 1024 * 1024 if user.is_admin else 0
 
 
 @router.post("/admin/services/import", name="admin.services.import")
@@ -195,7 +196,7 @@ def _catalog_file_allowance(_session: SessionDep, _path_params: dict[str, Any]) 
 async def import_services(request: Request, session: SessionDep, user: AdminUser) -> Response:
     # Async to read the upload; the database work runs in the thread pool (see
     # catalog.submit_service_request).
-    upload = (await request.form()).get("catalog_file")
+    upload = (await posted_form(request)).get("catalog_file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return await run_in_threadpool(_import, request, session, user, None)
     content = await upload.read()
@@ -226,10 +227,10 @@ def new_service(request: Request, session: SessionDep, user: AdminUser) -> Respo
     return _builder(request, session, empty_form(), service=None)
 
 
-def _builder_allowance(_session: SessionDep, _path_params: dict[str, Any]) -> int:
+def _builder_allowance(_session: SessionDep, user: User, _path_params: dict[str, Any]) -> int:
     # A service of many fields and steps, each with help text and instructions, can be
-    # more than a small form's worth of text.
-    return 1024 * 1024
+    # more than a small form's worth of text; only an admin builds services.
+    return 1024 * 1024 if user.is_admin else 0
 
 
 @router.post("/admin/services/new", name="admin.services.create")

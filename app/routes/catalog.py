@@ -30,8 +30,8 @@ from app.db import SessionDep
 from app.definitions import ServiceDefinition
 from app.errors import IntakeInvalid, ServiceChanged
 from app.intake import CHECKERS, FieldProblem, body_allowance, split_form, validate_intake
-from app.models import Service
-from app.request_body import accepts_large_body
+from app.models import Service, User
+from app.request_body import accepts_large_body, posted_form
 from app.web import is_htmx, redirect, render
 from app.workflow import submit_request, submitted_with
 
@@ -135,7 +135,8 @@ def show_service(request: Request, session: SessionDep, user: CurrentUser, slug:
     return _service_page(request, session, _service_or_404(session, slug))
 
 
-def _submission_allowance(session: SessionDep, path_params: dict[str, Any]) -> int:
+def _submission_allowance(session: SessionDep, _user: User, path_params: dict[str, Any]
+                          ) -> int:
     """How large a filled-in form of this service may be (read by app.request_body
     before the body is; a service that does not exist gets the small default)."""
     service = get_service_by_slug(session, str(path_params.get("slug", "")))
@@ -153,7 +154,7 @@ async def submit_service_request(
     # Async only to read the form, uploads and all; the rest waits on the database, so
     # it runs in the thread pool like a sync route's, not on the worker's event loop
     # (where one insert waiting on a lock would stall every request of the worker).
-    items = list((await request.form()).multi_items())
+    items = list((await posted_form(request)).multi_items())
     return await run_in_threadpool(_submit, request, session, user, slug, items)
 
 

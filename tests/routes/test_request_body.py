@@ -5,10 +5,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from app.db import get_session
 from app.models import ServiceRequest, User
 from app.request_body import SMALL_BODY_BYTES, BodyGate, BodyTiming
 from tests.routes import test_catalog as catalog_tests
-from tests.routes.test_catalog import GOOD_ANSWERS, submit
+from tests.factories import Factory
+from tests.routes.test_catalog import GOOD_ANSWERS, field_html, submit
 from tests.web import WebClient, run_async
 
 OVER_SMALL = b"x" * (SMALL_BODY_BYTES + 1)
@@ -185,3 +187,42 @@ def test_a_body_that_does_not_arrive_in_time_is_a_408_and_the_app_never_runs():
     called_with, statuses = run_async(scenario())
     assert called_with is None
     assert statuses == [408]
+
+
+def test_a_large_upload_while_the_database_is_down_is_a_503_not_a_500(
+    web: WebClient, app, service  # type: ignore[no-untyped-def]
+):
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable():  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        yield  # pragma: no cover
+
+    app.dependency_overrides[get_session] = unreachable
+    web.client.cookies.set("baton_session", "someone-signed-in")
+    response = web.client.post("/services/new-laptop/requests", content=OVER_SMALL,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+
+
+def test_only_an_admin_gets_a_large_body_read_on_the_admin_routes(
+    web: WebClient, make: Factory
+):
+    for url in ("/admin/services/import", "/admin/services/new"):
+        web.login(make.user("Erin Employee"))
+        refused = web.post(url, files=[("catalog_file", ("big.toml", OVER_SMALL, "text/plain"))])
+        assert refused.status_code == 413, url
+        web.login(make.user("Adam Admin", admin=True))
+        read = web.post(url, files=[("catalog_file", ("big.toml", OVER_SMALL, "text/plain"))])
+        assert read.status_code != 413, url
+
+
+def test_an_answer_over_a_megabyte_gets_a_message_next_to_its_field_and_keeps_the_others(
+    web: WebClient, service, employee: User, session: Session  # type: ignore[no-untyped-def]
+):
+    answers = {**GOOD_ANSWERS, "summary": "x" * (2**20 + 1)}
+    response = submit(web, service, session, answers)
+    assert response.status_code == 422
+    assert "field-error" in field_html(response.text, "summary")
+    assert 'value="jo@example.org"' in field_html(response.text, "contact")
