@@ -4,18 +4,25 @@ Failures are counted per account (the e-mail typed, lower-cased, whether or not 
 has it, so that a refusal never tells who has an account) and per client address, in
 the database, so the count holds across worker processes and containers.
 
-After `threshold` failures within `window`, a key is blocked for `first_block`; every
-further failure after a block ends, while the key's streak lasts, blocks it again for
-twice as long, up to `max_block`. A streak ends `window` after its first failure
-or, once blocked, `window` after its last block ends. A blocked attempt is refused
-before the password is looked at, so the right password does not help during a block.
-Signing in clears the account's count, not the address's (one's own account must not
-wipe out a count of guesses at others').
+Every attempt is counted as a failure before its password is checked, in one
+transaction that locks the key's row (count_attempt), so attempts sent in parallel are
+counted one after another and cannot all slip past the count while their passwords are
+being checked; a correct sign-in then takes its attempt back (record_success).
 
-Each key has one row, updated in place; rows whose streak has ended are swept on every
-failure, so the table holds only keys that failed recently. Two attempts in flight at
-once may both be let through before either is counted: the overshoot is bounded by the
-number of requests served at the same time.
+The attempt that brings a key to `threshold` within `window` blocks it for
+`first_block` (that attempt's own password is still checked: at most `threshold`
+guesses are checked per streak before the first block); every further attempt after a
+block ends, while the key's streak lasts, blocks it again for twice as long, up to
+`max_block`. A streak ends `window` after its first failure or, once blocked, `window`
+after its last block ends. An attempt while blocked is refused, and not counted,
+before the password is looked at, so the right password does not help during a block.
+Signing in clears the account's count and takes the attempt back off the address's
+count (with the address's block, if that attempt started it), but leaves the
+address's other failures (one's own account must not wipe out a count of guesses at
+others').
+
+Each key has one row, updated in place; rows whose streak has ended are swept by every
+attempt, so the table holds only keys that failed recently.
 """
 
 import ipaddress
@@ -23,6 +30,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
@@ -98,7 +106,8 @@ def _keys(*, email: str, address: str | None) -> list[tuple[str, str]]:
 
 
 def check_allowed(session: Session, *, email: str, address: str | None) -> None:
-    """Raises TooManyAttempts while the account or the address is blocked. Reads only."""
+    """Raises TooManyAttempts while the account or the address is blocked. Reads only
+    and counts nothing (a look, e.g. for tests or tools; signing in uses count_attempt)."""
     now = utcnow()
     blocked_until = [
         row.blocked_until
@@ -110,30 +119,50 @@ def check_allowed(session: Session, *, email: str, address: str | None) -> None:
         raise TooManyAttempts(until=max(blocked_until), now=now)
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted as a failure before its password is checked.
+
+    `block` is the block it started (the answer if the password is wrong);
+    `address_block_until` is the end of the address's block it started, which a
+    correct sign-in takes back along with the attempt."""
+
+    email: str
+    address: str | None
+    block: TooManyAttempts | None
+    address_block_until: datetime | None
+
+
 @one_transaction
-def record_failure(
-    session: Session, *, email: str, address: str | None
-) -> TooManyAttempts | None:
-    """Counts a failed sign-in against the account and the address; returns the block
-    it starts, if it starts one (each block is written to the audit log). Commits."""
+def count_attempt(session: Session, *, email: str, address: str | None) -> Attempt:
+    """Counts a sign-in attempt against the account and the address, before its password
+    is checked; raises TooManyAttempts (counting nothing) while either is blocked. An
+    attempt that brings a key to its threshold starts the key's block (written to the
+    audit log) and is itself still let through. Commits."""
     now = utcnow()
-    session.exec(delete(LoginThrottle).where(  # type: ignore[call-overload]
-        col(LoginThrottle.expires_at) < now))
-    blocks = [
-        block for kind, key in _keys(email=email, address=address)
-        if (block := _count_failure(session, kind=kind, key=key, now=now)) is not None
-    ]
+    # Always the account's row first, then the address's: two attempts lock their rows
+    # in the same order and never wait for each other in a cycle.
+    rows = [(kind, _locked_row(session, kind=kind, key=key, now=now))
+            for kind, key in _keys(email=email, address=address)]
+    blocked_until = [row.blocked_until for _, row in rows
+                     if row.blocked_until is not None and row.blocked_until > now]
+    if blocked_until:
+        raise TooManyAttempts(until=max(blocked_until), now=now)  # rolled back
+    blocks = {kind: block for kind, row in rows
+              if (block := _count_failure(session, row, now=now)) is not None}
+    _sweep(session, now=now)
     session.commit()
-    return max(blocks, key=lambda block: block.until) if blocks else None
+    return Attempt(
+        email=email, address=address,
+        block=max(blocks.values(), key=lambda block: block.until) if blocks else None,
+        address_block_until=blocks[ADDRESS].until if ADDRESS in blocks else None,
+    )
 
 
 def _count_failure(
-    session: Session, *, kind: str, key: str, now: datetime
+    session: Session, row: LoginThrottle, *, now: datetime
 ) -> TooManyAttempts | None:
-    policy = POLICIES[kind]
-    row = _locked_row(session, kind=kind, key=key, now=now)
-    if row.blocked_until is not None and row.blocked_until > now:
-        return None  # let in before the block began (see the module's docstring)
+    policy = POLICIES[row.kind]
     if row.expires_at <= now:  # the streak has ended: start afresh
         row.failures, row.blocks, row.window_start, row.blocked_until = 0, 0, now, None
     row.failures += 1
@@ -143,7 +172,7 @@ def _count_failure(
         row.blocked_until = now + policy.block_for(row.blocks)
         block = TooManyAttempts(until=row.blocked_until, now=now)
         record_admin_action(
-            session, by=None, action="sign-in blocked", subject=f"{kind} {key}",
+            session, by=None, action="sign-in blocked", subject=f"{row.kind} {row.key}",
             detail=f"{row.failures} failed sign-ins since {row.window_start:%Y-%m-%d %H:%M} "
                    f"UTC; refused until {row.blocked_until:%H:%M:%S} UTC.",
         )
@@ -169,15 +198,36 @@ def _locked_row(session: Session, *, kind: str, key: str, now: datetime) -> Logi
     ).one()
 
 
-def record_success(session: Session, *, email: str) -> None:
-    """Clears the account's count after a sign-in; writes only if there is one."""
-    key = account_key(email)
-    if session.get(LoginThrottle, (ACCOUNT, key)) is not None:
-        _clear(session, key=key)
+def _sweep(session: Session, *, now: datetime) -> None:
+    """Deletes the rows whose streak has ended. Runs after the attempt's own rows are
+    locked and never waits for a row lock: on PostgreSQL it skips the rows another
+    transaction holds (they are swept by a later attempt), so it cannot deadlock with
+    an attempt that holds one of them and waits for a row this one holds."""
+    expired = col(LoginThrottle.expires_at) < now
+    if session.get_bind().dialect.name == "postgresql":
+        keys = select(LoginThrottle.kind, LoginThrottle.key).where(expired) \
+            .with_for_update(skip_locked=True)
+        expired = tuple_(col(LoginThrottle.kind), col(LoginThrottle.key)).in_(keys)
+    session.exec(delete(LoginThrottle).where(expired))  # type: ignore[call-overload]
 
 
 @one_transaction
-def _clear(session: Session, *, key: str) -> None:
+def record_success(session: Session, attempt: Attempt) -> None:
+    """After a correct sign-in: clears the account's count and takes the attempt back
+    off the address's (with the address's block, if the attempt started it), so that
+    a sign-in never counts against an address. Commits."""
     session.exec(delete(LoginThrottle).where(  # type: ignore[call-overload]
-        col(LoginThrottle.kind) == ACCOUNT, col(LoginThrottle.key) == key))
+        col(LoginThrottle.kind) == ACCOUNT,
+        col(LoginThrottle.key) == account_key(attempt.email)))
+    row = session.exec(
+        select(LoginThrottle).where(LoginThrottle.kind == ADDRESS,
+                                    LoginThrottle.key == address_key(attempt.address))
+        .with_for_update().execution_options(populate_existing=True)
+    ).first()
+    if row is not None and row.failures > 0:
+        row.failures -= 1
+        if attempt.address_block_until is not None \
+                and row.blocked_until == attempt.address_block_until:
+            row.blocks, row.blocked_until = row.blocks - 1, None
+        session.add(row)
     session.commit()

@@ -11,10 +11,11 @@ from app.clock import frozen_at
 from app.login_throttle import (
     ACCOUNT,
     ADDRESS,
+    Attempt,
     TooManyAttempts,
     address_key,
     check_allowed,
-    record_failure,
+    count_attempt,
     record_success,
 )
 from app.models import AdminEvent, LoginThrottle
@@ -23,10 +24,27 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EMAIL = "ana@example.com"
 
 
+def attempt(session: Session, at: datetime, *, email: str = EMAIL,
+            address: str = "203.0.113.5") -> Attempt:
+    with frozen_at(at):
+        return count_attempt(session, email=email, address=address)
+
+
 def fail(session: Session, at: datetime, *, email: str = EMAIL,
          address: str = "203.0.113.5") -> TooManyAttempts | None:
+    """An attempt whose password turns out wrong: the block it started or, while
+    blocked, the refusal."""
+    try:
+        return attempt(session, at, email=email, address=address).block
+    except TooManyAttempts as refused:
+        return refused
+
+
+def succeed(session: Session, at: datetime, *, email: str = EMAIL,
+            address: str = "203.0.113.5") -> None:
+    counted = attempt(session, at, email=email, address=address)
     with frozen_at(at):
-        return record_failure(session, email=email, address=address)
+        record_success(session, counted)
 
 
 def refusal(session: Session, at: datetime, *, email: str = EMAIL,
@@ -115,12 +133,40 @@ def test_the_e_mail_is_counted_whatever_its_case_and_spaces(session: Session):
 def test_a_sign_in_clears_the_accounts_count_but_not_the_addresss(session: Session):
     for _ in range(4):
         fail(session, START)
-    with frozen_at(START):
-        record_success(session, email=EMAIL.upper())
+    succeed(session, START, email=EMAIL.upper())
     for _ in range(4):
         assert fail(session, START) is None
+    # The sign-in's own attempt was taken back off the address's count.
     rows = {row.kind: row.failures for row in session.exec(select(LoginThrottle))}
     assert rows == {ACCOUNT: 4, ADDRESS: 8}
+
+
+def test_an_attempt_is_counted_before_its_password_is_checked(session: Session):
+    for _ in range(4):
+        attempt(session, START)  # in flight: no answer yet
+    fifth = attempt(session, START)
+    # The fifth starts the block and is still checked; a sixth is refused unchecked.
+    assert fifth.block is not None and fifth.block.seconds == 60
+    refused = fail(session, START)
+    assert refused is not None and refused.seconds == 60
+    failures = session.exec(select(LoginThrottle.failures).where(
+        col(LoginThrottle.kind) == ACCOUNT)).one()
+    assert failures == 5  # attempts refused during a block are not counted
+
+
+def test_the_right_password_at_the_threshold_signs_in_and_lifts_the_blocks_it_started(
+    session: Session,
+):
+    for n in range(4):
+        fail(session, START, email=f"person{n}@example.com")
+    for n in range(25):
+        fail(session, START, email=f"other{n}@example.com")
+    # The 30th attempt from the address is Ana's own, with the right password.
+    succeed(session, START)
+    assert refusal(session, START, email="someone.else@example.com") is None
+    row = session.get(LoginThrottle, (ADDRESS, "203.0.113.5"), populate_existing=True)
+    assert row is not None and (row.failures, row.blocks) == (29, 0)
+    assert fail(session, START, email="someone.else@example.com") is not None
 
 
 def test_each_block_is_written_to_the_audit_log(session: Session):
@@ -161,30 +207,68 @@ def test_the_count_is_in_the_database_shared_by_every_connection(committed: Engi
             fail(first, START)
         assert refusal(second, START + minutes(0.5)) is not None
         with frozen_at(START):
-            record_success(second, email=EMAIL)
+            record_success(second, Attempt(email=EMAIL, address="203.0.113.5",
+                                           block=None, address_block_until=None))
         assert refusal(first, START + minutes(0.5)) is None
 
 
-def test_failures_recorded_at_the_same_moment_are_all_counted(committed: Engine):
-    threads = 4
+def test_attempts_sent_at_the_same_moment_are_counted_one_by_one(committed: Engine):
+    threads = 20
     barrier = threading.Barrier(threads)
     errors: list[BaseException] = []
+    let_through: list[Attempt] = []
+    refused: list[TooManyAttempts] = []
 
-    def one_failure() -> None:
+    def one_attempt() -> None:
         try:
             with Session(committed) as session:
                 barrier.wait()
-                fail(session, START)
+                try:
+                    let_through.append(attempt(session, START))
+                except TooManyAttempts as refusal:
+                    refused.append(refusal)
         except BaseException as error:  # noqa: BLE001 (reported below)
             errors.append(error)
 
-    workers = [threading.Thread(target=one_failure) for _ in range(threads)]
+    workers = [threading.Thread(target=one_attempt) for _ in range(threads)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
     assert errors == []
+    assert (len(let_through), len(refused)) == (5, 15)
+    assert sum(counted.block is not None for counted in let_through) == 1
     with Session(committed) as session:
         failures = session.exec(select(LoginThrottle.failures).where(
             col(LoginThrottle.kind) == ACCOUNT)).one()
-    assert failures == threads
+    assert failures == 5
+
+
+def test_the_sweep_skips_rows_another_transaction_holds_instead_of_waiting(
+    committed: Engine,
+):
+    # A sweep that waited for a row lock while holding its own rows could deadlock
+    # with an attempt holding that row and waiting for one of the sweep's.
+    if committed.dialect.name != "postgresql":
+        pytest.skip("SQLite's write transactions hold the whole database: no row locks")
+    with Session(committed) as setup:
+        fail(setup, START, email="old@example.com", address="192.0.2.1")
+    with Session(committed) as holder:
+        holder.exec(select(LoginThrottle).where(
+            LoginThrottle.key == "old@example.com").with_for_update()).one()
+        finished = threading.Event()
+
+        def later_attempt() -> None:
+            with Session(committed) as session:
+                fail(session, START + timedelta(hours=2))
+            finished.set()
+
+        worker = threading.Thread(target=later_attempt)
+        worker.start()
+        assert finished.wait(timeout=10), "the sweep waited for a locked row"
+        worker.join()
+        holder.rollback()
+    with Session(committed) as session:
+        keys = set(session.exec(select(LoginThrottle.kind, LoginThrottle.key)).all())
+    # The held row is left for a later sweep; the other expired one is gone.
+    assert keys == {(ACCOUNT, "old@example.com"), (ACCOUNT, EMAIL), (ADDRESS, "203.0.113.5")}

@@ -17,7 +17,7 @@ from app.auth import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.demo import DEMO_PASSWORD, demo_accounts
-from app.login_throttle import TooManyAttempts, check_allowed, record_failure, record_success
+from app.login_throttle import TooManyAttempts, count_attempt, record_success
 from app.web import redirect, render, safe_next
 
 router = APIRouter()
@@ -60,21 +60,23 @@ def log_in(
     # X-Forwarded-For (--forwarded-allow-ips / --proxy-headers, see the README): then
     # every client shares one address and one count.
     address = request.client.host if request.client else None
+    # Counted before the password is checked, so that guesses sent in parallel cannot
+    # all be checked before any is counted (app.login_throttle).
     try:
-        check_allowed(session, email=email, address=address)
+        attempt = count_attempt(session, email=email, address=address)
     except TooManyAttempts as refused:
         return _refused(request, session, refused, next_url=safe_next(next), email=email)
     user = authenticate(session, email=email, password=password)
     if user is None:
-        block = record_failure(session, email=email, address=address)
-        if block is not None:
-            return _refused(request, session, block, next_url=safe_next(next), email=email)
+        if attempt.block is not None:
+            return _refused(request, session, attempt.block, next_url=safe_next(next),
+                            email=email)
         return _login_page(
             request, session, next_url=safe_next(next), email=email, status=422,
             error="That e-mail and password do not match an active account.",
         )
     token = start_session(session, user=user)
-    record_success(session, email=email)
+    record_success(session, attempt)
     response = redirect(safe_next(next))
     settings = get_settings()
     response.set_cookie(

@@ -1,11 +1,15 @@
 """Signing in and out, the sign-in wall, CSRF, the demo login and security headers."""
 
 import re
+import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
+from app import auth as app_auth
 from app.auth import ANON_CSRF_COOKIE, SESSION_COOKIE, verify_password
 from app.config import Settings, get_settings
 from app.db import get_session
@@ -395,6 +399,50 @@ def test_a_block_shows_in_the_admin_audit_log(web: WebClient, make: Factory):
     page = text_of(web.get("/admin/audit"))
     assert "Baton sign-in blocked account target@example.com" in page
     assert "5 failed sign-ins" in page
+
+
+def test_guesses_sent_in_parallel_get_at_most_five_passwords_checked(
+    committed: Engine, monkeypatch
+):
+    with Session(committed) as setup:
+        create_person(setup, email="target@example.com", name="Target", password=PASSWORD)
+        setup.commit()
+    checked: list[str] = []
+    verify = app_auth._verify
+
+    def slow_verify(password_hash: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.05)  # every guess is in flight before any is answered
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(app_auth, "_verify", slow_verify)
+    application = create_app()  # on the app's own engine: a connection per request
+    guesses = 20
+    barrier = threading.Barrier(guesses)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def guess(n: int) -> None:
+        try:
+            with TestClient(application, base_url="http://testserver",
+                            follow_redirects=False) as client:
+                web = WebClient(client, None)  # type: ignore[arg-type]
+                token = login_form_token(web)
+                barrier.wait()
+                statuses.append(web.post("/login", {
+                    "email": "target@example.com", "password": f"guess {n}", "csrf_token": token,
+                }, csrf=False).status_code)
+        except BaseException as error:  # noqa: BLE001 (reported below)
+            errors.append(error)
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in range(guesses)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(checked) <= 5
+    assert sorted(statuses) == [422] * 4 + [429] * 16
 
 
 # --- the demo login -------------------------------------------------------------------
