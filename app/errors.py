@@ -28,9 +28,9 @@ class NotAllowed(DomainError):
 class OwnRequestApproval(NotAllowed):
     """PRODUCT.md rule 7: the requester approving or rejecting their own request."""
 
-    def __init__(self) -> None:
-        super().__init__("This is your own request: someone else on the team must "
-                         "approve or reject it.")
+    def __init__(self, message: str = "This is your own request: someone else on the "
+                 "team must approve or reject it.") -> None:
+        super().__init__(message)
 
 
 class TooManyComments(DomainError):

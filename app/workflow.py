@@ -347,6 +347,8 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
     """Exactly one person wins a claim; everyone else is told who has the task."""
     _require_member(session, task, by)
     request, _ = _lock(session, task)
+    if not may_decide(session, user=by, task=task, request=request):
+        raise OwnRequestApproval()  # an approval is claimed only to be decided
     if task.state == TaskState.claimed and task.assignee_id == by.id:
         raise InvalidTransition("You have already claimed this task.")
     _claim_on_the_way(session, request, task, by, utcnow())
@@ -411,6 +413,9 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
         raise NotAllowed(f"{to.name} is not an active member of this team.")
     if task.assignee_id == to.id:
         raise InvalidTransition(f"{to.name} already has this task.")
+    if not may_decide(session, user=to, task=task, request=request):
+        raise OwnRequestApproval(f"{to.name} asked for this request and cannot approve "
+                                 "or reject it: hand it to someone else on the team.")
     now = utcnow()
     task.assignee_id = to.id
     task.state_changed_at = now

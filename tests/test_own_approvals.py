@@ -21,7 +21,7 @@ from app.errors import OwnRequestApproval
 from app.models import Service, ServiceRequest, Task, TimelineEvent, User
 from app.versions import Change, diff_definitions
 from app.visibility import may_decide
-from app.workflow import approve_task, claim_task, complete_task, reject_task
+from app.workflow import approve_task, claim_task, complete_task, hand_task, reject_task
 from tests.factories import Factory
 
 
@@ -81,14 +81,66 @@ def test_the_requester_may_not_approve_their_own_request(session, make, dana):
 
 def test_the_requester_may_not_reject_their_own_request(session, make, dana):
     task = _approval_of(session, make, approval_service(session, make), dana)
-    claim_task(session, task=task, by=dana)  # claiming is not deciding
 
     with pytest.raises(OwnRequestApproval):
         reject_task(session, task=task, by=dana, reason="Changed my mind")
 
     session.refresh(task)
-    assert (task.state, task.assignee_id) == ("claimed", dana.id)
+    assert (task.state, task.assignee_id) == ("open", None)
     assert "rejected" not in _events(session, task)
+
+
+def test_the_requester_may_not_claim_their_own_approval(session, make, dana):
+    # An approval is claimed to be decided: holding one's own would keep it from the
+    # teammates who may decide it.
+    task = _approval_of(session, make, approval_service(session, make), dana)
+
+    with pytest.raises(OwnRequestApproval, match="your own request") as refused:
+        claim_task(session, task=task, by=dana)
+
+    assert refused.value.status_code == 403
+    session.refresh(task)
+    assert (task.state, task.assignee_id) == ("open", None)
+    assert "claimed" not in _events(session, task)
+
+
+def test_an_approval_is_not_handed_to_its_requester(session, make, dana, otto):
+    task = _approval_of(session, make, approval_service(session, make), dana)
+    claim_task(session, task=task, by=otto)
+
+    with pytest.raises(OwnRequestApproval,
+                       match="Dana asked for this request and cannot approve") as refused:
+        hand_task(session, task=task, by=otto, to=dana)
+
+    assert refused.value.status_code == 403
+    session.refresh(task)
+    assert (task.state, task.assignee_id) == ("claimed", otto.id)
+    assert "handed" not in _events(session, task)
+
+
+def test_a_step_that_allows_it_lets_the_requester_claim_and_be_handed_it(
+    session, make, dana, otto
+):
+    service = approval_service(session, make, requester_may_approve=True)
+    claimed = _approval_of(session, make, service, dana)
+    handed = _approval_of(session, make, service, dana)
+
+    claim_task(session, task=claimed, by=dana)
+    claim_task(session, task=handed, by=otto)
+    hand_task(session, task=handed, by=otto, to=dana)
+
+    assert (claimed.assignee_id, handed.assignee_id) == (dana.id, dana.id)
+
+
+def test_a_task_step_of_ones_own_request_may_be_claimed(session, make, otto):
+    both = make.user("Both", teams=("finance",))
+    request = make.request(approval_service(session, make), both)
+    approval, pay = make.tasks(request)
+    approve_task(session, task=approval, by=otto)
+
+    claim_task(session, task=pay, by=both)
+
+    assert (pay.state, pay.assignee_id) == ("claimed", both.id)
 
 
 def test_another_approver_still_decides_the_request(session, make, dana, otto):

@@ -67,7 +67,10 @@ def test_the_queue_offers_it_when_the_step_allows_it(web, session, make, dana):
 def test_my_work_offers_no_decision_on_ones_own_claimed_request(web, session, own_and_other,
                                                                  dana):
     own, other = own_and_other
-    claim_task(session, task=own, by=dana)
+    # Claimed before claiming one's own approval was refused (claim_task says no now).
+    own.state, own.assignee_id = "claimed", dana.id
+    session.add(own)
+    session.commit()
     claim_task(session, task=other, by=dana)
 
     page = web.login(dana).get("/my-work").text
@@ -125,12 +128,30 @@ def test_a_post_deciding_ones_own_request_is_refused(web, session, own_and_other
     assert (own.state, own.assignee_id) == ("open", None)
 
 
-def test_the_row_after_claiming_ones_own_approval_offers_no_decision(web, own_and_other,
-                                                                     dana):
+def test_a_post_claiming_ones_own_approval_is_refused(web, session, own_and_other, dana):
     own, _ = own_and_other
+    web.login(dana)
 
-    row = web.login(dana).post(f"/tasks/{own.id}/claim", {"view": "queue"}, htmx=True)
+    page = web.post(f"/tasks/{own.id}/claim", {"back": "/queues/approvers"})
+    row = web.post(f"/tasks/{own.id}/claim", {"view": "queue"}, htmx=True)
 
-    assert row.status_code == 200
-    assert decide_buttons(row.text, own) == []
-    assert f'formaction="/tasks/{own.id}/release"' in row.text
+    assert page.status_code == 403
+    assert "This is your own request: someone else on the team must approve" in page.text
+    assert row.status_code == 403
+    assert "your own request" in row.headers["HX-Trigger"]
+    session.refresh(own)
+    assert (own.state, own.assignee_id) == ("open", None)
+
+
+def test_handing_an_approval_to_its_requester_is_refused(web, session, own_and_other, dana,
+                                                         otto):
+    own, _ = own_and_other
+    claim_task(session, task=own, by=otto)
+    web.login(otto)
+
+    page = web.post(f"/tasks/{own.id}/hand", {"to": dana.email, "back": "/queues/approvers"})
+
+    assert page.status_code == 403
+    assert "Dana asked for this request and cannot approve or reject it" in page.text
+    session.refresh(own)
+    assert (own.state, own.assignee_id) == ("claimed", otto.id)
