@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from app.db import get_session
 from app.models import ServiceRequest, User
 from app.request_body import SMALL_BODY_BYTES, BodyGate, BodyTiming
-from tests.routes import test_catalog as catalog_tests
 from tests.factories import Factory
+from tests.routes import test_catalog as catalog_tests
 from tests.routes.test_catalog import GOOD_ANSWERS, field_html, submit
 from tests.web import WebClient, run_async
 
