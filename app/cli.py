@@ -9,25 +9,25 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from app.web import ROOT
+from app.config import ROOT
 
 
 def _session() -> Session:
-    from app.db import get_engine
+    from app.storage.db import get_engine
 
     return Session(get_engine(), expire_on_commit=False)
 
 
 def _sweep_attachments() -> None:
     """Brings the attachments folder back to its invariant after a crash (see
-    app.attachments): files left at a temporary name before serving (few: those of the
+    app.rules.attachments): files left at a temporary name before serving (few: those of the
     submissions a crash cut off), final files without a row in a thread alongside (they
     are found by reading every request's folder). A sweep that fails is reported and
     stops nothing: it runs again at the next start."""
     import threading
 
-    from app.attachments import SweepReport, sweep_orphans, sweep_temporary
     from app.config import get_settings
+    from app.rules.attachments import SweepReport, sweep_orphans, sweep_temporary
 
     folder = get_settings().attachments_dir
 
@@ -60,9 +60,9 @@ def _serve(args: argparse.Namespace) -> None:
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_level="info",
                 access_log=settings.access_log,
-                # Header size and time limits (app.server_protocol); idle kept-alive
+                # Header size and time limits (app.web.server_protocol); idle kept-alive
                 # connections close after uvicorn's 5 s.
-                http="app.server_protocol:GuardedHttpToolsProtocol",
+                http="app.web.server_protocol:GuardedHttpToolsProtocol",
                 timeout_worker_healthcheck=args.startup_timeout or settings.startup_timeout)
 
 
@@ -73,9 +73,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_recount(_args: argparse.Namespace) -> None:
     from sqlmodel import Session
 
-    from app.db import begin_write, get_engine
-    from app.queues import copy_missing_request_titles
-    from app.work_counts import recount
+    from app.reads.queues import copy_missing_request_titles
+    from app.storage.db import begin_write, get_engine
+    from app.storage.work_counts import recount
 
     with Session(get_engine()) as session:
         begin_write(session)
@@ -88,8 +88,8 @@ def cmd_recount(_args: argparse.Namespace) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    from app.backup import BackupError, backup
     from app.config import get_settings
+    from app.rules.backup import BackupError, backup
 
     settings = get_settings()
     try:
@@ -102,8 +102,8 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    from app.backup import BackupError, restore
     from app.config import get_settings
+    from app.rules.backup import BackupError, restore
 
     settings = get_settings()
     try:
@@ -121,7 +121,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
     from app.config import get_settings
-    from app.migrate import upgrade
+    from app.storage.migrate import upgrade
 
     settings = get_settings()
     if settings.database_url.startswith("sqlite:///"):
@@ -152,7 +152,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_catalog_import(args: argparse.Namespace) -> None:
-    from app.catalog import CatalogFileError, import_catalog
+    from app.rules.catalog import CatalogFileError, import_catalog
 
     with _session() as session:
         try:
@@ -170,7 +170,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> None:
 
 
 def cmd_catalog_export(args: argparse.Namespace) -> None:
-    from app.catalog import export_catalog
+    from app.rules.catalog import export_catalog
 
     with _session() as session:
         for path in export_catalog(session, Path(args.path)):
@@ -178,8 +178,8 @@ def cmd_catalog_export(args: argparse.Namespace) -> None:
 
 
 def cmd_user_add(args: argparse.Namespace) -> None:
-    from app.people import PersonExists, create_person
-    from app.teams import add_member, get_team_by_slug
+    from app.rules.people import PersonExists, create_person
+    from app.rules.teams import add_member, get_team_by_slug
 
     password = args.password or os.environ.get("BATON_NEW_PASSWORD")
     if not password:

@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The project's folder: templates, static files, migrations and the example catalog.
+ROOT = Path(__file__).resolve().parent.parent
 DEMO_SECRET = "baton-demo-secret-not-for-production"
 
 
@@ -31,11 +33,11 @@ class Settings(BaseSettings):
     # (and deployments whose proxy already logs requests) turn it off with 0.
     access_log: bool = True
     # How long a queue page may be served again from a worker's memory while nothing it
-    # shows has changed (app.page_cache); its ages and due times are that much older.
+    # shows has changed (app.web.page_cache); its ages and due times are that much older.
     # 0 renders every page.
     queue_page_seconds: float = 10
     # How long a connection may take to send a request's line and headers
-    # (app.server_protocol); an idle new connection is closed after as long.
+    # (app.web.server_protocol); an idle new connection is closed after as long.
     header_seconds: float = 10
 
     @model_validator(mode="after")

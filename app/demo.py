@@ -8,15 +8,13 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.catalog import current_version, definition_of, import_catalog, teams_by_slug
-from app.clock import frozen_at, utcnow
-from app.definitions import FieldDefinition, ServiceDefinition
-from app.errors import DomainError
-from app.intake import validate_intake
-from app.models import Service, ServiceRequest, Task, TaskState, User
-from app.people import create_person
-from app.teams import active_members, add_member
-from app.workflow import (
+from app.format.definitions import FieldDefinition, ServiceDefinition
+from app.rules.catalog import current_version, definition_of, import_catalog, teams_by_slug
+from app.rules.errors import DomainError
+from app.rules.intake import validate_intake
+from app.rules.people import create_person
+from app.rules.teams import active_members, add_member
+from app.rules.workflow import (
     approve_task,
     cancel_request,
     claim_task,
@@ -24,6 +22,8 @@ from app.workflow import (
     reject_task,
     submit_request,
 )
+from app.storage.clock import frozen_at, utcnow
+from app.storage.models import Service, ServiceRequest, Task, TaskState, User
 
 DEMO_PASSWORD = "baton-demo"
 

@@ -18,14 +18,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import LoginRequired, require_csrf
-from app.config import get_settings
-from app.db import DATABASE_UNAVAILABLE
-from app.errors import DomainError
-from app.page_cache import PageCache
-from app.queues import BadCursor
-from app.request_body import BodyGate
-from app.routes import (
+from app.config import ROOT, get_settings
+from app.reads.queues import BadCursor
+from app.rules.errors import DomainError
+from app.storage.db import DATABASE_UNAVAILABLE
+from app.web.auth import LoginRequired, require_csrf
+from app.web.page_cache import PageCache
+from app.web.render import is_htmx, render
+from app.web.request_body import BodyGate
+from app.web.routes import (
     admin,
     admin_people,
     admin_services,
@@ -37,8 +38,7 @@ from app.routes import (
     queues,
     requests,
 )
-from app.routes.health import RETRY_AFTER_SECONDS
-from app.web import ROOT, is_htmx, render
+from app.web.routes.health import RETRY_AFTER_SECONDS
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -118,7 +118,7 @@ def create_app() -> FastAPI:
 
     async def database_unavailable(request: Request, exc: Exception) -> Response:
         # Nothing is half-written (a rule's transaction is rolled back whole) and the
-        # same request will very likely work in a moment (app.db.DATABASE_UNAVAILABLE).
+        # same request will very likely work in a moment (app.storage.db.DATABASE_UNAVAILABLE).
         _log.warning("database unavailable (%s %s): %s", request.method, request.url.path,
                      str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         response = _error_page(request, 503, "The database is not answering at the moment: "

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from app.catalog import save_service
-from app.definitions import ServiceDefinition, parse_service
-from app.models import Team
+from app.format.definitions import ServiceDefinition, parse_service
+from app.rules.catalog import save_service
+from app.storage.models import Team
 
 HOT_TEAM = "service-desk"
 APPROVERS = "department-heads"

@@ -1,5 +1,5 @@
 """Three years of requests, as rows: each request with its tasks and its timeline, in the
-states Baton's rules would have left them (see app/workflow.py), without running the
+states Baton's rules would have left them (see app/rules/workflow.py), without running the
 rules one by one, which would take hours for a million requests.
 
 The invariants kept are the ones the rules keep: a request's tasks follow its service's
@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.conditions import evaluate
-from app.definitions import ServiceDefinition
-from app.intake import request_title
-from app.models import EventKind, RequestState, StepKind, TaskState
-from app.targets import due_time
-from app.workflow import skip_reason
+from app.format.conditions import evaluate
+from app.format.definitions import ServiceDefinition
+from app.format.targets import due_time
+from app.rules.intake import request_title
+from app.rules.workflow import skip_reason
+from app.storage.models import EventKind, RequestState, StepKind, TaskState
 from bench.catalog import SeedService
 
 REQUEST_COLUMNS = ("id", "service_id", "version_id", "requester_id", "title", "answers",

@@ -31,7 +31,7 @@ end
 """
 
 # For a page that must be rendered at every request rather than served again from a
-# worker's memory (app.page_cache keeps pages per address): each request asks for the
+# worker's memory (app.web.page_cache keeps pages per address): each request asks for the
 # same page at an address of its own, with a parameter the page ignores.
 _FRESH_ADDRESSES = """
 local sent = 0

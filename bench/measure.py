@@ -23,7 +23,7 @@ class Page:
     htmx: bool = False
     size: int = 0  # body bytes, for the baseline page of the same size
     # Rendered at every request: each one at an address of its own, so that a page
-    # Baton would serve again from memory (app.page_cache) is measured as rendered.
+    # Baton would serve again from memory (app.web.page_cache) is measured as rendered.
     fresh: bool = False
 
     @property

@@ -130,7 +130,7 @@ def _notes(args: argparse.Namespace, db: Database, subjects: Subjects, pages: in
         f"{pages} pages deep at most.",
         "Queue pages are rendered at every request, latency and load alike: each request "
         "asks at an address of its own (`&render=N`, which the page ignores), since Baton "
-        "serves an unchanged queue page again from memory (app/page_cache.py); the row "
+        "serves an unchanged queue page again from memory (app/web/page_cache.py); the row "
         "“unchanged since last asked” is the first page asked again at one address.",
     ]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from app.auth import hash_password
-from app.db import make_engine
-from app.migrate import upgrade
-from app.models import ServiceRequest, Task, Team, TimelineEvent, User
-from app.work_counts import recount
+from app.rules.sign_in import hash_password
+from app.storage.db import make_engine
+from app.storage.migrate import upgrade
+from app.storage.models import ServiceRequest, Task, Team, TimelineEvent, User
+from app.storage.work_counts import recount
 from bench.bulk import Loader, PostgresLoader, SqliteLoader
 from bench.catalog import APPROVERS, FIRST_NAMES, HOT_TEAM, LAST_NAMES, save_catalog
 from bench.history import (

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import create_engine, func
 from sqlmodel import Session, col, select
 
-from app.catalog import current_version, definition_of
-from app.definitions import FieldDefinition, ServiceDefinition
-from app.errors import IntakeInvalid
-from app.intake import validate_intake
-from app.models import (
+from app.format.definitions import FieldDefinition, ServiceDefinition
+from app.rules.catalog import current_version, definition_of
+from app.rules.errors import IntakeInvalid
+from app.rules.intake import validate_intake
+from app.storage.models import (
     QUEUED_TASK_STATES,
     Membership,
     Service,

@@ -30,17 +30,19 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session, SQLModel  # noqa: E402
 
-import app.auth  # noqa: E402
+import app.rules.sign_in  # noqa: E402
 from app.config import get_settings  # noqa: E402
-from app.db import get_session, make_engine  # noqa: E402
 from app.main import create_app  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
+from app.storage.db import make_engine  # noqa: E402
+from app.storage.migrate import upgrade  # noqa: E402
+from app.web.session import get_session  # noqa: E402
 from tests.factories import Factory  # noqa: E402
 from tests.web import WebClient  # noqa: E402
 
 # Argon2 at its cheapest for tests: the suite makes hundreds of people, and the cost
 # parameters are not what the tests are about (a hash still starts with $argon2).
-app.auth._hasher = app.auth.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+app.rules.sign_in._hasher = app.rules.sign_in.PasswordHasher(
+    time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _server_engine() -> Engine:
@@ -76,7 +78,7 @@ def engine() -> Iterator[Engine]:
     yield engine
     engine.dispose()
     if engine.dialect.name == "postgresql":
-        from app.db import get_engine
+        from app.storage.db import get_engine
 
         get_engine().dispose()  # the CLI's engine, if a test used it
         server = _server_engine()

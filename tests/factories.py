@@ -5,14 +5,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.catalog import current_version, definition_of, save_service
 from app.config import get_settings
-from app.definitions import parse_service
-from app.intake import IncomingFile, validate_intake
-from app.models import Service, ServiceRequest, Task, Team, User
-from app.people import create_person
-from app.teams import add_member
-from app.workflow import submit_request
+from app.format.definitions import parse_service
+from app.rules.catalog import current_version, definition_of, save_service
+from app.rules.intake import IncomingFile, validate_intake
+from app.rules.people import create_person
+from app.rules.teams import add_member
+from app.rules.workflow import submit_request
+from app.storage.models import Service, ServiceRequest, Task, Team, User
 
 _serial = count(1)
 

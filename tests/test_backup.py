@@ -1,4 +1,4 @@
-"""Backup and restore (app/backup.py, `baton backup` and `baton restore`): a backup taken
+"""Backup and restore (app/rules/backup.py, `baton backup` and `baton restore`): a backup taken
 while requests with files are being filed restores to one consistent moment, every row
 and every file of it; a damaged backup or a database in use is refused.
 
@@ -18,11 +18,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.backup import MANIFEST, BackupError, backup, read_manifest, restore
 from app.cli import main
 from app.config import get_settings
-from app.intake import IncomingFile
-from app.models import Attachment, ServiceRequest, Task, User
+from app.rules.backup import MANIFEST, BackupError, backup, read_manifest, restore
+from app.rules.intake import IncomingFile
+from app.storage.models import Attachment, ServiceRequest, Task, User
 from tests.factories import Factory
 from tests.production.conftest import wait_until
 
@@ -60,7 +60,7 @@ class Filing:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 make = Factory(session)
-                from app.models import Service
+                from app.storage.models import Service
 
                 service = session.get(Service, self.service_id)
                 person = session.get(User, self.person_id)
@@ -185,7 +185,7 @@ def a_backup(committed: Engine, tmp_path: Path) -> Path:
     service_id, person_id = _setup(committed)
     with Session(committed, expire_on_commit=False) as session:
         make = Factory(session)
-        from app.models import Service
+        from app.storage.models import Service
 
         service, person = session.get(Service, service_id), session.get(User, person_id)
         assert service and person

@@ -12,10 +12,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
-from app.auth import verify_password
-from app.catalog import definition_of
-from app.db import make_engine
-from app.models import (
+from app.reads.overview import open_work_by_team
+from app.reads.queues import TaskFilter, list_tasks
+from app.rules.catalog import definition_of
+from app.rules.sign_in import verify_password
+from app.storage.db import make_engine
+from app.storage.models import (
     ACTIVE_TASK_STATES,
     QUEUED_TASK_STATES,
     Membership,
@@ -27,9 +29,7 @@ from app.models import (
     TimelineEvent,
     User,
 )
-from app.overview import open_work_by_team
-from app.queues import TaskFilter, list_tasks
-from app.work_counts import counted_from_tasks, counters
+from app.storage.work_counts import counted_from_tasks, counters
 from bench.catalog import HOT_TEAM
 from bench.seed import PASSWORD, seed
 

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from app.builder import (
+from app.format.definitions import _LIMITS_BY_TYPE, DefinitionError, parse_service
+from app.reads.versions import (
+    diff_definitions,
+    shown_value,
+)
+from app.rules.builder import (
     FIELD_INPUTS,
     LIMITS_BY_TYPE,
     BuilderForm,
@@ -28,18 +33,13 @@ from app.builder import (
     publish_service,
     read_form,
 )
-from app.catalog import CatalogFileError, current_version, definition_of, import_catalog
-from app.catalog_files import (
+from app.rules.catalog import CatalogFileError, current_version, definition_of, import_catalog
+from app.rules.catalog_files import (
     export_zip,
     import_upload,
     unpack_upload,
 )
-from app.definitions import _LIMITS_BY_TYPE, DefinitionError, parse_service
-from app.models import AdminEvent, Service, ServiceVersion
-from app.versions import (
-    diff_definitions,
-    shown_value,
-)
+from app.storage.models import AdminEvent, Service, ServiceVersion
 from tests.factories import Factory
 
 SERVICES = Path(__file__).resolve().parent.parent / "services"
@@ -565,7 +565,7 @@ def test_a_zip_cannot_write_outside_its_folder(tmp_path):
 
 def test_the_current_version_opens_in_the_builder_as_it_was_saved(session, make: Factory):
     import_catalog(session, SERVICES)
-    from app.catalog import get_service_by_slug
+    from app.rules.catalog import get_service_by_slug
 
     service = get_service_by_slug(session, "onboard-new-hire")
     assert service is not None

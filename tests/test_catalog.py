@@ -9,7 +9,8 @@ import pytest
 import tomli_w
 from sqlmodel import Session, col, delete, func, select
 
-from app.catalog import (
+from app.format.definitions import parse_service
+from app.rules.catalog import (
     CatalogFileError,
     active_services,
     current_version,
@@ -19,8 +20,7 @@ from app.catalog import (
     import_catalog,
     save_service,
 )
-from app.definitions import parse_service
-from app.models import Service, ServiceRequest, ServiceVersion, Team
+from app.storage.models import Service, ServiceRequest, ServiceVersion, Team
 from tests.factories import Factory
 
 SERVICES = Path(__file__).parent.parent / "services"
@@ -370,7 +370,7 @@ def test_the_example_catalog_shows_conditions_stages_and_targets(session):
 
 
 def test_an_import_that_changes_the_catalog_is_written_to_the_admin_audit_log(session):
-    from app.models import AdminEvent
+    from app.storage.models import AdminEvent
 
     import_catalog(session, SERVICES)
     import_catalog(session, SERVICES)  # unchanged: nothing to record

@@ -21,11 +21,11 @@ from sqlalchemy import event, exists
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.errors import NotAllowed
-from app.models import Membership, Task, TaskState, Team, User
-from app.people import deactivate_person
-from app.teams import remove_team_member
-from app.workflow import claim_task
+from app.rules.errors import NotAllowed
+from app.rules.people import deactivate_person
+from app.rules.teams import remove_team_member
+from app.rules.workflow import claim_task
+from app.storage.models import Membership, Task, TaskState, Team, User
 from tests.factories import Factory
 
 ROUNDS = 12

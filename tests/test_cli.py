@@ -9,9 +9,9 @@ import tomli_w
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.auth import verify_password
 from app.cli import main
-from app.models import Membership, Service, Team, User
+from app.rules.sign_in import verify_password
+from app.storage.models import Membership, Service, Team, User
 
 SERVICES = Path(__file__).parent.parent / "services"
 PASSWORD = "correct horse battery"
@@ -160,8 +160,8 @@ def test_adding_someone_twice_is_refused(committed):
 
 
 def test_recount_rebuilds_the_open_work_counters(committed, capsys):
-    from app.models import OpenWorkCount
-    from app.work_counts import counted_from_tasks, counters
+    from app.storage.models import OpenWorkCount
+    from app.storage.work_counts import counted_from_tasks, counters
     from tests.factories import Factory
 
     with Session(committed) as session:
@@ -177,8 +177,8 @@ def test_recount_rebuilds_the_open_work_counters(committed, capsys):
 
 
 def test_recount_copies_the_request_title_into_tasks_that_lack_it(committed, capsys):
-    from app.models import ServiceRequest, Task
-    from app.queues import TaskFilter, list_tasks
+    from app.reads.queues import TaskFilter, list_tasks
+    from app.storage.models import ServiceRequest, Task
     from tests.factories import Factory
 
     with Session(committed) as session:

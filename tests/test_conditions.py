@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.conditions import (
+from app.format.conditions import (
     And,
     Compare,
     ConditionError,

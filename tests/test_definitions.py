@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from app.definitions import DefinitionError, ServiceDefinition, parse_service, parse_teams
+from app.format.definitions import DefinitionError, ServiceDefinition, parse_service, parse_teams
 
 
 def definition(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Due times in lists (app/queues.py, app/overview.py): the overdue filter, the "due
+"""Due times in lists (app/reads/queues.py, app/reads/overview.py): the overdue filter, the "due
 soonest" order and its keyset pages, and the overview's overdue counts. Display and
 sorting only: nothing here sends anything to anyone."""
 
@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from app.catalog import save_service
-from app.clock import frozen_at
-from app.definitions import parse_service
-from app.models import QUEUED_TASK_STATES, Service, Task
-from app.overview import open_work_by_step, open_work_by_team
-from app.queues import BadCursor, Cursor, TaskFilter, list_tasks, overdue_counts
-from app.workflow import claim_task, complete_task
+from app.format.definitions import parse_service
+from app.reads.overview import open_work_by_step, open_work_by_team
+from app.reads.queues import BadCursor, Cursor, TaskFilter, list_tasks, overdue_counts
+from app.rules.catalog import save_service
+from app.rules.workflow import claim_task, complete_task
+from app.storage.clock import frozen_at
+from app.storage.models import QUEUED_TASK_STATES, Service, Task
 from tests.factories import Factory
 
 NOW = datetime(2024, 3, 4, 12, 0, tzinfo=UTC)  # a Monday

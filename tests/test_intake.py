@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from app.definitions import ServiceDefinition, parse_service
-from app.errors import IntakeInvalid
-from app.intake import IncomingFile, Intake, request_title, validate_intake
+from app.format.definitions import ServiceDefinition, parse_service
+from app.rules.errors import IntakeInvalid
+from app.rules.intake import IncomingFile, Intake, request_title, validate_intake
 from tests.factories import Factory
 
 MB = 1024 * 1024

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-import app.inputs
-import app.intake
-from app.definitions import FieldDefinition, ServiceDefinition, parse_service
-from app.errors import IntakeInvalid
-from app.inputs import (
+import app.rules.inputs
+import app.rules.intake
+from app.format.definitions import FieldDefinition, ServiceDefinition, parse_service
+from app.rules.errors import IntakeInvalid
+from app.rules.inputs import (
     MAX_EMAIL_LENGTH,
     MAX_PERSON_LENGTH,
     PersonText,
@@ -31,7 +31,7 @@ from app.inputs import (
     parse_person,
     raw_limit,
 )
-from app.intake import DEFAULT_MAX_LENGTH, validate_intake
+from app.rules.intake import DEFAULT_MAX_LENGTH, validate_intake
 
 SERVICES = Path(__file__).parent.parent / "services"
 MEGABYTE = 1_000_000  # characters; ASCII, so as many bytes
@@ -145,8 +145,8 @@ def test_no_cleaning_or_pattern_ever_reads_more_than_its_bound(session, monkeypa
     (the one regular expression left on the way in) at most an address's length."""
     cleaned: list[int] = []
     matched: list[int] = []
-    clean = app.inputs.without_control_characters
-    pattern = app.inputs.EMAIL_PATTERN
+    clean = app.rules.inputs.without_control_characters
+    pattern = app.rules.inputs.EMAIL_PATTERN
 
     def counting_clean(text: str) -> str:
         cleaned.append(len(text))
@@ -157,9 +157,9 @@ def test_no_cleaning_or_pattern_ever_reads_more_than_its_bound(session, monkeypa
             matched.append(len(text))
             return pattern.match(text)
 
-    monkeypatch.setattr(app.inputs, "without_control_characters", counting_clean)
-    monkeypatch.setattr(app.intake, "without_control_characters", counting_clean)
-    monkeypatch.setattr(app.inputs, "EMAIL_PATTERN", CountingPattern())
+    monkeypatch.setattr(app.rules.inputs, "without_control_characters", counting_clean)
+    monkeypatch.setattr(app.rules.intake, "without_control_characters", counting_clean)
+    monkeypatch.setattr(app.rules.inputs, "EMAIL_PATTERN", CountingPattern())
     for definition in catalog(conditions=False):
         for field in definition.fields:
             for hostile in HOSTILE.values():
@@ -171,7 +171,7 @@ def test_no_cleaning_or_pattern_ever_reads_more_than_its_bound(session, monkeypa
     )
     assert cleaned and max(cleaned) <= raw_limit(longest_limit)
     assert matched and max(matched) <= MAX_EMAIL_LENGTH
-    assert "re" not in vars(app.intake), "intake reads no answer with a regular expression"
+    assert "re" not in vars(app.rules.intake), "intake reads no answer with a regular expression"
 
 
 # --- the one parser of "Name <e-mail>" -----------------------------------------------------

@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.clock import frozen_at
-from app.login_throttle import (
+from app.rules.login_throttle import (
     ACCOUNT,
     ADDRESS,
     Attempt,
@@ -18,7 +17,8 @@ from app.login_throttle import (
     count_attempt,
     record_success,
 )
-from app.models import AdminEvent, LoginThrottle
+from app.storage.clock import frozen_at
+from app.storage.models import AdminEvent, LoginThrottle
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 EMAIL = "ana@example.com"

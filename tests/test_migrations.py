@@ -8,9 +8,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlmodel import SQLModel
 
-import app.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from app.db import make_engine
-from app.migrate import alembic_config, upgrade
+import app.storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from app.storage.db import make_engine
+from app.storage.migrate import alembic_config, upgrade
 
 
 def test_the_migrated_database_matches_the_models(engine):

@@ -1,14 +1,14 @@
-"""The manager overview (app/overview.py): open work by team and by service × step."""
+"""The manager overview (app/reads/overview.py): open work by team and by service × step."""
 
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
-from app.clock import frozen_at
-from app.models import QUEUED_TASK_STATES, Task
-from app.overview import oldest_first, open_work_by_step, open_work_by_team
-from app.workflow import cancel_request, claim_task, complete_task, reject_task
+from app.reads.overview import oldest_first, open_work_by_step, open_work_by_team
+from app.rules.workflow import cancel_request, claim_task, complete_task, reject_task
+from app.storage.clock import frozen_at
+from app.storage.models import QUEUED_TASK_STATES, Task
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from app.builder import definition_data, form_of, read_form
-from app.catalog import (
+from app.format.definitions import DefinitionError, parse_service
+from app.reads.versions import Change, diff_definitions
+from app.rules.builder import definition_data, form_of, read_form
+from app.rules.catalog import (
     current_version,
     definition_of,
     export_catalog,
@@ -16,12 +18,10 @@ from app.catalog import (
     save_service,
     service_to_toml,
 )
-from app.definitions import DefinitionError, parse_service
-from app.errors import OwnRequestApproval
-from app.models import Service, ServiceRequest, Task, TimelineEvent, User
-from app.versions import Change, diff_definitions
-from app.visibility import may_decide
-from app.workflow import approve_task, claim_task, complete_task, hand_task, reject_task
+from app.rules.errors import OwnRequestApproval
+from app.rules.policy import may_decide
+from app.rules.workflow import approve_task, claim_task, complete_task, hand_task, reject_task
+from app.storage.models import Service, ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 
 

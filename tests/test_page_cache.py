@@ -1,4 +1,4 @@
-"""Queue pages served again from memory (app.page_cache): only while nothing they show
+"""Queue pages served again from memory (app.web.page_cache): only while nothing they show
 has changed, only to the login they were rendered for, never past their time.
 
 These tests commit for real: the middleware checks a kept page against the database
@@ -16,11 +16,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.types import Message, Receive, Scope, Send
 
-import app.page_cache
-import app.routes.queues
-from app.errors import DomainError
+import app.web.page_cache
+import app.web.routes.queues
 from app.main import create_app
-from app.models import (
+from app.rules.errors import DomainError
+from app.rules.people import deactivate_person, revoke_role
+from app.rules.teams import add_member, remove_team_member, rename_team
+from app.rules.workflow import claim_task, complete_task, hand_task
+from app.storage.models import (
     LoginSession,
     QueueVersion,
     Service,
@@ -30,9 +33,6 @@ from app.models import (
     User,
     utcnow,
 )
-from app.people import deactivate_person, revoke_role
-from app.teams import add_member, remove_team_member, rename_team
-from app.workflow import claim_task, complete_task, hand_task
 from tests.factories import Factory
 from tests.web import WebClient, run_async
 
@@ -67,13 +67,13 @@ class Desk:
 @pytest.fixture
 def desk(committed: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     renders: list[str] = []
-    list_tasks = app.routes.queues.list_tasks
+    list_tasks = app.web.routes.queues.list_tasks
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         renders.append(kwargs["filters"].search)
         return list_tasks(*args, **kwargs)
 
-    monkeypatch.setattr(app.routes.queues, "list_tasks", counted)
+    monkeypatch.setattr(app.web.routes.queues, "list_tasks", counted)
     with Session(committed, expire_on_commit=False) as session:
         make = Factory(session)
         service = make.service(slug="kept", steps=[("it", "task")])
@@ -257,7 +257,7 @@ def test_a_kept_page_is_rendered_again_once_its_time_is_up(desk: Desk,
                                                            monkeypatch: pytest.MonkeyPatch):
     member = desk.visitor(desk.member)
     clock = [1000.0]
-    monkeypatch.setattr(app.page_cache, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(app.web.page_cache, "monotonic", lambda: clock[0])
     member.get("/queues/it")
     clock[0] += 9
     member.get("/queues/it")
@@ -340,11 +340,11 @@ def test_a_page_pushed_out_while_it_was_checked_is_still_served():
     sent: list[Message] = []
 
     async def queue_page(scope: Scope, _receive: Receive, send: Send) -> None:
-        scope[app.page_cache.PAGE_VERSION] = app.page_cache.PageVersion(1, 1, 1, 1)
+        scope[app.web.page_cache.PAGE_VERSION] = app.web.page_cache.PageVersion(1, 1, 1, 1)
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"the queue"})
 
-    cache = app.page_cache.PageCache(queue_page, seconds=10, pages=1)
+    cache = app.web.page_cache.PageCache(queue_page, seconds=10, pages=1)
 
     async def pushed_out_meanwhile(_token: str, _kept: object) -> bool:
         cache.kept.clear()

@@ -7,10 +7,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.auth import authenticate
-from app.errors import InvalidTransition, NotAllowed
-from app.models import AdminEvent, LoginSession, Membership, Team, TimelineEvent, User
-from app.people import (
+from app.rules.errors import InvalidTransition, NotAllowed
+from app.rules.people import (
     PersonInvalid,
     SelfLockout,
     add_person,
@@ -21,7 +19,8 @@ from app.people import (
     reactivate_person,
     revoke_role,
 )
-from app.teams import (
+from app.rules.sign_in import authenticate
+from app.rules.teams import (
     TeamInvalid,
     add_team_member,
     create_team,
@@ -31,7 +30,8 @@ from app.teams import (
     set_team_lead,
     team_lines,
 )
-from app.workflow import claim_task, complete_task
+from app.rules.workflow import claim_task, complete_task
+from app.storage.models import AdminEvent, LoginSession, Membership, Team, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient
 
@@ -492,7 +492,7 @@ def test_deactivation_is_one_transaction_so_a_failure_part_way_changes_nothing(
     def broken_log(*_args, **_kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("the audit log is unavailable")
 
-    monkeypatch.setattr("app.people.record_admin_action", broken_log)
+    monkeypatch.setattr("app.rules.people.record_admin_action", broken_log)
     with pytest.raises(RuntimeError):
         deactivate_person(session, person=desk.ivan, by=adam)
     session.refresh(desk.ivan)

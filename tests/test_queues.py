@@ -1,4 +1,4 @@
-"""Team queues as lists (app/queues.py): what a queue holds, its order, its filters and
+"""Team queues as lists (app/reads/queues.py): what a queue holds, its order, its filters and
 its keyset pages."""
 
 from datetime import UTC, datetime, timedelta
@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from app.clock import frozen_at
-from app.models import Task
-from app.queues import BadCursor, TaskFilter, list_tasks, queue_counts
-from app.workflow import cancel_request, claim_task, complete_task
+from app.reads.queues import BadCursor, TaskFilter, list_tasks, queue_counts
+from app.rules.workflow import cancel_request, claim_task, complete_task
+from app.storage.clock import frozen_at
+from app.storage.models import Task
 from tests.factories import Factory
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""How a web request's session ends (app.db.get_session, end_request): a request that
+"""How a web request's session ends (app.storage.db.get_session, end_request): a request that
 only read is committed on PostgreSQL, which keeps psycopg's prepared statements (a
 rollback discards them); anything a request wrote or left pending without a rule
 committing it is rolled back, on both databases."""
@@ -11,9 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.requests import Request
 
-from app.auth import SESSION_COOKIE, start_session
-from app.db import get_session, make_engine, request_session
-from app.models import Team, User
+from app.rules.sign_in import start_session
+from app.storage.db import make_engine, request_session
+from app.storage.models import Team, User
+from app.web.auth import SESSION_COOKIE
+from app.web.session import get_session
 from tests.conftest import DATABASE_URL
 from tests.factories import Factory
 from tests.web import run_async
@@ -171,7 +173,7 @@ def test_a_form_post_holds_no_transaction_until_its_body_has_arrived(
 
     _as_fastapi_runs(request, lambda session: opened.append(session.in_transaction()))
 
-    # The CSRF check reads the viewer after reading the form (app.auth.require_csrf).
+    # The CSRF check reads the viewer after reading the form (app.web.auth.require_csrf).
     assert opened == [False]
     assert not hasattr(request.state, "viewer")
 

@@ -7,7 +7,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from app.server_protocol import MAX_HEADER_BYTES, GuardedHttpToolsProtocol
+from app.web.server_protocol import MAX_HEADER_BYTES, GuardedHttpToolsProtocol
 from tests.web import run_async
 
 

@@ -5,13 +5,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from app.catalog import save_service
-from app.clock import frozen_at
-from app.definitions import DefinitionError, parse_service
-from app.errors import IntakeInvalid
-from app.models import ServiceRequest, TimelineEvent
-from app.targets import add_business_days, due_time, is_overdue
-from app.workflow import approve_task, complete_task
+from app.format.definitions import DefinitionError, parse_service
+from app.format.targets import add_business_days, due_time, is_overdue
+from app.rules.catalog import save_service
+from app.rules.errors import IntakeInvalid
+from app.rules.workflow import approve_task, complete_task
+from app.storage.clock import frozen_at
+from app.storage.models import ServiceRequest, TimelineEvent
 from tests.factories import Factory
 
 

@@ -1,17 +1,15 @@
-"""The open work counters (app/work_counts.py): after every rule, in its transaction,
+"""The open work counters (app/storage/work_counts.py): after every rule, in its transaction,
 they say exactly what a recount of the tasks says (open, claimed, and of those how many
 have a due time)."""
 
 import pytest
 from sqlmodel import select
 
-from app.errors import AlreadyClaimed
-from app.models import OpenWorkCount, Task
-from app.people import deactivate_person
-from app.queues import TaskFilter, list_tasks, queue_counts
-from app.teams import remove_team_member
-from app.work_counts import counted_from_tasks, counters, recount
-from app.workflow import (
+from app.reads.queues import TaskFilter, list_tasks, queue_counts
+from app.rules.errors import AlreadyClaimed
+from app.rules.people import deactivate_person
+from app.rules.teams import remove_team_member
+from app.rules.workflow import (
     approve_task,
     cancel_request,
     claim_task,
@@ -20,6 +18,8 @@ from app.workflow import (
     reject_task,
     release_task,
 )
+from app.storage.models import OpenWorkCount, Task
+from app.storage.work_counts import counted_from_tasks, counters, recount
 
 
 def agree(session) -> dict:  # type: ignore[no-untyped-def]

@@ -7,10 +7,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.catalog import current_version
-from app.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
-from app.models import ServiceRequest, Task, TimelineEvent, User
-from app.workflow import (
+from app.rules.catalog import current_version
+from app.rules.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
+from app.rules.workflow import (
     approve_task,
     cancel_request,
     claim_task,
@@ -20,6 +19,7 @@ from app.workflow import (
     release_task,
     submit_request,
 )
+from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 
 
@@ -51,7 +51,7 @@ def test_a_failed_submission_leaves_nothing_behind(session, make, tmp_path: Path
     blocker.write_text("a file where the attachments folder should be")
     import io
 
-    from app.intake import IncomingFile, Intake
+    from app.rules.intake import IncomingFile, Intake
 
     intake = Intake(answers={"summary": "x"}, files={"summary": [
         IncomingFile("a.txt", "text/plain", 3, io.BytesIO(b"abc"))]})

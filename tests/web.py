@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlmodel import Session, select
 
-from app.auth import SESSION_COOKIE, start_session
-from app.models import LoginSession, User
+from app.rules.sign_in import start_session
+from app.storage.models import LoginSession, User
+from app.web.auth import SESSION_COOKIE
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# As app.models.QUEUED_PREDICATE: the words queries repeat to use these indexes.
+# As app.storage.models.QUEUED_PREDICATE: the words queries repeat to use these indexes.
 QUEUED = "state IN ('open', 'claimed')"
 QUEUED_INDEXES = {
     'ix_task_queued_team': ['team_id', 'opened_at', 'id'],

@@ -19,7 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('open_work_count') as batch:
         batch.add_column(sa.Column('due_count', sa.Integer(), nullable=False,
                                    server_default='0'))
-    # From the tasks already there, as app.work_counts.recount would.
+    # From the tasks already there, as app.storage.work_counts.recount would.
     op.execute(
         "UPDATE open_work_count SET due_count = (SELECT count(*) FROM task "
         "WHERE task.state IN ('open', 'claimed') AND task.due_at IS NOT NULL "

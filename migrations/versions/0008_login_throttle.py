@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # One row per (kind, key), updated in place; a row whose expires_at has passed
-    # says nothing any more and is swept (see app.login_throttle), so the table stays
+    # says nothing any more and is swept (see app.rules.login_throttle), so the table stays
     # as small as the number of keys that failed recently.
     op.create_table(
         'login_throttle',

@@ -1,13 +1,13 @@
 """Conditional intake fields in a real browser: the form shows and hides a field as the
-requester answers, and the page's script decides exactly as app.conditions.evaluate."""
+requester answers, and the page's script decides exactly as app.format.conditions.evaluate."""
 
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from app.conditions import evaluate, parse
-from app.conditions import to_data as condition_data
+from app.format.conditions import evaluate, parse
+from app.format.conditions import to_data as condition_data
 from tests.browser.conftest import sign_in
 
 

@@ -28,10 +28,10 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.auth import SESSION_COOKIE
-from app.db import make_engine
-from app.migrate import upgrade
-from app.models import User
+from app.storage.db import make_engine
+from app.storage.migrate import upgrade
+from app.storage.models import User
+from app.web.auth import SESSION_COOKIE
 from tests.production.private_postgresql import PrivatePostgreSQL, why_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app.models import EventKind, Task, TaskState, TimelineEvent
+from app.storage.models import EventKind, Task, TaskState, TimelineEvent
 from tests.factories import Factory
 from tests.production.conftest import FaultDatabase
 

@@ -1,7 +1,7 @@
 """kill -9 of every Baton process (the uvicorn parent and both its workers) in the middle
 of a storm of 200 submissions with a file each, on SQLite and on PostgreSQL. After the
 next start (whose sweep brings the attachments folder back to its invariant,
-app.attachments):
+app.rules.attachments):
 
 - every submission that was answered (303 to its request) exists, with all its tasks,
   its first event and its file, byte for byte;
@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from app.attachments import TEMP_GRACE, TMP
-from app.models import Attachment, ServiceRequest, Task, TaskState, TimelineEvent
-from app.work_counts import counted_from_tasks, counters
+from app.rules.attachments import TEMP_GRACE, TMP
+from app.storage.models import Attachment, ServiceRequest, Task, TaskState, TimelineEvent
+from app.storage.work_counts import counted_from_tasks, counters
 from tests.factories import Factory
 from tests.production.conftest import FaultDatabase, Server, Visitor, wait_until
 

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from app.db import make_engine
-from app.models import Task, TaskState
-from app.routes.health import RETRY_AFTER_SECONDS
+from app.storage.db import make_engine
+from app.storage.models import Task, TaskState
+from app.web.routes.health import RETRY_AFTER_SECONDS
 from tests.factories import Factory
 from tests.production.conftest import FaultDatabase, wait_until
 from tests.production.private_postgresql import PrivatePostgreSQL

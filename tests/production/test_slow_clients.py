@@ -16,7 +16,7 @@ from tests.production.conftest import FaultDatabase, Server, Visitor
 
 pytestmark = pytest.mark.fault
 
-# A header deadline short enough to wait for in a test (app.server_protocol).
+# A header deadline short enough to wait for in a test (app.web.server_protocol).
 HEADER_SECONDS = 2.0
 
 

@@ -14,8 +14,8 @@ import pytest
 from httpx import Response
 from sqlmodel import Session, col, func, select
 
-from app.catalog import current_version, definition_of, get_service_by_slug, import_catalog
-from app.models import AdminEvent, Service, ServiceRequest, ServiceVersion, Task, User
+from app.rules.catalog import current_version, definition_of, get_service_by_slug, import_catalog
+from app.storage.models import AdminEvent, Service, ServiceRequest, ServiceVersion, Task, User
 from tests.factories import Factory
 from tests.web import WebClient, text_of
 

@@ -9,14 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app import auth as app_auth
-from app.auth import ANON_CSRF_COOKIE, SESSION_COOKIE, verify_password
 from app.config import Settings, get_settings
-from app.db import get_session
 from app.demo import DEMO_PASSWORD
 from app.main import create_app
-from app.models import LoginSession, TimelineEvent, User
-from app.people import create_person
+from app.rules import sign_in as app_auth
+from app.rules.people import create_person
+from app.rules.sign_in import verify_password
+from app.storage.models import LoginSession, TimelineEvent, User
+from app.web.auth import ANON_CSRF_COOKIE, SESSION_COOKIE
+from app.web.session import get_session
 from tests.factories import Factory
 from tests.web import WebClient, text_of
 
@@ -329,7 +330,7 @@ def test_the_login_form_needs_the_double_submit_token(web: WebClient, make: Fact
     assert sessions_of(session, user) == 1
 
 
-# --- login throttling (app.login_throttle has the rules) ---------------------------------
+# --- login throttling (app.rules.login_throttle has the rules) ---------------------------------
 
 TOO_MANY = "Too many attempts: try again in 1 minute."
 

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app.catalog import current_version, definition_of, save_service
-from app.definitions import parse_service
-from app.models import Attachment, Service, ServiceRequest, Task, TimelineEvent, User
-from app.web import ROOT
+from app.config import ROOT
+from app.format.definitions import parse_service
+from app.rules.catalog import current_version, definition_of, save_service
+from app.storage.models import Attachment, Service, ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient, text_of
 
@@ -314,9 +314,9 @@ def test_a_form_that_changed_while_it_was_filled_in_is_refused_with_answers_kept
 def test_a_version_published_between_the_check_and_the_filing_is_a_409_and_nothing_is_filed(
     web: WebClient, service: Service, employee: User, session, monkeypatch, attachments_dir
 ):
-    import app.routes.catalog
+    import app.web.routes.catalog
 
-    checked = app.routes.catalog.validate_intake
+    checked = app.web.routes.catalog.validate_intake
 
     def check_then_publish(*args: Any, **kwargs: Any) -> Any:
         intake = checked(*args, **kwargs)
@@ -328,7 +328,7 @@ def test_a_version_published_between_the_check_and_the_filing_is_a_409_and_nothi
         session.commit()
         return intake
 
-    monkeypatch.setattr(app.routes.catalog, "validate_intake", check_then_publish)
+    monkeypatch.setattr(app.web.routes.catalog, "validate_intake", check_then_publish)
     tmp = attachments_dir / "tmp"
     before = sorted(tmp.iterdir()) if tmp.exists() else []
     response = submit(web, service, session, GOOD_ANSWERS,

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from app.catalog import current_version, definition_of
-from app.conditions import And, Compare, Not, Or, parse
-from app.conditions import to_data as condition_data
-from app.models import Service, User
-from app.routes.catalog import hidden_fields
-from app.web import condition_json
+from app.format.conditions import And, Compare, Not, Or, parse
+from app.format.conditions import to_data as condition_data
+from app.rules.catalog import current_version, definition_of
+from app.storage.models import Service, User
+from app.web.render import condition_json
+from app.web.routes.catalog import hidden_fields
 from tests.factories import Factory
 from tests.test_due import define
 from tests.web import WebClient, text_of

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from app.clock import frozen_at
-from app.models import QUEUED_TASK_STATES, ServiceRequest, Task, Team
-from app.workflow import add_comment, claim_task, complete_task
+from app.rules.workflow import add_comment, claim_task, complete_task
+from app.storage.clock import frozen_at
+from app.storage.models import QUEUED_TASK_STATES, ServiceRequest, Task, Team
 from tests.factories import Factory
 from tests.test_due import define
 from tests.web import WebClient, text_of

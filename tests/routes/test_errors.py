@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.models import ServiceRequest, Task, TimelineEvent, User
-from app.workflow import claim_task
+from app.rules.workflow import claim_task
+from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.web import WebClient, text_of
 
 

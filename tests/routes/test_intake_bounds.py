@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app.catalog import current_version, definition_of, get_service_by_slug, import_catalog
-from app.models import Service, User
+from app.rules.catalog import current_version, definition_of, get_service_by_slug, import_catalog
+from app.storage.models import Service, User
 from tests.factories import Factory
 from tests.test_intake_bounds import expected_error
 from tests.web import WebClient

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.clock import frozen_at
-from app.workflow import claim_task, complete_task
+from app.rules.workflow import claim_task, complete_task
+from app.storage.clock import frozen_at
 from tests.web import text_of
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.clock import frozen_at
-from app.workflow import cancel_request, claim_task, complete_task
+from app.rules.workflow import cancel_request, claim_task, complete_task
+from app.storage.clock import frozen_at
 from tests.web import text_of
 
 
@@ -207,8 +207,8 @@ def test_a_step_that_does_not_exist_is_not_found(web, work, url):
 
 
 def test_a_step_an_earlier_version_had_is_listed_while_it_has_open_work(web, session, make):
-    from app.catalog import save_service
-    from app.definitions import parse_service
+    from app.format.definitions import parse_service
+    from app.rules.catalog import save_service
 
     service = make.service(slug="move", name="Office move", ordering="flexible",
                            steps=[("it", "task"), ("hr", "task"), ("facilities", "task")])

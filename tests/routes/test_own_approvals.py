@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from app.models import Task, User
-from app.workflow import claim_task
+from app.rules.workflow import claim_task
+from app.storage.models import Task, User
 from tests.factories import Factory
 from tests.test_own_approvals import approval_service
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from app.clock import frozen_at
-from app.models import ServiceRequest, Task, TimelineEvent
-from app.queues import TaskFilter, list_tasks
-from app.workflow import claim_task
+from app.reads.queues import TaskFilter, list_tasks
+from app.rules.workflow import claim_task
+from app.storage.clock import frozen_at
+from app.storage.models import ServiceRequest, Task, TimelineEvent
 from tests.web import text_of
 
 

@@ -5,9 +5,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.db import get_session
-from app.models import ServiceRequest, User
-from app.request_body import SMALL_BODY_BYTES, BodyGate, BodyTiming
+from app.storage.models import ServiceRequest, User
+from app.web.request_body import SMALL_BODY_BYTES, BodyGate, BodyTiming
+from app.web.session import get_session
 from tests.factories import Factory
 from tests.routes import test_catalog as catalog_tests
 from tests.routes.test_catalog import GOOD_ANSWERS, field_html, submit

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app.catalog import save_service
-from app.clock import frozen_at
-from app.definitions import parse_service
-from app.errors import TooManyComments
-from app.models import EventKind, ServiceRequest, TimelineEvent, User
-from app.request_detail import TIMELINE_PAGE
-from app.workflow import COMMENTS_PER_MINUTE, add_comment, cancel_request
+from app.format.definitions import parse_service
+from app.reads.request_detail import TIMELINE_PAGE
+from app.rules.catalog import save_service
+from app.rules.errors import TooManyComments
+from app.rules.workflow import COMMENTS_PER_MINUTE, add_comment, cancel_request
+from app.storage.clock import frozen_at
+from app.storage.models import EventKind, ServiceRequest, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import text_of
 

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlmodel import Session
 
-from app.models import Task
-from app.web import ROOT
-from app.workflow import complete_task
+from app.config import ROOT
+from app.rules.workflow import complete_task
+from app.storage.models import Task
 from tests.factories import Factory
 from tests.test_due import define
 from tests.web import WebClient, text_of

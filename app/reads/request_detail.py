@@ -1,0 +1,230 @@
+"""Everything the request page shows, gathered in a fixed number of queries.
+
+The timeline shows its newest events (TIMELINE_PAGE of them) and offers the earlier ones
+a page at a time, so that a request with thousands of comments is still one small page:
+what the page needs from older events (why a step was skipped, who ended the request)
+is read on its own.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from app.format.definitions import FieldDefinition
+from app.rules.catalog import definition_of
+from app.rules.policy import requester_may_approve
+from app.rules.workflow import skip_reason
+from app.storage.models import (
+    Attachment,
+    EventKind,
+    RequestState,
+    Service,
+    ServiceRequest,
+    ServiceVersion,
+    Task,
+    TaskState,
+    Team,
+    TimelineEvent,
+    User,
+)
+
+TIMELINE_PAGE = 50
+
+
+@dataclass
+class AnswerLine:
+    field: FieldDefinition
+    value: Any
+    attachments: list[Attachment]
+
+
+@dataclass
+class StepLine:
+    task: Task
+    team_name: str
+    assignee_name: str | None
+    instructions: str
+    # Why a skipped step is not needed (without a leading "Not needed:", which the
+    # page says already), for the requester and the teams to read.
+    skip_reason: str | None = None
+    # An approval step the requester may decide on their own request (rule 7).
+    requester_may_approve: bool = False
+
+
+@dataclass
+class StageGroup:
+    """Steps that open together (an enforced service's stage), numbered from 1 in the
+    order they come, whatever numbers the definition gave its stages."""
+
+    number: int
+    steps: list[StepLine]
+
+    @property
+    def together(self) -> bool:
+        return len(self.steps) > 1
+
+
+@dataclass
+class TimelineLine:
+    event: TimelineEvent
+    actor_name: str
+    step_name: str | None
+
+    @property
+    def skip_reason(self) -> str:
+        return without_prefix(self.event.note) if self.event.kind == EventKind.task_skipped else ""
+
+
+@dataclass
+class TimelinePage:
+    """Consecutive events of a request's timeline, oldest first; `earlier_before` is the
+    id of the first of them when earlier events exist (where "show earlier" goes on)."""
+
+    request_id: int
+    lines: list[TimelineLine]
+    earlier_before: int | None = None
+
+
+@dataclass
+class RequestDetail:
+    request: ServiceRequest
+    service: Service
+    version: ServiceVersion
+    requester: User
+    answers: list[AnswerLine]
+    steps: list[StepLine]
+    timeline: TimelinePage
+    ordering: str = "enforced"
+    # The event that rejected or cancelled the request, for the notice on top.
+    ending: TimelineLine | None = None
+
+    @property
+    def stages(self) -> list[StageGroup]:
+        """The steps grouped by stage, in order (flexible services: one group)."""
+        groups: list[StageGroup] = []
+        for step in self.steps:
+            if groups and groups[-1].steps[-1].task.stage == step.task.stage:
+                groups[-1].steps.append(step)
+            else:
+                groups.append(StageGroup(len(groups) + 1, [step]))
+        return groups
+
+    @property
+    def has_parallel_stages(self) -> bool:
+        return self.ordering == "enforced" and any(group.together for group in self.stages)
+
+
+def without_prefix(reason: str) -> str:
+    """A skip reason as the page words it after "Not needed": the recorded note may
+    begin with those words itself."""
+    text = reason.strip()
+    if text.lower().startswith("not needed"):
+        text = text[len("not needed"):].lstrip(" :—-").strip()
+    return text
+
+
+def request_detail(
+    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
+    before: int | None = None,
+) -> RequestDetail:
+    """The request page: `before`, the id of an event, shows the page of the timeline
+    just before it rather than the newest."""
+    version = session.get(ServiceVersion, service_request.version_id)
+    service = session.get(Service, service_request.service_id)
+    requester = session.get(User, service_request.requester_id)
+    assert version and service and requester
+    definition = definition_of(version)
+
+    attachments: dict[str, list[Attachment]] = {}
+    for attachment in session.exec(
+        select(Attachment).where(Attachment.request_id == service_request.id)
+        .order_by(col(Attachment.id))
+    ):
+        attachments.setdefault(attachment.field_key, []).append(attachment)
+    answers = [
+        AnswerLine(field, service_request.answers.get(field.key), attachments.get(field.key, []))
+        for field in definition.fields
+    ]
+
+    assignee = aliased(User)
+    steps = [
+        StepLine(task, team_name, assignee_name, definition.steps[task.position].instructions,
+                 requester_may_approve=requester_may_approve(definition, task.position))
+        for task, team_name, assignee_name in session.exec(
+            select(Task, Team.name, assignee.name)
+            .join(Team, col(Team.id) == Task.team_id)
+            .outerjoin(assignee, assignee.id == col(Task.assignee_id))  # type: ignore[arg-type]
+            .where(Task.request_id == service_request.id)
+            .order_by(col(Task.position))
+        )
+    ]
+
+    timeline = timeline_page(session, service_request=service_request,
+                             with_internal_notes=with_internal_notes, before=before)
+    # The reason written when the step was skipped; a request skipped before reasons
+    # were recorded gets it from its version's condition.
+    skipped = [step for step in steps if step.task.state == TaskState.skipped]
+    reasons: dict[int | None, str] = {}
+    if skipped:
+        reasons = {task_id: note for task_id, note in session.exec(
+            select(TimelineEvent.task_id, TimelineEvent.note).where(
+                TimelineEvent.request_id == service_request.id,
+                TimelineEvent.kind == EventKind.task_skipped, TimelineEvent.note != "",
+            )
+        )}
+    for step in skipped:
+        note = reasons.get(step.task.id) or (
+            skip_reason(definition, step.task.position)
+            if definition.steps[step.task.position].condition else ""
+        )
+        step.skip_reason = without_prefix(note) or None
+    return RequestDetail(
+        request=service_request, service=service, version=version, requester=requester,
+        answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
+        ending=_ending(session, service_request),
+    )
+
+
+def _lines(session: Session, query: Any) -> list[TimelineLine]:
+    return [TimelineLine(event, actor_name or "Baton", step_name)
+            for event, actor_name, step_name in session.exec(query)]
+
+
+def _events_of(request_id: int) -> Any:
+    return (
+        select(TimelineEvent, User.name, Task.step_name)
+        .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
+        .outerjoin(Task, col(Task.id) == TimelineEvent.task_id)
+        .where(TimelineEvent.request_id == request_id)
+    )
+
+
+def timeline_page(
+    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
+    before: int | None = None, size: int = TIMELINE_PAGE,
+) -> TimelinePage:
+    """The newest `size` events (before the event `before`, when given), oldest first:
+    one walk back along the request's timeline index."""
+    query = _events_of(service_request.id)
+    if not with_internal_notes:
+        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
+    if before is not None:
+        query = query.where(col(TimelineEvent.id) < before)
+    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
+    lines.reverse()
+    if len(lines) > size:
+        lines = lines[1:]
+        return TimelinePage(service_request.id, lines, earlier_before=lines[0].event.id)
+    return TimelinePage(service_request.id, lines)
+
+
+def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine | None:
+    """Who rejected or cancelled the request, and why (never an internal note)."""
+    if service_request.state not in (RequestState.rejected, RequestState.cancelled):
+        return None
+    query = _events_of(service_request.id).where(
+        col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]))
+    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
+    return lines[0] if lines else None

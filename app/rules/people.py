@@ -1,0 +1,287 @@
+"""People: creating accounts, finding someone by name or e-mail, and the admin rules on
+people (roles, deactivation).
+
+The admin rules (add_person, grant_role, revoke_role, deactivate_person,
+reactivate_person) are one transaction each and write one admin audit entry with the
+change. Those that change a person lock that person's row and the acting admin's, in id
+order, and check that the admin still is one: two admins revoking each other at the same
+moment must not leave Baton without any.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, select
+
+from app.rules.audit import record_admin_action
+from app.rules.errors import DomainError, InvalidTransition, NotAllowed
+from app.rules.inputs import (
+    MAX_NAME_LENGTH,
+    TooLong,
+    is_email,
+    parse_person,
+    without_control_characters,
+)
+from app.rules.sign_in import hash_password
+from app.rules.teams import describe_returned, memberships_by_person
+from app.rules.workflow import return_claims_to_queue
+from app.storage.db import one_transaction
+from app.storage.models import LoginSession, Task, TaskState, Team, User
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # what the sign-in form accepts
+# The roles an admin grants and revokes, with the words that name someone who has one.
+ROLES = {"manager": "a manager", "admin": "an admin"}
+
+
+class PersonExists(ValueError):
+    pass
+
+
+class PersonInvalid(DomainError):
+    """Input that does not fit; `errors` maps each form field to its message."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+class SelfLockout(DomainError):
+    """An admin tried to lock themselves out (deactivate themselves, drop their admin
+    rights): another admin must do it, so Baton always keeps one who can undo it."""
+
+
+def create_person(
+    session: Session, *, email: str, name: str, password: str,
+    manager: bool = False, admin: bool = False,
+) -> User:
+    """Creates the account; the caller commits."""
+    email = email.strip().lower()
+    if session.exec(select(User).where(User.email == email)).first():
+        raise PersonExists(f"There is already an account for {email}.")
+    user = User(email=email, name=name.strip(), password_hash=hash_password(password),
+                is_manager=manager, is_admin=admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_people(session: Session, text: str, *, limit: int = 10) -> list[User]:
+    text = text.strip().lower()
+    if len(text) < 2:
+        return []
+    return list(session.exec(
+        select(User)
+        .where(User.is_active == True,  # noqa: E712
+               or_(func.lower(User.name).contains(text, autoescape=True),
+                   col(User.email).contains(text, autoescape=True)))
+        .order_by(User.name).limit(limit)
+    ))
+
+
+def pick_active_person(session: Session, text: str) -> User:
+    """The active person meant by what an admin typed: "Name <e-mail>" (what the picker
+    suggests), an e-mail address, or a full name that exactly one active person has."""
+    try:
+        typed = parse_person(text)
+    except TooLong:
+        raise PersonInvalid({"person": "No active person of Baton matches that."}) from None
+    if typed is None:
+        raise PersonInvalid({"person": "Type a name or e-mail and pick the person."})
+    active = select(User).where(User.is_active == True)  # noqa: E712
+    person = session.exec(active.where(User.email == typed.email)).first()
+    if person is None and typed.name is not None:
+        named = session.exec(
+            active.where(func.lower(User.name) == typed.name).limit(2)
+        ).all()
+        if len(named) > 1:
+            raise PersonInvalid({"person": "Several people have that name: use the e-mail."})
+        person = named[0] if named else None
+    if person is None:
+        raise PersonInvalid({"person": "No active person of Baton matches: type part of a "
+                                       "name or e-mail and pick from the suggestions."})
+    return person
+
+
+# --- what the admin pages show ----------------------------------------------------------
+
+
+@dataclass
+class PersonLine:
+    person: User
+    teams: list[tuple[Team, bool]]
+
+
+@dataclass
+class PeoplePage:
+    lines: list[PersonLine]
+    next_after: int | None
+
+
+def list_people(
+    session: Session, *, search: str = "", after: int | None = None, limit: int = 50
+) -> PeoplePage:
+    """Everyone, deactivated people too, by name; keyset-paginated after a person's id.
+    `search` matches part of a name or e-mail, in any case."""
+    query = select(User)
+    text = _one_line(search).lower()
+    if text:
+        query = query.where(or_(func.lower(User.name).contains(text, autoescape=True),
+                                col(User.email).contains(text, autoescape=True)))
+    last = session.get(User, after) if after else None
+    if last is not None:
+        query = query.where(tuple_(col(User.name), col(User.id)) > (last.name, last.id))
+    people = list(session.exec(query.order_by(User.name, col(User.id)).limit(limit + 1)))
+    teams = memberships_by_person(session, [person.id for person in people[:limit]])
+    return PeoplePage(
+        lines=[PersonLine(person, teams[person.id]) for person in people[:limit]],
+        next_after=people[limit - 1].id if len(people) > limit else None,
+    )
+
+
+def claimed_tasks_of(session: Session, person: User) -> int:
+    return session.exec(
+        select(func.count()).select_from(Task)
+        .where(Task.assignee_id == person.id, Task.state == TaskState.claimed)
+    ).one()
+
+
+# --- the admin rules --------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(without_control_characters(text).split())
+
+
+def _subject(person: User) -> str:
+    return f"{person.name} <{person.email}>"
+
+
+def _lock(session: Session, person: User, by: User) -> User:
+    """Locks the person's and the acting admin's rows in id order (no deadlock between
+    two admins acting on each other), reloads them, and checks that the admin still is
+    an active admin. Returns the person as stored now."""
+    rows = {user.id: user for user in session.exec(
+        select(User).where(col(User.id).in_({person.id, by.id})).order_by(col(User.id))
+        # FOR NO KEY UPDATE: a task claim only takes a key-share lock on its assignee's
+        # row, so it is not blocked by this; but the person's own task transitions hold
+        # their row FOR SHARE (teams.is_active_member), so deactivating them waits for
+        # a claim in flight and then returns it to the queue.
+        .with_for_update(key_share=True).execution_options(populate_existing=True)
+    )}
+    actor = rows.get(by.id)
+    if actor is None or not actor.is_admin or not actor.is_active:
+        raise NotAllowed("Only admins can do this.")
+    return rows[person.id]
+
+
+@one_transaction
+def add_person(
+    session: Session, *, name: str, email: str, password: str,
+    manager: bool = False, admin: bool = False, by: User,
+) -> User:
+    name, email = _one_line(name), _one_line(email).lower()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Enter the person's name."
+    elif len(name) > MAX_NAME_LENGTH:
+        errors["name"] = f"Use at most {MAX_NAME_LENGTH} characters."
+    taken = f"There is already an account for {email}."
+    if not email:
+        errors["email"] = "Enter the person's e-mail address: they sign in with it."
+    elif not is_email(email):
+        errors["email"] = "Enter an e-mail address like name@example.com."
+    elif session.exec(select(User.id).where(User.email == email)).first() is not None:
+        errors["email"] = taken
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        errors["password"] = f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    if errors:
+        raise PersonInvalid(errors)
+    try:
+        person = create_person(session, email=email, name=name, password=password,
+                               manager=manager, admin=admin)
+    except (PersonExists, IntegrityError):
+        # Another admin created the same account a moment ago.
+        raise PersonInvalid({"email": taken}) from None
+    roles = [role for role, held in (("manager", manager), ("admin", admin)) if held]
+    record_admin_action(session, by=by, action="person.created", subject=_subject(person),
+                        detail=f"Roles: {', '.join(roles) if roles else 'none'}.")
+    session.commit()
+    return person
+
+
+def _attribute(role: str) -> str:
+    if role not in ROLES:
+        raise PersonInvalid({"role": "Pick a role: manager or admin."})
+    return f"is_{role}"
+
+
+def _set_role(session: Session, *, person: User, role: str, by: User, granted: bool) -> User:
+    attribute = _attribute(role)
+    if not granted and role == "admin" and person.id == by.id:
+        raise SelfLockout("You cannot revoke your own admin rights: ask another admin.")
+    person = _lock(session, person, by)
+    if getattr(person, attribute) == granted:
+        raise InvalidTransition(
+            f"{person.name} is already {ROLES[role]}." if granted
+            else f"{person.name} is not {ROLES[role]}."
+        )
+    setattr(person, attribute, granted)
+    record_admin_action(
+        session, by=by, action="role.granted" if granted else "role.revoked",
+        subject=_subject(person),
+        detail=f"Now {ROLES[role]}." if granted else f"No longer {ROLES[role]}.",
+    )
+    session.commit()
+    return person
+
+
+@one_transaction
+def grant_role(session: Session, *, person: User, role: str, by: User) -> User:
+    return _set_role(session, person=person, role=role, by=by, granted=True)
+
+
+@one_transaction
+def revoke_role(session: Session, *, person: User, role: str, by: User) -> User:
+    return _set_role(session, person=person, role=role, by=by, granted=False)
+
+
+@one_transaction
+def deactivate_person(session: Session, *, person: User, by: User) -> list[Task]:
+    """The person can no longer sign in, is signed out everywhere, and every task they
+    had claimed goes back to its team queue, with a timeline event each. Returns those
+    tasks. Memberships and roles stay, so reactivating restores the person as they were."""
+    if person.id == by.id:
+        raise SelfLockout("You cannot deactivate yourself: ask another admin.")
+    person = _lock(session, person, by)
+    if not person.is_active:
+        raise InvalidTransition(f"{person.name} is already deactivated.")
+    person.is_active = False
+    session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
+        col(LoginSession.user_id) == person.id
+    ))
+    released = return_claims_to_queue(
+        session, person=person, by=by,
+        note=f"Returned to the queue: {person.name} was deactivated",
+    )
+    record_admin_action(session, by=by, action="person.deactivated", subject=_subject(person),
+                        detail=f"Signed out everywhere. {describe_returned(released)}")
+    session.commit()
+    return released
+
+
+@one_transaction
+def reactivate_person(session: Session, *, person: User, by: User) -> User:
+    person = _lock(session, person, by)
+    if person.is_active:
+        raise InvalidTransition(f"{person.name} is already active.")
+    person.is_active = True
+    record_admin_action(session, by=by, action="person.reactivated", subject=_subject(person),
+                        detail="Can sign in again; teams and roles are as before.")
+    session.commit()
+    return person

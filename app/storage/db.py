@@ -1,0 +1,151 @@
+"""The engine, the per-request session, and the SQLite settings Baton relies on."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import lru_cache, wraps
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session, create_engine
+
+from app.config import get_settings
+
+# The errors of a database that is not answering: restarting, unreachable, out of
+# connections, or (SQLite) locked past the busy timeout. The same request will very
+# likely work in a moment (a 503 with Retry-After, never a 500).
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
+)
+
+
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _tune_sqlite(engine)
+        return engine
+    # LIFO: the connection just returned is the next one out, so the few connections a
+    # worker keeps busy are the ones that hold psycopg's prepared statements.
+    engine = create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+        pool_use_lifo=True,
+    )
+    _note_writes(engine)
+    return engine
+
+
+def _note_writes(engine: Engine) -> None:
+    """Marks a connection's transaction once it sends anything but a SELECT, so that
+    end_request knows whether ending it with COMMIT could change anything."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.info["wrote"] = False
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:6].upper() != "SELECT":
+            conn.info["wrote"] = True
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Reads begin deferred and never block anyone (WAL). A write transaction begins
+        # IMMEDIATE, taking the write lock up front: a deferred one that read first and
+        # wrote later would fail at once with SQLITE_BUSY when another writer got in
+        # between, instead of waiting its turn (see one_transaction).
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+_writing: ContextVar[bool] = ContextVar("baton_writing", default=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def begin_write(session: Session) -> None:
+    """Start the transaction a change is made in. On SQLite this ends the read-only
+    transaction the request may have open and begins a new one holding the write lock;
+    on PostgreSQL it does nothing (rules lock the rows they change)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if session.in_transaction():
+        session.commit()
+    token = _writing.set(True)
+    try:
+        session.connection()
+    finally:
+        _writing.reset(token)
+
+
+def one_transaction(
+    rule: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """Wraps a rule that changes state: it runs in one write transaction, which the rule
+    commits when done; if the rule raises, everything it did is rolled back."""
+
+    @wraps(rule)
+    def run(session: Session, *args: P.args, **kwargs: P.kwargs) -> R:
+        begin_write(session)
+        try:
+            return rule(session, *args, **kwargs)
+        except BaseException:
+            session.rollback()
+            raise
+
+    return run
+
+
+@lru_cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(
+        settings.database_url, pool_size=settings.pool_size, max_overflow=settings.max_overflow
+    )
+
+
+@contextmanager
+def request_session(engine: Engine) -> Iterator[Session]:
+    """The session of one web request, on one connection for the whole request. A
+    session on the engine gave its connection back at every commit and took one again
+    for the next statement: a post whose rule commits and whose answer then reads the
+    row took two, each with its pre-ping and BEGIN (on PostgreSQL, four more round
+    trips, and a connection without that post's prepared statements)."""
+    with engine.connect() as connection, \
+            Session(connection, expire_on_commit=False) as session:
+        yield session
+        end_request(session)
+
+
+def end_request(session: Session) -> None:
+    """Ends a request that succeeded. Its changes were committed by the rules that made
+    them; what is left open is normally the transaction its page was read in.
+
+    On PostgreSQL that transaction is committed when it wrote nothing: to the database a
+    COMMIT of a read is the same as a ROLLBACK, but psycopg forgets its prepared
+    statements on every rollback, so ending reads with one (as closing the session
+    does) made PostgreSQL parse and plan every statement of every page again, several
+    milliseconds a page. Anything else open, written or pending, is rolled back by
+    closing the session, as before."""
+    if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    if session.new or session.dirty or session.deleted:
+        return
+    if not session.connection().info.get("wrote", True):
+        session.commit()

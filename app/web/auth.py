@@ -1,0 +1,101 @@
+"""CSRF tokens, the signed-in person, and the role checks of routes.
+
+Signing in itself (passwords, login sessions) is app.rules.sign_in. Every unsafe request must carry
+that CSRF token (a hidden form field, or the X-CSRF-Token header that HTMX sends).
+Visitors who are not signed in (the login form) use a double-submit cookie instead.
+"""
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.storage.models import User
+from app.web.request_body import posted_form
+from app.web.session import SessionDep
+from app.web.viewer import ANON_CSRF_COOKIE, SESSION_COOKIE, Viewer, load_viewer
+
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+async def get_viewer(request: Request, session: SessionDep) -> Viewer:
+    """The viewer app.storage.db.get_session read as it opened the request's session (in the
+    same trip to the thread pool); read here only for a session that did not."""
+    viewer: Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is None:
+        viewer = await run_in_threadpool(load_viewer, request, session)
+        request.state.viewer = viewer
+    return viewer
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+class LoginRequired(Exception):
+    """Raised for pages that need a signed-in person; the app redirects to /login."""
+
+
+# The checks below only look at the viewer: `async` so that FastAPI calls them on the
+# event loop instead of sending each to the thread pool and back (~0.1 ms a trip).
+async def get_current_user(viewer: ViewerDep) -> User:
+    if viewer.user is None:
+        raise LoginRequired()
+    return viewer.user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+CSRF_REFUSED = HTTPException(
+    status_code=403,
+    detail="This form has expired or did not come from Baton. Reload the page and try again.",
+)
+
+
+async def require_csrf(request: Request, session: SessionDep) -> None:
+    """Applied to every route: unsafe methods must carry the viewer's CSRF token.
+
+    The body was read in full by app.web.request_body before this runs, so reading the form
+    here waits on no client while a connection is held."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    if not (request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_CSRF_COOKIE)):
+        raise CSRF_REFUSED
+    sent = request.headers.get(CSRF_HEADER)
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            value = (await posted_form(request)).get(CSRF_FIELD)
+            sent = value if isinstance(value, str) else None
+    if not sent:
+        raise CSRF_REFUSED
+    viewer = await get_viewer(request, session)
+    # As bytes: compare_digest refuses a str with characters beyond ASCII (a TypeError,
+    # which was a 500 for a made-up token).
+    if not viewer.csrf_token or not hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), viewer.csrf_token.encode()
+    ):
+        raise CSRF_REFUSED
+
+
+def new_anon_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+async def require_manager(user: CurrentUser) -> User:
+    if not user.is_manager:
+        raise HTTPException(status_code=403, detail="Only managers can see this page.")
+    return user
+
+
+async def require_admin(user: CurrentUser) -> User:
+    if not user.is_admin:
+        raise HTTPException(status_code=403, detail="Only admins can do this.")
+    return user
+
+
+ManagerUser = Annotated[User, Depends(require_manager)]
+AdminUser = Annotated[User, Depends(require_admin)]

@@ -1,0 +1,200 @@
+"""Rendering pages and HTMX fragments.
+
+One URL serves the whole page, or, for an HTMX request, one named block of the same
+template. Responses say `Vary: HX-Request` so caches keep the two apart.
+
+HTMX 2 does not swap 4xx responses by default; base.html configures it to swap 409 and
+422 (a refused action, an invalid form) the way it swaps a 200, so that the message the
+server rendered lands where the user is looking.
+"""
+
+import json
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup, escape
+
+from app.config import ROOT, get_settings
+from app.format.conditions import ConditionError
+from app.format.conditions import parse as parse_condition
+from app.format.conditions import to_data as condition_data
+from app.format.definitions import FIELD_TYPE_LABELS
+from app.storage.models import utcnow
+from app.web.auth import Viewer
+
+templates = Jinja2Blocks(directory=str(ROOT / "templates"))
+# Templates are read once per process: checking every file's time on each render cost
+# about a tenth of a queue page. Restart the server to see an edited template.
+templates.env.auto_reload = False
+
+STATE_LABELS = {
+    "waiting": "Waiting", "open": "Open", "claimed": "Claimed", "done": "Done",
+    "approved": "Approved", "rejected": "Rejected", "skipped": "Not needed",
+    "cancelled": "Cancelled", "completed": "Completed",
+}
+
+
+def age(since: datetime | None, now: datetime | None = None) -> str:
+    """A short, exact-enough age: 45 s, 12 min, 5 h, 3 d 4 h, 6 w."""
+    if since is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    days = seconds // 86400
+    if days < 14:
+        hours = (seconds % 86400) // 3600
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    return f"{days // 7} w"
+
+
+class Teammates:
+    """Whom a task can be handed to. Each team's people are written once per page, as a
+    <datalist> the rows' "Hand to" boxes share (a list of a sixty-person team in every
+    claimed row made a queue page mostly <option>s and tripled its rendering time)."""
+
+    def __init__(self, members: dict[int, list[Any]]):
+        self.members = members
+
+    def lists(self) -> list[tuple[int, list[Any]]]:
+        return [(team_id, people) for team_id, people in sorted(self.members.items()) if people]
+
+    def others(self, team_id: int, holder_id: int | None) -> bool:
+        """Whether anyone but the holder could take this team's task."""
+        return any(person.id != holder_id for person in self.members.get(team_id, []))
+
+
+def when(moment: datetime | None) -> str:
+    # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
+    return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"
+
+
+def iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Catalog files wrap long lines; a blank line is what separates paragraphs."""
+    blocks = [" ".join(block.split()) for block in (text or "").split("\n\n")]
+    return Markup("".join(f"<p>{escape(block)}</p>" for block in blocks if block))
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def condition_json(text: str | None) -> str:
+    """A condition's tree as JSON for the `field` macro's data-show-if ("" when there is
+    none or it does not parse: the field is then always shown, and the server applies
+    the rule regardless)."""
+    if not text:
+        return ""
+    try:
+        return json.dumps(condition_data(parse_condition(text)), separators=(",", ":"))
+    except ConditionError:
+        return ""
+
+
+def number(value: float | int) -> str:
+    """A limit as people write it: 1000000, 12.5 (never 1e+06)."""
+    return str(int(value)) if float(value).is_integer() else f"{value}"
+
+
+def is_late(task: Any, now: datetime | None) -> bool:
+    """Whether an open or claimed task is past its due time (display only: Baton tells
+    no one, it shows it)."""
+    return bool(task.due_at and now and task.state in ("open", "claimed")
+                and task.due_at < now)
+
+
+def due_label(task: Any, now: datetime | None) -> Markup:
+    """An open or claimed task's due time: "due in 3 h" or "overdue by 2 d", the exact
+    time in the <time> element; nothing for a task without a target or out of a queue.
+    Python, not a macro: it is called for every row of every list of tasks (and an
+    f-string, not Markup.format, which cost a tenth of a 50-row list's rendering)."""
+    due = task.due_at
+    if not (due and now and task.state in ("open", "claimed")):
+        return Markup("")
+    if due < now:
+        return Markup(f'<time class="due is-overdue" datetime="{escape(iso(due))}" '
+                      f'title="Was due {escape(when(due))}">overdue by '
+                      f'{escape(age(due, now))}</time>')
+    return Markup(f'<time class="due" datetime="{escape(iso(due))}" title="Due '
+                  f'{escape(when(due))}">due in {escape(age(now, due))}</time>')
+
+
+templates.env.globals["is_late"] = is_late
+templates.env.globals["due_label"] = due_label
+templates.env.filters["condition_json"] = condition_json
+templates.env.filters["number"] = number
+templates.env.filters["paragraphs"] = paragraphs
+templates.env.filters["file_size"] = file_size
+templates.env.filters["age"] = age
+templates.env.filters["when"] = when
+templates.env.filters["iso"] = iso
+templates.env.filters["state_label"] = lambda state: STATE_LABELS.get(state, state)
+templates.env.globals["FIELD_TYPE_LABELS"] = FIELD_TYPE_LABELS
+templates.env.globals["urlencode"] = lambda params: urlencode(
+    {key: value for key, value in params.items() if value not in (None, "")}
+)
+
+
+def is_htmx(request: Request) -> bool:
+    """An htmx request that wants a fragment. A history restore (the Back button, with
+    htmx's history cache off) wants the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    viewer: Viewer = getattr(request.state, "viewer", None) or Viewer(user=None, csrf_token="")
+    page = {
+        "viewer": viewer,
+        "user": viewer.user,
+        "csrf_token": viewer.csrf_token,
+        "demo_mode": get_settings().demo_mode,
+        # This page's address, for the forms that come back to it (every task row's).
+        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        **(context or {}),
+    }
+    response: Response = templates.TemplateResponse(
+        request, name, page, status_code=status, headers=headers, block_name=block
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never send someone to another site after an action."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/"
+
+
+def redirect(url: str, request: Request | None = None) -> Response:
+    """303 for a plain form post; for HTMX, a client-side redirect it will follow."""
+    if request is not None and is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

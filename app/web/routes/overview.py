@@ -1,0 +1,94 @@
+"""The manager overview and the lists behind its numbers."""
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+
+from app.reads.overview import has_step, oldest_first, open_work_by_step, open_work_by_team
+from app.reads.queues import TaskFilter, list_tasks, sort_named
+from app.rules.catalog import current_version, definition_of, get_service_by_slug
+from app.rules.inputs import parse_flag
+from app.rules.teams import get_team_by_slug
+from app.storage.models import utcnow
+from app.web.auth import ManagerUser, ViewerDep
+from app.web.render import is_htmx, render
+from app.web.routes.queues import teammates_of
+from app.web.session import SessionDep
+
+router = APIRouter()
+
+
+@router.get("/overview", name="overview.show")
+def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> Response:
+    # One moment for both tables, so their overdue numbers agree with each other.
+    now = utcnow()
+    by_step = open_work_by_step(session, now=now)
+    by_team = open_work_by_team(session, now=now)
+    return render(request, "overview/overview.html", {
+        "by_team": by_team, "by_step": by_step, "oldest": oldest_first(by_step),
+        "overdue_total": sum(line.work.overdue for line in by_team),
+    })
+
+
+@router.get("/overview/tasks", name="overview.tasks")
+def show_overview_tasks(
+    request: Request, session: SessionDep, user: ManagerUser, viewer: ViewerDep,
+    team: Annotated[str | None, Query(max_length=60)] = None,
+    service: Annotated[str | None, Query(max_length=80)] = None,
+    step: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    state: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Who has each task behind a number, and for how long."""
+    now = utcnow()
+    filters = TaskFilter(
+        viewer_id=user.id,  # the approvals of their own requests (rule 7)
+        state=state if state in ("open", "claimed") else None,
+        overdue=parse_flag(overdue) or state == "overdue", now=now,
+        sort=sort_named(sort),
+    )
+    title_parts = []
+    if team:
+        team_row = get_team_by_slug(session, team)
+        if team_row is None:
+            raise HTTPException(status_code=404, detail="There is no such team.")
+        filters.team_ids = [team_row.id]  # type: ignore[list-item]
+        title_parts.append(team_row.name)
+    step_names: list[str] = []
+    if service:
+        service_row = get_service_by_slug(session, service)
+        if service_row is None:
+            raise HTTPException(status_code=404, detail="There is no such service.")
+        filters.service_id = service_row.id
+        title_parts.append(service_row.name)
+        step_names = [s.name for s in definition_of(current_version(session, service_row)).steps]
+    if step is not None:
+        if not has_step(session, position=step, service_id=filters.service_id):
+            raise HTTPException(status_code=404, detail="There is no such step.")
+        filters.position = step
+        if not service:
+            title_parts.append(f"step {step + 1} of every service")
+        elif step < len(step_names):
+            title_parts.append(f"step {step + 1}: {step_names[step]}")
+        else:
+            title_parts.append(f"step {step + 1}")
+    title = " · ".join(title_parts) or "All open work"
+    if filters.overdue:
+        title = f"{title} · overdue" if title_parts else "All overdue work"
+    page = list_tasks(session, filters=filters, after=after)
+    params = {"team": team, "service": service, "step": step, "state": filters.state,
+              "overdue": "1" if filters.overdue else None,
+              "sort": "due" if filters.sort == "due" else None}
+    return render(request, "overview/tasks.html", {
+        "page": page, "title": title,
+        "params": params, "now": now,
+        "more_url": "/overview/tasks?" + urlencode(
+            {k: v for k, v in params.items() if v not in (None, "")}
+        ) + "&",
+        # A manager on a team acts on its rows here too: the "Hand to" suggestions.
+        "view": "overview", "teammates": teammates_of(session, set(viewer.team_ids)),
+    }, block="more_rows" if is_htmx(request) and after else None)

@@ -1,0 +1,300 @@
+"""Team queues, "my work", and the actions on a task (claim, release, hand, complete,
+approve, reject). Actions answer an HTMX request with the updated row, and a plain form
+post with a redirect back to where it came from."""
+
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BeforeValidator, Field
+from sqlmodel import Session, select
+
+from app.reads.queues import (
+    TaskFilter,
+    count_changes,
+    list_tasks,
+    overdue_counts,
+    queue_counts,
+    sort_named,
+    task_row,
+)
+from app.reads.queues import services_with_queued_tasks as queue_services
+from app.rules.errors import DomainError
+from app.rules.inputs import TooLong, parse_flag, parse_person
+from app.rules.teams import active_members_of, get_team_by_slug, teams_of
+from app.rules.workflow import (
+    approve_task,
+    claim_task,
+    complete_task,
+    hand_task,
+    reject_task,
+    release_task,
+)
+from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
+from app.web.access import TaskForWorker
+from app.web.auth import CurrentUser, ViewerDep
+from app.web.page_cache import keep_queue_page
+from app.web.render import Teammates, is_htmx, redirect, render, safe_next
+from app.web.session import SessionDep
+
+router = APIRouter()
+
+QUEUE_STATES = ("open", "claimed", "mine")
+# The filter form sends `service=` for "All services": blank means no filter, not a 400.
+ServiceFilter = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None,
+    BeforeValidator(lambda value: value or None), Query(),
+]
+
+
+def teammates_of(session: Session, team_ids: set[int]) -> Teammates:
+    return Teammates(active_members_of(session, team_ids))
+
+
+@router.get("/queues", name="queues.list")
+def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    teams = teams_of(session, user)
+    team_ids = [team.id for team in teams if team.id is not None]
+    return render(request, "queues/queues.html", {
+        "teams": teams, "counts": queue_counts(session, team_ids),
+        "overdue": overdue_counts(session, team_ids),
+    })
+
+
+def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
+                team_slug: str) -> tuple[Team, bool]:
+    """The team whose queue is asked for, and whether the viewer is on it: members and
+    managers may look, anyone else is refused."""
+    team = get_team_by_slug(session, team_slug)
+    if team is None:
+        raise HTTPException(status_code=404, detail="There is no such team.")
+    is_member = team.id in viewer_team_ids
+    if not is_member and not user.is_manager:
+        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
+    return team, is_member
+
+
+def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,
+                  overdue: str, sort: str, now: datetime) -> TaskFilter:
+    return TaskFilter(
+        team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
+        viewer_id=user.id, search=q[:200],
+        # `state=overdue` is accepted too: it reads naturally in a link.
+        overdue=parse_flag(overdue) or state == "overdue", now=now,
+        sort=sort_named(sort),
+    )
+
+
+def _kept(filters: TaskFilter) -> dict[str, str]:
+    """The filters a link back to the same list carries."""
+    kept = {"service": filters.service_id, "state": filters.state, "q": filters.search,
+            "overdue": "1" if filters.overdue else None,
+            "sort": "due" if filters.sort == "due" else None}
+    return {k: str(v) for k, v in kept.items() if v}
+
+
+@router.get("/queues/{team_slug}", name="queues.show")
+def show_queue(
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, service: ServiceFilter = None, state: str = "", q: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
+    # Read before the queue, so a change landing in between can only make the kept
+    # page newer than its version (app.web.page_cache).
+    keep_queue_page(request, session, viewer, team.id)
+    now = utcnow()
+    filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                            sort=sort, now=now)
+    page = list_tasks(session, filters=filters, after=after)
+    kept = _kept(filters)
+    context = {
+        "team": team, "page": page, "is_member": is_member, "now": now,
+        "services": queue_services(session, [team.id]),
+        "teammates": teammates_of(session, {team.id} if is_member else set()),
+        "view": "queue",
+        "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
+        # The live queue: what changed since this render, and the results to show then.
+        "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
+        "changes_url": f"/queues/{team.slug}/changes?"
+                       + urlencode({"since": now.isoformat(), **kept}),
+    }
+    block = None
+    if is_htmx(request):
+        # A "more" link appends rows; a filter change replaces the whole result.
+        block = "more_rows" if after else "results"
+    return render(request, "queues/queue.html", context, block=block)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise HTTPException(status_code=400,
+                            detail="`since` must be a moment with its time zone (ISO 8601).")
+    return moment.astimezone(UTC)
+
+
+@router.get("/queues/{team_slug}/changes", name="queues.changes")
+def queue_changes(
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, since: Annotated[str, Query(max_length=64)] = "",
+    service: ServiceFilter = None, state: str = "", q: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The live queue's poll: empty while nothing changed since the page was rendered,
+    else a line saying how many tasks are new or changed, with a button to show them."""
+    team, _ = _queue_team(session, user, viewer.team_ids, team_slug)
+    moment = _moment(since)
+    filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                            sort=sort, now=utcnow())
+    count = count_changes(session, filters=filters, since=moment)
+    if not count:
+        return HTMLResponse("", headers={"Vary": "HX-Request"})
+    kept = _kept(filters)
+    return render(request, "queues/queue.html", {
+        "count": count,
+        "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
+    }, block="changes")
+
+
+@router.get("/my-work", name="queues.my_work")
+def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+                 after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
+    filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,), viewer_id=user.id)
+    page = list_tasks(session, filters=filters, after=after)
+    return render(request, "queues/my_work.html", {
+        "page": page, "teammates": teammates_of(session, set(viewer.team_ids)),
+        "view": "mywork", "more_url": "/my-work?", "now": utcnow(),
+    }, block="more_rows" if is_htmx(request) and after else None)
+
+
+def _after_action(
+    request: Request, session: Session, task: Task, *, view: str, back: str,
+    error: str | None = None, status: int = 200, message: str | None = None, note: str = "",
+) -> Response:
+    if not is_htmx(request):
+        return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
+    viewer = getattr(request.state, "viewer", None)
+    row = task_row(session, task, viewer_id=viewer.user.id if viewer and viewer.user else None)
+    # Other parts of the page (the queue's count) refresh themselves on this event.
+    headers = {"HX-Trigger": "task-changed"}
+    # Only a claimed row offers "Hand to"; two members are enough to tell whether anyone
+    # but the holder could take it (the suggestions themselves are the page's
+    # <datalist>). Any other row needs no teammates, and no statement to read them.
+    teammates = (active_members_of(session, {task.team_id}, at_most=2)
+                 if row.task.state == TaskState.claimed else {})
+    return render(request, "tasks/_task_row.html", {
+        "row": row, "view": view, "error": error, "message": message, "note": note,
+        "back": safe_next(back) if back else None,
+        "teammates": Teammates(teammates), "now": utcnow(),
+    }, status=status, headers=headers)
+
+
+def _act(
+    request: Request, session: Session, task: Task, action: Callable[[], object], *,
+    view: str, back: str, message: str, note: str = "",
+) -> Response:
+    try:
+        action()
+    except DomainError as refused:
+        # htmx swaps a 409 or 422 in place (base.html); anything else, a 403 say, goes to
+        # the error page, which htmx shows in the toast: a row swapped with it would not
+        # be shown at all.
+        if not is_htmx(request) or refused.status_code not in (409, 422):
+            raise
+        # The row comes back with the message and what was typed in the note box.
+        return _after_action(request, session, task, view=view, back=back, note=note,
+                             error=refused.message, status=refused.status_code)
+    return _after_action(request, session, task, view=view, back=back, message=message)
+
+
+ViewField = Annotated[str, Form(max_length=20)]
+BackField = Annotated[str, Form(max_length=2000)]
+NoteField = Annotated[str, Form(max_length=10000)]
+
+
+@router.post("/tasks/{task_id}/claim", name="tasks.claim")
+def claim(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+          view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
+                view=view, back=back, message="You claimed this task.")
+
+
+@router.post("/tasks/{task_id}/release", name="tasks.release")
+def release(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+            view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task, lambda: release_task(session, task=task, by=user),
+                view=view, back=back, message="Released to the team queue.")
+
+
+def _teammate_named(session: Session, task: Task, text: str) -> User | None:
+    """The person the "Hand to" box names: an e-mail (what its suggestions fill in), the
+    name of one of the team's active members, "Name <e-mail>" (read as everywhere, by
+    app.rules.inputs.parse_person), or an id. A name two teammates share is refused with a
+    message (422)."""
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        return session.get(User, int(text)) if int(text) <= MAX_ID else None
+    try:
+        typed = parse_person(text)
+    except TooLong:
+        return None
+    if typed is None:
+        return None
+    members = active_members_of(session, {task.team_id})[task.team_id]
+    matches = [m for m in members if m.email.lower() == typed.email
+               or (typed.name is not None and " ".join(m.name.lower().split()) == typed.name)]
+    if len(matches) > 1:
+        raise HTTPException(status_code=422,
+                            detail="Several teammates have that name: use the e-mail.")
+    if matches:
+        return session.get(User, matches[0].id)
+    # Someone outside the team, by e-mail: hand_task says why they cannot have it.
+    return session.exec(select(User).where(User.email == typed.email)).first()
+
+
+@router.post("/tasks/{task_id}/hand", name="tasks.hand")
+def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+         to: Annotated[str, Form(max_length=400)] = "",
+         view: ViewField = "queue", back: BackField = "") -> Response:
+    teammate = _teammate_named(session, task, to)
+    if teammate is None:
+        raise HTTPException(status_code=422, detail=(
+            "No active person matches that: pick a teammate from the suggestions."
+            if to.strip() else "Pick a teammate to hand the task to."))
+    return _act(request, session, task,
+                lambda: hand_task(session, task=task, by=user, to=teammate),
+                view=view, back=back, message=f"Handed to {teammate.name}.")
+
+
+@router.post("/tasks/{task_id}/complete", name="tasks.complete")
+def complete(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: complete_task(session, task=task, by=user, note=note),
+                view=view, back=back, message="Done.", note=note)
+
+
+@router.post("/tasks/{task_id}/approve", name="tasks.approve")
+def approve(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: approve_task(session, task=task, by=user, note=note),
+                view=view, back=back, message="Approved.", note=note)
+
+
+@router.post("/tasks/{task_id}/reject", name="tasks.reject")
+def reject(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+           note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
+    return _act(request, session, task,
+                lambda: reject_task(session, task=task, by=user, reason=note),
+                view=view, back=back, message="Rejected: the request has ended.", note=note)

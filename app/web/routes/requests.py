@@ -1,0 +1,134 @@
+"""A requester's requests, the request page, comments, cancelling, attachments."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from app.config import get_settings
+from app.reads.my_requests import requests_of
+from app.reads.request_detail import request_detail, timeline_page
+from app.rules.attachments import content_disposition, locate
+from app.rules.errors import DomainError
+from app.rules.workflow import add_comment, cancel_request
+from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
+from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
+from app.web.auth import CurrentUser
+from app.web.render import is_htmx, redirect, render
+from app.web.session import SessionDep
+
+router = APIRouter()
+
+REQUEST_STATES = {state.value for state in RequestState}
+
+
+@router.get("/requests", name="requests.mine")
+def show_my_requests(
+    request: Request, session: SessionDep, user: CurrentUser,
+    state: str = "", before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    if state not in REQUEST_STATES:
+        state = ""
+    lines, next_before = requests_of(
+        session, requester_id=user.id, before=before, state=state or None
+    )
+    return render(request, "requests/my_requests.html", {
+        "lines": lines, "next_before": next_before, "state": state,
+        "states": [s.value for s in RequestState],
+    })
+
+
+def _request_page(
+    request: Request, session: SessionDep, viewed: RequestForViewer, user: CurrentUser, *,
+    errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+    status: int = 200, before: int | None = None, headers: dict[str, str] | None = None,
+) -> Response:
+    detail = request_detail(
+        session, service_request=viewed.request,
+        with_internal_notes=viewed.access.sees_internal_notes, before=before,
+    )
+    return render(request, "requests/request.html", {
+        "detail": detail, "timeline": detail.timeline, "showing_earlier": before is not None,
+        "access": viewed.access, "errors": errors or {}, "values": values or {},
+        "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
+    }, status=status, headers=headers)
+
+
+@router.get("/requests/{request_id}", name="requests.show")
+def show_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """The request page with its newest events; `before` (an event's id): the events
+    just before that one, as the whole page or, for htmx, as the list items that go
+    where its "show earlier" link was."""
+    if before is not None and is_htmx(request):
+        timeline = timeline_page(
+            session, service_request=viewed.request,
+            with_internal_notes=viewed.access.sees_internal_notes, before=before,
+        )
+        return render(request, "requests/request.html", {"timeline": timeline},
+                      block="earlier_events")
+    return _request_page(request, session, viewed, user, before=before)
+
+
+@router.post("/requests/{request_id}/comments", name="requests.comment")
+def comment_on_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    body: Annotated[str, Form()] = "", internal: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        add_comment(
+            session, service_request=viewed.request, by=user, body=body, internal=internal,
+            is_team_member=viewed.access.is_team_member,
+        )
+    except DomainError as error:
+        # A refusal goes to the error page (htmx: its toast, the typed text left as it
+        # is in the box); anything else, too long or too many, next to the box, with
+        # the text kept in it.
+        if error.status_code == 403 or is_htmx(request):
+            raise
+        session.rollback()
+        retry_after = getattr(error, "retry_after", None)
+        return _request_page(request, session, viewed, user, status=error.status_code,
+                             errors={"body": error.message}, values={"body": body},
+                             headers={"Retry-After": str(retry_after)} if retry_after else None)
+    return redirect(f"/requests/{viewed.request.id}#timeline", request)
+
+
+@router.post("/requests/{request_id}/cancel", name="requests.cancel")
+def cancel_my_request(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        cancel_request(session, service_request=viewed.request, by=user, reason=reason)
+    except DomainError as error:
+        # Only a missing or too long reason belongs next to the reason box; a closed
+        # request no longer shows that box, so its 409 goes to the error page.
+        if error.status_code != 422:
+            raise
+        session.rollback()
+        return _request_page(request, session, viewed, user, status=error.status_code,
+                             errors={"reason": error.message}, values={"reason": reason})
+    return redirect(f"/requests/{viewed.request.id}", request)
+
+
+@router.get("/attachments/{attachment_id}", name="requests.attachment")
+def download_attachment(
+    attachment_id: IdPath, session: SessionDep, user: CurrentUser
+) -> Response:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
+    # The same answer as for a file that does not exist: ids reveal nothing.
+    get_request_for_viewer(attachment.request_id, session, user)
+    path = locate(get_settings().attachments_dir, attachment.storage_path)
+    if path is None:
+        raise HTTPException(status_code=404, detail="This file is missing from storage.")
+    # Served as a download, never inline: an uploaded HTML file must not run as Baton.
+    # The name is cleaned again: rows of earlier releases may hold a path or controls.
+    return FileResponse(
+        path, media_type="application/octet-stream",
+        headers={"Content-Disposition": content_disposition(attachment.filename)},
+    )

@@ -1,0 +1,55 @@
+"""Who is asking: the login session a request's cookie names, its person and their
+teams, read in one statement when the request's database session opens (app.storage.db)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import String, cast, func
+from sqlmodel import Session, col, select
+from starlette.requests import HTTPConnection
+
+from app.rules.sign_in import token_hash
+from app.storage.models import LoginSession, Membership, User, utcnow
+from app.storage.page_versions import directory_version
+
+SESSION_COOKIE = "baton_session"
+ANON_CSRF_COOKIE = "baton_csrf"
+
+
+@dataclass
+class Viewer:
+    """Who is looking: the signed-in person (or None) and the CSRF token to embed."""
+
+    user: User | None
+    csrf_token: str
+    team_ids: frozenset[int] = frozenset()
+    # app.storage.page_versions, read in the same statement as the person's teams and roles.
+    directory_version: int = 0
+
+    @property
+    def is_team_member(self) -> bool:
+        return bool(self.team_ids)
+
+
+# The login, its person and their teams in one statement: every request reads it.
+_VIEWER = (
+    select(LoginSession, User, select(func.aggregate_strings(cast(Membership.team_id, String), ","))
+           .where(Membership.user_id == User.id).scalar_subquery(), directory_version)
+    .join(User, col(User.id) == LoginSession.user_id)
+)
+
+
+def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        row = session.exec(_VIEWER.where(LoginSession.token_hash == token_hash(token))).first()
+        if row is not None:
+            login, user, teams, directory = row
+            if login.expires_at > utcnow() and user.is_active:
+                team_ids = frozenset(int(team) for team in (teams or "").split(",") if team)
+                # A snapshot, not the session's object: a rule that fails rolls the session
+                # back (expiring its objects) and the error page must still know who you are.
+                snapshot = User(**user.model_dump())
+                return Viewer(user=snapshot, csrf_token=login.csrf_token, team_ids=team_ids,
+                              directory_version=directory)
+    anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
+    return Viewer(user=None, csrf_token=anon)
