@@ -152,6 +152,11 @@ def test_a_number_outside_min_and_max_says_the_limit(session):
     assert problem(session, spec, "1000.01") == "Enter 1000 or less."
 
 
+def test_a_large_limit_is_written_in_full_as_the_form_shows_it(session):
+    assert problem(session, field("number", max=2_500_000), "3000000") == (
+        "Enter 2500000 or less.")
+
+
 # --- date ---------------------------------------------------------------------------------
 
 

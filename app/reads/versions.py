@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.rules.builder import number_text
+from app.format.numbers import number_text
 from app.storage.models import Service, ServiceVersion, User
 
 # --- what changed between two versions --------------------------------------------------

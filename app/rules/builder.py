@@ -27,6 +27,7 @@ from app.format.definitions import (
     parse_service,
     slugify,
 )
+from app.format.numbers import number_text
 from app.rules.audit import record_admin_action
 from app.rules.catalog import (
     current_version,
@@ -141,14 +142,6 @@ def _key_from(label: str) -> str:
     key = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
     key = re.sub(r"^[^a-z]+", "", key)
     return key[:60].rstrip("_")
-
-
-def number_text(value: float | int | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value) if isinstance(value, float) else str(value)
 
 
 def _number(text: str, *, integer: bool) -> float | int | str:

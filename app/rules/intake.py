@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from app.format.conditions import evaluate
 from app.format.definitions import FieldDefinition, ServiceDefinition
+from app.format.numbers import number_text
 from app.rules.errors import IntakeInvalid
 from app.rules.inputs import (
     CHECKBOX_OFF,
@@ -122,10 +123,6 @@ class Intake:
     files: dict[str, list[IncomingFile]]
 
 
-def _number_text(value: float) -> str:
-    return f"{value:g}"
-
-
 def _one(raw: list[str]) -> str:
     """The answer of a single-value field, as sent; posted twice is a problem."""
     try:
@@ -162,9 +159,9 @@ def _check_number(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
     if value is None:
         return None
     if field.min is not None and value < field.min:
-        raise FieldProblem(f"Enter {_number_text(field.min)} or more.")
+        raise FieldProblem(f"Enter {number_text(field.min)} or more.")
     if field.max is not None and value > field.max:
-        raise FieldProblem(f"Enter {_number_text(field.max)} or less.")
+        raise FieldProblem(f"Enter {number_text(field.max)} or less.")
     return value
 
 

@@ -23,6 +23,7 @@ from app.format.conditions import ConditionError
 from app.format.conditions import parse as parse_condition
 from app.format.conditions import to_data as condition_data
 from app.format.definitions import FIELD_TYPE_LABELS
+from app.format.numbers import number_text
 from app.storage.models import utcnow
 from app.web.auth import Viewer
 
@@ -107,11 +108,6 @@ def condition_json(text: str | None) -> str:
         return ""
 
 
-def number(value: float | int) -> str:
-    """A limit as people write it: 1000000, 12.5 (never 1e+06)."""
-    return str(int(value)) if float(value).is_integer() else f"{value}"
-
-
 def is_late(task: Any, now: datetime | None) -> bool:
     """Whether an open or claimed task is past its due time (display only: Baton tells
     no one, it shows it)."""
@@ -138,7 +134,7 @@ def due_label(task: Any, now: datetime | None) -> Markup:
 templates.env.globals["is_late"] = is_late
 templates.env.globals["due_label"] = due_label
 templates.env.filters["condition_json"] = condition_json
-templates.env.filters["number"] = number
+templates.env.filters["number"] = number_text
 templates.env.filters["paragraphs"] = paragraphs
 templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age
