@@ -7,9 +7,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
-from app.rules.errors import InvalidTransition, NotAllowed
+from app.rules.errors import FormInvalid, InvalidTransition, NotAllowed
 from app.rules.people import (
-    PersonInvalid,
     SelfLockout,
     add_person,
     deactivate_person,
@@ -21,7 +20,6 @@ from app.rules.people import (
 )
 from app.rules.sign_in import authenticate
 from app.rules.teams import (
-    TeamInvalid,
     add_team_member,
     create_team,
     members_of,
@@ -94,7 +92,7 @@ def test_an_admin_creates_a_person_who_can_sign_in_and_it_is_audited(session, ad
 
 
 def test_creating_a_person_names_every_problem_by_field_and_creates_nothing(session, adam):
-    with pytest.raises(PersonInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         add_person(session, name=" ", email="not-an-address", password="short", by=adam)
     assert refused.value.errors == {
         "name": "Enter the person's name.",
@@ -108,7 +106,7 @@ def test_creating_a_person_names_every_problem_by_field_and_creates_nothing(sess
 
 def test_an_email_is_taken_whatever_its_case(session, make, adam):
     existing = make.user("Nora")
-    with pytest.raises(PersonInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         add_person(session, name="Other Nora", email=existing.email.upper(),
                    password=PASSWORD, by=adam)
     assert refused.value.errors == {"email": f"There is already an account for {existing.email}."}
@@ -116,7 +114,7 @@ def test_an_email_is_taken_whatever_its_case(session, make, adam):
 
 
 def test_a_name_or_password_too_long_is_refused(session, adam):
-    with pytest.raises(PersonInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         add_person(session, name="N" * 121, email="n@example.com", password="p" * 1025,
                    by=adam)
     assert refused.value.errors == {"name": "Use at most 120 characters.",
@@ -152,7 +150,7 @@ def test_granting_a_role_held_or_revoking_one_not_held_is_refused(session, make,
         grant_role(session, person=mona, role="manager", by=adam)
     with pytest.raises(InvalidTransition, match="Mona is not an admin"):
         revoke_role(session, person=mona, role="admin", by=adam)
-    with pytest.raises(PersonInvalid, match="manager or admin"):
+    with pytest.raises(FormInvalid, match="manager or admin"):
         grant_role(session, person=mona, role="owner", by=adam)
     assert audit_count(session) == 0
 
@@ -325,12 +323,12 @@ def test_an_active_person_is_picked_by_email_by_picker_text_or_by_exact_name(ses
     assert pick_active_person(session, nora.email.upper()) == nora
     assert pick_active_person(session, f"Nora North <{nora.email}>") == nora
     assert pick_active_person(session, "  nora   NORTH ") == nora
-    with pytest.raises(PersonInvalid, match="No active person"):
+    with pytest.raises(FormInvalid, match="No active person"):
         pick_active_person(session, gone.email)
-    with pytest.raises(PersonInvalid, match="No active person"):
+    with pytest.raises(FormInvalid, match="No active person"):
         pick_active_person(session, "Nora")
     make.user("Nora North")
-    with pytest.raises(PersonInvalid, match="Several people have that name"):
+    with pytest.raises(FormInvalid, match="Several people have that name"):
         pick_active_person(session, "Nora North")
 
 
@@ -352,7 +350,7 @@ def test_an_admin_creates_a_team_and_it_is_audited(session, adam):
     ("legal", "L" * 121, {"name": "Use at most 120 characters."}),
 ])
 def test_a_bad_slug_or_name_is_refused_by_field(session, adam, slug, name, errors):
-    with pytest.raises(TeamInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         create_team(session, slug=slug, name=name, by=adam)
     assert refused.value.errors.keys() == errors.keys()
     for key, start in errors.items():
@@ -363,7 +361,7 @@ def test_a_bad_slug_or_name_is_refused_by_field(session, adam, slug, name, error
 
 def test_a_duplicate_slug_is_refused_and_names_the_team_that_has_it(session, make, adam):
     make.team("it", "IT Support")
-    with pytest.raises(TeamInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         create_team(session, slug="it", name="Another IT", by=adam)
     assert refused.value.errors == {"slug": "The slug “it” is already the team IT Support."}
     assert audit_count(session) == 0
@@ -382,7 +380,7 @@ def test_renaming_to_the_same_name_changes_nothing_and_an_empty_name_is_refused(
 ):
     team = make.team("it", "IT")
     rename_team(session, team=team, name=" IT ", by=adam)
-    with pytest.raises(TeamInvalid) as refused:
+    with pytest.raises(FormInvalid) as refused:
         rename_team(session, team=team, name="  ", by=adam)
     assert refused.value.errors == {"name": "Enter the team's name."}
     session.refresh(team)
@@ -425,10 +423,10 @@ def test_adding_a_member_twice_or_a_deactivated_person_is_refused(session, make,
     nora = make.user("Nora", teams=("it",))
     gone = make.user("Gone", active=False)
     settle(session)
-    with pytest.raises(TeamInvalid) as twice:
+    with pytest.raises(FormInvalid) as twice:
         add_team_member(session, team=team, person=nora, by=adam)
     assert twice.value.errors == {"person": "Nora is already a member of IT."}
-    with pytest.raises(TeamInvalid) as inactive:
+    with pytest.raises(FormInvalid) as inactive:
         add_team_member(session, team=team, person=gone, by=adam)
     assert inactive.value.errors == {"person": "Gone is deactivated: reactivate them first."}
     assert audit_count(session) == 0

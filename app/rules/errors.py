@@ -51,6 +51,17 @@ class InvalidNote(DomainError):
     status_code = 422
 
 
+class FormInvalid(DomainError):
+    """An admin form's input that does not fit (a person, a team); `errors` maps each form
+    field to its message."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
 class IntakeInvalid(DomainError):
     """The answers do not fit the form; `errors` maps each field key to its message."""
 

@@ -77,11 +77,17 @@ def clean_text(text: str, *, limit: int) -> str:
     return without_control_characters(bounded(text, raw_limit(limit))).strip()
 
 
+def collapsed_line(text: str) -> str:
+    """The text on one line: control characters dropped, every run of whitespace one
+    space, the ends trimmed. Not bounded (no regular expression reads it): one_line
+    bounds it; the admin rules check a name's length after it, with their own message."""
+    return " ".join(without_control_characters(text).split())
+
+
 def one_line(text: str, *, limit: int) -> str:
-    """A text on one line: bounded, control characters dropped, every run of whitespace
-    one space, the ends trimmed. The limit applies to the clean text too."""
-    line = " ".join(without_control_characters(bounded(text, raw_limit(limit))).split())
-    return bounded(line, limit)
+    """A text on one line (collapsed_line), bounded before and after: the limit applies
+    to the clean text."""
+    return bounded(collapsed_line(bounded(text, raw_limit(limit))), limit)
 
 
 # --- e-mail -------------------------------------------------------------------------------

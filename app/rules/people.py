@@ -15,13 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.rules.audit import record_admin_action
-from app.rules.errors import DomainError, InvalidTransition, NotAllowed
+from app.rules.errors import DomainError, FormInvalid, InvalidTransition, NotAllowed
 from app.rules.inputs import (
     MAX_NAME_LENGTH,
     TooLong,
+    collapsed_line,
     is_email,
     parse_person,
-    without_control_characters,
 )
 from app.rules.sign_in import hash_password
 from app.rules.teams import describe_returned, memberships_by_person
@@ -37,16 +37,6 @@ ROLES = {"manager": "a manager", "admin": "an admin"}
 
 class PersonExists(ValueError):
     pass
-
-
-class PersonInvalid(DomainError):
-    """Input that does not fit; `errors` maps each form field to its message."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(" ".join(errors.values()))
-        self.errors = errors
 
 
 class SelfLockout(DomainError):
@@ -88,9 +78,9 @@ def pick_active_person(session: Session, text: str) -> User:
     try:
         typed = parse_person(text)
     except TooLong:
-        raise PersonInvalid({"person": "No active person of Baton matches that."}) from None
+        raise FormInvalid({"person": "No active person of Baton matches that."}) from None
     if typed is None:
-        raise PersonInvalid({"person": "Type a name or e-mail and pick the person."})
+        raise FormInvalid({"person": "Type a name or e-mail and pick the person."})
     active = select(User).where(User.is_active == True)  # noqa: E712
     person = session.exec(active.where(User.email == typed.email)).first()
     if person is None and typed.name is not None:
@@ -98,11 +88,11 @@ def pick_active_person(session: Session, text: str) -> User:
             active.where(func.lower(User.name) == typed.name).limit(2)
         ).all()
         if len(named) > 1:
-            raise PersonInvalid({"person": "Several people have that name: use the e-mail."})
+            raise FormInvalid({"person": "Several people have that name: use the e-mail."})
         person = named[0] if named else None
     if person is None:
-        raise PersonInvalid({"person": "No active person of Baton matches: type part of a "
-                                       "name or e-mail and pick from the suggestions."})
+        raise FormInvalid({"person": "No active person of Baton matches: type part of a "
+                                     "name or e-mail and pick from the suggestions."})
     return person
 
 
@@ -127,7 +117,7 @@ def list_people(
     """Everyone, deactivated people too, by name; keyset-paginated after a person's id.
     `search` matches part of a name or e-mail, in any case."""
     query = select(User)
-    text = _one_line(search).lower()
+    text = collapsed_line(search).lower()
     if text:
         query = query.where(or_(func.lower(User.name).contains(text, autoescape=True),
                                 col(User.email).contains(text, autoescape=True)))
@@ -150,10 +140,6 @@ def claimed_tasks_of(session: Session, person: User) -> int:
 
 
 # --- the admin rules --------------------------------------------------------------------
-
-
-def _one_line(text: str) -> str:
-    return " ".join(without_control_characters(text).split())
 
 
 def _subject(person: User) -> str:
@@ -183,7 +169,7 @@ def add_person(
     session: Session, *, name: str, email: str, password: str,
     manager: bool = False, admin: bool = False, by: User,
 ) -> User:
-    name, email = _one_line(name), _one_line(email).lower()
+    name, email = collapsed_line(name), collapsed_line(email).lower()
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter the person's name."
@@ -201,13 +187,13 @@ def add_person(
     elif len(password) > MAX_PASSWORD_LENGTH:
         errors["password"] = f"Use at most {MAX_PASSWORD_LENGTH} characters."
     if errors:
-        raise PersonInvalid(errors)
+        raise FormInvalid(errors)
     try:
         person = create_person(session, email=email, name=name, password=password,
                                manager=manager, admin=admin)
     except (PersonExists, IntegrityError):
         # Another admin created the same account a moment ago.
-        raise PersonInvalid({"email": taken}) from None
+        raise FormInvalid({"email": taken}) from None
     roles = [role for role, held in (("manager", manager), ("admin", admin)) if held]
     record_admin_action(session, by=by, action="person.created", subject=_subject(person),
                         detail=f"Roles: {', '.join(roles) if roles else 'none'}.")
@@ -217,7 +203,7 @@ def add_person(
 
 def _attribute(role: str) -> str:
     if role not in ROLES:
-        raise PersonInvalid({"role": "Pick a role: manager or admin."})
+        raise FormInvalid({"role": "Pick a role: manager or admin."})
     return f"is_{role}"
 
 

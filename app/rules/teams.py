@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.rules.audit import record_admin_action
-from app.rules.errors import DomainError, InvalidTransition
-from app.rules.intake import without_control_characters
+from app.rules.errors import FormInvalid, InvalidTransition
+from app.rules.inputs import collapsed_line
 from app.storage.db import one_transaction
 from app.storage.models import (
     Membership,
@@ -28,16 +28,6 @@ from app.storage.models import (
 # The catalog files' slug rule, bounded by the column's 60 characters.
 TEAM_SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 MAX_TEAM_NAME = 120
-
-
-class TeamInvalid(DomainError):
-    """Input that does not fit; `errors` maps each form field to its message."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__(" ".join(errors.values()))
-        self.errors = errors
 
 
 def is_member(session: Session, *, user_id: int | None, team_id: int) -> bool:
@@ -189,10 +179,6 @@ def describe_returned(tasks: list[Task]) -> str:
 # --- the admin rules --------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    return " ".join(without_control_characters(text).split())
-
-
 def _check_name(name: str) -> str | None:
     if not name:
         return "Enter the team's name."
@@ -218,7 +204,7 @@ def _person(person: User) -> str:
 
 @one_transaction
 def create_team(session: Session, *, slug: str, name: str, by: User) -> Team:
-    slug, name = slug.strip(), _one_line(name)
+    slug, name = slug.strip(), collapsed_line(name)
     errors: dict[str, str] = {}
     if not slug:
         errors["slug"] = "Enter a slug: it names the team in addresses and catalog files."
@@ -230,14 +216,14 @@ def create_team(session: Session, *, slug: str, name: str, by: User) -> Team:
     if problem := _check_name(name):
         errors["name"] = problem
     if errors:
-        raise TeamInvalid(errors)
+        raise FormInvalid(errors)
     team = Team(slug=slug, name=name)
     session.add(team)
     try:
         session.flush()
     except IntegrityError:
         # Another admin created it a moment ago.
-        raise TeamInvalid({"slug": f"The slug “{slug}” is already taken."}) from None
+        raise FormInvalid({"slug": f"The slug “{slug}” is already taken."}) from None
     record_admin_action(session, by=by, action="team.created", subject=_subject(team),
                         detail=f"Slug “{slug}”, name “{name}”.")
     session.commit()
@@ -248,9 +234,9 @@ def create_team(session: Session, *, slug: str, name: str, by: User) -> Team:
 def rename_team(session: Session, *, team: Team, name: str, by: User) -> Team:
     """Renames the team; the slug stays (catalog files and addresses use it). An
     unchanged name changes nothing and writes nothing to the log."""
-    name = _one_line(name)
+    name = collapsed_line(name)
     if problem := _check_name(name):
-        raise TeamInvalid({"name": problem})
+        raise FormInvalid({"name": problem})
     team = _lock_team(session, team)
     old = team.name
     if name == old:
@@ -270,9 +256,9 @@ def add_team_member(
     team = _lock_team(session, team)
     person = session.get(User, person.id, populate_existing=True) or person
     if not person.is_active:
-        raise TeamInvalid({"person": f"{person.name} is deactivated: reactivate them first."})
+        raise FormInvalid({"person": f"{person.name} is deactivated: reactivate them first."})
     if session.get(Membership, (team.id, person.id), populate_existing=True) is not None:
-        raise TeamInvalid({"person": f"{person.name} is already a member of {team.name}."})
+        raise FormInvalid({"person": f"{person.name} is already a member of {team.name}."})
     membership = Membership(team_id=team.id, user_id=person.id, is_lead=lead)
     session.add(membership)
     record_admin_action(session, by=by, action="member.added", subject=_subject(team),

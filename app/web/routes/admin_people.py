@@ -12,11 +12,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.rules.errors import DomainError
+from app.rules.errors import DomainError, FormInvalid
 from app.rules.inputs import InputInvalid, parse_flag
 from app.rules.people import (
     ROLES,
-    PersonInvalid,
     add_person,
     claimed_tasks_of,
     deactivate_person,
@@ -88,7 +87,7 @@ def _box(key: str, value: str) -> bool:
     try:
         return parse_flag(value)
     except InputInvalid as invalid:
-        raise PersonInvalid({key: invalid.message}) from None
+        raise FormInvalid({key: invalid.message}) from None
 
 
 def _field_errors(refused: DomainError | None) -> dict[str, str]:
