@@ -13,15 +13,10 @@ from app.rules.catalog import current_version, definition_of, import_catalog, te
 from app.rules.errors import DomainError
 from app.rules.intake import validate_intake
 from app.rules.people import create_person
+from app.rules.requests import cancel_request
+from app.rules.submission import submit_request
+from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
 from app.rules.teams import active_members, add_member
-from app.rules.workflow import (
-    approve_task,
-    cancel_request,
-    claim_task,
-    complete_task,
-    reject_task,
-    submit_request,
-)
 from app.storage.clock import frozen_at, utcnow
 from app.storage.models import Service, ServiceRequest, Task, TaskState, User
 

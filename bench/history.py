@@ -1,5 +1,5 @@
 """Three years of requests, as rows: each request with its tasks and its timeline, in the
-states Baton's rules would have left them (see app/rules/workflow.py), without running the
+states Baton's rules would have left them (see app/rules/tasks.py), without running the
 rules one by one, which would take hours for a million requests.
 
 The invariants kept are the ones the rules keep: a request's tasks follow its service's
@@ -18,9 +18,9 @@ from typing import Any
 
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
+from app.format.stages import skip_reason
 from app.format.targets import due_time
 from app.rules.intake import request_title
-from app.rules.workflow import skip_reason
 from app.storage.models import EventKind, RequestState, StepKind, TaskState
 from bench.catalog import SeedService
 

@@ -10,8 +10,8 @@ from app.format.definitions import parse_service
 from app.rules.catalog import current_version, definition_of, save_service
 from app.rules.intake import IncomingFile, validate_intake
 from app.rules.people import create_person
+from app.rules.submission import submit_request
 from app.rules.teams import add_member
-from app.rules.workflow import submit_request
 from app.storage.models import Service, ServiceRequest, Task, Team, User
 
 _serial = count(1)

@@ -19,7 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-import app.rules.workflow
+import app.rules.submission
 from app.format.definitions import parse_service
 from app.rules.attachments import (
     PART,
@@ -33,7 +33,7 @@ from app.rules.attachments import (
 from app.rules.catalog import current_version, definition_of, save_service
 from app.rules.errors import ServiceChanged
 from app.rules.intake import IncomingFile, Intake, clean_filename, validate_intake
-from app.rules.workflow import submit_request
+from app.rules.submission import submit_request
 from app.storage.models import Attachment, Service, ServiceRequest, User
 from tests.conftest import DATABASE_URL
 from tests.factories import Factory
@@ -259,7 +259,7 @@ def test_the_sweep_completes_the_move_of_a_file_whose_row_committed(
     session: Session, make: Factory, folder: Path, monkeypatch
 ):
     # The process stopped between the commit and the move (its locks went with it).
-    monkeypatch.setattr(app.rules.workflow, "place",
+    monkeypatch.setattr(app.rules.submission, "place",
                         lambda staged, **_: [f.close() for f in staged])
     service = make.service(fields=FILE_FIELD)
     created = file_request(session, service, make.user(), folder, upload("q.pdf", b"kept"))
@@ -302,7 +302,7 @@ def test_the_sweep_deletes_old_final_files_without_a_row_and_keeps_the_rest(
 _CRASHING_SUBMISSION = """
 import io, os, signal, sys
 from sqlmodel import Session
-import app.rules.workflow
+import app.rules.submission
 from app.rules.catalog import current_version, definition_of
 from app.storage.db import get_engine
 from app.rules.intake import IncomingFile, validate_intake
@@ -313,9 +313,9 @@ def die(*args, **kwargs):
 
 when, service_id, requester_id, folder = sys.argv[1:]
 if when == "before the commit":
-    app.rules.workflow._file_request = die
+    app.rules.submission._file_request = die
 else:
-    app.rules.workflow.place = die
+    app.rules.submission.place = die
 with Session(get_engine(), expire_on_commit=False) as session:
     service = session.get(Service, int(service_id))
     version = current_version(session, service)
@@ -323,7 +323,7 @@ with Session(get_engine(), expire_on_commit=False) as session:
         session, definition=definition_of(version), values={"summary": ["A quote"]},
         uploads={"quote": [IncomingFile("q.pdf", "application/pdf", 5, io.BytesIO(b"%PDF!"))]},
         max_upload_mb=20)
-    app.rules.workflow.submit_request(session, service=service, version=version,
+    app.rules.submission.submit_request(session, service=service, version=version,
                                 requester=session.get(User, int(requester_id)),
                                 intake=intake, attachments_dir=__import__("pathlib").Path(folder))
 """

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 
 from app.rules.errors import NotAllowed
 from app.rules.people import deactivate_person
+from app.rules.tasks import claim_task
 from app.rules.teams import remove_team_member
-from app.rules.workflow import claim_task
 from app.storage.models import Membership, Task, TaskState, Team, User
 from tests.factories import Factory
 

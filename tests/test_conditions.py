@@ -1,4 +1,4 @@
-"""The condition language: parsing, printing, checking against a form, evaluating."""
+"""The condition language: parsing, checking against a form, evaluating."""
 
 from datetime import date
 
@@ -14,8 +14,8 @@ from app.format.conditions import (
     Or,
     check,
     evaluate,
+    Value,
     parse,
-    to_text,
 )
 
 FORM = {
@@ -159,17 +159,41 @@ def _trees(children: st.SearchStrategy) -> st.SearchStrategy:
 trees = st.recursive(comparisons, _trees, max_leaves=8)
 
 
+# A printer for the property below: the app never prints a tree (a condition is kept as
+# the text the admin wrote), so it lives here, with the one test that needs it.
+def _literal_text(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_literal_text(item) for item in value) + "]"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_text(node) -> str:
+    """The text of a tree, with the fewest parentheses that keep its shape."""
+    if isinstance(node, Compare):
+        return f"{node.field} {node.op} {_literal_text(node.value)}"
+    if isinstance(node, Not):
+        inner = to_text(node.item)
+        return f"not {inner}" if isinstance(node.item, (Compare, Not)) else f"not ({inner})"
+    if isinstance(node, And):
+        return " and ".join(
+            f"({to_text(item)})" if isinstance(item, (Or, And)) else to_text(item)
+            for item in node.items
+        )
+    return " or ".join(
+        f"({to_text(item)})" if isinstance(item, Or) else to_text(item) for item in node.items
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(trees)
 def test_any_printed_condition_parses_back_to_the_same_tree(tree):
     assert parse(to_text(tree)) == tree
-
-
-@settings(max_examples=200, deadline=None)
-@given(trees)
-def test_printing_is_canonical(tree):
-    text = to_text(tree)
-    assert to_text(parse(text)) == text
 
 
 def test_a_condition_nested_too_deeply_is_refused_with_a_message_not_a_crash():

@@ -13,7 +13,7 @@ from app.format.definitions import parse_service
 from app.reads.overview import open_work_by_step, open_work_by_team
 from app.reads.queues import BadCursor, Cursor, TaskFilter, list_tasks, overdue_counts
 from app.rules.catalog import save_service
-from app.rules.workflow import claim_task, complete_task
+from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at
 from app.storage.models import QUEUED_TASK_STATES, Service, Task
 from tests.factories import Factory

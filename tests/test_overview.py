@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, select
 
 from app.reads.overview import oldest_first, open_work_by_step, open_work_by_team
-from app.rules.workflow import cancel_request, claim_task, complete_task, reject_task
+from app.rules.requests import cancel_request
+from app.rules.tasks import claim_task, complete_task, reject_task
 from app.storage.clock import frozen_at
 from app.storage.models import QUEUED_TASK_STATES, Task
 

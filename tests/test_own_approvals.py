@@ -20,7 +20,7 @@ from app.rules.catalog import (
 )
 from app.rules.errors import OwnRequestApproval
 from app.rules.policy import may_decide
-from app.rules.workflow import approve_task, claim_task, complete_task, hand_task, reject_task
+from app.rules.tasks import approve_task, claim_task, complete_task, hand_task, reject_task
 from app.storage.models import Service, ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 

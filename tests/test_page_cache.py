@@ -21,8 +21,8 @@ import app.web.routes.queues
 from app.main import create_app
 from app.rules.errors import DomainError
 from app.rules.people import deactivate_person, revoke_role
+from app.rules.tasks import claim_task, complete_task, hand_task
 from app.rules.teams import add_member, remove_team_member, rename_team
-from app.rules.workflow import claim_task, complete_task, hand_task
 from app.storage.models import (
     LoginSession,
     QueueVersion,

@@ -19,6 +19,7 @@ from app.rules.people import (
     revoke_role,
 )
 from app.rules.sign_in import authenticate
+from app.rules.tasks import claim_task, complete_task
 from app.rules.teams import (
     add_team_member,
     create_team,
@@ -28,7 +29,6 @@ from app.rules.teams import (
     set_team_lead,
     team_lines,
 )
-from app.rules.workflow import claim_task, complete_task
 from app.storage.models import AdminEvent, LoginSession, Membership, Team, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient

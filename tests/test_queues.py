@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import select
 
 from app.reads.queues import BadCursor, TaskFilter, list_tasks, queue_counts
-from app.rules.workflow import cancel_request, claim_task, complete_task
+from app.rules.requests import cancel_request
+from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at
 from app.storage.models import Task
 from tests.factories import Factory

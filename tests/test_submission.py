@@ -1,4 +1,4 @@
-"""Filing a request (app.rules.workflow.submit_request): under exactly the version its answers
+"""Filing a request (app.rules.submission.submit_request): under exactly the version its answers
 were checked against, and once per form however often the form is sent."""
 
 import threading
@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
-import app.rules.workflow
+import app.rules.submission
 from app.config import get_settings
 from app.format.definitions import parse_service
 from app.rules.catalog import current_version, definition_of, save_service
 from app.rules.errors import ServiceChanged
 from app.rules.intake import Intake, validate_intake
-from app.rules.workflow import submit_request
+from app.rules.submission import submit_request
 from app.storage.models import Service, ServiceRequest, ServiceVersion, Task, TimelineEvent, User
 from tests.factories import Factory
 
@@ -128,7 +128,7 @@ def test_two_sends_of_one_form_at_once_file_one_request(
         # decides. (On SQLite the write lock already lets one in at a time: a barrier
         # there would wait for a sender that waits for the lock.)
         looked = threading.Barrier(senders, timeout=30)
-        first_look = app.rules.workflow.submitted_with
+        first_look = app.rules.submission.submitted_with
         seen = threading.local()
 
         def look_then_wait(*args: Any, **kwargs: Any) -> ServiceRequest | None:
@@ -138,7 +138,7 @@ def test_two_sends_of_one_form_at_once_file_one_request(
                 looked.wait()  # type: ignore[union-attr]
             return found
 
-        monkeypatch.setattr(app.rules.workflow, "submitted_with", look_then_wait)
+        monkeypatch.setattr(app.rules.submission, "submitted_with", look_then_wait)
     start = threading.Barrier(senders, timeout=30)
     made: list[int] = []
     failed: list[BaseException] = []

@@ -9,7 +9,7 @@ from app.format.definitions import DefinitionError, parse_service
 from app.format.targets import add_business_days, due_time, is_overdue
 from app.rules.catalog import save_service
 from app.rules.errors import IntakeInvalid
-from app.rules.workflow import approve_task, complete_task
+from app.rules.tasks import approve_task, complete_task
 from app.storage.clock import frozen_at
 from app.storage.models import ServiceRequest, TimelineEvent
 from tests.factories import Factory

@@ -1,7 +1,8 @@
 """Who sees what (PRODUCT.md rule 6), as the functions in app/rules/policy.py."""
 
 from app.rules.policy import has_team_on_request, request_access
-from app.rules.workflow import cancel_request, complete_task
+from app.rules.requests import cancel_request
+from app.rules.tasks import complete_task
 
 
 def a_request(make, *, requester=None):  # type: ignore[no-untyped-def]

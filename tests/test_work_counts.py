@@ -8,16 +8,16 @@ from sqlmodel import select
 from app.reads.queues import TaskFilter, list_tasks, queue_counts
 from app.rules.errors import AlreadyClaimed
 from app.rules.people import deactivate_person
-from app.rules.teams import remove_team_member
-from app.rules.workflow import (
+from app.rules.requests import cancel_request
+from app.rules.tasks import (
     approve_task,
-    cancel_request,
     claim_task,
     complete_task,
     hand_task,
     reject_task,
     release_task,
 )
+from app.rules.teams import remove_team_member
 from app.storage.models import OpenWorkCount, Task
 from app.storage.work_counts import counted_from_tasks, counters, recount
 

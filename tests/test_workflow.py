@@ -9,15 +9,15 @@ from sqlmodel import Session, col, func, select
 
 from app.rules.catalog import current_version
 from app.rules.errors import AlreadyClaimed, InvalidNote, InvalidTransition, NotAllowed
-from app.rules.workflow import (
+from app.rules.requests import cancel_request
+from app.rules.submission import submit_request
+from app.rules.tasks import (
     approve_task,
-    cancel_request,
     claim_task,
     complete_task,
     hand_task,
     reject_task,
     release_task,
-    submit_request,
 )
 from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory

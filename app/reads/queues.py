@@ -426,7 +426,7 @@ def count_changes(session: Session, *, filters: TaskFilter, since: datetime) -> 
     """How many of the list's tasks opened or changed state after `since` (the moment the
     page was rendered), for the live queue's poll: a range of the team's index of queued
     tasks by change time, the few recent ones, not the whole queue. A task opening sets
-    `state_changed_at` with `opened_at` (workflow._set_state), so it covers both. The
+    `state_changed_at` with `opened_at` (progress.set_task_state), so it covers both. The
     viewer's own claims are left out: their row is already on the page."""
     conditions = [*_conditions(filters), col(Task.state_changed_at) > since]
     if filters.viewer_id is not None:

@@ -13,9 +13,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.format.definitions import FieldDefinition
+from app.format.stages import skip_reason
 from app.rules.catalog import definition_of
 from app.rules.policy import requester_may_approve
-from app.rules.workflow import skip_reason
 from app.storage.models import (
     Attachment,
     EventKind,

@@ -23,9 +23,10 @@ from app.rules.inputs import (
     is_email,
     parse_person,
 )
+from app.rules.policy import may_administer
 from app.rules.sign_in import hash_password
+from app.rules.tasks import return_claims_to_queue
 from app.rules.teams import describe_returned, memberships_by_person
-from app.rules.workflow import return_claims_to_queue
 from app.storage.db import one_transaction
 from app.storage.models import LoginSession, Task, TaskState, Team, User
 
@@ -154,12 +155,12 @@ def _lock(session: Session, person: User, by: User) -> User:
         select(User).where(col(User.id).in_({person.id, by.id})).order_by(col(User.id))
         # FOR NO KEY UPDATE: a task claim only takes a key-share lock on its assignee's
         # row, so it is not blocked by this; but the person's own task transitions hold
-        # their row FOR SHARE (teams.is_active_member), so deactivating them waits for
+        # their row FOR SHARE (policy.is_active_member), so deactivating them waits for
         # a claim in flight and then returns it to the queue.
         .with_for_update(key_share=True).execution_options(populate_existing=True)
     )}
     actor = rows.get(by.id)
-    if actor is None or not actor.is_admin or not actor.is_active:
+    if actor is None or not may_administer(actor):
         raise NotAllowed("Only admins can do this.")
     return rows[person.id]
 

@@ -1,6 +1,11 @@
-"""Who sees what (PRODUCT.md rule 6) and who may decide an approval (rule 7), as plain
-functions over the database: the rules and the pages both ask here."""
+"""May this person see, act on, decide, oversee or administer this? PRODUCT.md rules 6
+and 7 in one place, as plain functions: the rules ask here before they change anything,
+the web layer's access dependencies (app.web.access, app.web.auth) ask here to answer 404
+or 403, and the pages ask here what to offer.
 
+A deactivated person may do nothing: they cannot sign in, and a rule given one refuses."""
+
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import exists
@@ -9,6 +14,30 @@ from sqlmodel import Session, col, select
 from app.format.definitions import ServiceDefinition
 from app.rules.catalog import definition_of
 from app.storage.models import Membership, ServiceRequest, ServiceVersion, StepKind, Task, User
+
+
+def is_active_member(
+    session: Session, *, user_id: int | None, team_id: int, lock: bool = False
+) -> bool:
+    """Read from the database at this moment, not from objects loaded earlier: a person
+    deactivated or removed a moment ago must not act on the team's tasks.
+
+    `lock`: on PostgreSQL, the membership and the person's rows stay locked FOR SHARE
+    until the caller commits, so a task transition that relies on them cannot interleave
+    with removing the member or deactivating the person (which lock those rows to
+    change them, and then return the person's claims to the queue): one waits for the
+    other, and either finds the person gone or sees the claim to return. A check that
+    waited re-reads the rows as committed, so a removed member is not found. (SQLite's
+    one writer at a time serializes them already.)"""
+    query = (
+        select(Membership.user_id)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.team_id == team_id, Membership.user_id == user_id,
+               User.is_active == True)  # noqa: E712
+    )
+    if lock:
+        query = query.with_for_update(read=True)
+    return session.exec(query).first() is not None
 
 
 def has_team_on_request(session: Session, *, user: User, request_id: int) -> bool:
@@ -26,7 +55,7 @@ def has_team_on_request(session: Session, *, user: User, request_id: int) -> boo
 
 @dataclass(frozen=True)
 class RequestAccess:
-    """What one person may do with one request."""
+    """What one person may do with one request (rule 6)."""
 
     is_requester: bool
     is_team_member: bool
@@ -45,14 +74,63 @@ class RequestAccess:
     def can_comment(self) -> bool:
         return self.is_requester or self.is_team_member
 
+    @property
+    def may_write_internal_notes(self) -> bool:
+        # Internal notes are never shown to the requester, so a requester who also sits
+        # on a team of the request must not write one: it would vanish from their page.
+        return self.is_team_member and not self.is_requester
+
+
+NO_ACCESS = RequestAccess(is_requester=False, is_team_member=False, is_manager=False)
+
+
+def access_as(user: User, request: ServiceRequest, *, is_team_member: bool) -> RequestAccess:
+    """`user`'s access to `request`, given whether one of their teams has a task of it."""
+    if not user.is_active:
+        return NO_ACCESS
+    return RequestAccess(is_requester=request.requester_id == user.id,
+                         is_team_member=is_team_member, is_manager=user.is_manager)
+
 
 def request_access(session: Session, *, user: User, request: ServiceRequest) -> RequestAccess:
-    assert request.id is not None
-    return RequestAccess(
-        is_requester=request.requester_id == user.id,
-        is_team_member=has_team_on_request(session, user=user, request_id=request.id),
-        is_manager=user.is_manager,
-    )
+    if request.id is None:
+        raise ValueError("A request that is not saved yet has no access rules.")
+    on_team = user.is_active and has_team_on_request(session, user=user, request_id=request.id)
+    return access_as(user, request, is_team_member=on_team)
+
+
+def may_see_request(session: Session, *, user: User, request: ServiceRequest) -> bool:
+    return request_access(session, user=user, request=request).can_view
+
+
+def may_see_internal_notes(session: Session, *, user: User, request: ServiceRequest) -> bool:
+    return request_access(session, user=user, request=request).sees_internal_notes
+
+
+def may_comment(session: Session, *, user: User, request: ServiceRequest) -> bool:
+    return request_access(session, user=user, request=request).can_comment
+
+
+def may_cancel(*, user: User, request: ServiceRequest) -> bool:
+    """Rule 3: the requester cancels their own request, nobody else."""
+    return user.is_active and user.id == request.requester_id
+
+
+def may_act_on_task(session: Session, *, user: User, task: Task, lock: bool = False) -> bool:
+    """Rule 6: only an active member of the task's team acts on it (see is_active_member
+    for `lock`)."""
+    return is_active_member(session, user_id=user.id, team_id=task.team_id, lock=lock)
+
+
+def is_on_task_team(team_ids: Collection[int], task: Task) -> bool:
+    """may_act_on_task from the teams of a signed-in (so active) person, as read already
+    for this web request: the rule asks may_act_on_task again, under its lock."""
+    return task.team_id in team_ids
+
+
+def may_see_queue(user: User, team_ids: Collection[int], team_id: int | None) -> bool:
+    """A team's queue: its members, and managers (who see everything)."""
+    return user.is_active and (team_id in team_ids or user.is_manager)
 
 
 def requester_may_approve(definition: ServiceDefinition, position: int) -> bool:
@@ -62,14 +140,30 @@ def requester_may_approve(definition: ServiceDefinition, position: int) -> bool:
     return definition.steps[position].allows_requester_approval
 
 
+def decides(*, user_id: int | None, requester_id: int | None, kind: StepKind,
+            requester_may_approve: bool) -> bool:
+    """Rule 7 on what is known already: whether this person, as the requester or not,
+    may decide a task of this kind (`requester_may_approve`: what the step says)."""
+    return kind != StepKind.approval or user_id != requester_id or requester_may_approve
+
+
 def may_decide(
     session: Session, *, user: User, task: Task, request: ServiceRequest
 ) -> bool:
     """PRODUCT.md rule 7: nobody approves or rejects their own request, unless the step
-    allows it. Says nothing about team membership (the rules check that): only whether
+    allows it. Says nothing about team membership (may_act_on_task does): only whether
     this person, as the requester or not, may decide this approval."""
     if task.kind != StepKind.approval or user.id != request.requester_id:
         return True
-    version = session.get(ServiceVersion, request.version_id)
-    assert version is not None
+    version = session.get_one(ServiceVersion, request.version_id)
     return requester_may_approve(definition_of(version), task.position)
+
+
+def may_see_overview(user: User) -> bool:
+    """Rule 6: managers see all open work."""
+    return user.is_active and user.is_manager
+
+
+def may_administer(user: User) -> bool:
+    """Rule 6: admins define services, teams and people."""
+    return user.is_active and user.is_admin

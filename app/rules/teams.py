@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from app.rules.audit import record_admin_action
 from app.rules.errors import FormInvalid, InvalidTransition
 from app.rules.inputs import collapsed_line
+from app.rules.tasks import return_claims_to_queue
 from app.storage.db import one_transaction
 from app.storage.models import (
     Membership,
@@ -32,30 +33,6 @@ MAX_TEAM_NAME = 120
 
 def is_member(session: Session, *, user_id: int | None, team_id: int) -> bool:
     return session.get(Membership, (team_id, user_id)) is not None
-
-
-def is_active_member(
-    session: Session, *, user_id: int, team_id: int, lock: bool = False
-) -> bool:
-    """Read from the database at this moment, not from objects loaded earlier: a person
-    deactivated or removed a moment ago must not act on the team's tasks.
-
-    `lock`: on PostgreSQL, the membership and the person's rows stay locked FOR SHARE
-    until the caller commits, so a task transition that relies on them cannot interleave
-    with removing the member or deactivating the person (which lock those rows to
-    change them, and then return the person's claims to the queue): one waits for the
-    other, and either finds the person gone or sees the claim to return. A check that
-    waited re-reads the rows as committed, so a removed member is not found. (SQLite's
-    one writer at a time serializes them already.)"""
-    query = (
-        select(Membership.user_id)
-        .join(User, col(User.id) == Membership.user_id)
-        .where(Membership.team_id == team_id, Membership.user_id == user_id,
-               User.is_active == True)  # noqa: E712
-    )
-    if lock:
-        query = query.with_for_update(read=True)
-    return session.exec(query).first() is not None
 
 
 def teams_of(session: Session, user: User) -> list[Team]:
@@ -283,12 +260,9 @@ def remove_team_member(session: Session, *, team: Team, person: User, by: User) 
     they may no longer act on them, and the team should see them as unclaimed."""
     team = _lock_team(session, team)
     # FOR UPDATE: waits for a claim that relies on this membership (it holds the row FOR
-    # SHARE, see is_active_member) to commit, so that the claim is among those returned
+    # SHARE, see policy.is_active_member) to commit, so that the claim is among those returned
     # below; a claim that comes after finds no membership.
     session.delete(_membership(session, team, person, lock=True))
-    # Imported here: workflow imports this module for membership checks.
-    from app.rules.workflow import return_claims_to_queue
-
     released = return_claims_to_queue(
         session, person=person, by=by, team=team,
         note=f"Returned to the queue: {person.name} left {team.name}",

@@ -278,7 +278,7 @@ class TimelineEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_timeline_request", "request_id", "id"),
         # One person's latest comments and notes, for the limit on how many a minute
-        # (app.rules.workflow.add_comment); the other events are left out of it.
+        # (app.rules.requests.add_comment); the other events are left out of it.
         Index("ix_timeline_actor_comments", "actor_id", "created_at",
               sqlite_where=text(COMMENT_PREDICATE), postgresql_where=text(COMMENT_PREDICATE)),
     )

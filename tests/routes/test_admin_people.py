@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app.rules.workflow import claim_task
+from app.rules.tasks import claim_task
 from app.storage.models import AdminEvent, Membership, Task, Team, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient, text_of

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
-from app.rules.workflow import add_comment, claim_task, complete_task
+from app.rules.requests import add_comment
+from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at
 from app.storage.models import QUEUED_TASK_STATES, ServiceRequest, Task, Team
 from tests.factories import Factory

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from app.rules.workflow import claim_task
+from app.rules.tasks import claim_task
 from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.web import WebClient, text_of
 

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.rules.workflow import claim_task, complete_task
+from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at
 from tests.web import text_of
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.rules.workflow import cancel_request, claim_task, complete_task
+from app.rules.requests import cancel_request
+from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at
 from tests.web import text_of
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.rules.workflow import claim_task
+from app.rules.tasks import claim_task
 from app.storage.models import Task, User
 from tests.factories import Factory
 from tests.test_own_approvals import approval_service

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import col, select
 
 from app.reads.queues import TaskFilter, list_tasks
-from app.rules.workflow import claim_task
+from app.rules.tasks import claim_task
 from app.storage.clock import frozen_at
 from app.storage.models import ServiceRequest, Task, TimelineEvent
 from tests.web import text_of

@@ -11,7 +11,7 @@ from app.format.definitions import parse_service
 from app.reads.request_detail import TIMELINE_PAGE
 from app.rules.catalog import save_service
 from app.rules.errors import TooManyComments
-from app.rules.workflow import COMMENTS_PER_MINUTE, add_comment, cancel_request
+from app.rules.requests import COMMENTS_PER_MINUTE, add_comment, cancel_request
 from app.storage.clock import frozen_at
 from app.storage.models import EventKind, ServiceRequest, TimelineEvent, User
 from tests.factories import Factory

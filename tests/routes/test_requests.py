@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
-from app.rules.workflow import cancel_request, complete_task
+from app.rules.requests import cancel_request
+from app.rules.tasks import complete_task
 from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient, text_of

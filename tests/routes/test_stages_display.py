@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 
 from app.config import ROOT
-from app.rules.workflow import complete_task
+from app.rules.tasks import complete_task
 from app.storage.models import Task
 from tests.factories import Factory
 from tests.test_due import define

@@ -28,7 +28,7 @@ from app.rules.catalog import (
 )
 from app.rules.errors import IntakeInvalid, ServiceChanged
 from app.rules.intake import CHECKERS, FieldProblem, body_allowance, split_form, validate_intake
-from app.rules.workflow import submit_request, submitted_with
+from app.rules.submission import submit_request, submitted_with
 from app.storage.models import Service, User
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.render import is_htmx, redirect, render

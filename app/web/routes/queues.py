@@ -24,8 +24,7 @@ from app.reads.queues import (
 from app.reads.queues import services_with_queued_tasks as queue_services
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
-from app.rules.teams import active_members_of, get_team_by_slug, teams_of
-from app.rules.workflow import (
+from app.rules.tasks import (
     approve_task,
     claim_task,
     complete_task,
@@ -33,6 +32,7 @@ from app.rules.workflow import (
     reject_task,
     release_task,
 )
+from app.rules.teams import active_members_of, get_team_by_slug, teams_of
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker
 from app.web.auth import CurrentUser, ViewerDep

@@ -10,7 +10,7 @@ from app.reads.my_requests import requests_of
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import DomainError
-from app.rules.workflow import add_comment, cancel_request
+from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
 from app.web.auth import CurrentUser

@@ -1,0 +1,13 @@
+"""Which steps a request needs, from its service's definition and its answers alone."""
+
+from app.format.conditions import evaluate
+from app.format.definitions import ServiceDefinition
+
+
+def step_is_needed(definition: ServiceDefinition, position: int, answers: dict) -> bool:  # type: ignore[type-arg]
+    condition = definition.condition_of(position)
+    return condition is None or evaluate(condition, answers)
+
+
+def skip_reason(definition: ServiceDefinition, position: int) -> str:
+    return f"Not needed: the condition “{definition.steps[position].condition}” does not hold."

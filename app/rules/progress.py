@@ -1,0 +1,129 @@
+"""What every change to a request shares: its timeline events, its notes, its tasks'
+states, its lock, and moving it on (PRODUCT.md rules 2, 3 and 5).
+
+The rules that use these (app.rules.submission, app.rules.tasks, app.rules.requests) are
+one transaction each (see app.storage.db.one_transaction): they check, change, write one
+timeline event per change of state, and commit; a refusal rolls everything back. Task
+transitions lock the request row, so two people acting on the same request at once are
+serialized (SQLite serializes all writers already; on PostgreSQL this is SELECT … FOR
+UPDATE); before it, they lock the acting member's membership and person rows FOR SHARE
+(see app.rules.tasks.require_member).
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app.format.targets import due_time
+from app.rules.catalog import definition_of
+from app.rules.errors import InvalidNote
+from app.rules.intake import without_control_characters
+from app.rules.ordering import is_complete, next_stage_to_open
+from app.storage import work_counts
+from app.storage.models import (
+    ACTIVE_TASK_STATES,
+    EventKind,
+    RequestState,
+    ServiceRequest,
+    ServiceVersion,
+    Task,
+    TaskState,
+    TimelineEvent,
+    User,
+)
+
+MAX_NOTE_LENGTH = 5000
+
+
+def record_event(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    kind: EventKind,
+    by: User | None,
+    task: Task | None = None,
+    note: str = "",
+    internal: bool = False,
+    at: datetime,
+) -> TimelineEvent:
+    event = TimelineEvent(
+        request_id=request.id, task_id=task.id if task else None,
+        actor_id=by.id if by else None, kind=kind, note=note, is_internal=internal,
+        created_at=at,
+    )
+    session.add(event)
+    return event
+
+
+def clean_note(note: str | None) -> str:
+    text = without_control_characters(note or "").strip()
+    if len(text) > MAX_NOTE_LENGTH:
+        raise InvalidNote(f"Keep it under {MAX_NOTE_LENGTH} characters.")
+    return text
+
+
+def set_task_state(session: Session, task: Task, state: TaskState, at: datetime) -> None:
+    work_counts.moved(session, task, task.state, state)
+    task.state = state
+    task.state_changed_at = at
+    if state == TaskState.open and task.opened_at is None:
+        task.opened_at = at
+    if state not in ACTIVE_TASK_STATES:
+        task.closed_at = at
+
+
+def tasks_of(session: Session, request: ServiceRequest) -> list[Task]:
+    return list(session.exec(
+        select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
+    ))
+
+
+def lock_request(session: Session, request_id: int) -> ServiceRequest:
+    """Lock the request row (PostgreSQL) and reload it, so checks see the latest state."""
+    return session.exec(
+        select(ServiceRequest).where(ServiceRequest.id == request_id)
+        .with_for_update().execution_options(populate_existing=True)
+    ).one()
+
+
+def lock_with_tasks(session: Session, task: Task) -> tuple[ServiceRequest, list[Task]]:
+    """Lock the task's request and reload it and all its tasks (`task` among them, as
+    loaded under the lock), in step order: what a finished task advances through."""
+    request = lock_request(session, task.request_id)
+    tasks = list(session.exec(
+        select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
+        .execution_options(populate_existing=True)
+    ))
+    return request, tasks
+
+
+def advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by: User,
+            at: datetime) -> None:
+    """After a task finished: open the next stage, or complete the request. `tasks` are
+    all the request's tasks, as loaded under its lock."""
+    stage = next_stage_to_open(tasks)
+    if stage is not None:
+        steps = definition_of(session.get_one(ServiceVersion, request.version_id)).steps
+        for task in tasks:
+            if task.state == TaskState.waiting and task.stage == stage:
+                task.due_at = due_time(at, steps[task.position])  # counted as it opens
+                set_task_state(session, task, TaskState.open, at)
+                record_event(session, request, kind=EventKind.task_opened, by=by, task=task,
+                             at=at)
+    if is_complete(tasks):
+        request.state = RequestState.completed
+        request.closed_at = at
+        record_event(session, request, kind=EventKind.request_completed, by=by, at=at)
+
+
+def cancel_remaining(
+    session: Session, request: ServiceRequest, tasks: list[Task], *, by: User, at: datetime,
+    note: str,
+) -> None:
+    """Cancels what is left of the request: `tasks` are all its tasks, read under its
+    lock."""
+    for task in tasks:
+        if task.state in ACTIVE_TASK_STATES:
+            set_task_state(session, task, TaskState.cancelled, at)
+            record_event(session, request, kind=EventKind.task_cancelled, by=by, task=task,
+                         note=note, at=at)
