@@ -12,9 +12,9 @@ from app.format.conditions import (
     ConditionError,
     Not,
     Or,
+    Value,
     check,
     evaluate,
-    Value,
     parse,
 )
 

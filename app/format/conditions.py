@@ -4,8 +4,7 @@
 
 A condition is parsed into a small tree of frozen dataclasses, checked against the
 form's field types, and evaluated over a request's answers by walking the tree. Nothing
-is ever passed to `eval`. `to_text` prints a tree back in a canonical form that parses
-to the same tree.
+is ever passed to `eval`.
 """
 
 import re
@@ -210,47 +209,7 @@ def parse(text: str) -> Node:
     return _Parser(text).parse()
 
 
-# --- printing -----------------------------------------------------------------------------
-
-
-def _literal_text(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return "[" + ", ".join(_literal_text(item) for item in value) + "]"
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def to_text(node: Node) -> str:
-    """The canonical text of a tree; `parse(to_text(tree)) == tree`."""
-    if isinstance(node, Compare):
-        return f"{node.field} {node.op} {_literal_text(node.value)}"
-    if isinstance(node, Not):
-        inner = to_text(node.item)
-        return f"not {inner}" if isinstance(node.item, (Compare, Not)) else f"not ({inner})"
-    if isinstance(node, And):
-        return " and ".join(
-            f"({to_text(item)})" if isinstance(item, (Or, And)) else to_text(item)
-            for item in node.items
-        )
-    return " or ".join(
-        f"({to_text(item)})" if isinstance(item, Or) else to_text(item) for item in node.items
-    )
-
-
 # --- checking against a form --------------------------------------------------------------
-
-
-def fields_of(node: Node) -> set[str]:
-    if isinstance(node, Compare):
-        return {node.field}
-    if isinstance(node, Not):
-        return fields_of(node.item)
-    return set().union(*(fields_of(item) for item in node.items))
 
 
 def check(node: Node, field_types: Mapping[str, tuple[str, tuple[str, ...]]]) -> None:

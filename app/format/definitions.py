@@ -26,23 +26,22 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,79}$"
 
 # Which limits make sense for which field type; anything else is an error, not ignored,
-# so a typo in a file never silently drops a rule.
-_LIMITS_BY_TYPE: dict[str, set[str]] = {
-    "text": {"min_length", "max_length", "placeholder"},
-    "long_text": {"min_length", "max_length", "placeholder"},
-    "number": {"min", "max", "integer", "placeholder"},
-    "date": set(),
-    "select": {"options"},
-    "multi_select": {"options"},
-    "checkbox": set(),
-    "email": {"placeholder"},
-    "person": set(),
-    "file": {"max_files", "max_size_mb"},
+# so a typo in a file never silently drops a rule. In the order the builder shows them.
+LIMITS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "text": ("min_length", "max_length", "placeholder"),
+    "long_text": ("min_length", "max_length", "placeholder"),
+    "number": ("min", "max", "integer", "placeholder"),
+    "date": (),
+    "select": ("options",),
+    "multi_select": ("options",),
+    "checkbox": (),
+    "email": ("placeholder",),
+    "person": (),
+    "file": ("max_files", "max_size_mb"),
 }
-_OPTIONAL_LIMITS = {
-    "min_length", "max_length", "placeholder", "min", "max", "integer",
-    "options", "max_files", "max_size_mb",
-}
+# Every limit a field may have, in the builder's order.
+LIMITS = ("options", "min", "max", "integer", "min_length", "max_length", "placeholder",
+          "max_files", "max_size_mb")
 
 
 class _Problem(ValueError):
@@ -86,9 +85,9 @@ class FieldDefinition(_Strict):
     def _limits_fit_the_type(self) -> "FieldDefinition":
         if self.key in RESERVED_KEYS:
             raise _Problem(("key",), f"'{self.key}' is reserved by Baton's form; pick another")
-        allowed = _LIMITS_BY_TYPE[self.type]
-        for name in _OPTIONAL_LIMITS - allowed:
-            if getattr(self, name) is not None:
+        allowed = LIMITS_BY_TYPE[self.type]
+        for name in LIMITS:
+            if name not in allowed and getattr(self, name) is not None:
                 raise _Problem((name,), f"'{name}' does not apply to a {self.type} field")
         if self.type in ("select", "multi_select"):
             if not self.options:
@@ -165,9 +164,6 @@ class ServiceDefinition(_Strict):
         for step in self.steps:
             stages.append(step.stage or (stages[-1] + 1 if stages else 1))
         return stages
-
-    def stage_of(self, position: int) -> int:
-        return self.stages()[position]
 
     def condition_of(self, position: int) -> Node | None:
         text = self.steps[position].condition

@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 
 from app.format.definitions import (
     KEY_PATTERN,
+    LIMITS,
+    LIMITS_BY_TYPE,
     RESERVED_SLUGS,
     DefinitionError,
     FieldDefinition,
@@ -41,22 +43,6 @@ from app.storage.models import Service, ServiceVersion, User
 Row = dict[str, str]
 
 SERVICE_INPUTS = ("name", "slug", "category", "description", "ordering", "active")
-# The limits each field type takes, in the order the builder shows them (the same sets
-# as the definition format's; a test keeps the two in step).
-LIMITS_BY_TYPE: dict[str, tuple[str, ...]] = {
-    "text": ("min_length", "max_length", "placeholder"),
-    "long_text": ("min_length", "max_length", "placeholder"),
-    "number": ("min", "max", "integer", "placeholder"),
-    "date": (),
-    "select": ("options",),
-    "multi_select": ("options",),
-    "checkbox": (),
-    "email": ("placeholder",),
-    "person": (),
-    "file": ("max_files", "max_size_mb"),
-}
-LIMITS = ("options", "min", "max", "integer", "min_length", "max_length", "placeholder",
-          "max_files", "max_size_mb")
 # `explicit` keeps a limit that was set to false or "" in a file (integer = false): an
 # unticked box or empty input would otherwise drop it, and saving an unchanged service
 # would make a new version.
