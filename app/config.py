@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     # How long a connection may take to send a request's line and headers
     # (app.web.server_protocol); an idle new connection is closed after as long.
     header_seconds: float = 10
+    # Tricks for speed, each behind a switch; with any of them off every page is the same
+    # (tests/test_speed_switches.py), only slower or larger.
+    # End a PostgreSQL request that only read with COMMIT, not ROLLBACK
+    # (app.storage.db.end_request).
+    commit_reads: bool = True
+    # Open a request's session and read who is asking in one trip to the thread pool
+    # (app.web.one_trip_session).
+    one_trip_session: bool = True
+    # glibc malloc arenas per worker process; 0 leaves the C library's default
+    # (app.web.process_tuning).
+    malloc_arenas: int = 2
+    # Move what start-up imported out of the garbage collector's sight (app.web.process_tuning).
+    freeze_gc: bool = True
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

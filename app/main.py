@@ -1,7 +1,5 @@
 """The web application: middleware, static files, error pages, routers."""
 
-import ctypes
-import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -24,6 +22,7 @@ from app.rules.errors import DomainError
 from app.storage.db import DATABASE_UNAVAILABLE
 from app.web.auth import LoginRequired, require_csrf
 from app.web.page_cache import PageCache
+from app.web.process_tuning import tuned_process
 from app.web.render import is_htmx, render
 from app.web.request_body import BodyGate
 from app.web.routes import (
@@ -152,30 +151,10 @@ def create_app() -> FastAPI:
     return app
 
 
-_M_ARENA_MAX = -8  # from glibc's malloc.h
-
-
-def _limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates under contention an arena of its own (up
-    to eight per core) and keeps what it frees there: the thread pool's threads, each
-    rendering a 100 KB page, held 20-25 MiB more at peak than two arenas do, at the
-    same throughput (bench/RESULTS.md). Elsewhere than glibc, nothing to do."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):
-        pass
-
-
 @asynccontextmanager
 async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    _limit_malloc_arenas()
-    # Everything imported so far lives as long as the process: moved out of the garbage
-    # collector's sight, a full collection no longer walks it (pauses of tens of ms).
-    gc.collect()
-    gc.freeze()
-    yield
-    gc.unfreeze()
+    with tuned_process(get_settings()):
+        yield
 
 
 class SecurityHeaders:

@@ -137,13 +137,21 @@ def end_request(session: Session) -> None:
     """Ends a request that succeeded. Its changes were committed by the rules that made
     them; what is left open is normally the transaction its page was read in.
 
-    On PostgreSQL that transaction is committed when it wrote nothing: to the database a
-    COMMIT of a read is the same as a ROLLBACK, but psycopg forgets its prepared
-    statements on every rollback, so ending reads with one (as closing the session
-    does) made PostgreSQL parse and plan every statement of every page again, several
-    milliseconds a page. Anything else open, written or pending, is rolled back by
-    closing the session, as before."""
+    The seam "committing reads" (BATON_COMMIT_READS, on by default): on PostgreSQL that
+    transaction is committed when it wrote nothing. To the database a COMMIT of a read
+    is the same as a ROLLBACK, but psycopg forgets its prepared statements on every
+    rollback, so ending reads with one (as closing the session does, and as it does
+    with the switch off) made PostgreSQL parse and plan every statement of every page
+    again, several milliseconds a page.
+
+    Its invariant: only a transaction that changed nothing is committed. Nothing is
+    pending in the session (new, dirty or deleted objects), and the connection sent
+    nothing but SELECTs since it began (`wrote`, kept by _note_writes; unknown counts as
+    written). Anything else open, written or pending, is rolled back by closing the
+    session, switch or no switch."""
     if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    if not get_settings().commit_reads:
         return
     if session.new or session.dirty or session.deleted:
         return

@@ -22,8 +22,9 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 async def get_viewer(request: Request, session: SessionDep) -> Viewer:
-    """The viewer app.storage.db.get_session read as it opened the request's session (in the
-    same trip to the thread pool); read here only for a session that did not."""
+    """Who is asking, read in the request's session before anything the page shows:
+    here, or already as the session opened (app.web.one_trip_session, in the same trip
+    to the thread pool)."""
     viewer: Viewer | None = getattr(request.state, "viewer", None)
     if viewer is None:
         viewer = await run_in_threadpool(load_viewer, request, session)

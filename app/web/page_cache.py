@@ -1,4 +1,9 @@
-"""Queue pages served again from memory while nothing they show has changed.
+"""The seam "kept queue page" (BATON_QUEUE_PAGE_SECONDS; 0 turns it off and renders every
+page): queue pages served again from memory while nothing they show has changed.
+
+Its invariant: a kept page is served only to the login it was rendered for, and only
+while everything it shows but its ages and due times is what a new render would show
+(tests/test_page_cache.py; tests/test_speed_switches.py compares pages with it off).
 
 A team's queue is the page its people reload all day, and rendering fifty rows is most
 of a request's cost. So each worker keeps the last pages it rendered (per login, address

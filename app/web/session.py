@@ -10,46 +10,37 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.config import get_settings
 from app.storage.db import get_engine, request_session
-from app.web.viewer import load_viewer
+from app.web import one_trip_session
 
 
-def _open_request(request: Request) -> tuple[ExitStack, Session]:
-    """Opens a request's session and, for a page (a GET), reads who is asking in the
-    same trip to the thread pool. A form post reads them later, in app.web.auth's CSRF
-    check, once its body has arrived: a slow upload must hold no transaction."""
+def _open(request: Request) -> tuple[ExitStack, Session]:
     stack = ExitStack()
-    session = stack.enter_context(request_session(get_engine()))
-    if request.method in ("GET", "HEAD"):
-        try:
-            request.state.viewer = load_viewer(request, session)
-        except BaseException:
-            stack.__exit__(*sys.exc_info())
-            raise
-    return stack, session
+    return stack, stack.enter_context(request_session(get_engine()))
+
+
+async def _close(stack: ExitStack, session: Session, *failed: Any) -> None:
+    await run_in_threadpool(stack.__exit__, *failed)
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session, for FastAPI. Each trip from the event loop to the thread
-    pool and back costs about 0.1 ms of CPU (bench/RESULTS.md): a plain generator
-    dependency made two (open, close), the viewer and the signed-in person one each. It
-    opens in one trip (with the viewer) and closes on the event loop where closing
-    only ends a SQLite read or gives back a connection; on PostgreSQL closing sends a
-    COMMIT or ROLLBACK, so it goes to the thread pool."""
-    stack, session = await run_in_threadpool(_open_request, request)
-
-    async def close(*failed: Any) -> None:
-        if session.get_bind().dialect.name == "sqlite":
-            stack.__exit__(*failed)
-        else:
-            await run_in_threadpool(stack.__exit__, *failed)
-
+    """The request's session: one connection for the whole request, its transaction
+    ended as the request ends (app.storage.db.request_session). Opening and closing wait
+    on the database, so both run in the thread pool; app.web.auth.get_viewer reads who
+    is asking. With BATON_ONE_TRIP_SESSION (the default), app.web.one_trip_session opens
+    and closes the same session in fewer trips to the thread pool."""
+    if get_settings().one_trip_session:
+        open_, close = one_trip_session.open_with_viewer, one_trip_session.close
+    else:
+        open_, close = _open, _close
+    stack, session = await run_in_threadpool(open_, request)
     try:
         yield session
     except BaseException:
-        await close(*sys.exc_info())
+        await close(stack, session, *sys.exc_info())
         raise
-    await close(None, None, None)
+    await close(stack, session, None, None, None)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

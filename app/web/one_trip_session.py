@@ -1,0 +1,53 @@
+"""The seam "one-trip session" (BATON_ONE_TRIP_SESSION, on by default): how
+app.web.session.get_session opens and closes a request's session in fewer trips between
+the event loop and the thread pool. Each trip costs about 0.1 ms of CPU
+(bench/RESULTS.md): the plain way takes one to open, one to close, and one for who is
+asking (app.web.auth.get_viewer); this way, for a page, one in all on SQLite and two
+on PostgreSQL.
+
+- It opens the session and, for a page (a GET), reads who is asking in the same trip,
+  leaving the viewer where get_viewer finds it.
+- It closes on the event loop where closing only ends a SQLite read or gives back a
+  connection; on PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the pool.
+
+Invariants, which make the page the same as the plain way's (tests/test_speed_switches.py):
+- The viewer is read in the same transaction as the page, before anything it shows (the
+  kept queue page's directory version relies on it: app.web.page_cache).
+- No transaction is held while a request's body is read: app.web.request_body reads
+  every body before any of this runs, and a form post still reads its viewer after its
+  form, in the CSRF check (app.web.auth.require_csrf), as the plain way does.
+- Closing does what the plain way's closing does (app.storage.db.request_session), only
+  on another thread.
+"""
+
+import sys
+from contextlib import ExitStack
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.storage.db import get_engine, request_session
+from app.web.viewer import load_viewer
+
+
+def open_with_viewer(request: Request) -> tuple[ExitStack, Session]:
+    """Opens the request's session and, for a page, reads who is asking: one trip."""
+    stack = ExitStack()
+    session = stack.enter_context(request_session(get_engine()))
+    if request.method in ("GET", "HEAD"):
+        try:
+            request.state.viewer = load_viewer(request, session)
+        except BaseException:
+            stack.__exit__(*sys.exc_info())
+            raise
+    return stack, session
+
+
+async def close(stack: ExitStack, session: Session, *failed: Any) -> None:
+    """Closes what open_with_viewer opened: on the event loop for SQLite."""
+    if session.get_bind().dialect.name == "sqlite":
+        stack.__exit__(*failed)
+    else:
+        await run_in_threadpool(stack.__exit__, *failed)

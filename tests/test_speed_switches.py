@@ -1,0 +1,229 @@
+"""Every trick for speed has a switch (README, Configuration), and with any of them off
+the pages are the same, byte for byte: the kept queue page (app.web.page_cache), committed
+reads (app.storage.db.end_request), the one-trip session (app.web.one_trip_session) and
+the process's tuning (app.web.process_tuning). Also that each switch is honoured.
+
+These tests commit for real: the session dependency, its transactions and the kept page's
+checks run as in production, on the database under test."""
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from starlette.requests import Request
+
+import app.storage.clock
+import app.web.process_tuning
+from app.config import Settings, get_settings
+from app.main import create_app
+from app.storage.db import request_session
+from app.storage.models import Team
+from app.web import one_trip_session
+from app.web.page_cache import PageCache
+from app.web.session import get_session
+from app.web.viewer import SESSION_COOKIE
+from tests.factories import Factory
+from tests.web import WebClient, run_async
+
+# Every switch, and its value when off.
+OFF: dict[str, Any] = {
+    "queue_page_seconds": 0,
+    "commit_reads": False,
+    "one_trip_session": False,
+    "malloc_arenas": 0,
+    "freeze_gc": False,
+}
+
+
+@dataclass
+class Desk:
+    session: Session
+    cookie: str
+    request_id: int
+
+    def pages(self) -> list[str]:
+        """The main pages: a team's queue (whole, its htmx fragment, searched), My work,
+        a request, the overview, the queues list."""
+        return ["/queues/it", "/queues/it?q=printer", "/my-work",
+                f"/requests/{self.request_id}", "/overview", "/queues"]
+
+    def browse(self, pages: list[str], *, htmx: bool = False) -> dict[str, str]:
+        """Each page as a fresh app with the settings of the moment renders it."""
+        with TestClient(create_app(), base_url="http://testserver",
+                        follow_redirects=False) as client:
+            client.cookies.set(SESSION_COOKIE, self.cookie)
+            headers = {"HX-Request": "true"} if htmx else {}
+            seen = {}
+            for page in pages:
+                response = client.get(page, headers=headers)
+                assert response.status_code == 200, (page, response.text[:300])
+                seen[page] = response.text
+            return seen
+
+
+@pytest.fixture
+def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Baton's clock stands still, in every thread: ages on a page ("45 s") do not move
+    between the renders compared."""
+    moment = datetime.now(UTC).replace(microsecond=0)
+    monkeypatch.setattr(app.storage.clock, "_frozen",
+                        app.storage.clock.ContextVar("still", default=moment))
+
+
+@pytest.fixture
+def desk(committed: Engine, still_clock: None) -> Iterator[Desk]:
+    with Session(committed, expire_on_commit=False) as session:
+        make = Factory(session)
+        service = make.service(slug="printers", steps=[("it", "task"), ("hr", "approval")])
+        mia = make.user("Mia Member", teams=("it",), manager=True)
+        rob = make.user("Rob Requester")
+        session.commit()
+        with app.storage.clock.frozen_at(datetime.now(UTC) - timedelta(days=3)):
+            filed = make.request(service, rob, {"summary": "Printer on fire"})
+            make.request(service, rob, {"summary": "Printer out of paper"})
+        mia_at_work = WebClient(TestClient(create_app(), base_url="http://testserver",
+                                           follow_redirects=False), session).login(mia)
+        task = make.tasks(filed)[0]
+        assert mia_at_work.post(f"/tasks/{task.id}/claim").status_code == 303
+        assert filed.id is not None
+        yield Desk(session, mia_at_work.client.cookies[SESSION_COOKIE], filed.id)
+
+
+def _switched_off(monkeypatch: pytest.MonkeyPatch, names: list[str]) -> None:
+    for name in names:
+        monkeypatch.setattr(get_settings(), name, OFF[name])
+
+
+@pytest.mark.parametrize("off", [[name] for name in OFF] + [list(OFF)],
+                         ids=[*OFF, "all"])
+def test_every_page_is_the_same_with_a_switch_off(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, off: list[str],
+):
+    pages = desk.pages()
+    with_tricks = desk.browse(pages)
+    again = desk.browse(pages + pages)  # the queue pages served again from memory
+    fragments = desk.browse(pages[:2], htmx=True)
+
+    _switched_off(monkeypatch, off)
+
+    assert desk.browse(pages) == with_tricks == again
+    assert desk.browse(pages[:2], htmx=True) == fragments
+    assert "Printer on fire" in with_tricks["/my-work"]
+    assert "Printer out of paper" in with_tricks["/queues/it"]
+    assert "Mia Member" in with_tricks["/overview"]
+
+
+def _page_caches(application: FastAPI) -> list[PageCache]:
+    found, layer = [], application.middleware_stack
+    while layer is not None:
+        if isinstance(layer, PageCache):
+            found.append(layer)
+        layer = getattr(layer, "app", None)
+    return found
+
+
+@pytest.mark.parametrize(("seconds", "kept"), [(10, 1), (0, 0)])
+def test_queue_pages_are_kept_only_while_the_switch_is_on(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, seconds: float, kept: int,
+):
+    monkeypatch.setattr(get_settings(), "queue_page_seconds", seconds)
+    application = create_app()
+    with TestClient(application, base_url="http://testserver") as client:
+        client.cookies.set(SESSION_COOKIE, desk.cookie)
+        client.get("/queues/it")
+
+        assert [len(cache.kept) for cache in _page_caches(application)] == [kept]
+
+
+def _ends_of_a_read(engine: Engine) -> list[str]:
+    """How one request that only reads ends its transaction: COMMIT or ROLLBACK."""
+    ends: list[str] = []
+    listeners: list[tuple[str, Callable[..., None]]] = [
+        ("commit", lambda _connection: ends.append("COMMIT")),
+        ("rollback", lambda _connection: ends.append("ROLLBACK")),
+    ]
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        with request_session(engine) as session:
+            session.exec(select(Team)).all()
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+    return ends
+
+
+@pytest.mark.parametrize("commit_reads", [True, False])
+def test_a_read_ends_with_a_commit_only_on_postgresql_with_the_switch_on(
+    committed: Engine, monkeypatch: pytest.MonkeyPatch, commit_reads: bool,
+):
+    monkeypatch.setattr(get_settings(), "commit_reads", commit_reads)
+
+    ends = _ends_of_a_read(committed)
+
+    postgresql = committed.dialect.name == "postgresql"
+    assert ends == (["COMMIT"] if postgresql and commit_reads else ["ROLLBACK"])
+
+
+def _page_request(cookie: str) -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                    "headers": [(b"cookie", f"{SESSION_COOKIE}={cookie}".encode())]})
+
+
+@pytest.mark.parametrize("one_trip", [True, False])
+def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, one_trip: bool,
+):
+    monkeypatch.setattr(get_settings(), "one_trip_session", one_trip)
+    opened: list[object] = []
+    opener = one_trip_session.open_with_viewer
+
+    def counted(request: Request) -> tuple[ExitStack, Session]:
+        opened.append(request)
+        return opener(request)
+
+    monkeypatch.setattr(one_trip_session, "open_with_viewer", counted)
+    request = _page_request(desk.cookie)
+
+    async def a_page() -> bool:
+        sessions = get_session(request)
+        await anext(sessions)
+        read = hasattr(request.state, "viewer")
+        with pytest.raises(StopAsyncIteration):
+            await anext(sessions)
+        return read
+
+    assert run_async(a_page()) is one_trip
+    assert len(opened) == (1 if one_trip else 0)
+
+
+@pytest.mark.parametrize(("arenas", "freeze"), [(2, True), (0, False), (4, False)])
+def test_the_process_is_tuned_as_its_switches_say(
+    monkeypatch: pytest.MonkeyPatch, arenas: int, freeze: bool,
+):
+    calls: list[object] = []
+    monkeypatch.setattr(app.web.process_tuning, "limit_malloc_arenas", calls.append)
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
+    settings = Settings(malloc_arenas=arenas, freeze_gc=freeze)
+
+    with app.web.process_tuning.tuned_process(settings):
+        calls.append("serving")
+
+    assert calls == ([arenas] if arenas else []) + (["freeze"] if freeze else []) + [
+        "serving"] + (["unfreeze"] if freeze else [])
+
+
+def test_the_switches_are_on_by_default():
+    settings = Settings()
+
+    assert all(getattr(settings, name) != off for name, off in OFF.items())
