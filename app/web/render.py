@@ -57,22 +57,6 @@ def age(since: datetime | None, now: datetime | None = None) -> str:
     return f"{days // 7} w"
 
 
-class Teammates:
-    """Whom a task can be handed to. Each team's people are written once per page, as a
-    <datalist> the rows' "Hand to" boxes share (a list of a sixty-person team in every
-    claimed row made a queue page mostly <option>s and tripled its rendering time)."""
-
-    def __init__(self, members: dict[int, list[Any]]):
-        self.members = members
-
-    def lists(self) -> list[tuple[int, list[Any]]]:
-        return [(team_id, people) for team_id, people in sorted(self.members.items()) if people]
-
-    def others(self, team_id: int, holder_id: int | None) -> bool:
-        """Whether anyone but the holder could take this team's task."""
-        return any(person.id != holder_id for person in self.members.get(team_id, []))
-
-
 def when(moment: datetime | None) -> str:
     # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
     return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"

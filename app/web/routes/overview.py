@@ -8,13 +8,13 @@ from fastapi.responses import Response
 
 from app.reads.overview import has_step, oldest_first, open_work_by_step, open_work_by_team
 from app.reads.queues import TaskFilter, list_tasks, sort_named
+from app.reads.teammates import teammates_of
 from app.rules.catalog import current_version, definition_of, get_service_by_slug
 from app.rules.inputs import parse_flag
 from app.rules.teams import get_team_by_slug
 from app.storage.models import utcnow
 from app.web.auth import ManagerUser, ViewerDep
 from app.web.render import is_htmx, render
-from app.web.routes.queues import teammates_of
 from app.web.session import SessionDep
 
 router = APIRouter()

@@ -22,6 +22,7 @@ from app.reads.queues import (
     task_row,
 )
 from app.reads.queues import services_with_queued_tasks as queue_services
+from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
 from app.rules.tasks import (
@@ -37,7 +38,7 @@ from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
-from app.web.render import Teammates, is_htmx, redirect, render, safe_next
+from app.web.render import is_htmx, redirect, render, safe_next
 from app.web.session import SessionDep
 
 router = APIRouter()
@@ -48,10 +49,6 @@ ServiceFilter = Annotated[
     Annotated[int, Field(ge=1, le=MAX_ID)] | None,
     BeforeValidator(lambda value: value or None), Query(),
 ]
-
-
-def teammates_of(session: Session, team_ids: set[int]) -> Teammates:
-    return Teammates(active_members_of(session, team_ids))
 
 
 @router.get("/queues", name="queues.list")
@@ -190,12 +187,12 @@ def _after_action(
     # Only a claimed row offers "Hand to"; two members are enough to tell whether anyone
     # but the holder could take it (the suggestions themselves are the page's
     # <datalist>). Any other row needs no teammates, and no statement to read them.
-    teammates = (active_members_of(session, {task.team_id}, at_most=2)
-                 if row.task.state == TaskState.claimed else {})
+    teammates = teammates_of(
+        session, {task.team_id} if row.task.state == TaskState.claimed else set(), at_most=2)
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "back": safe_next(back) if back else None,
-        "teammates": Teammates(teammates), "now": utcnow(),
+        "teammates": teammates, "now": utcnow(),
     }, status=status, headers=headers)
 
 
