@@ -22,21 +22,23 @@ from app.reads.versions import (
     shown_value,
 )
 from app.rules.builder import (
+    ServiceChanged,
+    check_definition,
+    errors_at,
+    place_errors,
+    publish_service,
+)
+from app.rules.builder_form import (
     FIELD_INPUTS,
     BuilderForm,
-    ServiceChanged,
     apply_action,
     blank_field,
     blank_step,
-    check_definition,
     definition_data,
     empty_form,
-    errors_at,
     field_data,
     form_of,
-    place_errors,
     preview_fields,
-    publish_service,
     read_form,
 )
 from app.rules.catalog import CatalogFileError, current_version, definition_of, import_catalog

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import DefinitionError, parse_service
 from app.reads.versions import Change, diff_definitions
-from app.rules.builder import definition_data, form_of, read_form
+from app.rules.builder_form import definition_data, form_of, read_form
 from app.rules.catalog import (
     current_version,
     definition_of,

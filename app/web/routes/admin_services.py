@@ -24,18 +24,20 @@ from app.reads.versions import (
     versions_of,
 )
 from app.rules.builder import (
-    BuilderForm,
     PlacedError,
     ServiceChanged,
-    apply_action,
     check_definition,
+    errors_at,
+    place_errors,
+    publish_service,
+)
+from app.rules.builder_form import (
+    BuilderForm,
+    apply_action,
     definition_data,
     empty_form,
-    errors_at,
     form_of,
-    place_errors,
     preview_fields,
-    publish_service,
     read_form,
 )
 from app.rules.catalog import (
