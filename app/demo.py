@@ -176,9 +176,7 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
 
 
 def _request(session: Session, request_id: int) -> ServiceRequest:
-    found = session.get(ServiceRequest, request_id)
-    assert found is not None
-    return found
+    return session.get_one(ServiceRequest, request_id)
 
 
 def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,

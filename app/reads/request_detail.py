@@ -131,10 +131,9 @@ def request_detail(
 ) -> RequestDetail:
     """The request page: `before`, the id of an event, shows the page of the timeline
     just before it rather than the newest."""
-    version = session.get(ServiceVersion, service_request.version_id)
-    service = session.get(Service, service_request.service_id)
-    requester = session.get(User, service_request.requester_id)
-    assert version and service and requester
+    version = session.get_one(ServiceVersion, service_request.version_id)
+    service = session.get_one(Service, service_request.service_id)
+    requester = session.get_one(User, service_request.requester_id)
     definition = definition_of(version)
 
     attachments: dict[str, list[Attachment]] = {}

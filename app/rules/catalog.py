@@ -45,8 +45,10 @@ def definition_of(version: ServiceVersion) -> ServiceDefinition:
 
 
 def current_version(session: Session, service: Service) -> ServiceVersion:
-    version = session.get(ServiceVersion, service.current_version_id)
-    assert version is not None, f"service {service.slug} has no version"
+    version = (session.get(ServiceVersion, service.current_version_id)
+               if service.current_version_id is not None else None)
+    if version is None:  # save_service makes a service with its first version
+        raise LookupError(f"The service {service.slug} has no current version.")
     return version
 
 

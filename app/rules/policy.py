@@ -159,6 +159,13 @@ def may_decide(
     return requester_may_approve(definition_of(version), task.position)
 
 
+def may_approve(session: Session, *, user: User, task: Task, request: ServiceRequest) -> bool:
+    """Whether this person may approve or reject this approval now: an active member of
+    its team (rule 6) who is not barred as its requester (rule 7)."""
+    return (may_act_on_task(session, user=user, task=task)
+            and may_decide(session, user=user, task=task, request=request))
+
+
 def may_see_overview(user: User) -> bool:
     """Rule 6: managers see all open work."""
     return user.is_active and user.is_manager

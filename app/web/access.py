@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path
 
-from app.rules.policy import RequestAccess, request_access
+from app.rules.policy import RequestAccess, is_on_task_team, may_see_request, request_access
 from app.storage.models import MAX_ID, ServiceRequest, Task
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.session import SessionDep
@@ -42,10 +42,9 @@ def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
         raise HTTPException(status_code=404, detail="There is no such task.")
     # The viewer's teams were read from the database by this same request; the rule
     # checks active membership again under its lock.
-    if task.team_id not in viewer.team_ids:
-        service_request = session.get(ServiceRequest, task.request_id)
-        assert service_request is not None
-        if not request_access(session, user=user, request=service_request).can_view:
+    if not is_on_task_team(viewer.team_ids, task):
+        service_request = session.get_one(ServiceRequest, task.request_id)
+        if not may_see_request(session, user=user, request=service_request):
             raise HTTPException(status_code=404, detail="There is no such task.")
         raise HTTPException(
             status_code=403, detail="This task belongs to a team you are not a member of."

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from app.rules.policy import may_administer, may_see_overview
 from app.storage.models import User
 from app.web.request_body import posted_form
 from app.web.session import SessionDep
@@ -87,13 +88,13 @@ def new_anon_csrf_token() -> str:
 
 
 async def require_manager(user: CurrentUser) -> User:
-    if not user.is_manager:
+    if not may_see_overview(user):
         raise HTTPException(status_code=403, detail="Only managers can see this page.")
     return user
 
 
 async def require_admin(user: CurrentUser) -> User:
-    if not user.is_admin:
+    if not may_administer(user):
         raise HTTPException(status_code=403, detail="Only admins can do this.")
     return user
 

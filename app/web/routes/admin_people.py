@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app.rules.errors import DomainError, FormInvalid
+from app.rules.errors import DomainError, FormInvalid, NotAllowed
 from app.rules.inputs import InputInvalid, parse_flag
 from app.rules.people import (
     ROLES,
@@ -71,13 +71,13 @@ def _done(request: Request) -> str | None:
 
 
 def _refusal(action: Callable[[], object]) -> DomainError | None:
-    """Runs the rule; returns its refusal to show on the page. A 403 (the admin is no
+    """Runs the rule; returns its refusal to show on the page. NotAllowed (the admin is no
     longer one) goes to the error page instead."""
     try:
         action()
+    except NotAllowed:
+        raise
     except DomainError as refused:
-        if refused.status_code == 403:
-            raise
         return refused
     return None
 

@@ -25,6 +25,7 @@ from app.reads.queues import services_with_queued_tasks as queue_services
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
+from app.rules.policy import may_see_queue
 from app.rules.tasks import (
     approve_task,
     claim_task,
@@ -68,10 +69,9 @@ def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
     team = get_team_by_slug(session, team_slug)
     if team is None:
         raise HTTPException(status_code=404, detail="There is no such team.")
-    is_member = team.id in viewer_team_ids
-    if not is_member and not user.is_manager:
+    if not may_see_queue(user, viewer_team_ids, team.id):
         raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
-    return team, is_member
+    return team, team.id in viewer_team_ids
 
 
 def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,

@@ -9,7 +9,7 @@ from app.config import get_settings
 from app.reads.my_requests import requests_of
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
-from app.rules.errors import DomainError
+from app.rules.errors import InvalidNote, TooManyComments
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
@@ -82,14 +82,13 @@ def comment_on_request(
             session, service_request=viewed.request, by=user, body=body, internal=internal,
             is_team_member=viewed.access.is_team_member,
         )
-    except DomainError as error:
-        # A refusal goes to the error page (htmx: its toast, the typed text left as it
-        # is in the box); anything else, too long or too many, next to the box, with
-        # the text kept in it.
-        if error.status_code == 403 or is_htmx(request):
+    except (InvalidNote, TooManyComments) as error:
+        # Too long or too many: next to the box, with the text kept in it (htmx: in its
+        # toast, the typed text left as it is in the box). A refusal (NotAllowed) goes
+        # to the error page. The rule has rolled its transaction back already.
+        if is_htmx(request):
             raise
-        session.rollback()
-        retry_after = getattr(error, "retry_after", None)
+        retry_after = error.retry_after if isinstance(error, TooManyComments) else None
         return _request_page(request, session, viewed, user, status=error.status_code,
                              errors={"body": error.message}, values={"body": body},
                              headers={"Retry-After": str(retry_after)} if retry_after else None)
@@ -103,12 +102,9 @@ def cancel_my_request(
 ) -> Response:
     try:
         cancel_request(session, service_request=viewed.request, by=user, reason=reason)
-    except DomainError as error:
+    except InvalidNote as error:
         # Only a missing or too long reason belongs next to the reason box; a closed
         # request no longer shows that box, so its 409 goes to the error page.
-        if error.status_code != 422:
-            raise
-        session.rollback()
         return _request_page(request, session, viewed, user, status=error.status_code,
                              errors={"reason": error.message}, values={"reason": reason})
     return redirect(f"/requests/{viewed.request.id}", request)

@@ -1,0 +1,97 @@
+"""The access matrix (PRODUCT.md rules 6 and 7): every role against every question, asked
+of app.rules.policy, the one place that answers them. The per-route tests (tests/routes/)
+check that each page and action asks it."""
+
+from collections.abc import Callable
+
+import pytest
+from sqlmodel import Session
+
+from app.format.definitions import parse_service
+from app.rules import policy
+from app.rules.catalog import save_service
+from app.storage.models import Service, ServiceRequest, StepKind, Task, User
+from tests.factories import Factory
+
+ROLES = ("requester", "member", "other team", "manager", "admin", "outsider", "deactivated")
+QUESTIONS = ("see request", "see internal notes", "comment", "act on the task",
+             "decide own approval", "decide another's approval", "see overview",
+             "administer")
+Y, N = True, False
+# role: the answer to each question, in QUESTIONS' order. The request is filed by the
+# requester, with an approval step for the approvers (the requester may not decide it)
+# and a task for finance; "member" is an approver, "other team" works elsewhere, and the
+# deactivated person was an approver.
+MATRIX = {
+    "requester":   (Y, N, Y, N, N, N, N, N),
+    "member":      (Y, Y, Y, Y, N, Y, N, N),
+    "other team":  (N, N, N, N, N, N, N, N),
+    "manager":     (Y, Y, N, N, N, N, Y, N),
+    "admin":       (N, N, N, N, N, N, N, Y),
+    "outsider":    (N, N, N, N, N, N, N, N),
+    "deactivated": (N, N, N, N, N, N, N, N),
+}
+assert set(MATRIX) == set(ROLES) and all(len(row) == len(QUESTIONS) for row in MATRIX.values())
+
+PEOPLE: dict[str, Callable[[Factory], User]] = {
+    "member": lambda make: make.user("Mia", teams=("approvers",)),
+    "other team": lambda make: make.user("Otis", teams=("elsewhere",)),
+    "manager": lambda make: make.user("Mona", manager=True),
+    "admin": lambda make: make.user("Adam", admin=True),
+    "outsider": lambda make: make.user("Olga"),
+    "deactivated": lambda make: make.user("Dora", teams=("approvers",), active=False),
+}
+
+
+def purchase(session: Session, make: Factory) -> Service:
+    for slug in ("approvers", "finance", "elsewhere"):
+        make.team(slug)
+    service, _ = save_service(session, definition=parse_service({
+        "slug": "purchase", "name": "Purchase", "category": "Money",
+        "fields": [{"key": "summary", "label": "Summary", "type": "text"}],
+        "steps": [{"name": "Approve", "team": "approvers", "kind": "approval"},
+                  {"name": "Pay", "team": "finance"}],
+    }))
+    session.commit()
+    return service
+
+
+def approval_of(make: Factory, request: ServiceRequest) -> Task:
+    task = make.tasks(request)[0]
+    assert task.kind == StepKind.approval
+    return task
+
+
+def answer(session: Session, make: Factory, question: str, *, person: User,
+           service: Service, request: ServiceRequest) -> bool:
+    if question == "see request":
+        return policy.may_see_request(session, user=person, request=request)
+    if question == "see internal notes":
+        return policy.may_see_internal_notes(session, user=person, request=request)
+    if question == "comment":
+        return policy.may_comment(session, user=person, request=request)
+    if question == "act on the task":
+        return policy.may_act_on_task(session, user=person, task=approval_of(make, request))
+    if question == "decide own approval":
+        own = make.request(service, person)
+        return policy.may_approve(session, user=person, task=approval_of(make, own),
+                                  request=own)
+    if question == "decide another's approval":
+        return policy.may_approve(session, user=person, task=approval_of(make, request),
+                                  request=request)
+    if question == "see overview":
+        return policy.may_see_overview(person)
+    assert question == "administer"
+    return policy.may_administer(person)
+
+
+@pytest.mark.parametrize(("role", "question"),
+                         [(role, question) for role in ROLES for question in QUESTIONS])
+def test_the_access_matrix(session: Session, make: Factory, role: str, question: str):
+    service = purchase(session, make)
+    requester = make.user("Rita")
+    request = make.request(service, requester)
+    person = requester if role == "requester" else PEOPLE[role](make)
+    expected = MATRIX[role][QUESTIONS.index(question)]
+    assert answer(session, make, question, person=person, service=service,
+                  request=request) is expected
