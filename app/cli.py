@@ -73,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_recount(_args: argparse.Namespace) -> None:
     from sqlmodel import Session
 
-    from app.reads.queues import copy_missing_request_titles
+    from app.reads.task_rows import copy_missing_request_titles
     from app.storage.db import begin_write, get_engine
     from app.storage.work_counts import recount
 

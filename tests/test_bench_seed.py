@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from app.reads.overview import open_work_by_team
-from app.reads.queues import TaskFilter, list_tasks
+from app.reads.queues import TaskFilter
+from app.reads.task_rows import list_tasks
 from app.rules.catalog import definition_of
 from app.rules.sign_in import verify_password
 from app.storage.db import make_engine

@@ -177,7 +177,8 @@ def test_recount_rebuilds_the_open_work_counters(committed, capsys):
 
 
 def test_recount_copies_the_request_title_into_tasks_that_lack_it(committed, capsys):
-    from app.reads.queues import TaskFilter, list_tasks
+    from app.reads.queues import TaskFilter
+    from app.reads.task_rows import list_tasks
     from app.storage.models import ServiceRequest, Task
     from tests.factories import Factory
 

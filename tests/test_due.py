@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import parse_service
 from app.reads.overview import open_work_by_step, open_work_by_team
-from app.reads.queues import BadCursor, Cursor, TaskFilter, list_tasks, overdue_counts
+from app.reads.queues import BadCursor, Cursor, TaskFilter
+from app.reads.task_counts import overdue_counts
+from app.reads.task_rows import list_tasks
 from app.rules.catalog import save_service
 from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at

@@ -1,12 +1,14 @@
-"""Team queues as lists (app/reads/queues.py): what a queue holds, its order, its filters and
-its keyset pages."""
+"""Team queues as lists (app/reads/queues.py, task_rows.py, task_counts.py): what a queue
+holds, its order, its filters and its keyset pages."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
-from app.reads.queues import BadCursor, TaskFilter, list_tasks, queue_counts
+from app.reads.queues import BadCursor, TaskFilter
+from app.reads.task_counts import queue_counts
+from app.reads.task_rows import list_tasks
 from app.rules.requests import cancel_request
 from app.rules.tasks import claim_task, complete_task
 from app.storage.clock import frozen_at

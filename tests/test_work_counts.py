@@ -5,7 +5,9 @@ have a due time)."""
 import pytest
 from sqlmodel import select
 
-from app.reads.queues import TaskFilter, list_tasks, queue_counts
+from app.reads.queues import TaskFilter
+from app.reads.task_counts import queue_counts
+from app.reads.task_rows import list_tasks
 from app.rules.errors import AlreadyClaimed
 from app.rules.people import deactivate_person
 from app.rules.requests import cancel_request

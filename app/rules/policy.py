@@ -140,6 +140,13 @@ def requester_may_approve(definition: ServiceDefinition, position: int) -> bool:
     return definition.steps[position].allows_requester_approval
 
 
+def decides(*, user_id: int | None, requester_id: int | None, kind: StepKind,
+            requester_may_approve: bool) -> bool:
+    """Rule 7 on what is known already: whether this person, as the requester or not,
+    may decide a task of this kind (`requester_may_approve`: what the step says)."""
+    return kind != StepKind.approval or user_id != requester_id or requester_may_approve
+
+
 def may_decide(
     session: Session, *, user: User, task: Task, request: ServiceRequest
 ) -> bool:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from app.reads.queues import TaskFilter, list_tasks
+from app.reads.queues import TaskFilter
+from app.reads.task_rows import list_tasks
 from app.rules.tasks import claim_task
 from app.storage.clock import frozen_at
 from app.storage.models import ServiceRequest, Task, TimelineEvent

@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from app.reads.overview import has_step, oldest_first, open_work_by_step, open_work_by_team
-from app.reads.queues import TaskFilter, list_tasks, sort_named
+from app.reads.queues import TaskFilter, sort_named
+from app.reads.task_rows import list_tasks
 from app.reads.teammates import teammates_of
 from app.rules.catalog import current_version, definition_of, get_service_by_slug
 from app.rules.inputs import parse_flag

@@ -12,16 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
 from sqlmodel import Session, select
 
-from app.reads.queues import (
-    TaskFilter,
-    count_changes,
-    list_tasks,
-    overdue_counts,
-    queue_counts,
-    sort_named,
-    task_row,
-)
-from app.reads.queues import services_with_queued_tasks as queue_services
+from app.reads.queues import TaskFilter, sort_named
+from app.reads.task_counts import count_changes, overdue_counts, queue_counts
+from app.reads.task_counts import services_with_queued_tasks as queue_services
+from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
