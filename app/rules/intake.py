@@ -10,12 +10,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.format.conditions import evaluate
 from app.format.definitions import FieldDefinition, ServiceDefinition
 from app.format.numbers import number_text
+from app.rules.directory import active_people_meant
 from app.rules.errors import IntakeInvalid
 from app.rules.inputs import (
     CHECKBOX_OFF,
@@ -35,7 +35,6 @@ from app.rules.inputs import (
     raw_limit,
     without_control_characters,
 )
-from app.storage.models import User
 
 # The longest answer a text field takes when its definition sets no max_length: every
 # answer is bounded (issue 12), and these are far beyond what a form asks for.
@@ -232,19 +231,14 @@ def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> A
         raise nobody from None
     if typed is None:
         return None
-    # The picker shows "Name <email>"; that, a bare address or a full name is accepted.
-    active = select(User).where(User.is_active == True)  # noqa: E712
-    person = session.exec(active.where(User.email == typed.email)).first()
-    if person is None and typed.name is not None:
-        # A typed full name is accepted when exactly one active person has it.
-        named = session.exec(
-            active.where(func.lower(User.name) == typed.name).limit(2)
-        ).all()
-        person = named[0] if len(named) == 1 else None
-        if len(named) > 1:
-            raise FieldProblem("Several people have that name: pick one from the list.")
-    if person is None:
+    # The picker shows "Name <email>"; that, a bare address or a full name that exactly
+    # one active person has is accepted.
+    meant = active_people_meant(session, typed)
+    if len(meant) > 1:
+        raise FieldProblem("Several people have that name: pick one from the list.")
+    if not meant:
         raise nobody
+    person = meant[0]
     return {"id": person.id, "name": person.name, "email": person.email}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.rules.audit import record_admin_action
+from app.rules.directory import active_people_meant
 from app.rules.errors import DomainError, FormInvalid, InvalidTransition, NotAllowed
 from app.rules.inputs import (
     MAX_NAME_LENGTH,
@@ -82,19 +83,13 @@ def pick_active_person(session: Session, text: str) -> User:
         raise FormInvalid({"person": "No active person of Baton matches that."}) from None
     if typed is None:
         raise FormInvalid({"person": "Type a name or e-mail and pick the person."})
-    active = select(User).where(User.is_active == True)  # noqa: E712
-    person = session.exec(active.where(User.email == typed.email)).first()
-    if person is None and typed.name is not None:
-        named = session.exec(
-            active.where(func.lower(User.name) == typed.name).limit(2)
-        ).all()
-        if len(named) > 1:
-            raise FormInvalid({"person": "Several people have that name: use the e-mail."})
-        person = named[0] if named else None
-    if person is None:
+    meant = active_people_meant(session, typed)
+    if len(meant) > 1:
+        raise FormInvalid({"person": "Several people have that name: use the e-mail."})
+    if not meant:
         raise FormInvalid({"person": "No active person of Baton matches: type part of a "
                                      "name or e-mail and pick from the suggestions."})
-    return person
+    return meant[0]
 
 
 # --- what the admin pages show ----------------------------------------------------------
