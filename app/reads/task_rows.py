@@ -23,7 +23,7 @@ from app.reads.queues import (
 )
 from app.reads.task_counts import count_from_counters
 from app.rules.catalog import definition_of
-from app.rules.policy import requester_may_approve
+from app.rules.policy import decides, requester_may_approve
 from app.storage.models import (
     Service,
     ServiceRequest,
@@ -87,8 +87,8 @@ class TaskRow:
 
     def may_decide(self, viewer_id: int | None) -> bool:
         """Whether the row offers the viewer Approve and Reject (for an approval)."""
-        return (self.task.kind != StepKind.approval or self.requester_id != viewer_id
-                or self.requester_may_approve)
+        return decides(user_id=viewer_id, requester_id=self.requester_id,
+                       kind=self.task.kind, requester_may_approve=self.requester_may_approve)
 
 
 @dataclass
@@ -131,7 +131,8 @@ def list_tasks(
         rows = rows[:limit]
         last = rows[-1].task
         moment = last.due_at if sort == "due" else last.opened_at
-        assert sort == "due" or moment is not None
+        if moment is None and sort != "due":  # every queued task has opened
+            raise ValueError(f"task {last.id} is in a list but never opened")
         next_cursor = Cursor(moment, last.id, sort).encode()
     return TaskPage(rows=rows, total=total, next_cursor=next_cursor, filters=filters)
 
@@ -196,11 +197,9 @@ def allow_own_approvals(session: Session, rows: list[TaskRow], viewer_id: int | 
     for row in rows:
         if row.task.kind != StepKind.approval or row.requester_id != viewer_id:
             continue
-        request = session.get(ServiceRequest, row.task.request_id)
-        assert request is not None
+        request = session.get_one(ServiceRequest, row.task.request_id)
         if request.version_id not in definitions:
-            version = session.get(ServiceVersion, request.version_id)
-            assert version is not None
+            version = session.get_one(ServiceVersion, request.version_id)
             definitions[request.version_id] = definition_of(version)
         row.requester_may_approve = requester_may_approve(
             definitions[request.version_id], row.task.position)

@@ -140,7 +140,7 @@ def requester_may_approve(definition: ServiceDefinition, position: int) -> bool:
     return definition.steps[position].allows_requester_approval
 
 
-def decides(*, user_id: int | None, requester_id: int | None, kind: StepKind,
+def decides(*, user_id: int | None, requester_id: int | None, kind: str,
             requester_may_approve: bool) -> bool:
     """Rule 7 on what is known already: whether this person, as the requester or not,
     may decide a task of this kind (`requester_may_approve`: what the step says)."""
@@ -153,7 +153,8 @@ def may_decide(
     """PRODUCT.md rule 7: nobody approves or rejects their own request, unless the step
     allows it. Says nothing about team membership (may_act_on_task does): only whether
     this person, as the requester or not, may decide this approval."""
-    if task.kind != StepKind.approval or user.id != request.requester_id:
+    if decides(user_id=user.id, requester_id=request.requester_id, kind=task.kind,
+               requester_may_approve=False):
         return True
     version = session.get_one(ServiceVersion, request.version_id)
     return requester_may_approve(definition_of(version), task.position)

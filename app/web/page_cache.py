@@ -73,7 +73,8 @@ def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVe
     """The version of a team's queue page as the viewer sees it: the directory version
     read with the viewer (so with their teams and roles, before anything the page
     shows), the queue version now, before the queue."""
-    assert viewer.user is not None
+    if viewer.user is None:
+        raise ValueError("a queue page is kept only for someone signed in")
     queue = session.execute(_QUEUE_VERSION, {"team": team_id}).scalar_one()
     return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version)
 
