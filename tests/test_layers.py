@@ -71,3 +71,42 @@ def test_no_module_is_longer_than_about_400_lines():
         for path in APP.rglob("*.py") if len(path.read_text().splitlines()) > 420
     )
     assert long == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(APP.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_module_imports_itself_through_others():
+    graph: dict[str, set[str]] = {}
+    for path in APP.rglob("*.py"):
+        graph[_module_name(path)] = set()
+    for path in APP.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = set(_imports(path)) | {
+            f"{node.module}.{alias.name}"
+            for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+            for alias in node.names
+        }
+        graph[_module_name(path)] = {name for name in names if name in graph} - {
+            _module_name(path)}
+    circles: list[str] = []
+    state: dict[str, int] = {}
+    trail: list[str] = []
+
+    def visit(module: str) -> None:
+        state[module] = 1
+        trail.append(module)
+        for other in sorted(graph[module]):
+            if state.get(other) == 1:
+                circles.append(" -> ".join([*trail[trail.index(other):], other]))
+            elif other not in state:
+                visit(other)
+        trail.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert circles == []
