@@ -35,6 +35,7 @@ from app.web.routes import (
     overview,
     people,
     queues,
+    reports,
     requests,
 )
 from app.web.routes.health import RETRY_AFTER_SECONDS
@@ -140,7 +141,7 @@ def create_app() -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    routers = [area.router for area in (auth, catalog, requests, queues, overview, people,
+    routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
                                         health, admin, admin_people, admin_services)]
     for router in routers:
         app.include_router(router)

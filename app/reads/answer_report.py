@@ -1,0 +1,313 @@
+"""Reports on typed answers: a service's requests, of every version, filtered by a
+condition on the answers (the language of step conditions and `show_if`, checked against
+the service's current form with the same checks), by state and by the submitted date;
+sorted by the submitted time or by a field; a page at a time with an exact count.
+
+The condition becomes a SQL WHERE over the JSON answers, on SQLite (json_extract) and on
+PostgreSQL (->>, casts) alike, and means what `conditions.evaluate` means: a comparison
+on a missing answer is false, so `not` of it is true. A comparison only looks at requests
+filed under a version whose form has that field with the same type (an older version
+without it, or with a text field of the same key, simply does not match); the test sits in
+a CASE, which PostgreSQL evaluates first, so a text answer is never cast to a number.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session, col, select
+
+from app.format.conditions import And, Compare, ConditionError, Node, Not, Or, check, parse
+from app.format.definitions import FieldDefinition, ServiceDefinition
+from app.reads.request_detail import AnswerLine
+from app.rules.catalog import definition_of
+from app.rules.inputs import InputInvalid, parse_date
+from app.storage.models import RequestState, Service, ServiceRequest, ServiceVersion, User
+
+PAGE_SIZE = 50
+MAX_CONDITION_LENGTH = 1000
+# Field types a report shows and may sort by; a file's answer is its attachments (the
+# request page lists them), a list or a person is not ordered.
+SHOWN_TYPES = ("text", "long_text", "number", "date", "select", "multi_select", "checkbox",
+               "email", "person")
+SORTABLE_TYPES = ("text", "number", "date", "select", "checkbox", "email")
+STATES = tuple(state.value for state in RequestState)
+
+
+class ReportInvalid(ValueError):
+    """What is wrong with a report's filters, by the name of the input it is about."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("; ".join(f"{key}: {text}" for key, text in problems.items()))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str  # "submitted" or a field's key
+    descending: bool
+
+    @property
+    def text(self) -> str:
+        return ("-" if self.descending else "") + self.key
+
+
+DEFAULT_SORT = Sort("submitted", descending=True)
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    condition: Node | None = None
+    states: tuple[str, ...] = ()
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    sort: Sort = DEFAULT_SORT
+    page: int = 1
+
+
+@dataclass
+class ReportRow:
+    request: ServiceRequest
+    requester_name: str
+    answers: list[AnswerLine]
+
+
+@dataclass
+class ReportPage:
+    columns: list[FieldDefinition]
+    rows: list[ReportRow]
+    total: int
+    page: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, -(-self.total // PAGE_SIZE))
+
+
+def columns_of(definition: ServiceDefinition) -> list[FieldDefinition]:
+    return [f for f in definition.fields if f.type in SHOWN_TYPES]
+
+
+def sort_choices(definition: ServiceDefinition) -> list[tuple[str, str]]:
+    """(value, label) of every order the report offers, for the form's select."""
+    choices = [("-submitted", "Newest first"), ("submitted", "Oldest first")]
+    for f in definition.fields:
+        if f.type in SORTABLE_TYPES:
+            choices += [(f.key, f"{f.label}, ascending"), (f"-{f.key}", f"{f.label}, descending")]
+    return choices
+
+
+def field_types(definition: ServiceDefinition) -> dict[str, tuple[str, tuple[str, ...]]]:
+    return {f.key: (f.type, tuple(f.options or ())) for f in definition.fields}
+
+
+def read_query(
+    definition: ServiceDefinition, *, where: str = "", states: list[str] | None = None,
+    submitted_from: str = "", submitted_to: str = "", sort: str = "", page: int = 1,
+) -> ReportQuery:
+    """The report's inputs as typed, checked against the service's current form; raises
+    ReportInvalid with a message for each input that is wrong."""
+    problems: dict[str, str] = {}
+    condition: Node | None = None
+    text = where.strip()
+    if len(text) > MAX_CONDITION_LENGTH:
+        problems["where"] = f"A filter is at most {MAX_CONDITION_LENGTH} characters."
+    elif text:
+        try:
+            condition = parse(text)
+            check(condition, field_types(definition))
+        except ConditionError as error:
+            problems["where"] = f"This filter cannot be used: {error}."
+    chosen = tuple(dict.fromkeys(states or ()))
+    if any(state not in STATES for state in chosen):
+        problems["state"] = "Choose states from the list."
+    days: dict[str, date | None] = {}
+    for name, value in (("from", submitted_from), ("to", submitted_to)):
+        try:
+            days[name] = parse_date(value)
+        except InputInvalid as invalid:
+            problems[name] = invalid.message
+            days[name] = None
+    if days["from"] and days["to"] and days["from"] > days["to"]:
+        problems["to"] = "The end of the range comes before its start."
+    sort_value = sort or DEFAULT_SORT.text
+    if sort_value not in {value for value, _label in sort_choices(definition)}:
+        problems["sort"] = "Choose an order from the list."
+    if problems:
+        raise ReportInvalid(problems)
+    return ReportQuery(condition=condition, states=chosen, submitted_from=days["from"],
+                       submitted_to=days["to"], page=page,
+                       sort=Sort(sort_value.lstrip("-"), sort_value.startswith("-")))
+
+
+# --- the condition as SQL -----------------------------------------------------------------
+
+
+class _Translator:
+    """Turns a checked condition into a WHERE clause for one service's requests."""
+
+    def __init__(self, *, definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
+                 dialect: str):
+        self.types = field_types(definition)
+        self.versions = versions
+        self.dialect = dialect
+
+    def versions_with(self, key: str) -> list[int] | None:
+        """The versions whose form has `key` with its current type; None for all of them."""
+        kind = self.types[key][0]
+        ids = [version_id for version_id, form in self.versions.items()
+               if any(f.key == key and f.type == kind for f in form.fields)]
+        return None if len(ids) == len(self.versions) else ids
+
+    def typed(self, key: str) -> ColumnElement[Any]:
+        """The answer as SQL of its type (NULL when it is missing)."""
+        kind = self.types[key][0]
+        answer = ServiceRequest.__table__.c.answers[key]  # type: ignore[attr-defined]
+        if kind == "number":
+            return answer.as_float()  # type: ignore[no-any-return]
+        if kind == "checkbox":
+            return answer.as_boolean()  # type: ignore[no-any-return]
+        return answer.as_string()  # type: ignore[no-any-return]  # dates are ISO text
+
+    def guarded(self, key: str, expression: ColumnElement[Any]) -> ColumnElement[Any] | None:
+        ids = self.versions_with(key)
+        if ids is None:
+            return expression
+        if not ids:
+            return None
+        return case((col(ServiceRequest.version_id).in_(ids), expression))
+
+    def clause(self, node: Node) -> ColumnElement[bool]:
+        if isinstance(node, Not):
+            return not_(self.clause(node.item))
+        if isinstance(node, And):
+            return and_(*(self.clause(item) for item in node.items))
+        if isinstance(node, Or):
+            return or_(*(self.clause(item) for item in node.items))
+        test = self.guarded(node.field, self.comparison(node))
+        # NULL (a missing answer, another version) is false, never unknown: `not` of it
+        # is then true, as conditions.evaluate has it.
+        return false() if test is None else func.coalesce(test, false())
+
+    def comparison(self, node: Compare) -> ColumnElement[bool]:
+        value = node.value
+        if node.op == "includes":
+            return self.includes(node.field, str(value))
+        answer = self.typed(node.field)
+        if node.op == "in":
+            return answer.in_(list(value) if isinstance(value, tuple) else [value])
+        if isinstance(value, date):
+            value = value.isoformat()
+        op = "==" if node.op == "is" else node.op
+        return {  # type: ignore[no-any-return]
+            "==": answer.__eq__, "!=": answer.__ne__, "<": answer.__lt__,
+            "<=": answer.__le__, ">": answer.__gt__, ">=": answer.__ge__,
+        }[op](value)
+
+    def includes(self, key: str, option: str) -> ColumnElement[bool]:
+        answers = ServiceRequest.__table__.c.answers  # type: ignore[attr-defined]
+        if self.dialect == "postgresql":
+            return type_coerce(answers, JSONB)[key].contains([option])  # type: ignore[no-any-return]
+        if self.dialect == "sqlite":
+            chosen = func.json_each(answers, f'$."{key}"').table_valued("value")
+            return exists(select(literal(1)).select_from(chosen).where(chosen.c.value == option))
+        raise ConditionError(f"'includes' cannot be searched on {self.dialect}")
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def versions_of(session: Session, service: Service) -> dict[int, ServiceDefinition]:
+    return {version.id: definition_of(version) for version in session.exec(
+        select(ServiceVersion).where(ServiceVersion.service_id == service.id)
+    )}
+
+
+def _where(
+    session: Session, *, service: Service, definition: ServiceDefinition,
+    versions: dict[int, ServiceDefinition], query: ReportQuery,
+) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = [col(ServiceRequest.service_id) == service.id]
+    if query.states:
+        clauses.append(col(ServiceRequest.state).in_(query.states))
+    if query.submitted_from:
+        clauses.append(col(ServiceRequest.created_at) >= _midnight(query.submitted_from))
+    if query.submitted_to:
+        clauses.append(col(ServiceRequest.created_at)
+                       < _midnight(query.submitted_to + timedelta(days=1)))
+    if query.condition is not None:
+        dialect = session.get_bind().dialect.name
+        translator = _Translator(definition=definition, versions=versions, dialect=dialect)
+        clauses.append(translator.clause(query.condition))
+    return clauses
+
+
+def _midnight(day: date) -> datetime:
+    # Times are kept and shown in UTC (app.web.render.when), so a day is a UTC day.
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _order(definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
+           sort: Sort) -> list[Any]:
+    request_id = col(ServiceRequest.id)
+    if sort.key == "submitted":
+        return [request_id.desc() if sort.descending else request_id.asc()]
+    translator = _Translator(definition=definition, versions=versions, dialect="")
+    value = translator.guarded(sort.key, translator.typed(sort.key))
+    if value is None:
+        return [request_id.desc() if sort.descending else request_id.asc()]
+    # Requests without the answer come last in either direction; ties newest first.
+    ordered = value.desc() if sort.descending else value.asc()
+    return [case((value.is_(None), 1), else_=0), ordered, request_id.desc()]
+
+
+def answer_report(
+    session: Session, *, service: Service, definition: ServiceDefinition, query: ReportQuery,
+) -> ReportPage:
+    """One page of the report, with the exact number of requests that match.
+
+    Requests are numbered in the order they were filed, so the submitted order is the
+    id's (which the primary key serves)."""
+    versions = versions_of(session, service)
+    clauses = _where(session, service=service, definition=definition, versions=versions,
+                     query=query)
+    total = session.exec(
+        select(func.count()).select_from(ServiceRequest).where(*clauses)
+    ).one()
+    rows = list(session.exec(
+        select(ServiceRequest, User.name)
+        .join(User, col(User.id) == ServiceRequest.requester_id)
+        .where(*clauses)
+        .order_by(*_order(definition, versions, query.sort))
+        .offset((query.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ))
+    columns = columns_of(definition)
+    return ReportPage(
+        columns=columns, total=total, page=query.page,
+        rows=[ReportRow(request, name, _answers(columns, versions, request))
+              for request, name in rows],
+    )
+
+
+def _answers(columns: list[FieldDefinition], versions: dict[int, ServiceDefinition],
+             request: ServiceRequest) -> list[AnswerLine]:
+    """The answers under the current form's columns; an answer given to a field of
+    another type under the same key in an older version is not shown as this one."""
+    form = versions.get(request.version_id)
+    kinds = {f.key: f.type for f in form.fields} if form else {}
+    return [AnswerLine(f, request.answers.get(f.key) if kinds.get(f.key) == f.type else None, [])
+            for f in columns]
+
