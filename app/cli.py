@@ -74,6 +74,7 @@ def cmd_recount(_args: argparse.Namespace) -> None:
     from sqlmodel import Session
 
     from app.reads.task_rows import copy_missing_request_titles
+    from app.storage import flow_figures
     from app.storage.db import begin_write, get_engine
     from app.storage.work_counts import recount
 
@@ -81,8 +82,15 @@ def cmd_recount(_args: argparse.Namespace) -> None:
         begin_write(session)
         recount(session)
         titled = copy_missing_request_titles(session)
+        before = flow_figures.stored(session)
+        flow_figures.recount(session)
         session.commit()
+        after = flow_figures.stored(session)
     print("The open work counters match the tasks.")
+    if before == after:
+        print("The insights' figures matched the history.")
+    else:
+        print("The insights' figures did not match the history: rebuilt them from it.")
     if titled:
         print(f"Copied their request's title into {titled} tasks that lacked it.")
 
@@ -224,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=cmd_migrate)
     commands.add_parser(
-        "recount", help="rebuild the overview's open work counters from the tasks (and "
-        "copy request titles into tasks an older release wrote)",
+        "recount", help="rebuild the overview's open work counters from the tasks and "
+        "the insights' figures from the history, saying whether they matched (and copy "
+        "request titles into tasks an older release wrote)",
     ).set_defaults(func=cmd_recount)
 
     backup = commands.add_parser(

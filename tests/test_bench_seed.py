@@ -17,6 +17,7 @@ from app.reads.queues import TaskFilter
 from app.reads.task_rows import list_tasks
 from app.rules.catalog import definition_of
 from app.rules.sign_in import verify_password
+from app.storage import flow_figures
 from app.storage.db import make_engine
 from app.storage.models import (
     ACTIVE_TASK_STATES,
@@ -126,6 +127,7 @@ def test_seeded_history_keeps_the_rules_invariants(seeded) -> None:  # type: ign
 
         # The counters the overview reads are exact, and the hot team has the most work.
         assert counters(session) == counted_from_tasks(session)
+        assert flow_figures.stored(session) == flow_figures.from_history(session)
         lines = open_work_by_team(session)
         assert max(lines, key=lambda line: line.work.count).team.slug == HOT_TEAM
         hot = next(line for line in lines if line.team.slug == HOT_TEAM)

@@ -176,6 +176,29 @@ def test_recount_rebuilds_the_open_work_counters(committed, capsys):
         assert counters(session) == counted_from_tasks(session) != {}
 
 
+def test_recount_checks_and_rebuilds_the_insights_figures(committed, capsys):
+    from app.rules.tasks import complete_task
+    from app.storage import flow_figures
+    from app.storage.models import ServiceWeek
+    from tests.factories import Factory
+
+    with Session(committed) as session:
+        make = Factory(session)
+        service = make.service(slug="laptop", steps=[("it", "task")])
+        request = make.request(service, make.user("Rita"))
+        complete_task(session, task=make.tasks(request)[0], by=make.user("Ivan", teams=("it",)))
+    main(["recount"])
+    assert "figures matched the history" in capsys.readouterr().out
+    with Session(committed) as session:
+        session.exec(select(ServiceWeek)).one().completed_count = 5  # drifted
+        session.commit()
+    main(["recount"])
+    assert "did not match the history: rebuilt" in capsys.readouterr().out
+    with Session(committed) as session:
+        assert flow_figures.stored(session) == flow_figures.from_history(session)
+        assert session.exec(select(ServiceWeek)).one().completed_count == 1
+
+
 def test_recount_copies_the_request_title_into_tasks_that_lack_it(committed, capsys):
     from app.reads.queues import TaskFilter
     from app.reads.task_rows import list_tasks

@@ -67,3 +67,42 @@ def test_migrating_a_database_that_holds_data_keeps_it(tmp_path):
         assert connection.execute(text("SELECT slug FROM team")).scalars().all() == ["it"]
         assert connection.execute(text("SELECT count(*) FROM membership")).scalar() == 1
     engine.dispose()
+
+
+def test_the_insights_figures_migration_fills_them_from_the_history(tmp_path):
+    """0011 computes the figures of the requests and tasks already there, as a recount
+    would (here: made at the newest schema, then the figures dropped and made again)."""
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from app.rules.tasks import claim_task, complete_task
+    from app.storage import flow_figures
+    from app.storage.clock import frozen_at, utcnow
+    from tests.factories import Factory
+
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine, expire_on_commit=False) as session:
+        make = Factory(session)
+        service = make.service(steps=[("it", "task"), ("hr", "approval")], target_hours=4)
+        ivan = make.user("Ivan", teams=("it",))
+        rita = make.user("Rita")
+        start = utcnow() - timedelta(days=20)
+        for offset in range(3):
+            with frozen_at(start + timedelta(days=offset * 3)):
+                request = make.request(service, rita)
+            with frozen_at(start + timedelta(days=offset * 3, hours=offset + 1)):
+                claim_task(session, task=make.tasks(request)[0], by=ivan)
+            with frozen_at(start + timedelta(days=offset * 3, hours=8)):
+                complete_task(session, task=make.tasks(request)[0], by=ivan)
+        kept = flow_figures.stored(session)
+    assert len(kept.durations) == 3 and kept.service_weeks
+
+    command.downgrade(alembic_config(url), "0010")
+    upgrade(url)
+
+    with Session(engine) as session:
+        assert flow_figures.stored(session) == kept == flow_figures.from_history(session)
+    engine.dispose()

@@ -19,7 +19,7 @@ from app.rules.catalog import definition_of
 from app.rules.errors import InvalidNote
 from app.rules.intake import without_control_characters
 from app.rules.ordering import is_complete, next_stage_to_open
-from app.storage import work_counts
+from app.storage import flow_figures, work_counts
 from app.storage.models import (
     ACTIVE_TASK_STATES,
     EventKind,
@@ -64,6 +64,7 @@ def clean_note(note: str | None) -> str:
 
 def set_task_state(session: Session, task: Task, state: TaskState, at: datetime) -> None:
     work_counts.moved(session, task, task.state, state)
+    flow_figures.task_moved(session, task, state)
     task.state = state
     task.state_changed_at = at
     if state == TaskState.open and task.opened_at is None:
@@ -113,6 +114,7 @@ def advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by:
     if is_complete(tasks):
         request.state = RequestState.completed
         request.closed_at = at
+        flow_figures.request_completed(session, request)
         record_event(session, request, kind=EventKind.request_completed, by=by, at=at)
 
 

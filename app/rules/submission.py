@@ -14,7 +14,7 @@ from app.rules.errors import InvalidTransition, ServiceChanged
 from app.rules.intake import Intake, request_title
 from app.rules.progress import record_event
 from app.rules.teams import team_slugs_by_id
-from app.storage import work_counts
+from app.storage import flow_figures, work_counts
 from app.storage.db import one_transaction
 from app.storage.models import (
     Attachment,
@@ -69,6 +69,7 @@ def _file_request(
     )
     session.add(request)
     session.flush()
+    flow_figures.request_submitted(session, request)
     record_event(session, request, kind=EventKind.submitted, by=requester, at=now)
     stages = definition.stages()
     needed = [step_is_needed(definition, position, intake.answers)
@@ -96,6 +97,7 @@ def _file_request(
         # Every step's condition was false: nothing to do, so nothing is left open.
         request.state = RequestState.completed
         request.closed_at = now
+        flow_figures.request_completed(session, request)
         record_event(session, request, kind=EventKind.request_completed, by=requester,
                      at=now)
     for file in staged:

@@ -1,10 +1,10 @@
 """Baton's tables. Timestamps are aware UTC (see app.storage.clock)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, literal_column, text
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, literal_column, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Field, SQLModel
@@ -353,3 +353,68 @@ class LoginThrottle(SQLModel, table=True):
     window_start: datetime
     blocked_until: datetime | None = None
     expires_at: datetime = Field(index=True)
+
+
+class TaskDuration(SQLModel, table=True):
+    """The insights' figures (this and the next three tables) are kept exact by
+    app.storage.flow_figures in the transaction of each change. This: one decided task,
+    the seconds it waited and was worked, whether it finished by its due time (None: it
+    had none); its index covers a step's percentiles over a window."""
+
+    __tablename__ = "task_duration"
+    __table_args__ = (
+        Index("ix_task_duration_step", "service_id", "position", "finished_at",
+              "waited_seconds", "worked_seconds"),
+        Index("ix_task_duration_team", "team_id", "finished_at"),
+    )
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    service_id: int = Field(foreign_key="service.id")
+    position: int
+    team_id: int = Field(foreign_key="team.id")
+    finished_at: datetime
+    waited_seconds: int
+    worked_seconds: int
+    within_target: bool | None = None
+
+
+class RequestLeadTime(SQLModel, table=True):
+    """One completed request: seconds from submitted to completed."""
+
+    __tablename__ = "request_lead_time"
+    __table_args__ = (
+        Index("ix_request_lead_time_service", "service_id", "completed_at", "lead_seconds"),
+    )
+
+    request_id: int = Field(foreign_key="service_request.id", primary_key=True)
+    service_id: int = Field(foreign_key="service.id")
+    completed_at: datetime
+    lead_seconds: int
+
+
+class StepWeek(SQLModel, table=True):
+    """One step's finished tasks of one team in one ISO week (`week`: its Monday, UTC)."""
+
+    __tablename__ = "step_week"
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    team_id: int = Field(foreign_key="team.id", primary_key=True)
+    week: date = Field(primary_key=True)
+    finished_count: int = 0
+    waited_seconds: int = Field(default=0, sa_type=BigInteger)
+    worked_seconds: int = Field(default=0, sa_type=BigInteger)
+    targeted_count: int = 0  # of those finished, how many had a due time
+    within_target_count: int = 0  # and finished by it
+
+
+class ServiceWeek(SQLModel, table=True):
+    """One service's requests submitted and completed in one ISO week (its Monday)."""
+
+    __tablename__ = "service_week"
+
+    service_id: int = Field(foreign_key="service.id", primary_key=True)
+    week: date = Field(primary_key=True)
+    submitted_count: int = 0
+    completed_count: int = 0
+    lead_seconds: int = Field(default=0, sa_type=BigInteger)  # of those completed
