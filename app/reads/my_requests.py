@@ -1,5 +1,6 @@
 """A requester's list of their own requests, each with its steps' progress."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -44,7 +45,8 @@ def steps_by_request(session: Session, request_ids: list[int]) -> dict[int, list
 
 
 def requests_of(
-    session: Session, *, requester_id: int, before: int | None = None, state: str | None = None
+    session: Session, *, requester_id: int, before: int | None = None, state: str | None = None,
+    limit: int = PAGE_SIZE,
 ) -> tuple[list[RequestLine], int | None]:
     """Newest first, keyset-paginated by id; returns the lines and the next cursor."""
     query = (
@@ -56,10 +58,28 @@ def requests_of(
         query = query.where(ServiceRequest.state == state)
     if before is not None:
         query = query.where(col(ServiceRequest.id) < before)
-    rows = list(session.exec(query.order_by(col(ServiceRequest.id).desc()).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows = list(session.exec(query.order_by(col(ServiceRequest.id).desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
     progress = steps_by_request(session, [request.id for request, _ in rows])
     lines = [RequestLine(request, name, progress[request.id]) for request, name in rows]
     next_before = rows[-1][0].id if more else None
     return lines, next_before
+
+
+EXPORT_BATCH = 500
+
+
+def all_requests_of(
+    session: Session, *, requester_id: int, state: str | None = None, batch: int | None = None
+) -> Iterator[RequestLine]:
+    """Every line of the list, newest first, read a batch at a time by the list's own
+    cursor (for a CSV that streams in constant memory). `batch`: EXPORT_BATCH lines unless
+    said (read when called, so a test may make it small)."""
+    before = None
+    while True:
+        lines, before = requests_of(session, requester_id=requester_id, before=before,
+                                    state=state, limit=batch or EXPORT_BATCH)
+        yield from lines
+        if before is None:
+            return

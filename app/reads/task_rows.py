@@ -2,6 +2,7 @@
 one for the exact count on the first page (app.reads.queues says which tasks and in what
 order)."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -101,15 +102,17 @@ class TaskPage:
 
 def list_tasks(
     session: Session, *, filters: TaskFilter, after: str | None = None,
-    limit: int = PAGE_SIZE,
+    limit: int = PAGE_SIZE, counted: bool = True,
 ) -> TaskPage:
+    """A page of the list: `limit` rows after the cursor `after` (from the start
+    without one), and on the first page the exact count, unless `counted` is False."""
     sort = sort_named(filters.sort)
     if filters.overdue and filters.now is None:
         # One moment for the count and the rows, so they agree.
         filters.now = utcnow()
     conditions = conditions_of(filters)
     total = None
-    if not after:
+    if not after and counted:
         # Only the first page shows the count; "show more" pages only add rows.
         total = count_from_counters(session, filters)
         if total is None:
@@ -135,6 +138,26 @@ def list_tasks(
             raise ValueError(f"task {last.id} is in a list but never opened")
         next_cursor = Cursor(moment, last.id, sort).encode()
     return TaskPage(rows=rows, total=total, next_cursor=next_cursor, filters=filters)
+
+
+EXPORT_BATCH = 500
+
+
+def all_task_rows(session: Session, *, filters: TaskFilter, batch: int | None = None
+                  ) -> Iterator[TaskRow]:
+    """Every row of the list, in its order, read a batch at a time by list_tasks' own
+    cursor: a CSV of the list streams through this in constant memory, and is what the
+    list's pages show, one after the other. The filters' moment is fixed at the first
+    batch (list_tasks sets it), so "overdue" means the same for every batch. `batch`:
+    EXPORT_BATCH rows unless said (read when called, so a test may make it small)."""
+    size = batch or EXPORT_BATCH
+    after = None
+    while True:
+        page = list_tasks(session, filters=filters, after=after, limit=size, counted=False)
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
 
 
 def task_row(session: Session, task: Task, viewer_id: int | None = None) -> TaskRow:

@@ -1,22 +1,31 @@
 """The manager overview and the lists behind its numbers."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
-from app.reads.overview import has_step, oldest_first, open_work_by_step, open_work_by_team
+from app.reads.overview import (
+    WorkCount,
+    has_step,
+    oldest_first,
+    open_work_by_step,
+    open_work_by_team,
+)
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.task_rows import list_tasks
 from app.reads.teammates import teammates_of
 from app.rules.catalog import current_version, definition_of, get_service_by_slug
 from app.rules.inputs import parse_flag
 from app.rules.teams import get_team_by_slug
-from app.storage.models import utcnow
+from app.storage.models import User, utcnow
 from app.web.auth import ManagerUser, ViewerDep
+from app.web.csv_export import csv_response
 from app.web.render import is_htmx, render
 from app.web.session import SessionDep
+from app.web.task_csv import task_csv
 
 router = APIRouter()
 
@@ -33,23 +42,17 @@ def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> R
     })
 
 
-@router.get("/overview/tasks", name="overview.tasks")
-def show_overview_tasks(
-    request: Request, session: SessionDep, user: ManagerUser, viewer: ViewerDep,
-    team: Annotated[str | None, Query(max_length=60)] = None,
-    service: Annotated[str | None, Query(max_length=80)] = None,
-    step: Annotated[int | None, Query(ge=0, le=1000)] = None,
-    state: str = "",
-    overdue: Annotated[str, Query(max_length=10)] = "",
-    sort: Annotated[str, Query(max_length=10)] = "",
-    after: Annotated[str | None, Query(max_length=100)] = None,
-) -> Response:
-    """Who has each task behind a number, and for how long."""
-    now = utcnow()
+def _drill_down(
+    session: Session, user: User, *, team: str | None, service: str | None, step: int | None,
+    state: str, overdue: str, sort: str,
+) -> tuple[TaskFilter, str, dict[str, Any]]:
+    """The list behind a number of the overview, as its link asks for it: its filters,
+    its title, and the parameters a link back to it carries (for the page and its CSV,
+    so both hold the same tasks). An unknown team, service or step is not found."""
     filters = TaskFilter(
         viewer_id=user.id,  # the approvals of their own requests (rule 7)
         state=state if state in ("open", "claimed") else None,
-        overdue=parse_flag(overdue) or state == "overdue", now=now,
+        overdue=parse_flag(overdue) or state == "overdue", now=utcnow(),
         sort=sort_named(sort),
     )
     title_parts = []
@@ -80,16 +83,74 @@ def show_overview_tasks(
     title = " · ".join(title_parts) or "All open work"
     if filters.overdue:
         title = f"{title} · overdue" if title_parts else "All overdue work"
-    page = list_tasks(session, filters=filters, after=after)
     params = {"team": team, "service": service, "step": step, "state": filters.state,
               "overdue": "1" if filters.overdue else None,
               "sort": "due" if filters.sort == "due" else None}
+    return filters, title, params
+
+
+TeamQuery = Annotated[str | None, Query(max_length=60)]
+ServiceQuery = Annotated[str | None, Query(max_length=80)]
+StepQuery = Annotated[int | None, Query(ge=0, le=1000)]
+FlagQuery = Annotated[str, Query(max_length=10)]
+
+
+@router.get("/overview/tasks", name="overview.tasks")
+def show_overview_tasks(
+    request: Request, session: SessionDep, user: ManagerUser, viewer: ViewerDep,
+    team: TeamQuery = None, service: ServiceQuery = None, step: StepQuery = None,
+    state: str = "", overdue: FlagQuery = "", sort: FlagQuery = "",
+    after: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """Who has each task behind a number, and for how long."""
+    filters, title, params = _drill_down(session, user, team=team, service=service,
+                                         step=step, state=state, overdue=overdue, sort=sort)
+    page = list_tasks(session, filters=filters, after=after)
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return render(request, "overview/tasks.html", {
         "page": page, "title": title,
-        "params": params, "now": now,
-        "more_url": "/overview/tasks?" + urlencode(
-            {k: v for k, v in params.items() if v not in (None, "")}
-        ) + "&",
+        "params": params, "now": filters.now,
+        "more_url": "/overview/tasks?" + query + "&",
+        "csv_url": "/overview/tasks.csv" + (f"?{query}" if query else ""),
         # A manager on a team acts on its rows here too: the "Hand to" suggestions.
         "view": "overview", "teammates": teammates_of(session, set(viewer.team_ids)),
     }, block="more_rows" if is_htmx(request) and after else None)
+
+
+@router.get("/overview/tasks.csv", name="overview.tasks_csv")
+def export_overview_tasks(
+    session: SessionDep, user: ManagerUser,
+    team: TeamQuery = None, service: ServiceQuery = None, step: StepQuery = None,
+    state: str = "", overdue: FlagQuery = "", sort: FlagQuery = "",
+) -> Response:
+    """The list behind a number as CSV: the tasks its page shows, all its pages."""
+    filters, _title, params = _drill_down(session, user, team=team, service=service,
+                                          step=step, state=state, overdue=overdue, sort=sort)
+    name = "-".join(["open-work", *(str(v) for k, v in params.items()
+                                    if k in ("team", "service") and v)])
+    return task_csv(session, filters=filters, name=name)
+
+
+_WORK_HEADER = ["Open tasks", "Unclaimed", "Claimed", "Overdue", "Oldest opened (UTC)"]
+
+
+def _work_cells(work: WorkCount) -> list[Any]:
+    return [work.count, work.unclaimed, work.claimed, work.overdue, work.oldest_opened_at]
+
+
+@router.get("/overview/teams.csv", name="overview.teams_csv")
+def export_open_work_by_team(session: SessionDep, user: ManagerUser) -> Response:
+    """The overview's table by team (a row a team: a few hundred at most)."""
+    lines = open_work_by_team(session)
+    return csv_response(([line.team.name, *_work_cells(line.work)] for line in lines),
+                        header=["Team", *_WORK_HEADER], name="open-work-by-team")
+
+
+@router.get("/overview/steps.csv", name="overview.steps_csv")
+def export_open_work_by_step(session: SessionDep, user: ManagerUser) -> Response:
+    """The overview's table by service and step."""
+    lines = open_work_by_step(session)
+    return csv_response(
+        ([line.service.name, line.position + 1, line.step_name, *_work_cells(line.work)]
+         for line in lines),
+        header=["Service", "Step", "Step name", *_WORK_HEADER], name="open-work-by-step")

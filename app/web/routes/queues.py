@@ -35,6 +35,7 @@ from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
 from app.web.render import is_htmx, redirect, render, safe_next
 from app.web.session import SessionDep
+from app.web.task_csv import task_csv
 
 router = APIRouter()
 
@@ -114,12 +115,29 @@ def show_queue(
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
         "changes_url": f"/queues/{team.slug}/changes?"
                        + urlencode({"since": now.isoformat(), **kept}),
+        "csv_url": f"/queues/{team.slug}/tasks.csv" + (f"?{urlencode(kept)}" if kept else ""),
     }
     block = None
     if is_htmx(request):
         # A "more" link appends rows; a filter change replaces the whole result.
         block = "more_rows" if after else "results"
     return render(request, "queues/queue.html", context, block=block)
+
+
+@router.get("/queues/{team_slug}/tasks.csv", name="queues.csv")
+def export_queue(
+    session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, service: ServiceFilter = None, state: str = "", q: str = "",
+    overdue: Annotated[str, Query(max_length=10)] = "",
+    sort: Annotated[str, Query(max_length=10)] = "",
+) -> Response:
+    """The queue as CSV: what the page shows with the same filters, all its pages, for
+    the same people (its members and managers). Not under `/queues/<slug>` itself, which
+    the kept-page cache would hold in memory (app.web.page_cache)."""
+    team, _ = _queue_team(session, user, viewer.team_ids, team_slug)
+    filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                            sort=sort, now=utcnow())
+    return task_csv(session, filters=filters, name=f"queue-{team.slug}")
 
 
 def _moment(text: str) -> datetime:
@@ -160,12 +178,21 @@ def queue_changes(
 @router.get("/my-work", name="queues.my_work")
 def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
                  after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
-    filters = TaskFilter(assignee_id=user.id, states=(TaskState.claimed,), viewer_id=user.id)
-    page = list_tasks(session, filters=filters, after=after)
+    page = list_tasks(session, filters=_my_work_filter(user), after=after)
     return render(request, "queues/my_work.html", {
         "page": page, "teammates": teammates_of(session, set(viewer.team_ids)),
         "view": "mywork", "more_url": "/my-work?", "now": utcnow(),
     }, block="more_rows" if is_htmx(request) and after else None)
+
+
+def _my_work_filter(user: User) -> TaskFilter:
+    return TaskFilter(assignee_id=user.id, states=(TaskState.claimed,), viewer_id=user.id)
+
+
+@router.get("/my-work.csv", name="queues.my_work_csv")
+def export_my_work(session: SessionDep, user: CurrentUser) -> Response:
+    """My work as CSV: the tasks the viewer has claimed, all of them."""
+    return task_csv(session, filters=_my_work_filter(user), name="my-work")
 
 
 def _after_action(

@@ -1,12 +1,12 @@
 """A requester's requests, the request page, comments, cancelling, attachments."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from app.config import get_settings
-from app.reads.my_requests import requests_of
+from app.reads.my_requests import RequestLine, all_requests_of, requests_of
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
@@ -14,6 +14,7 @@ from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
 from app.web.auth import CurrentUser
+from app.web.csv_export import csv_response
 from app.web.render import is_htmx, redirect, render
 from app.web.session import SessionDep
 
@@ -27,8 +28,7 @@ def show_my_requests(
     request: Request, session: SessionDep, user: CurrentUser,
     state: str = "", before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    if state not in REQUEST_STATES:
-        state = ""
+    state = _request_state(state)
     lines, next_before = requests_of(
         session, requester_id=user.id, before=before, state=state or None
     )
@@ -36,6 +36,31 @@ def show_my_requests(
         "lines": lines, "next_before": next_before, "state": state,
         "states": [s.value for s in RequestState],
     })
+
+
+def _request_state(text: str) -> str:
+    """The state My requests is filtered by; anything unknown is all of them."""
+    return text if text in REQUEST_STATES else ""
+
+
+def _request_cells(line: RequestLine) -> list[Any]:
+    request = line.request
+    now_at = "; ".join(f"{step.step_name} ({step.team_name}, {step.state})"
+                       for step in line.current) if request.state == RequestState.open else ""
+    return [request.number, request.title, line.service_name, request.state, now_at,
+            request.created_at, request.closed_at]
+
+
+@router.get("/requests.csv", name="requests.mine_csv")
+def export_my_requests(session: SessionDep, user: CurrentUser, state: str = "") -> Response:
+    """My requests as CSV: the viewer's own requests (rule 6), with the page's filter."""
+    state = _request_state(state)
+    lines = all_requests_of(session, requester_id=user.id, state=state or None)
+    return csv_response(
+        (_request_cells(line) for line in lines),
+        header=["Request", "Title", "Service", "State", "Now at", "Filed (UTC)",
+                "Closed (UTC)"],
+        name=f"my-requests-{state}" if state else "my-requests")
 
 
 def _request_page(

@@ -1,0 +1,100 @@
+"""CSV downloads of Baton's lists and reports: one writer for all of them.
+
+How to use it, from a route (a sync `def`, after the same access checks as the page):
+
+    rows = (["REQ-1", line.title, line.opened_at] for line in read_in_batches(...))
+    return csv_response(rows, header=["Request", "Title", "Opened (UTC)"],
+                        name="queue-it")
+
+`rows` is any iterable of sequences of cells, best a generator that reads the database in
+keyset-paginated batches (app.reads.task_rows.all_task_rows does for task lists): the
+response streams, so memory stays the same however long the list is. The generator is
+iterated in Starlette's thread pool (it is sync), so its queries never block the event
+loop; it may use the request's session, which stays open until the response is sent.
+
+What every file gets, so no caller has to think of it:
+- RFC 4180: the csv module's quoting (a cell with a comma, quote or line break is quoted,
+  quotes doubled) and CRLF line ends;
+- UTF-8 with a byte order mark (see BOM);
+- times as UTC ISO 8601, None as an empty cell, True/False as "yes"/"no";
+- text that a spreadsheet would run as a formula made inert (see inert);
+- `Content-Disposition: attachment` with the file name `<name>-<date>.csv`.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from app.storage.models import utcnow
+
+# Excel opens a CSV without a byte order mark in the machine's legacy code page
+# (Windows-1252 and the like), so "Zoë" or "東京" would arrive garbled; with the mark it
+# reads UTF-8. LibreOffice, Numbers, Google Sheets and Python's "utf-8-sig" accept it.
+BOM = "\ufeff"
+# Rows are written to a buffer and sent in chunks of about this size: one message per
+# row would cost more in the ASGI server than the row costs to write.
+CHUNK_BYTES = 64 * 1024
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection"): = + - @,
+# and a tab or carriage return, after which some programs look again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NAME_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def inert(text: str) -> str:
+    """The text, made inert when a spreadsheet would run it as a formula: prefixed
+    with a single quote, which spreadsheets show as text, per OWASP's advice. Numbers
+    written as numbers (a negative count) are not text and are left alone."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def cell(value: Any) -> str:
+    """One value as a CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime):
+        # Stored times are UTC; a naive one (SQLite gives them back so) is UTC too.
+        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return inert(str(value))
+
+
+def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    """The file as UTF-8 byte chunks: the mark, the header, then the rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: CRLF
+    buffer.write(BOM)
+    writer.writerow([cell(name) for name in header])
+    for row in rows:
+        writer.writerow([cell(value) for value in row])
+        if buffer.tell() >= CHUNK_BYTES:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode("utf-8")
+
+
+def file_name(name: str, day: date | None = None) -> str:
+    """`queue-it-2026-12-03.csv`: the list's name (made safe for a header and a file
+    system) and the day it was taken, in UTC."""
+    stem = _NAME_UNSAFE.sub("-", name.lower()).strip("-")[:80] or "export"
+    return f"{stem}-{(day or utcnow().date()).isoformat()}.csv"
+
+
+def csv_response(rows: Iterable[Sequence[Any]], *, header: Sequence[str], name: str
+                 ) -> StreamingResponse:
+    """A streamed download of `rows` under `header` (see the module for what it does)."""
+    return StreamingResponse(
+        csv_chunks(header, rows), media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{file_name(name)}"'},
+    )
