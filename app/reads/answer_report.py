@@ -11,6 +11,7 @@ without it, or with a text field of the same key, simply does not match); the te
 a CASE, which PostgreSQL evaluates first, so a text answer is never cast to a number.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy import (
     or_,
     type_coerce,
 )
+from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
@@ -39,10 +41,14 @@ from app.storage.models import RequestState, Service, ServiceRequest, ServiceVer
 
 PAGE_SIZE = 50
 MAX_CONDITION_LENGTH = 1000
-# Field types a report shows and may sort by; a file's answer is its attachments (the
-# request page lists them), a list or a person is not ordered.
-SHOWN_TYPES = ("text", "long_text", "number", "date", "select", "multi_select", "checkbox",
-               "email", "person")
+# Field types a report's table shows and may sort by: a file's answer is its attachments
+# (the request page lists them) and a long text would make each row a page tall (the
+# download has it); a list or a person is not ordered.
+SHOWN_TYPES = ("text", "number", "date", "select", "multi_select", "checkbox", "email",
+               "person")
+# What a filter may test (conditions.check refuses the others).
+TESTABLE_TYPES = ("text", "long_text", "number", "date", "select", "multi_select",
+                  "checkbox", "email")
 SORTABLE_TYPES = ("text", "number", "date", "select", "checkbox", "email")
 STATES = tuple(state.value for state in RequestState)
 
@@ -97,8 +103,11 @@ class ReportPage:
         self.pages = max(1, -(-self.total // PAGE_SIZE))
 
 
-def columns_of(definition: ServiceDefinition) -> list[FieldDefinition]:
-    return [f for f in definition.fields if f.type in SHOWN_TYPES]
+def columns_of(definition: ServiceDefinition, *, long_text: bool = False
+               ) -> list[FieldDefinition]:
+    """The fields the table shows (`long_text`: and the long texts, for the download)."""
+    return [f for f in definition.fields
+            if f.type in SHOWN_TYPES or (long_text and f.type == "long_text")]
 
 
 def sort_choices(definition: ServiceDefinition) -> list[tuple[str, str]]:
@@ -300,6 +309,37 @@ def answer_report(
         rows=[ReportRow(request, name, _answers(columns, versions, request))
               for request, name in rows],
     )
+
+
+def all_report_rows(
+    session: Session, *, service: Service, definition: ServiceDefinition, query: ReportQuery,
+    batch: int = 1000,
+) -> Iterator[ReportRow]:
+    """Every request the report's filters select (not one page), in its order, for a
+    download: fetched `batch` rows at a time from one query (a server-side cursor on
+    PostgreSQL), so memory stays the same however many there are. Columns rather than
+    ServiceRequest objects, so nothing piles up in the session."""
+    versions = versions_of(session, service)
+    clauses = _where(session, service=service, definition=definition, versions=versions,
+                     query=query)
+    columns = columns_of(definition, long_text=True)
+    # Nine columns: more than sqlmodel's select() is typed for.
+    statement: Any = (
+        select_columns(*(col(column) for column in (
+            ServiceRequest.id, ServiceRequest.title, ServiceRequest.state,
+            ServiceRequest.created_at, ServiceRequest.version_id, ServiceRequest.answers,
+            ServiceRequest.service_id, ServiceRequest.requester_id, User.name)))
+        .join(User, col(User.id) == ServiceRequest.requester_id)
+        .where(*clauses)
+        .order_by(*_order(definition, versions, query.sort))
+        .execution_options(yield_per=batch)
+    )
+    for (request_id, title, state, created_at, version_id, answers, service_id,
+         requester_id, name) in session.exec(statement):
+        request = ServiceRequest(id=request_id, title=title, state=state, created_at=created_at,
+                                 version_id=version_id, answers=answers,
+                                 service_id=service_id, requester_id=requester_id)
+        yield ReportRow(request, name, _answers(columns, versions, request))
 
 
 def _answers(columns: list[FieldDefinition], versions: dict[int, ServiceDefinition],
