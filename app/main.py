@@ -32,6 +32,7 @@ from app.web.routes import (
     auth,
     catalog,
     health,
+    insights,
     overview,
     people,
     queues,
@@ -142,7 +143,8 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
-                                        health, admin, admin_people, admin_services)]
+                                        health, admin, admin_people, admin_services,
+                                        insights)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

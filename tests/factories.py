@@ -1,5 +1,6 @@
 """Factories: people, teams, services and requests made through Baton's own rules."""
 
+from datetime import datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -95,3 +96,41 @@ class Factory:
         return list(self.session.exec(
             select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
         ))
+
+    def onboarding_history(self, start: datetime) -> tuple[Service, list[ServiceRequest]]:
+        """Three onboarding requests filed at `start`, each through HR (waits 1 h, worked
+        1 h), IT (waits 1, 2 and 3 days, worked 1 h) and facilities (finished as it is
+        picked up, 1 h after IT): lead times 28, 52 and 76 hours; IT is the bottleneck.
+        Every step's target is 4 hours. The people are Hana (hr), Ivan (it), Fay
+        (facilities), and Rita, who asks."""
+        from app.rules.tasks import claim_task, complete_task
+        from app.storage.clock import frozen_at
+
+        service = self.service(slug="onboarding", name="Onboarding", target_hours=4,
+                               steps=[("hr", "task"), ("it", "task"), ("facilities", "task")])
+        steps = [step.name for step in definition_of(current_version(self.session,
+                                                                     service)).steps]
+        assert len(steps) == 3
+        hana = self.user("Hana", teams=("hr",))
+        ivan = self.user("Ivan", teams=("it",))
+        fay = self.user("Fay", teams=("facilities",))
+        rita = self.user("Rita")
+        hour = timedelta(hours=1)
+        requests = []
+        for n in range(3):
+            with frozen_at(start):
+                request = self.request(service, rita)
+            hr, it, facilities = self.tasks(request)
+            with frozen_at(start + hour):
+                claim_task(self.session, task=hr, by=hana)
+            with frozen_at(start + 2 * hour):
+                complete_task(self.session, task=hr, by=hana)
+            it_claimed = start + 2 * hour + timedelta(days=n + 1)
+            with frozen_at(it_claimed):
+                claim_task(self.session, task=it, by=ivan)
+            with frozen_at(it_claimed + hour):
+                complete_task(self.session, task=it, by=ivan)
+            with frozen_at(it_claimed + 2 * hour):
+                complete_task(self.session, task=facilities, by=fay)
+            requests.append(request)
+        return service, requests

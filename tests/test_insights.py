@@ -1,0 +1,98 @@
+"""The insights' figures on known data (app/reads/insights.py): windows, exact
+percentiles by nearest rank, shares within target, the bottleneck, weekly throughput
+and open work by age."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from app.reads.insights import (
+    Window,
+    open_work_by_age,
+    rank,
+    service_figures,
+    service_lines,
+    team_flows,
+    window_of,
+)
+from app.rules.inputs import InputInvalid
+from app.storage.clock import frozen_at
+
+MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+TWO_WEEKS = Window(date(2026, 11, 2), date(2026, 11, 16))
+HOUR = 3600
+
+
+def test_the_last_weeks_end_with_this_one():
+    window = window_of(weeks="4", today=date(2026, 11, 4))  # a Wednesday
+    assert (window.start, window.end) == (date(2026, 10, 12), date(2026, 11, 9))
+    assert len(window.weeks) == 4
+    assert len(window_of(today=date(2026, 11, 4)).weeks) == 13  # the default
+
+
+def test_two_dates_make_the_whole_weeks_they_fall_in():
+    window = window_of(start="2026-11-04", end="2026-11-10", today=date(2026, 12, 1))
+    assert (window.start, window.end) == (date(2026, 11, 2), date(2026, 11, 16))
+    assert window.last_day == date(2026, 11, 15)
+
+
+@pytest.mark.parametrize("weeks, start, end, message", [
+    ("5", "", "", "4, 13 or 52"),
+    ("-1", "", "", "4, 13 or 52"),
+    ("", "2026-11-04", "", "both dates"),
+    ("", "2026-11-04", "2026-11-01", "comes before"),
+    ("", "2026-13-04", "2026-11-01", "YYYY-MM-DD"),
+    ("", "2024-01-01", "2026-01-01", "at most 52"),
+])
+def test_a_bad_window_is_refused_with_a_reason(weeks, start, end, message):
+    with pytest.raises(InputInvalid, match=message):
+        window_of(weeks=weeks, start=start, end=end, today=date(2026, 11, 4))
+
+
+def test_percentiles_are_nearest_ranks():
+    assert [rank(1, 0.5), rank(1, 0.9)] == [0, 0]
+    assert [rank(3, 0.5), rank(3, 0.9)] == [1, 2]
+    assert [rank(10, 0.5), rank(10, 0.9)] == [4, 8]
+    assert [rank(11, 0.5), rank(11, 0.9)] == [5, 9]
+
+
+def test_a_service_shows_its_lead_time_steps_and_bottleneck(session, make):
+    service, _requests = make.onboarding_history(MONDAY)
+    figures = service_figures(session, service=service, window=TWO_WEEKS)
+    lead = figures.lead
+    assert (lead.count, lead.median, lead.p90) == (3, 52 * HOUR, 76 * HOUR)
+    hr, it, facilities = figures.steps
+    assert (hr.finished, hr.waited.median, hr.worked.median) == (3, HOUR, HOUR)
+    assert (it.waited.median, it.waited.p90, it.worked.p90) == (48 * HOUR, 72 * HOUR, HOUR)
+    assert (facilities.waited.median, facilities.worked.median) == (HOUR, 0)
+    assert (hr.within_share, it.within_share, facilities.within_share) == (1.0, 0.0, 1.0)
+    assert figures.bottleneck is it
+    assert figures.share_of_time(it) == pytest.approx((144 + 3) / (6 + 147 + 3))
+    # Filed in the first week; completed two in it, one (76 h later) in the second.
+    assert [(w.week, w.submitted, w.completed) for w in figures.weeks] == [
+        (date(2026, 11, 2), 3, 3), (date(2026, 11, 9), 0, 0)]
+
+
+def test_a_window_holds_only_what_finished_in_it(session, make):
+    service, _requests = make.onboarding_history(MONDAY)
+    later = Window(date(2026, 11, 9), date(2026, 11, 16))
+    figures = service_figures(session, service=service, window=later)
+    assert figures.lead.count == 0 and figures.lead.median is None
+    assert all(step.finished == 0 for step in figures.steps)
+    assert figures.bottleneck is None
+    lines = {line.service.slug: line for line in service_lines(session, window=TWO_WEEKS)}
+    assert (lines["onboarding"].submitted, lines["onboarding"].completed) == (3, 3)
+
+
+def test_teams_show_what_they_finished_each_week_and_open_work_by_age(session, make):
+    service, _requests = make.onboarding_history(MONDAY)
+    rita = make.user("Rita")
+    for days_ago in (0, 2, 5, 10, 20):
+        with frozen_at(MONDAY + timedelta(days=30 - days_ago)):
+            make.request(service, rita)
+    now = MONDAY + timedelta(days=30, hours=1)
+    flows = {flow.team.slug: flow for flow in team_flows(session, window=TWO_WEEKS, now=now)}
+    assert flows["it"].finished == [3, 0] and flows["it"].per_week == 1.5
+    assert flows["hr"].ages == [1, 1, 1, 1, 1]  # each new request waits at HR
+    assert flows["it"].ages == [0, 0, 0, 0, 0]
+    assert open_work_by_age(session, now=now, service_id=service.id + 1000) == {}
