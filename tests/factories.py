@@ -134,3 +134,24 @@ class Factory:
                 complete_task(self.session, task=facilities, by=fay)
             requests.append(request)
         return service, requests
+
+    def finished_history(
+        self, service: Service, requester: User, worker: User, *, start: datetime,
+        waits: list[timedelta], worked: timedelta,
+    ) -> list[ServiceRequest]:
+        """One request of a one-step `service` per wait, each filed at `start`, picked up
+        by `worker` after its wait and completed `worked` later: lead time wait + worked."""
+        from app.rules.tasks import claim_task, complete_task
+        from app.storage.clock import frozen_at
+
+        requests = []
+        for wait in waits:
+            with frozen_at(start):
+                request = self.request(service, requester)
+            [task] = self.tasks(request)
+            with frozen_at(start + wait):
+                claim_task(self.session, task=task, by=worker)
+            with frozen_at(start + wait + worked):
+                complete_task(self.session, task=task, by=worker)
+            requests.append(request)
+        return requests

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
+from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.rules.catalog import definition_of
 from app.rules.policy import requester_may_approve
 from app.storage.models import (
@@ -99,6 +100,8 @@ class RequestDetail:
     ordering: str = "enforced"
     # The event that rejected or cancelled the request, for the notice on top.
     ending: TimelineLine | None = None
+    # How long it usually takes, while it is open (display only).
+    expected: RequestExpectation | None = None
 
     @property
     def stages(self) -> list[StageGroup]:
@@ -183,6 +186,8 @@ def request_detail(
         request=service_request, service=service, version=version, requester=requester,
         answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
         ending=_ending(session, service_request),
+        expected=request_expectation(session, service.id, [step.task for step in steps])
+        if service_request.state == RequestState.open and service.id is not None else None,
     )
 
 

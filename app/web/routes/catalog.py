@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from app.config import get_settings
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
+from app.reads.expected_finish import service_expectation
 from app.rules.catalog import (
     active_services,
     current_version,
@@ -123,6 +124,7 @@ def _service_page(
         "stages": definition.stages(), "hidden_fields": hidden,
         "team_names": team_names, "values": values or {}, "errors": errors or {},
         "lost_files": lost_files or [], "notice": notice,
+        "expected": service_expectation(session, service.id) if service.id else None,
         "max_upload_mb": get_settings().max_upload_mb,
         # A form that comes back keeps its key: nothing was filed with it yet, and a
         # double click on the form sent again must still file one request.

@@ -1,0 +1,207 @@
+"""How long a service usually takes, told to the person asking: display only, it promises
+nothing and nothing acts on it.
+
+Before filing, the service page says how long requests of the service usually take: the
+middle half (25th to 75th percentile) of the lead times of its last WINDOW completed
+requests. On an open request, each step now with a team says how soon such a step is
+usually picked up (the 75th percentile of how long the step's last WINDOW tasks waited:
+three in four were picked up within it) or, once picked up, usually finished.
+
+Times are counted in business time (app.format.targets: weekdays' hours, Saturday and
+Sunday left out), so that a request filed on Friday is not "slow" for the weekend, and
+said in hours under a business day, in business days above. With fewer than
+MIN_HISTORY figures the page says plainly that it cannot tell.
+
+The figures are the ones app.storage.flow_figures keeps as tasks finish: one read of a
+covering index each (the service's last lead times; the open steps' last durations), in
+its order, never the tasks' history. The calculations are pure functions of those rows.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from math import ceil, floor
+
+from sqlalchemy import select as sa_select
+from sqlalchemy import union_all
+from sqlmodel import Session, col
+
+from app.format.targets import business_seconds
+from app.storage.flow_figures import utc
+from app.storage.models import RequestLeadTime, Task, TaskDuration, TaskState
+
+WINDOW = 200  # the last completed requests (or finished steps) the figures come from
+MIN_HISTORY = 10  # fewer than this: too few to tell
+HOUR = 3600
+BUSINESS_DAY = 24 * HOUR
+
+TOO_FEW_REQUESTS = ("Too few requests of this service have been completed to tell how long "
+                    "it takes.")
+TOO_FEW_PICKED_UP = ("Too few requests have been through this step yet to tell how soon it "
+                     "is picked up.")
+TOO_FEW_FINISHED = ("Too few requests have been through this step yet to tell how long it "
+                    "takes.")
+
+
+# --- the calculation -------------------------------------------------------------------
+
+def nearest_rank(ordered: Sequence[float], share: float) -> float:
+    """The `share` percentile of values sorted ascending, by nearest rank (the
+    ceil(share·n)-th smallest), as the insights page computes its percentiles."""
+    assert ordered, "no values"
+    return ordered[max(0, ceil(share * len(ordered)) - 1)]
+
+
+def middle_half(values: Sequence[float]) -> tuple[float, float]:
+    """The 25th and the 75th percentile: half of the values lie between them."""
+    ordered = sorted(values)
+    return nearest_rank(ordered, 0.25), nearest_rank(ordered, 0.75)
+
+
+def _days(count: int) -> str:
+    return "a business day" if count == 1 else f"{count} business days"
+
+
+def _hours(count: int) -> str:
+    return "an hour" if count == 1 else f"{count} hours"
+
+
+def within_words(seconds: float) -> str:
+    """"within 3 hours", "within 2 business days": a time rounded up to whole hours
+    below a business day, whole business days from there."""
+    if seconds <= HOUR:
+        return "within an hour"
+    if seconds < BUSINESS_DAY:
+        return f"within {_hours(ceil(seconds / HOUR))}"
+    return f"within {_days(ceil(seconds / BUSINESS_DAY))}"
+
+
+def span_words(low: float, high: float) -> str:
+    """"in 3–6 business days", "in 2–5 hours", "within 5 hours": a range of times,
+    rounded outwards to whole hours (when it ends within a business day) or business
+    days."""
+    if high <= HOUR:
+        return "within an hour"
+    unit, size, plural = ((_hours, HOUR, "hours") if high < BUSINESS_DAY
+                          else (_days, BUSINESS_DAY, "business days"))
+    first, last = floor(low / size), ceil(high / size)
+    if first == 0:
+        return f"within {unit(last)}"
+    if first == last:
+        return f"in {unit(last)}"
+    return f"in {first}–{last} {plural}"
+
+
+def lead_business_seconds(completed_at: datetime, lead_seconds: int) -> float:
+    """A completed request's lead time in business time (filed = completed - lead),
+    weekdays as in UTC."""
+    completed_at = utc(completed_at)
+    return business_seconds(completed_at - timedelta(seconds=lead_seconds), completed_at)
+
+
+def step_business_seconds(finished_at: datetime, waited: int, worked: int
+                          ) -> tuple[float, float]:
+    """A finished task's waiting and working time in business time: it opened at
+    finished - worked - waited and was (last) picked up at finished - worked (weekdays
+    as in UTC)."""
+    finished_at = utc(finished_at)
+    picked_up = finished_at - timedelta(seconds=worked)
+    opened = picked_up - timedelta(seconds=waited)
+    return business_seconds(opened, picked_up), business_seconds(picked_up, finished_at)
+
+
+@dataclass(frozen=True)
+class ServiceExpectation:
+    """How long the service's requests usually take: `words` after "Usually done" (None:
+    too few of them completed), drawn from the last `count` completed."""
+
+    count: int
+    words: str | None
+
+    @property
+    def sentence(self) -> str:
+        return f"Usually done {self.words}." if self.words else TOO_FEW_REQUESTS
+
+    @property
+    def basis(self) -> str:
+        """Where the figure comes from, said plainly ("" when there is none)."""
+        if not self.words:
+            return ""
+        return (f"Half of the last {self.count} completed requests took that long; a quarter "
+                f"were quicker and a quarter slower. Weekends are not counted.")
+
+
+def service_expectation_of(lead_times: Sequence[tuple[datetime, int]]) -> ServiceExpectation:
+    """From (completed at, lead seconds) of the last completed requests."""
+    if len(lead_times) < MIN_HISTORY:
+        return ServiceExpectation(len(lead_times), None)
+    low, high = middle_half([lead_business_seconds(*row) for row in lead_times])
+    return ServiceExpectation(len(lead_times), span_words(low, high))
+
+
+def step_sentence(state: str, durations: Sequence[tuple[datetime, int, int]]) -> str:
+    """What a step in `state` (open or claimed) usually waits for, from (finished at,
+    waited, worked) of the step's last finished tasks."""
+    picked_up = state == TaskState.open
+    if len(durations) < MIN_HISTORY:
+        return TOO_FEW_PICKED_UP if picked_up else TOO_FEW_FINISHED
+    times = [step_business_seconds(*row) for row in durations]
+    ordered = sorted(waited if picked_up else worked for waited, worked in times)
+    usual = within_words(nearest_rank(ordered, 0.75))
+    if picked_up:
+        return f"This step is usually picked up {usual}."
+    return f"Once picked up, this step is usually finished {usual}."
+
+
+# --- the reads -------------------------------------------------------------------------
+
+def service_expectation(session: Session, service_id: int) -> ServiceExpectation:
+    """One backward range read of ix_request_lead_time_service (it covers both columns)."""
+    rows = session.execute(
+        sa_select(col(RequestLeadTime.completed_at), col(RequestLeadTime.lead_seconds))
+        .where(col(RequestLeadTime.service_id) == service_id)
+        .order_by(col(RequestLeadTime.completed_at).desc()).limit(WINDOW)
+    ).all()
+    return service_expectation_of([(completed_at, lead) for completed_at, lead in rows])
+
+
+@dataclass
+class RequestExpectation:
+    """For an open request: the whole request, and a sentence per task now with a team
+    (by task id)."""
+
+    whole: ServiceExpectation
+    steps: dict[int, str] = field(default_factory=dict)
+
+
+def _step_durations(session: Session, service_id: int, positions: list[int]
+                    ) -> dict[int, list[tuple[datetime, int, int]]]:
+    """The last WINDOW durations of each step position, in one statement: a backward
+    range read of ix_task_duration_step (which covers them) per position."""
+    parts = [
+        sa_select(col(TaskDuration.position), col(TaskDuration.finished_at),
+                  col(TaskDuration.waited_seconds), col(TaskDuration.worked_seconds))
+        .where(col(TaskDuration.service_id) == service_id, col(TaskDuration.position) == position)
+        .order_by(col(TaskDuration.finished_at).desc()).limit(WINDOW).subquery()
+        for position in positions
+    ]
+    query = (sa_select(*parts[0].c) if len(parts) == 1
+             else union_all(*[sa_select(*part.c) for part in parts]))
+    found: dict[int, list[tuple[datetime, int, int]]] = {position: [] for position in positions}
+    for position, finished_at, waited, worked in session.execute(query):
+        found[position].append((finished_at, waited, worked))
+    return found
+
+
+def request_expectation(session: Session, service_id: int, tasks: Sequence[Task]
+                        ) -> RequestExpectation:
+    """An open request's expectations, from its tasks (those open or claimed count)."""
+    current = [task for task in tasks if task.state in (TaskState.open, TaskState.claimed)]
+    expectation = RequestExpectation(service_expectation(session, service_id))
+    if current:
+        durations = _step_durations(session, service_id,
+                                    sorted({task.position for task in current}))
+        for task in current:
+            assert task.id is not None
+            expectation.steps[task.id] = step_sentence(task.state, durations[task.position])
+    return expectation

@@ -1,0 +1,202 @@
+"""How long a service usually takes: the calculation on known figures (percentiles,
+business time, the words, too little history) and the reads from the kept figures."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event
+
+from app.format.targets import add_business_days, business_seconds
+from app.reads import expected_finish
+from app.reads.expected_finish import (
+    TOO_FEW_FINISHED,
+    TOO_FEW_PICKED_UP,
+    TOO_FEW_REQUESTS,
+    lead_business_seconds,
+    middle_half,
+    nearest_rank,
+    request_expectation,
+    service_expectation,
+    service_expectation_of,
+    span_words,
+    step_business_seconds,
+    step_sentence,
+    within_words,
+)
+from app.rules.tasks import claim_task
+from app.storage.models import TaskState
+
+HOUR = 3600
+DAY = 24 * HOUR
+MONDAY = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday, 08:00 UTC
+FRIDAY = MONDAY + timedelta(days=4)
+
+
+# --- percentiles -----------------------------------------------------------------------
+
+def test_the_nearest_rank_percentile_is_the_ceiling_of_share_times_count_smallest():
+    values = list(range(1, 13))  # 1..12
+    assert nearest_rank(values, 0.25) == 3
+    assert nearest_rank(values, 0.5) == 6
+    assert nearest_rank(values, 0.75) == 9
+    assert nearest_rank([7], 0.25) == 7 and nearest_rank([7], 0.75) == 7
+
+
+def test_the_middle_half_runs_from_the_25th_to_the_75th_percentile_whatever_the_order():
+    assert middle_half([13, 2, 9, 4, 11, 6, 5, 8, 12, 3, 10, 7]) == (4, 10)
+    assert middle_half([5.0] * 10) == (5.0, 5.0)
+
+
+# --- business time ---------------------------------------------------------------------
+
+def test_business_time_leaves_out_saturday_and_sunday():
+    assert business_seconds(MONDAY, MONDAY + timedelta(hours=8)) == 8 * HOUR
+    # Friday noon to Monday noon: twelve hours each side of the weekend.
+    assert business_seconds(FRIDAY + timedelta(hours=4), MONDAY + timedelta(days=7, hours=4)
+                            ) == DAY
+    saturday = FRIDAY + timedelta(days=1)
+    assert business_seconds(saturday, saturday + timedelta(hours=30)) == 0
+    assert business_seconds(MONDAY, MONDAY + timedelta(days=14)) == 10 * DAY
+    assert business_seconds(MONDAY + timedelta(hours=1), MONDAY) == 0  # end first
+
+
+def test_business_time_counts_as_add_business_days_does():
+    for start in (MONDAY, FRIDAY, MONDAY + timedelta(days=2, hours=17)):
+        for days in (1, 3, 5, 8):
+            assert business_seconds(start, add_business_days(start, days)) == days * DAY
+
+
+def test_a_lead_time_and_a_steps_times_are_counted_in_business_time():
+    # Filed Friday 08:00, completed Monday 08:00: three days, one business day.
+    assert lead_business_seconds(MONDAY + timedelta(days=7), 3 * DAY) == DAY
+    # Opened Friday 20:00, picked up Monday 10:00 (4 + 10 hours of weekdays), worked
+    # two hours until 12:00.
+    finished = MONDAY + timedelta(days=7, hours=4)
+    waited, worked = step_business_seconds(finished, 62 * HOUR, 2 * HOUR)
+    assert (waited, worked) == (14 * HOUR, 2 * HOUR)
+    # SQLite hands back naive UTC, PostgreSQL aware: the same either way.
+    naive = finished.replace(tzinfo=None)
+    assert step_business_seconds(naive, 62 * HOUR, 2 * HOUR) == (14 * HOUR, 2 * HOUR)
+    elsewhere = finished.astimezone(timezone(timedelta(hours=-10)))  # 02:00 there
+    assert step_business_seconds(elsewhere, 62 * HOUR, 2 * HOUR) == (14 * HOUR, 2 * HOUR)
+
+
+# --- the words -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("low", "high", "words"), [
+    (3.2 * DAY, 5.5 * DAY, "in 3–6 business days"),
+    (1 * DAY, 2 * DAY, "in 1–2 business days"),
+    (3 * DAY, 3 * DAY, "in 3 business days"),
+    (DAY, DAY, "in a business day"),
+    (0.5 * DAY, 2.1 * DAY, "within 3 business days"),
+    (4 * HOUR, 10 * HOUR, "in 4–10 hours"),
+    (0.4 * HOUR, 4.5 * HOUR, "within 5 hours"),
+    (600, 3000, "within an hour"),
+])
+def test_the_middle_half_is_said_in_whole_hours_or_business_days_rounded_outwards(
+        low, high, words):
+    assert span_words(low, high) == words
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (0, "within an hour"), (HOUR, "within an hour"), (5.1 * HOUR, "within 6 hours"),
+    (DAY, "within a business day"), (1.2 * DAY, "within 2 business days"),
+])
+def test_a_usual_time_is_said_as_within_whole_hours_or_business_days(seconds, words):
+    assert within_words(seconds) == words
+
+
+def test_fewer_than_ten_completed_requests_are_too_few_to_tell():
+    rows = [(MONDAY + timedelta(hours=n + 1), (n + 1) * HOUR) for n in range(9)]
+    expectation = service_expectation_of(rows)
+    assert expectation.words is None
+    assert expectation.sentence == TOO_FEW_REQUESTS
+    assert expectation.basis == ""
+
+
+def test_ten_completed_requests_are_enough_and_the_window_is_said():
+    rows = [(MONDAY + timedelta(hours=12), (n + 1) * HOUR) for n in range(12)]  # 1..12 h
+    expectation = service_expectation_of(rows)
+    assert expectation.sentence == "Usually done in 3–9 hours."
+    assert expectation.basis.startswith("Half of the last 12 completed requests took that long")
+
+
+def test_a_step_says_how_soon_it_is_picked_up_or_once_picked_up_finished():
+    finished = MONDAY + timedelta(hours=14)
+    rows = [(finished, (n + 1) * HOUR, 2 * HOUR) for n in range(12)]  # waited 1..12 h
+    assert step_sentence(TaskState.open, rows) == "This step is usually picked up within 9 hours."
+    assert step_sentence(TaskState.claimed, rows) == (
+        "Once picked up, this step is usually finished within 2 hours.")
+    assert step_sentence(TaskState.open, rows[:9]) == TOO_FEW_PICKED_UP
+    assert step_sentence(TaskState.claimed, rows[:9]) == TOO_FEW_FINISHED
+
+
+# --- the reads, from the figures kept as tasks finish ------------------------------------
+
+@pytest.fixture
+def history(make):  # type: ignore[no-untyped-def]
+    """Twelve requests of a one-step service on one Monday: waited 1..12 hours, worked one
+    hour, so their lead times are 2..13 hours."""
+    service = make.service(slug="badge", steps=[("security", "task")])
+    rita = make.user("Rita")
+    sam = make.user("Sam", teams=("security",))
+    make.finished_history(service, rita, sam, start=MONDAY,
+                          waits=[timedelta(hours=n + 1) for n in range(12)],
+                          worked=timedelta(hours=1))
+
+    class History:
+        badge = service
+        requester = rita
+        worker = sam
+    return History
+
+
+def test_the_service_figure_is_the_middle_half_of_its_completed_requests(session, history):
+    expectation = service_expectation(session, history.badge.id)
+    assert expectation.count == 12
+    assert expectation.sentence == "Usually done in 4–10 hours."
+
+
+def test_only_the_last_completed_requests_count(session, history, monkeypatch):
+    monkeypatch.setattr(expected_finish, "WINDOW", 10)
+    expectation = service_expectation(session, history.badge.id)
+    assert expectation.count == 10  # lead times 4..13 hours: the two first left out
+    assert expectation.sentence == "Usually done in 6–11 hours."
+
+
+def test_a_service_without_completed_requests_is_too_new_to_tell(session, make):
+    service = make.service(slug="fresh")
+    assert service_expectation(session, service.id).sentence == TOO_FEW_REQUESTS
+
+
+def test_an_open_request_gets_a_sentence_for_each_step_now_with_a_team(
+        session, make, history):
+    request = make.request(history.badge, history.requester)
+    [task] = make.tasks(request)
+    expectation = request_expectation(session, history.badge.id, [task])
+    assert expectation.whole.sentence == "Usually done in 4–10 hours."
+    assert expectation.steps == {task.id: "This step is usually picked up within 9 hours."}
+    claim_task(session, task=task, by=history.worker)
+    expectation = request_expectation(session, history.badge.id, [task])
+    assert expectation.steps == {
+        task.id: "Once picked up, this step is usually finished within an hour."}
+
+
+def test_steps_of_several_positions_are_read_in_one_statement(session, make):
+    service = make.service(slug="desk-move", ordering="flexible",
+                           steps=[("it", "task"), ("facilities", "task"), ("hr", "task")])
+    request = make.request(service, make.user("Rita"))
+    tasks = make.tasks(request)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        statements.append(args[2])
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        expectation = request_expectation(session, service.id, tasks)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 2  # the lead times, and every open step's durations
+    assert set(expectation.steps.values()) == {TOO_FEW_PICKED_UP}
+    assert len(expectation.steps) == 3
