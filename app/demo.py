@@ -1,9 +1,14 @@
-"""The demo: teams, people, the example catalog and a few dozen requests in every state,
-made through the same rules as real work, at moments spread over the last weeks."""
+"""The demo: teams, people, the example catalog, a few dozen requests in every state and
+twelve weeks of finished work before them, all made through the same rules as real work,
+at moments spread over the past.
+
+The history tells one story for the insights page: onboarding's IT step ("IT account &
+laptop") waits days in IT's queue while every other step is picked up within hours, so
+it is plainly the bottleneck, and the latest onboarding requests still wait there."""
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -21,6 +26,9 @@ from app.storage.clock import frozen_at, utcnow
 from app.storage.models import Service, ServiceRequest, Task, TaskState, User
 
 DEMO_PASSWORD = "baton-demo"
+HISTORY_WEEKS = 12
+BOTTLENECK_SERVICE = "onboard-new-hire"
+BOTTLENECK_STEP = "IT account & laptop"
 
 
 @dataclass(frozen=True)
@@ -179,10 +187,85 @@ def _request(session: Session, request_id: int) -> ServiceRequest:
     return session.get_one(ServiceRequest, request_id)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """One demo request to file: when, which service, and how it goes on."""
+
+    start: datetime
+    service_index: int
+    end: str  # an ending of the recent requests, or "history": played through on time
+    index: int = -1  # its place among the recent requests (-1 for history)
+
+
+def _history(services: list[Service], rng: random.Random) -> list[_Plan]:
+    """Requests filed over the last HISTORY_WEEKS weeks, among the recent ones: two or
+    three onboardings a week and now and then one of every other service (few, so the
+    demo loads in seconds)."""
+    now = utcnow()
+    plans = []
+    for week in range(HISTORY_WEEKS):
+        week_start = now - timedelta(days=7 * (HISTORY_WEEKS - week))
+        for service_index, service in enumerate(services):
+            many = (rng.randint(2, 3) if service.slug == BOTTLENECK_SERVICE
+                    else rng.choice([0, 0, 1]))
+            for _ in range(many):
+                start = week_start + timedelta(days=rng.uniform(0, 7))
+                if start < now - timedelta(hours=1):
+                    plans.append(_Plan(start, service_index, "history"))
+    return plans
+
+
+def _step_times(service: Service, task: Task, rng: random.Random) -> tuple[timedelta, timedelta]:
+    """How long a history task waits in its queue and is then worked: hours everywhere,
+    except days in the queue for the bottleneck step."""
+    if service.slug == BOTTLENECK_SERVICE and task.step_name == BOTTLENECK_STEP:
+        return (timedelta(hours=rng.uniform(40, 190)), timedelta(hours=rng.uniform(1, 5)))
+    return (timedelta(minutes=rng.uniform(20, 60 * 7)), timedelta(minutes=rng.uniform(15, 60 * 4)))
+
+
+def _play_history(session: Session, request_id: int, *, service: Service, requester: User,
+                  rng: random.Random) -> None:
+    """Claim and finish each task as it opens, at the times _step_times gives, the earliest
+    first; what would finish after now stays open or claimed, as real work does."""
+    latest = utcnow() - timedelta(minutes=1)
+    planned: dict[int, tuple[datetime, datetime]] = {}
+    while True:
+        tasks = list(session.exec(
+            select(Task).where(Task.request_id == request_id,
+                               col(Task.state).in_([TaskState.open, TaskState.claimed]))))
+        for task in tasks:
+            if task.id not in planned:
+                opened = task.opened_at or latest
+                opened = opened if opened.tzinfo else opened.replace(tzinfo=UTC)
+                wait, work = _step_times(service, task, rng)
+                planned[task.id] = (opened + wait, opened + wait + work)  # type: ignore[index]
+        if not tasks:
+            return
+        task = min(tasks, key=lambda t: planned[t.id])  # type: ignore[index]
+        claim_at, done_at = planned[task.id]  # type: ignore[index]
+        if claim_at > latest:
+            return
+        members = [m for m in active_members(session, task.team_id) if m.id != requester.id]
+        worker = rng.choice(members or active_members(session, task.team_id))
+        if task.state == TaskState.open:
+            with frozen_at(claim_at):
+                claim_task(session, task=task, by=worker)
+        else:
+            worker = session.get_one(User, task.assignee_id)
+        if done_at > latest:
+            return
+        with frozen_at(done_at):
+            if task.kind == "approval":
+                approve_task(session, task=task, by=worker, note="Fine by me.")
+            else:
+                complete_task(session, task=task, by=worker, note=rng.choice(["", "All set."]))
+
+
 def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
               requests: int = 60, seed: int = 7) -> int:
-    """Import the catalog, add the demo people and `requests` requests. Returns how many
-    requests were made (0 when the database already had demo people)."""
+    """Import the catalog, add the demo people, HISTORY_WEEKS weeks of history and
+    `requests` recent requests. Returns how many requests were made (0 when the database
+    already had demo people)."""
     import_catalog(session, services_dir)
     if session.exec(select(User).where(User.email == DEMO_PEOPLE[0].email)).first():
         return 0
@@ -190,38 +273,43 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
     everyone = list(people.values())
     requesters = [people["ana@example.com"], people["ben@example.com"]] + everyone[2:6]
     rng = random.Random(seed)
+    history_rng = random.Random(seed + 1)
     services = list(session.exec(select(Service).order_by(col(Service.slug))))
     endings = ["open", "claimed", "completed", "open", "claimed", "rejected", "cancelled"]
+    starts = sorted(utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
+                    for _ in range(requests))
+    plans = [_Plan(start, index % len(services), endings[index % len(endings)], index)
+             for index, start in enumerate(starts)] + _history(services, history_rng)
     # Filed in date order, so request numbers grow with time as they would in real use.
-    starts = sorted(
-        utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
-        for _ in range(requests)
-    )
+    plans.sort(key=lambda plan: plan.start)
     made = 0
-    for index in range(requests):
-        service = services[index % len(services)]
+    for number, plan in enumerate(plans):
+        service = services[plan.service_index]
         version = current_version(session, service)
         definition = definition_of(version)
-        requester = requesters[index % len(requesters)]
-        if index < len(services):
+        recent = plan.end != "history"
+        play_rng = rng if recent else history_rng
+        requester = requesters[(plan.index if recent else number) % len(requesters)]
+        if 0 <= plan.index < len(services):
             requester = people["ana@example.com"]
-        start = starts[index]
-        clock = [start]
         intake = validate_intake(session, definition=definition,
-                                 values=_answers(definition, rng, everyone), uploads={},
+                                 values=_answers(definition, play_rng, everyone), uploads={},
                                  max_upload_mb=20)
-        with frozen_at(start):
+        with frozen_at(plan.start):
             created = submit_request(session, service=service, version=version,
                                      requester=requester, intake=intake,
                                      attachments_dir=attachments_dir)
-        end = endings[index % len(endings)]
-        steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
-                 "completed": 99, "rejected": 99, "cancelled": rng.randint(0, 1)}[end]
         try:
-            _play(session, created.id, steps=steps, end=end, rng=rng, clock=clock,  # type: ignore[arg-type]
-                  requester=requester)
+            if recent:
+                steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
+                         "completed": 99, "rejected": 99,
+                         "cancelled": rng.randint(0, 1)}[plan.end]
+                _play(session, created.id, steps=steps, end=plan.end, rng=rng,  # type: ignore[arg-type]
+                      clock=[plan.start], requester=requester)
+            else:
+                _play_history(session, created.id, service=service,  # type: ignore[arg-type]
+                              requester=requester, rng=history_rng)
         except DomainError:
             session.rollback()
         made += 1
     return made
-
