@@ -93,6 +93,7 @@ def pages_of(subjects: Subjects, people: dict[str, Browser], deep_pages: int) ->
         Page("My requests", "requester", "/requests"),
         Page("Catalog", "requester", "/catalog"),
         Page("Manager overview", "manager", "/overview"),
+        Page("Typed-answer report, first page, exact count", "manager", subjects.report_path),
         # Not a page: the least any answer that reads the database costs (no login, no
         # template, one `SELECT 1`), the floor under every page's share of the baseline.
         Page("Floor: /healthz (SELECT 1, no page)", "load balancer", "/healthz"),

@@ -1,10 +1,12 @@
 """Who and what the benchmark measures, found in the database through Baton's models,
 so the runner works on any data (the bench seed, the demo) without knowing its names."""
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import create_engine, func
 from sqlmodel import Session, col, select
@@ -42,6 +44,8 @@ class Subjects:
     form: dict[str, list[str]]
     search_word: str  # a word of the titles in the hot team's queue
     task_ids: list[int] = field(default_factory=list)
+    # The typed-answer report a manager would ask of the busiest service (issue 13).
+    report_path: str = ""
 
 
 def _hot_team(session: Session) -> tuple[Team, int]:
@@ -179,6 +183,29 @@ def _service_form(session: Session, person_email: str) -> tuple[Service, dict[st
     return best[1], best[2]
 
 
+def report_path(session: Session) -> str:
+    """The typed-answer report a manager would ask: `amount > 5000 and priority ==
+    "High"` (the first number field, the first select field's last option) of the
+    service with the most requests that has a number field (else of the busiest one),
+    newest first: its first page and exact count."""
+    services = session.exec(
+        select(ServiceRequest.service_id).group_by(col(ServiceRequest.service_id))
+        .order_by(func.count().desc()).limit(20)
+    ).all()
+    if not services:
+        raise BenchError("no service has requests: is the database seeded?")
+    forms = [(service, definition_of(current_version(session, service)))
+             for service in (session.get_one(Service, service_id) for service_id in services)]
+    service, definition = next(
+        ((service, form) for service, form in forms
+         if any(item.type == "number" for item in form.fields)), forms[0])
+    parts = [f"{item.key} > 5000" for item in definition.fields if item.type == "number"][:1]
+    parts += [f"{item.key} == {json.dumps((item.options or [''])[-1])}"
+              for item in definition.fields if item.type == "select"][:1]
+    query = urlencode({"where": " and ".join(parts)}) if parts else ""
+    return f"/reports/{service.slug}" + (f"?{query}" if query else "")
+
+
 def open_task_ids(session: Session, team: Team, limit: int) -> list[int]:
     """Open tasks (not approvals) of the team, newest first: claiming and completing
     them changes the oldest-first first page of the queue as little as possible."""
@@ -206,6 +233,7 @@ def discover(database_url: str, *, tasks_needed: int) -> Subjects:
                 service_slug=service.slug, form=form,
                 search_word=_search_word(session, team),
                 task_ids=open_task_ids(session, team, tasks_needed),
+                report_path=report_path(session),
             )
     finally:
         engine.dispose()
