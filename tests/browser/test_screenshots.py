@@ -13,23 +13,30 @@ from tests.browser.conftest import ROOT, sign_in
 OUT = ROOT / "docs" / "screenshots"
 WIDE, NARROW = 1440, 375
 
-# (file name, who, page, width)
+ONBOARDING_INSIGHTS = "/insights/onboard-new-hire"
+
+# (file name, who, page, width, colour scheme)
 SHOTS = [
-    ("catalog.png", "ben@example.com", "/catalog", WIDE),
-    ("catalog-375.png", "ben@example.com", "/catalog", NARROW),
-    ("request.png", "ana@example.com", "/requests/5", WIDE),
-    ("queue.png", "ivan@example.com", "/queues/it", WIDE),
-    ("overview.png", "maria@example.com", "/overview", WIDE),
+    ("catalog.png", "ben@example.com", "/catalog", WIDE, "light"),
+    ("catalog-375.png", "ben@example.com", "/catalog", NARROW, "light"),
+    # Ana's open onboarding request: the demo files its history first, in date order.
+    ("request.png", "ana@example.com", "/requests/49", WIDE, "light"),
+    ("queue.png", "ivan@example.com", "/queues/it", WIDE, "light"),
+    ("overview.png", "maria@example.com", "/overview", WIDE, "light"),
+    ("insights.png", "maria@example.com", ONBOARDING_INSIGHTS, WIDE, "light"),
+    ("insights-375.png", "maria@example.com", ONBOARDING_INSIGHTS, NARROW, "light"),
+    ("insights-dark.png", "maria@example.com", ONBOARDING_INSIGHTS, WIDE, "dark"),
 ]
 
 
-@pytest.mark.parametrize(("name", "email", "path", "width"), SHOTS,
+@pytest.mark.parametrize(("name", "email", "path", "width", "scheme"), SHOTS,
                          ids=[shot[0].removesuffix(".png") for shot in SHOTS])
 def test_page_renders_for_its_screenshot(
-    browser: Browser, live_server: str, name: str, email: str, path: str, width: int
+    browser: Browser, live_server: str, name: str, email: str, path: str, width: int,
+    scheme: str,
 ):
     context = browser.new_context(viewport={"width": width, "height": 900},
-                                  color_scheme="light", reduced_motion="reduce")
+                                  color_scheme=scheme, reduced_motion="reduce")  # type: ignore[arg-type]
     page = context.new_page()
     sign_in(page, live_server, email)
     page.goto(f"{live_server}{path}")

@@ -1,0 +1,47 @@
+"""The manager's insights journey (issue 13, "Done when"): find where onboarding loses its
+time, open the tasks behind it, and take them away as a CSV."""
+
+import csv
+import io
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import sign_in
+
+
+def test_the_manager_finds_onboardings_bottleneck_and_downloads_the_tasks_behind_it(
+    page: Page, live_server: str
+):
+    sign_in(page, live_server, "maria@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Insights")
+    page.get_by_role("link", name="Onboard a new hire").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Onboard a new hire: how it flows")
+
+    # The demo's story: IT's step waits days in the queue while the others take hours.
+    bottleneck = page.locator(".bottleneck")
+    expect(bottleneck).to_contain_text("Bottleneck: step 3, IT account & laptop")
+    expect(bottleneck).to_contain_text("mostly waiting to be picked up")
+    expect(page.locator("tr.is-bottleneck")).to_contain_text("IT account & laptop")
+
+    bottleneck.get_by_role("link", name="Its open tasks").click()
+    page.wait_for_url("**/overview/tasks?service=onboard-new-hire&step=2")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("IT account & laptop")
+    rows = page.locator("main table tbody tr")
+    expect(rows.first).to_be_visible()
+    shown = rows.count()
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download CSV").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    text = download.path().read_text(encoding="utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0] == ["Request", "Title", "Service", "Step", "Step name", "Kind", "Team",
+                        "State", "Requester", "Assignee", "Opened (UTC)", "Due (UTC)",
+                        "State since (UTC)"]
+    body = lines[1:]
+    assert len(body) >= shown >= 1
+    assert all(row[2] == "Onboard a new hire" and row[4] == "IT account & laptop"
+               for row in body)
