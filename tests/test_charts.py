@@ -28,3 +28,12 @@ def test_stacked_rows_put_their_parts_end_to_end_the_longest_full_width():
     assert one_wait.width + one_work.width == WIDTH - 16
     assert two_wait.width == (WIDTH - 16) / 2
     assert [tick.label for tick in chart.y_ticks] == ["one", "two"]
+
+
+def test_the_last_week_s_label_fits_inside_the_chart():
+    # A 12-unit label is about 6.5 units a character; centred on its column, half of it
+    # stands to the right of the column's middle (it was cut off at "30 No").
+    weeks = [(f"{day} Nov", [(1, "s", "1")]) for day in range(1, 14)]
+    chart = grouped_columns("Weekly", weeks)
+    last = chart.x_ticks[-1]
+    assert last.position + len(last.label) * 6.5 / 2 <= WIDTH

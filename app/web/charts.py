@@ -12,6 +12,8 @@ HEIGHT = 180
 MARGIN_LEFT = 34
 MARGIN_BOTTOM = 24
 MARGIN_TOP = 12
+# Room on the right for half of the last label under a column, centred on it.
+MARGIN_RIGHT = 18
 
 
 @dataclass
@@ -59,7 +61,7 @@ def grouped_columns(
 ) -> Chart:
     """Vertical bars, one group per label (a week): each group's (value, series, title)
     side by side. Every `every`-th label is written under its group."""
-    plot_width = WIDTH - MARGIN_LEFT
+    plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     top = _nice_top(max((value for _label, bars in groups for value, _s, _t in bars),
                         default=0))
