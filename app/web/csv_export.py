@@ -53,20 +53,31 @@ def inert(text: str) -> str:
 
 
 def cell(value: Any) -> str:
-    """One value as a CSV cell."""
+    """One value as a CSV cell. (Called for every cell of a download, a million for a
+    list of 80,000 tasks: the common types are tested first, by exact type.)"""
+    kind = type(value)
+    if kind is str:
+        return inert(value)
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, datetime):
+        return _utc_text(value)
+    if kind is bool:
         return "yes" if value else "no"
     if isinstance(value, int | float):
         return str(value)
-    if isinstance(value, datetime):
-        # Stored times are UTC; a naive one (SQLite gives them back so) is UTC too.
-        moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     return inert(str(value))
+
+
+def _utc_text(moment: datetime) -> str:
+    """`2026-12-03T09:30:05Z`. Stored times are UTC; SQLite gives them back naive."""
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="seconds") + "Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:-6] + "Z"  # without "+00:00"
 
 
 def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
@@ -76,7 +87,7 @@ def csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator
     buffer.write(BOM)
     writer.writerow([cell(name) for name in header])
     for row in rows:
-        writer.writerow([cell(value) for value in row])
+        writer.writerow(map(cell, row))
         if buffer.tell() >= CHUNK_BYTES:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
