@@ -293,21 +293,24 @@ def answer_report(
     versions = versions_of(session, service)
     clauses = _where(session, service=service, definition=definition, versions=versions,
                      query=query)
-    total = session.exec(
-        select(func.count()).select_from(ServiceRequest).where(*clauses)
-    ).one()
+    # The count rides along with the page (a window over every match, taken before the
+    # LIMIT): one pass over the service's answers instead of two. A page past the last
+    # has no row to carry it, and counts apart.
     rows = list(session.exec(
-        select(ServiceRequest, User.name)
+        select(ServiceRequest, User.name, func.count().over())
         .join(User, col(User.id) == ServiceRequest.requester_id)
         .where(*clauses)
         .order_by(*_order(definition, versions, query.sort))
         .offset((query.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     ))
+    total = rows[0][2] if rows else session.exec(
+        select(func.count()).select_from(ServiceRequest).where(*clauses)
+    ).one()
     columns = columns_of(definition)
     return ReportPage(
         columns=columns, total=total, page=query.page,
         rows=[ReportRow(request, name, _answers(columns, versions, request))
-              for request, name in rows],
+              for request, name, _total in rows],
     )
 
 
