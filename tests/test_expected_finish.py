@@ -1,17 +1,20 @@
 """How long a service usually takes: the calculation on known figures (percentiles,
 business time, the words, too little history) and the reads from the kept figures."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy import select as sa_select
+from sqlmodel import col
 
-from app.format.targets import add_business_days, business_seconds
+from app.format.targets import add_business_days, business_seconds, timestamp_of
 from app.reads import expected_finish
 from app.reads.expected_finish import (
     TOO_FEW_FINISHED,
     TOO_FEW_PICKED_UP,
     TOO_FEW_REQUESTS,
+    Epoch,
     lead_business_seconds,
     middle_half,
     nearest_rank,
@@ -24,7 +27,7 @@ from app.reads.expected_finish import (
     within_words,
 )
 from app.rules.tasks import claim_task
-from app.storage.models import TaskState
+from app.storage.models import RequestLeadTime, TaskState
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -68,17 +71,11 @@ def test_business_time_counts_as_add_business_days_does():
 
 def test_a_lead_time_and_a_steps_times_are_counted_in_business_time():
     # Filed Friday 08:00, completed Monday 08:00: three days, one business day.
-    assert lead_business_seconds(MONDAY + timedelta(days=7), 3 * DAY) == DAY
+    assert lead_business_seconds((MONDAY + timedelta(days=7)).timestamp(), 3 * DAY) == DAY
     # Opened Friday 20:00, picked up Monday 10:00 (4 + 10 hours of weekdays), worked
     # two hours until 12:00.
-    finished = MONDAY + timedelta(days=7, hours=4)
-    waited, worked = step_business_seconds(finished, 62 * HOUR, 2 * HOUR)
-    assert (waited, worked) == (14 * HOUR, 2 * HOUR)
-    # SQLite hands back naive UTC, PostgreSQL aware: the same either way.
-    naive = finished.replace(tzinfo=None)
-    assert step_business_seconds(naive, 62 * HOUR, 2 * HOUR) == (14 * HOUR, 2 * HOUR)
-    elsewhere = finished.astimezone(timezone(timedelta(hours=-10)))  # 02:00 there
-    assert step_business_seconds(elsewhere, 62 * HOUR, 2 * HOUR) == (14 * HOUR, 2 * HOUR)
+    finished = (MONDAY + timedelta(days=7, hours=4)).timestamp()
+    assert step_business_seconds(finished, 62 * HOUR, 2 * HOUR) == (14 * HOUR, 2 * HOUR)
 
 
 # --- the words -------------------------------------------------------------------------
@@ -107,7 +104,8 @@ def test_a_usual_time_is_said_as_within_whole_hours_or_business_days(seconds, wo
 
 
 def test_fewer_than_ten_completed_requests_are_too_few_to_tell():
-    rows = [(MONDAY + timedelta(hours=n + 1), (n + 1) * HOUR) for n in range(9)]
+    rows = [((MONDAY + timedelta(hours=n + 1)).timestamp(), (n + 1) * HOUR)
+            for n in range(9)]
     expectation = service_expectation_of(rows)
     assert expectation.words is None
     assert expectation.sentence == TOO_FEW_REQUESTS
@@ -115,14 +113,15 @@ def test_fewer_than_ten_completed_requests_are_too_few_to_tell():
 
 
 def test_ten_completed_requests_are_enough_and_the_window_is_said():
-    rows = [(MONDAY + timedelta(hours=12), (n + 1) * HOUR) for n in range(12)]  # 1..12 h
+    completed = (MONDAY + timedelta(hours=12)).timestamp()
+    rows = [(completed, (n + 1) * HOUR) for n in range(12)]  # 1..12 h
     expectation = service_expectation_of(rows)
     assert expectation.sentence == "Usually done in 3–9 hours."
     assert expectation.basis.startswith("Half of the last 12 completed requests took that long")
 
 
 def test_a_step_says_how_soon_it_is_picked_up_or_once_picked_up_finished():
-    finished = MONDAY + timedelta(hours=14)
+    finished = (MONDAY + timedelta(hours=14)).timestamp()
     rows = [(finished, (n + 1) * HOUR, 2 * HOUR) for n in range(12)]  # waited 1..12 h
     assert step_sentence(TaskState.open, rows) == "This step is usually picked up within 9 hours."
     assert step_sentence(TaskState.claimed, rows) == (
@@ -155,6 +154,16 @@ def test_the_service_figure_is_the_middle_half_of_its_completed_requests(session
     expectation = service_expectation(session, history.badge.id)
     assert expectation.count == 12
     assert expectation.sentence == "Usually done in 4–10 hours."
+
+
+def test_the_database_reads_a_moment_as_the_same_unix_timestamp_python_does(
+        session, history):
+    rows = session.execute(
+        sa_select(col(RequestLeadTime.completed_at), Epoch(col(RequestLeadTime.completed_at)))
+    ).all()
+    assert len(rows) == 12
+    for moment, timestamp in rows:
+        assert timestamp == pytest.approx(timestamp_of(moment), abs=0.001)
 
 
 def test_only_the_last_completed_requests_count(session, history, monkeypatch):

@@ -19,15 +19,17 @@ its order, never the tasks' history. The calculations are pure functions of thos
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from functools import cache
 from math import ceil, floor
+from typing import Any
 
+from sqlalchemy import Float, Integer, Select, bindparam, union_all
 from sqlalchemy import select as sa_select
-from sqlalchemy import union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
-from app.format.targets import business_seconds
-from app.storage.flow_figures import utc
+from app.format.targets import business_clock
 from app.storage.models import RequestLeadTime, Task, TaskDuration, TaskState
 
 WINDOW = 200  # the last completed requests (or finished steps) the figures come from
@@ -92,22 +94,39 @@ def span_words(low: float, high: float) -> str:
     return f"in {first}–{last} {plural}"
 
 
-def lead_business_seconds(completed_at: datetime, lead_seconds: int) -> float:
-    """A completed request's lead time in business time (filed = completed - lead),
-    weekdays as in UTC."""
-    completed_at = utc(completed_at)
-    return business_seconds(completed_at - timedelta(seconds=lead_seconds), completed_at)
+def lead_business_seconds(completed_at: float, lead_seconds: int) -> float:
+    """A completed request's lead time in business time, from when it was completed (a
+    Unix timestamp) and its lead time (it was filed lead_seconds before)."""
+    return business_clock(completed_at) - business_clock(completed_at - lead_seconds)
 
 
-def step_business_seconds(finished_at: datetime, waited: int, worked: int
+def step_business_seconds(finished_at: float, waited: int, worked: int
                           ) -> tuple[float, float]:
-    """A finished task's waiting and working time in business time: it opened at
-    finished - worked - waited and was (last) picked up at finished - worked (weekdays
-    as in UTC)."""
-    finished_at = utc(finished_at)
-    picked_up = finished_at - timedelta(seconds=worked)
-    opened = picked_up - timedelta(seconds=waited)
-    return business_seconds(opened, picked_up), business_seconds(picked_up, finished_at)
+    """A finished task's waiting and working time in business time, from when it
+    finished (a Unix timestamp): it was (last) picked up `worked` seconds before, and
+    opened `waited` seconds before that."""
+    picked_up = finished_at - worked
+    return (business_clock(picked_up) - business_clock(picked_up - waited),
+            business_clock(finished_at) - business_clock(picked_up))
+
+
+class Epoch(FunctionElement[float]):
+    """A datetime column as a Unix timestamp, computed by the database as it reads the
+    index: converting 200 datetimes in Python would cost more than the read itself."""
+
+    type = Float()
+    name = "epoch"
+    inherit_cache = True
+
+
+@compiles(Epoch, "sqlite")
+def _epoch_on_sqlite(element: Epoch, compiler: Any, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(Epoch, "postgresql")
+def _epoch_on_postgresql(element: Epoch, compiler: Any, **kw: Any) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS FLOAT8)"
 
 
 @dataclass(frozen=True)
@@ -131,22 +150,23 @@ class ServiceExpectation:
                 f"were quicker and a quarter slower. Weekends are not counted.")
 
 
-def service_expectation_of(lead_times: Sequence[tuple[datetime, int]]) -> ServiceExpectation:
-    """From (completed at, lead seconds) of the last completed requests."""
+def service_expectation_of(lead_times: Sequence[tuple[float, int]]) -> ServiceExpectation:
+    """From (completed at as a Unix timestamp, lead seconds) of the last completed
+    requests."""
     if len(lead_times) < MIN_HISTORY:
         return ServiceExpectation(len(lead_times), None)
     low, high = middle_half([lead_business_seconds(*row) for row in lead_times])
     return ServiceExpectation(len(lead_times), span_words(low, high))
 
 
-def step_sentence(state: str, durations: Sequence[tuple[datetime, int, int]]) -> str:
+def step_sentence(state: str, durations: Sequence[tuple[float, int, int]]) -> str:
     """What a step in `state` (open or claimed) usually waits for, from (finished at,
     waited, worked) of the step's last finished tasks."""
     picked_up = state == TaskState.open
     if len(durations) < MIN_HISTORY:
         return TOO_FEW_PICKED_UP if picked_up else TOO_FEW_FINISHED
-    times = [step_business_seconds(*row) for row in durations]
-    ordered = sorted(waited if picked_up else worked for waited, worked in times)
+    which = 0 if picked_up else 1  # waited, worked
+    ordered = sorted(step_business_seconds(*row)[which] for row in durations)
     usual = within_words(nearest_rank(ordered, 0.75))
     if picked_up:
         return f"This step is usually picked up {usual}."
@@ -155,13 +175,20 @@ def step_sentence(state: str, durations: Sequence[tuple[datetime, int, int]]) ->
 
 # --- the reads -------------------------------------------------------------------------
 
+@cache
+def _lead_times() -> Select[float, int]:
+    """A service's last lead times: a backward range read of ix_request_lead_time_service,
+    which covers both columns. Made once; the service and the window are parameters."""
+    return (
+        sa_select(Epoch(col(RequestLeadTime.completed_at)), col(RequestLeadTime.lead_seconds))
+        .where(col(RequestLeadTime.service_id) == bindparam("service"))
+        .order_by(col(RequestLeadTime.completed_at).desc())
+        .limit(bindparam("window", type_=Integer))
+    )
+
+
 def service_expectation(session: Session, service_id: int) -> ServiceExpectation:
-    """One backward range read of ix_request_lead_time_service (it covers both columns)."""
-    rows = session.execute(
-        sa_select(col(RequestLeadTime.completed_at), col(RequestLeadTime.lead_seconds))
-        .where(col(RequestLeadTime.service_id) == service_id)
-        .order_by(col(RequestLeadTime.completed_at).desc()).limit(WINDOW)
-    ).all()
+    rows = session.execute(_lead_times(), {"service": service_id, "window": WINDOW}).all()
     return service_expectation_of([(completed_at, lead) for completed_at, lead in rows])
 
 
@@ -174,21 +201,33 @@ class RequestExpectation:
     steps: dict[int, str] = field(default_factory=dict)
 
 
-def _step_durations(session: Session, service_id: int, positions: list[int]
-                    ) -> dict[int, list[tuple[datetime, int, int]]]:
-    """The last WINDOW durations of each step position, in one statement: a backward
-    range read of ix_task_duration_step (which covers them) per position."""
+@cache
+def _step_durations_statement(positions: int) -> Any:
+    """The last durations of `positions` step positions (parameters position_0...), in
+    one statement: a backward range read of ix_task_duration_step, which covers them,
+    per position. Made once for each number of positions."""
     parts = [
-        sa_select(col(TaskDuration.position), col(TaskDuration.finished_at),
+        sa_select(col(TaskDuration.position), Epoch(col(TaskDuration.finished_at)),
                   col(TaskDuration.waited_seconds), col(TaskDuration.worked_seconds))
-        .where(col(TaskDuration.service_id) == service_id, col(TaskDuration.position) == position)
-        .order_by(col(TaskDuration.finished_at).desc()).limit(WINDOW).subquery()
-        for position in positions
+        .where(col(TaskDuration.service_id) == bindparam("service"),
+               col(TaskDuration.position) == bindparam(f"position_{n}"))
+        .order_by(col(TaskDuration.finished_at).desc())
+        .limit(bindparam("window", type_=Integer))
+        for n in range(positions)
     ]
-    query = (sa_select(*parts[0].c) if len(parts) == 1
-             else union_all(*[sa_select(*part.c) for part in parts]))
-    found: dict[int, list[tuple[datetime, int, int]]] = {position: [] for position in positions}
-    for position, finished_at, waited, worked in session.execute(query):
+    if positions == 1:
+        return parts[0]
+    # SQLite takes ORDER BY and LIMIT in a compound's parts only inside subqueries.
+    return union_all(*[sa_select(*part.subquery().c) for part in parts])
+
+
+def _step_durations(session: Session, service_id: int, positions: list[int]
+                    ) -> dict[int, list[tuple[float, int, int]]]:
+    found: dict[int, list[tuple[float, int, int]]] = {position: [] for position in positions}
+    parameters = {"service": service_id, "window": WINDOW,
+                  **{f"position_{n}": position for n, position in enumerate(positions)}}
+    for position, finished_at, waited, worked in session.execute(
+            _step_durations_statement(len(positions)), parameters):
         found[position].append((finished_at, waited, worked))
     return found
 
