@@ -245,8 +245,8 @@ def _play_history(session: Session, request_id: int, *, service: Service, reques
         claim_at, done_at = planned[task.id]  # type: ignore[index]
         if claim_at > latest:
             return
-        members = [m for m in active_members(session, task.team_id) if m.id != requester.id]
-        worker = rng.choice(members or active_members(session, task.team_id))
+        team = active_members(session, task.team_id)
+        worker = rng.choice([m for m in team if m.id != requester.id] or team)
         if task.state == TaskState.open:
             with frozen_at(claim_at):
                 claim_task(session, task=task, by=worker)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.config import ROOT, get_settings
 from app.reads.queues import BadCursor
 from app.rules.errors import DomainError
-from app.storage.db import DATABASE_UNAVAILABLE
+from app.storage.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from app.web.auth import LoginRequired, require_csrf
 from app.web.page_cache import PageCache
 from app.web.process_tuning import tuned_process
@@ -39,7 +39,6 @@ from app.web.routes import (
     reports,
     requests,
 )
-from app.web.routes.health import RETRY_AFTER_SECONDS
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -122,8 +121,7 @@ def create_app() -> FastAPI:
         # same request will very likely work in a moment (app.storage.db.DATABASE_UNAVAILABLE).
         _log.warning("database unavailable (%s %s): %s", request.method, request.url.path,
                      str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        response = _error_page(request, 503, "The database is not answering at the moment: "
-                                             "try again in a few seconds.")
+        response = _error_page(request, 503, UNAVAILABLE_MESSAGE)
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 

@@ -16,7 +16,6 @@ from typing import Any, Union
 Value = Union[float, str, bool, date, tuple["Value", ...]]  # noqa: UP007 (recursive alias)
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-ORDERED = ("<", "<=", ">", ">=")
 KEYWORDS = {"and", "or", "not", "in", "includes", "is", "true", "false"}
 
 

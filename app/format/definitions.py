@@ -212,7 +212,7 @@ def _describe(error: ValidationError) -> list[str]:
     return problems
 
 
-def _field_types(fields: list[FieldDefinition]) -> dict[str, tuple[str, tuple[str, ...]]]:
+def field_types(fields: list[FieldDefinition]) -> dict[str, tuple[str, tuple[str, ...]]]:
     return {f.key: (f.type, tuple(f.options or ())) for f in fields}
 
 
@@ -230,13 +230,13 @@ def cross_problems(definition: ServiceDefinition) -> list[str]:
         seen.add(field.key)
         if field.show_if:
             # A field may depend only on answers given above it.
-            earlier = _field_types(definition.fields[:index])
+            earlier = field_types(definition.fields[:index])
             try:
                 check_condition(parse_condition(field.show_if), earlier)
             except ConditionError as error:
                 problems.append(f"fields.{index}.show_if: {error}")
     names: set[str] = set()
-    all_fields = _field_types(definition.fields)
+    all_fields = field_types(definition.fields)
     previous_stage = 0
     for index, step in enumerate(definition.steps):
         if step.name in names:

@@ -33,7 +33,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
 from app.format.conditions import And, Compare, ConditionError, Node, Not, Or, check, parse
-from app.format.definitions import FieldDefinition, ServiceDefinition
+from app.format.definitions import FieldDefinition, ServiceDefinition, field_types
 from app.reads.request_detail import AnswerLine
 from app.rules.catalog import definition_of
 from app.rules.inputs import InputInvalid, parse_date
@@ -119,10 +119,6 @@ def sort_choices(definition: ServiceDefinition) -> list[tuple[str, str]]:
     return choices
 
 
-def field_types(definition: ServiceDefinition) -> dict[str, tuple[str, tuple[str, ...]]]:
-    return {f.key: (f.type, tuple(f.options or ())) for f in definition.fields}
-
-
 def read_query(
     definition: ServiceDefinition, *, where: str = "", states: list[str] | None = None,
     submitted_from: str = "", submitted_to: str = "", sort: str = "", page: int = 1,
@@ -137,7 +133,7 @@ def read_query(
     elif text:
         try:
             condition = parse(text)
-            check(condition, field_types(definition))
+            check(condition, field_types(definition.fields))
         except ConditionError as error:
             problems["where"] = f"This filter cannot be used: {error}."
     chosen = tuple(dict.fromkeys(states or ()))
@@ -170,7 +166,7 @@ class _Translator:
 
     def __init__(self, *, definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
                  dialect: str):
-        self.types = field_types(definition)
+        self.types = field_types(definition.fields)
         self.versions = versions
         self.dialect = dialect
 
@@ -307,9 +303,10 @@ def answer_report(
         select(func.count()).select_from(ServiceRequest).where(*clauses)
     ).one()
     columns = columns_of(definition)
+    kinds = _kinds_by_version(versions)
     return ReportPage(
         columns=columns, total=total, page=query.page,
-        rows=[ReportRow(request, name, _answers(columns, versions, request))
+        rows=[ReportRow(request, name, _answers(columns, kinds, request))
               for request, name, _total in rows],
     )
 
@@ -326,6 +323,7 @@ def all_report_rows(
     clauses = _where(session, service=service, definition=definition, versions=versions,
                      query=query)
     columns = columns_of(definition, long_text=True)
+    kinds = _kinds_by_version(versions)
     # Nine columns: more than sqlmodel's select() is typed for.
     statement: Any = (
         select_columns(*(col(column) for column in (
@@ -342,15 +340,20 @@ def all_report_rows(
         request = ServiceRequest(id=request_id, title=title, state=state, created_at=created_at,
                                  version_id=version_id, answers=answers,
                                  service_id=service_id, requester_id=requester_id)
-        yield ReportRow(request, name, _answers(columns, versions, request))
+        yield ReportRow(request, name, _answers(columns, kinds, request))
 
 
-def _answers(columns: list[FieldDefinition], versions: dict[int, ServiceDefinition],
+def _kinds_by_version(versions: dict[int, ServiceDefinition]) -> dict[int, dict[str, str]]:
+    """Each version's field types by key, worked out once per page or download."""
+    return {version_id: {f.key: f.type for f in form.fields}
+            for version_id, form in versions.items()}
+
+
+def _answers(columns: list[FieldDefinition], kinds_by_version: dict[int, dict[str, str]],
              request: ServiceRequest) -> list[AnswerLine]:
     """The answers under the current form's columns; an answer given to a field of
     another type under the same key in an older version is not shown as this one."""
-    form = versions.get(request.version_id)
-    kinds = {f.key: f.type for f in form.fields} if form else {}
+    kinds = kinds_by_version.get(request.version_id, {})
     return [AnswerLine(f, request.answers.get(f.key) if kinds.get(f.key) == f.type else None, [])
             for f in columns]
 

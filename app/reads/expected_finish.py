@@ -30,6 +30,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col
 
 from app.format.targets import business_clock
+from app.reads.insights import rank
 from app.storage.models import RequestLeadTime, Task, TaskDuration, TaskState
 
 WINDOW = 200  # the last completed requests (or finished steps) the figures come from
@@ -51,7 +52,7 @@ def nearest_rank(ordered: Sequence[float], share: float) -> float:
     """The `share` percentile of values sorted ascending, by nearest rank (the
     ceil(share·n)-th smallest), as the insights page computes its percentiles."""
     assert ordered, "no values"
-    return ordered[max(0, ceil(share * len(ordered)) - 1)]
+    return ordered[rank(len(ordered), share)]
 
 
 def middle_half(values: Sequence[float]) -> tuple[float, float]:

@@ -229,6 +229,7 @@ def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine |
     if service_request.state not in (RequestState.rejected, RequestState.cancelled):
         return None
     query = _events_of(service_request.id).where(
-        col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]))
+        col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]),
+        col(TimelineEvent.is_internal).is_(False))
     lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
     return lines[0] if lines else None

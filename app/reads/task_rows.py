@@ -214,18 +214,25 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
 def allow_own_approvals(session: Session, rows: list[TaskRow], viewer_id: int | None
                         ) -> None:
     """Marks the approvals of the viewer's own requests whose step lets the requester
-    decide (rule 7, app.rules.policy): a lookup for those few rows only, one version
-    each."""
+    decide (rule 7, app.rules.policy): one query for those few rows' versions, and
+    each version's definition read once."""
+    own = [row for row in rows
+           if row.task.kind == StepKind.approval and row.requester_id == viewer_id]
+    if not own:
+        return
+    versions = session.exec(
+        select(ServiceRequest.id, ServiceVersion)
+        .join(ServiceVersion, col(ServiceVersion.id) == ServiceRequest.version_id)
+        .where(col(ServiceRequest.id).in_({row.task.request_id for row in own}))
+    ).all()
+    version_of = {request_id: version for request_id, version in versions}
     definitions: dict[int, ServiceDefinition] = {}
-    for row in rows:
-        if row.task.kind != StepKind.approval or row.requester_id != viewer_id:
-            continue
-        request = session.get_one(ServiceRequest, row.task.request_id)
-        if request.version_id not in definitions:
-            version = session.get_one(ServiceVersion, request.version_id)
-            definitions[request.version_id] = definition_of(version)
+    for row in own:
+        version = version_of[row.task.request_id]
+        if version.id not in definitions:
+            definitions[version.id] = definition_of(version)  # type: ignore[index]
         row.requester_may_approve = requester_may_approve(
-            definitions[request.version_id], row.task.position)
+            definitions[version.id], row.task.position)  # type: ignore[index]
 
 
 def copy_missing_request_titles(session: Session) -> int:

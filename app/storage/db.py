@@ -20,6 +20,9 @@ from app.config import get_settings
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
 )
+# What such a request is answered: a 503 with these, whichever part of Baton meets it.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The database is not answering at the moment: try again in a few seconds."
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:

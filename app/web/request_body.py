@@ -31,7 +31,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.storage.db import DATABASE_UNAVAILABLE, get_engine, request_session
+from app.storage.db import (
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    get_engine,
+    request_session,
+)
 from app.storage.models import User
 from app.web.session import get_session
 from app.web.viewer import SESSION_COOKIE, load_viewer
@@ -138,8 +144,7 @@ class BodyGate:
             try:
                 limit = await self._limit_for(scope)
             except DATABASE_UNAVAILABLE:
-                await _refusal(503, "The database is not answering at the moment: try "
-                                    "again in a few seconds.", retry_after=5)(
+                await _refusal(503, UNAVAILABLE_MESSAGE, retry_after=RETRY_AFTER_SECONDS)(
                     scope, receive, send)
                 return
         if length is not None and length > limit:

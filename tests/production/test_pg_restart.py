@@ -15,9 +15,8 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from app.storage.db import make_engine
+from app.storage.db import RETRY_AFTER_SECONDS, make_engine
 from app.storage.models import Task, TaskState
-from app.web.routes.health import RETRY_AFTER_SECONDS
 from tests.factories import Factory
 from tests.production.conftest import FaultDatabase, wait_until
 from tests.production.private_postgresql import PrivatePostgreSQL

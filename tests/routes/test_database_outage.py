@@ -15,8 +15,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
+from app.storage.db import RETRY_AFTER_SECONDS
 from app.web.auth import SESSION_COOKIE
-from app.web.routes.health import RETRY_AFTER_SECONDS
 from app.web.session import get_session
 from app.web.viewer import ANON_CSRF_COOKIE
 from tests.web import WebClient, text_of

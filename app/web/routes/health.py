@@ -5,13 +5,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.storage.db import RETRY_AFTER_SECONDS
 from app.web.session import SessionDep
 
 router = APIRouter()
 
 # How long a client is asked to wait (Retry-After) when the database is not answering;
 # app.main's handler for database outages says the same.
-RETRY_AFTER_SECONDS = 5
 
 
 @router.get("/healthz", name="health")
