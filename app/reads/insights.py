@@ -284,6 +284,15 @@ def team_flows(session: Session, *, window: Window, now: datetime,
                      ages.get(team.id, [0] * len(AGE_BUCKETS))) for team in teams]
 
 
+def age_bounds(bucket: int, *, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The moments a task of the age bucket was opened between: after the first
+    (excluded, None for the oldest bucket) and up to the second (included), as
+    open_work_by_age counts it. IndexError for a bucket there is not."""
+    low, high = AGE_BUCKETS[bucket]
+    return (None if high is None else now - timedelta(days=high),
+            None if low == 0 else now - timedelta(days=low))
+
+
 def open_work_by_age(session: Session, *, now: datetime,
                      service_id: int | None = None) -> dict[int, list[int]]:
     """Per team, how many open and claimed tasks opened within each of AGE_BUCKETS."""

@@ -90,6 +90,10 @@ class TaskFilter:
     overdue: bool = False
     now: datetime | None = None
     sort: str = "oldest"  # one of SORTS
+    # Only tasks opened within an age bucket (app.reads.insights.AGE_BUCKETS): after the
+    # first moment (excluded) and up to the second (included); None: no bound.
+    opened_after: datetime | None = None
+    opened_until: datetime | None = None
 
 
 def conditions_of(filters: TaskFilter) -> list:
@@ -124,6 +128,10 @@ def conditions_of(filters: TaskFilter) -> list:
         conditions.append(Task.assignee_id == filters.assignee_id)
     if filters.overdue:
         conditions.append(col(Task.due_at) < (filters.now or utcnow()))
+    if filters.opened_after is not None:
+        conditions.append(col(Task.opened_at) > filters.opened_after)
+    if filters.opened_until is not None:
+        conditions.append(col(Task.opened_at) <= filters.opened_until)
     if search:
         if number:
             # A number past any id matches nothing rather than overflowing the column.
