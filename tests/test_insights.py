@@ -5,6 +5,8 @@ and open work by age."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
+from sqlmodel import select
 
 from app.reads.insights import (
     Window,
@@ -17,6 +19,7 @@ from app.reads.insights import (
 )
 from app.rules.inputs import InputInvalid
 from app.storage.clock import frozen_at
+from app.storage.models import Service, User
 
 MONDAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 TWO_WEEKS = Window(date(2026, 11, 2), date(2026, 11, 16))
@@ -96,3 +99,36 @@ def test_teams_show_what_they_finished_each_week_and_open_work_by_age(session, m
     assert flows["hr"].ages == [1, 1, 1, 1, 1]  # each new request waits at HR
     assert flows["it"].ages == [0, 0, 0, 0, 0]
     assert open_work_by_age(session, now=now, service_id=service.id + 1000) == {}
+
+
+def _statements_of_service_figures(session, service_id: int, window: Window) -> int:
+    session.expunge_all()  # nothing read before may spare a statement
+    service = session.get(Service, service_id)
+    statements: list[str] = []
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        statements.append(args[2])
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        service_figures(session, service=service, window=window)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_a_service_of_many_steps_takes_as_many_statements_as_one_of_one_step(session, make):
+    onboarding, _requests = make.onboarding_history(MONDAY)
+    desk = make.service(slug="desk", steps=[("it", "task")])
+    ivan = session.exec(select(User).where(User.name == "Ivan")).one()
+    make.finished_history(desk, make.user("Rita"), ivan, start=MONDAY,
+                          waits=[timedelta(hours=n) for n in (5, 1, 4, 2, 3)],
+                          worked=timedelta(hours=1))
+    one_step = service_figures(session, service=desk, window=TWO_WEEKS)
+    assert (one_step.steps[0].waited.median, one_step.steps[0].waited.p90) == (
+        3 * HOUR, 5 * HOUR)
+    assert (one_step.lead.count, one_step.lead.median, one_step.lead.p90) == (
+        5, 4 * HOUR, 6 * HOUR)
+    three = _statements_of_service_figures(session, onboarding.id, TWO_WEEKS)
+    assert three == _statements_of_service_figures(session, desk.id, TWO_WEEKS)
+    assert three <= 5  # the version, step weeks, service weeks, every percentile at once

@@ -3,17 +3,19 @@
 Everything here reads the figures app.storage.flow_figures keeps as tasks finish, never
 the tasks' history: weekly sums for counts, shares and the bottleneck, and the narrow
 duration rows for percentiles. Percentiles are exact (nearest rank: the p-th percentile
-of n values is the ceil(p·n)-th smallest), each one row fetched from the window's range
-of a covering index, sorted by the database. The open work by age reads the queued
+of n values is the ceil(p·n)-th smallest), each one row the database picks from the
+window's range of a covering index, sorted; a page asks all of its percentiles in one
+statement, however many steps the service has. The open work by age reads the queued
 tasks (a few percent of them all) through their partial index.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from math import ceil
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import Integer, bindparam, case, func, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -161,16 +163,69 @@ def rank(count: int, share: float) -> int:
     return max(0, ceil(share * count) - 1)
 
 
-def _spread(session: Session, column: Any, where: list[Any], count: int) -> Spread:
-    if count == 0:
-        return Spread(0)
+# A probe: the value at one nearest rank of one column over the window. The database
+# sorts only the window's range of a covering index, keeping the first OFFSET + 1 values.
+_STEP_COLUMNS = {"waited": TaskDuration.waited_seconds, "worked": TaskDuration.worked_seconds}
+SHARES = (0.5, 0.9)  # the median and the 90th percentile
 
-    def at(share: float) -> int:
-        return int(session.exec(  # type: ignore[call-overload]
-            sa_select(column).where(*where).order_by(column)
-            .offset(rank(count, share)).limit(1)).scalar_one())
 
-    return Spread(count, at(0.5), at(0.9))
+def _step_probe(column: Any, n: int) -> Any:
+    return (sa_select(column.label("value"))
+            .where(col(TaskDuration.service_id) == bindparam("service"),
+                   col(TaskDuration.position) == bindparam(f"position_{n}"),
+                   col(TaskDuration.finished_at) >= bindparam("starts_at"),
+                   col(TaskDuration.finished_at) < bindparam("ends_at"))
+            .order_by(column).offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
+
+
+def _lead_probe(n: int) -> Any:
+    column = col(RequestLeadTime.lead_seconds)
+    return (sa_select(column.label("value"))
+            .where(col(RequestLeadTime.service_id) == bindparam("service"),
+                   col(RequestLeadTime.completed_at) >= bindparam("starts_at"),
+                   col(RequestLeadTime.completed_at) < bindparam("ends_at"))
+            .order_by(column).offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
+
+
+@cache
+def _probes_statement(kinds: tuple[str, ...]) -> Any:
+    """One statement for every probe of a page, `kinds[n]` naming the column of probe n
+    (parameters position_n and rank_n): each part reads the window's range of
+    ix_task_duration_step (or ix_request_lead_time_service), which covers it. Made once
+    for each sequence of kinds."""
+    parts = [_lead_probe(n) if kind == "lead" else _step_probe(_STEP_COLUMNS[kind], n)
+             for n, kind in enumerate(kinds)]
+    # SQLite takes ORDER BY and OFFSET in a compound's parts only inside subqueries; the
+    # probe's number says which row answers which.
+    numbered = []
+    for n, part in enumerate(parts):
+        sub = part.subquery()
+        numbered.append(sa_select(literal(n, Integer).label("probe"), sub.c.value))
+    return numbered[0] if len(numbered) == 1 else union_all(*numbered)
+
+
+def _spreads(session: Session, service: Service, window: Window,
+             counts: dict[tuple[str, int], int]) -> dict[tuple[str, int], Spread]:
+    """The spreads of ("waited" or "worked", position) and ("lead", 0), given how many
+    values each has in the window, in one statement (none when nothing finished)."""
+    spreads = {key: Spread(count) for key, count in counts.items()}
+    probes = [(key, share) for key, count in counts.items() if count for share in SHARES]
+    if not probes:
+        return spreads
+    parameters: dict[str, Any] = {"service": service.id, "starts_at": window.starts_at,
+                                  "ends_at": window.ends_at}
+    for n, ((kind, position), share) in enumerate(probes):
+        parameters[f"rank_{n}"] = rank(counts[(kind, position)], share)
+        if kind != "lead":
+            parameters[f"position_{n}"] = position
+    statement = _probes_statement(tuple(kind for (kind, _position), _share in probes))
+    for n, value in session.execute(statement, parameters):
+        (key, share) = probes[n]
+        if share == SHARES[0]:
+            spreads[key].median = int(value)
+        else:
+            spreads[key].p90 = int(value)
+    return spreads
 
 
 def _step_names(session: Session, service: Service) -> list[str]:
@@ -196,13 +251,6 @@ def service_figures(session: Session, *, service: Service, window: Window) -> Se
         step.finished, step.waited_total, step.worked_total = (
             int(finished), int(waited), int(worked))
         step.targeted, step.within_target = int(targeted), int(within)
-    for step in steps.values():
-        where = [col(TaskDuration.service_id) == service.id,
-                 col(TaskDuration.position) == step.position,
-                 col(TaskDuration.finished_at) >= window.starts_at,
-                 col(TaskDuration.finished_at) < window.ends_at]
-        step.waited = _spread(session, TaskDuration.waited_seconds, where, step.finished)
-        step.worked = _spread(session, TaskDuration.worked_seconds, where, step.finished)
     flows = {week: WeekFlow(week, 0, 0) for week in window.weeks}
     for week, submitted, completed in session.exec(  # type: ignore[call-overload]
         sa_select(col(ServiceWeek.week), col(ServiceWeek.submitted_count),
@@ -211,11 +259,14 @@ def service_figures(session: Session, *, service: Service, window: Window) -> Se
                col(ServiceWeek.week) >= window.start, col(ServiceWeek.week) < window.end)
     ):
         flows[week] = WeekFlow(week, submitted, completed)
-    completed_count = sum(flow.completed for flow in flows.values())
-    lead = _spread(session, RequestLeadTime.lead_seconds, [
-        col(RequestLeadTime.service_id) == service.id,
-        col(RequestLeadTime.completed_at) >= window.starts_at,
-        col(RequestLeadTime.completed_at) < window.ends_at], completed_count)
+    counts = {("lead", 0): sum(flow.completed for flow in flows.values())}
+    for step in steps.values():
+        counts[("waited", step.position)] = counts[("worked", step.position)] = step.finished
+    spreads = _spreads(session, service, window, counts)
+    for step in steps.values():
+        step.waited = spreads[("waited", step.position)]
+        step.worked = spreads[("worked", step.position)]
+    lead = spreads[("lead", 0)]
     return ServiceFigures(service=service, lead=lead,
                           steps=[steps[p] for p in sorted(steps)],
                           weeks=[flows[week] for week in window.weeks])
