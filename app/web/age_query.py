@@ -4,7 +4,7 @@ counted (Unix seconds), so the list holds the tasks that number counted (less th
 decided since) however long the page was open before the click."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import HTTPException, Query
@@ -51,6 +51,11 @@ def opened_within(age: str, at: str, *, now: datetime) -> OpenedWithin | None:
             raise HTTPException(status_code=400,
                                 detail="The moment counted at is not a time.") from None
     after, until = age_bounds(bucket, now=moment)
+    if until is None and at:
+        # The youngest bucket ends at the count: a task opened after it is not one the
+        # number counted. The page counted at a whole second within that second, so
+        # every task opened in it is kept.
+        until = moment + timedelta(seconds=1) - timedelta(microseconds=1)
     return OpenedWithin(after, until, f"open {age_label(bucket)}",
                         {"age": str(bucket), "at": str(int(moment.timestamp()))})
 

@@ -23,7 +23,8 @@ class Bar:
     width: float
     height: float
     series: str  # a CSS class
-    title: str  # what a pointer is told (the chart's table holds the same, linked)
+    title: str  # the bar's accessible name, and what a pointer is told
+    href: str | None = None  # the list behind the bar's number: the bar is a link to it
 
 
 @dataclass
@@ -55,27 +56,35 @@ def _nice_top(top: float) -> float:
         step *= 10
 
 
+# A bar's value, CSS class, title and (optionally) the link behind it.
+Part = tuple[float, str, str] | tuple[float, str, str, str | None]
+
+
+def _link(part: Part) -> str | None:
+    return part[3] if len(part) > 3 else None  # type: ignore[misc]
+
+
 def grouped_columns(
-    title: str, groups: list[tuple[str, list[tuple[float, str, str]]]], *,
+    title: str, groups: list[tuple[str, list[Part]]], *,
     every: int = 1,
 ) -> Chart:
-    """Vertical bars, one group per label (a week): each group's (value, series, title)
-    side by side. Every `every`-th label is written under its group."""
+    """Vertical bars, one group per label (a week): each group's (value, series, title,
+    link) side by side. Every `every`-th label is written under its group."""
     plot_width = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_height = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
-    top = _nice_top(max((value for _label, bars in groups for value, _s, _t in bars),
-                        default=0))
+    top = _nice_top(max((part[0] for _label, parts in groups for part in parts), default=0))
     slot = plot_width / max(1, len(groups))
     bars: list[Bar] = []
     x_ticks: list[Tick] = []
     for n, (label, values) in enumerate(groups):
         inner = slot * 0.8 / max(1, len(values))
-        for m, (value, series, bar_title) in enumerate(values):
+        for m, part in enumerate(values):
+            value, series, bar_title = part[:3]
             height = plot_height * value / top
             bars.append(Bar(
                 x=MARGIN_LEFT + n * slot + slot * 0.1 + m * inner,
                 y=MARGIN_TOP + plot_height - height, width=inner, height=height,
-                series=series, title=bar_title))
+                series=series, title=bar_title, href=_link(part)))
         if n % every == 0:
             x_ticks.append(Tick(MARGIN_LEFT + (n + 0.5) * slot, label))
     y_ticks = [Tick(MARGIN_TOP + plot_height * (1 - share), _count(top * share))
@@ -88,15 +97,15 @@ def _count(value: float) -> str:
 
 
 def stacked_rows(
-    title: str, rows: list[tuple[str, list[tuple[float, str, str]]]], *,
+    title: str, rows: list[tuple[str, list[Part]]], *,
     scale_label: str,
 ) -> Chart:
-    """Horizontal bars, one a row (a step), each made of its (value, series, title)
-    parts end to end; the row's label is written above its bar."""
+    """Horizontal bars, one a row (a step), each made of its (value, series, title,
+    link) parts end to end; the row's label is written above its bar."""
     row_height = 32
     height = MARGIN_TOP + row_height * max(1, len(rows)) + MARGIN_BOTTOM
     plot_width = WIDTH - 16
-    top = max((sum(value for value, _s, _t in parts) for _label, parts in rows), default=0)
+    top = max((sum(part[0] for part in parts) for _label, parts in rows), default=0)
     top = top or 1
     bars: list[Bar] = []
     labels: list[Tick] = []
@@ -104,10 +113,11 @@ def stacked_rows(
         y = MARGIN_TOP + n * row_height
         labels.append(Tick(y + 11, label))
         x = 8.0
-        for value, series, part_title in parts:
+        for part in parts:
+            value, series, part_title = part[:3]
             width = plot_width * value / top
             bars.append(Bar(x=x, y=y + 15, width=width, height=14, series=series,
-                            title=part_title))
+                            title=part_title, href=_link(part)))
             x += width
     return Chart(title=title, bars=bars, x_ticks=[Tick(WIDTH - 8, scale_label)],
                  y_ticks=labels, height=height, horizontal=True)

@@ -1,10 +1,9 @@
 """Insights for managers: every service's flow over a window, and one service's steps,
 its bottleneck and its teams, with charts drawn on the server (app.web.charts)."""
 
-from datetime import date
+from datetime import date, datetime
 from math import ceil
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -18,92 +17,113 @@ from app.reads.insights import (
     service_figures,
     service_lines,
     team_flows,
-    window_of,
 )
 from app.rules.catalog import get_service_by_slug
-from app.rules.inputs import InputInvalid
-from app.storage.models import utcnow
+from app.storage.models import Service
+from app.web.age_query import AGE_LABELS, counted_at
 from app.web.auth import ManagerUser
 from app.web.charts import Chart, grouped_columns, stacked_rows
 from app.web.render import render
+from app.web.routes import insights_csv, insights_lists
+from app.web.routes.insights_common import (
+    dates_of,
+    duration,
+    form_of,
+    link,
+    query_of,
+    week_dates,
+    window_or_problem,
+)
+from app.web.routes.insights_csv import now_whole
 from app.web.session import SessionDep
 
 router = APIRouter()
+# First: their paths (/insights/tasks, /insights/services.csv) would otherwise be taken
+# for a service's slug by /insights/{slug}.
+router.include_router(insights_lists.router)
+router.include_router(insights_csv.router)
 
 Weeks = Annotated[str, Query(max_length=10)]
 Day = Annotated[str, Query(max_length=40)]
 
 
-def duration(seconds: float | None) -> str:
-    """A duration in words short enough for a table cell: 40 s, 12 min, 5 h, 3 d 4 h."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h {minutes} min" if minutes and hours < 10 else f"{hours} h"
-    days, hours = divmod(seconds // 3600, 24)
-    return f"{days} d {hours} h" if hours and days < 14 else f"{days} d"
+class Links:
+    """The addresses of the lists behind a page's numbers, for its window: each number
+    and each bar drills to the requests or tasks it counts."""
 
+    def __init__(self, window: Window, now: datetime, service: Service | None):
+        self.window, self.at, self.service = window, counted_at(now), service
+        self.dates = dates_of(window)
 
-def _window(weeks: str, start: str, end: str) -> tuple[Window | None, str]:
-    try:
-        return window_of(weeks=weeks, start=start, end=end, today=utcnow().date()), ""
-    except InputInvalid as invalid:
-        return None, str(invalid)
+    def open_tasks(self, team: str | None = None, age: int | None = None,
+                   step: int | None = None) -> str:
+        """The open tasks counted: of a team (of the service) opened within an age bucket
+        at the moment the page counted them."""
+        return link("/overview/tasks", team=team,
+                    service=self.service.slug if self.service else None, step=step,
+                    age=age, at=self.at if age is not None else None)
 
+    def finished(self, *, step: int | None = None, team: str | None = None,
+                 week: date | None = None) -> str:
+        dates = week_dates(week) if week is not None else self.dates
+        path = f"/insights/{self.service.slug}/tasks" if self.service else "/insights/tasks"
+        return link(path, step=step, team=team, **dates)
 
-def _form(weeks: str, start: str, end: str) -> dict[str, str]:
-    return {"weeks": weeks if not (start or end) else "", "from": start, "to": end}
+    def submitted(self, slug: str, week: date | None = None) -> str:
+        """The typed-answer report, which filters by the day a request was submitted."""
+        return link(f"/reports/{slug}", **(week_dates(week) if week else self.dates))
 
+    def completed(self, slug: str, week: date | None = None) -> str:
+        return link(f"/insights/{slug}/completed",
+                    **(week_dates(week) if week else self.dates))
 
-def _query(form: dict[str, str]) -> str:
-    return urlencode({key: value for key, value in form.items() if value})
+    def csv(self, table: str) -> str:
+        path = f"/insights/{self.service.slug}" if self.service else "/insights"
+        return link(f"{path}/{table}.csv", **self.dates)
 
 
 def _week_label(week: date) -> str:
     return f"{week.day} {week.strftime('%b')}"
 
 
-def throughput_chart(figures: ServiceFigures) -> Chart:
+def throughput_chart(figures: ServiceFigures, links: Links) -> Chart:
     weeks = figures.weeks
+    slug = figures.service.slug
     return grouped_columns(
         f"Requests submitted and completed each week, {figures.service.name}",
         [(_week_label(flow.week), [
             (flow.submitted, "series-submitted",
-             f"Week of {flow.week.isoformat()}: {flow.submitted} submitted"),
+             f"Week of {flow.week.isoformat()}: {flow.submitted} submitted",
+             links.submitted(slug, flow.week)),
             (flow.completed, "series-completed",
-             f"Week of {flow.week.isoformat()}: {flow.completed} completed"),
+             f"Week of {flow.week.isoformat()}: {flow.completed} completed",
+             links.completed(slug, flow.week)),
         ]) for flow in weeks],
         every=max(1, ceil(len(weeks) / 4)))
 
 
-def split_chart(figures: ServiceFigures) -> Chart:
+def split_chart(figures: ServiceFigures, links: Links) -> Chart:
     steps = figures.steps
     return stacked_rows(
         f"Mean time waiting and worked per step, {figures.service.name}",
         [(f"{step.position + 1}. {step.name}", [
             (step.mean_waited, "series-waited",
-             f"{step.name}: waited {duration(step.mean_waited)} on average"),
+             f"{step.name}: waited {duration(step.mean_waited)} on average, "
+             f"{step.finished} tasks", links.finished(step=step.position)),
             (step.mean_worked, "series-worked",
-             f"{step.name}: worked {duration(step.mean_worked)} on average"),
+             f"{step.name}: worked {duration(step.mean_worked)} on average, "
+             f"{step.finished} tasks", links.finished(step=step.position)),
         ]) for step in steps],
         scale_label="mean time per task")
 
 
-def age_chart(flows: list[TeamFlow], age_labels: list[str]) -> Chart:
+def age_chart(flows: list[TeamFlow], age_labels: list[str], links: Links) -> Chart:
     totals = [sum(flow.ages[n] for flow in flows) for n in range(len(AGE_BUCKETS))]
     return grouped_columns(
         "Open tasks by how long they have been open",
-        [(label, [(count, "series-age", f"{label}: {count} open tasks")])
-         for label, count in zip(age_labels, totals, strict=True)])
-
-
-AGE_LABELS = [f"{low}–{high} d" if high else f"{low}+ d" for low, high in AGE_BUCKETS]
+        [(label, [(count, "series-age", f"{label}: {count} open tasks",
+                   links.open_tasks(age=n))])
+         for n, (label, count) in enumerate(zip(age_labels, totals, strict=True))])
 
 
 def _page(request: Request, context: dict[str, Any], *, status: int = 200) -> Response:
@@ -118,16 +138,20 @@ def show_insights(
     weeks: Weeks = "", start: Annotated[str, Query(alias="from", max_length=40)] = "",
     end: Annotated[str, Query(alias="to", max_length=40)] = "",
 ) -> Response:
-    form = _form(weeks, start, end)
-    window, problem = _window(weeks, start, end)
+    form = form_of(weeks, start, end)
+    window, problem = window_or_problem(weeks, start, end)
     if window is None:
         return _page(request, {"form": form, "problem": problem, "service": None},
                      status=400)
-    flows = team_flows(session, window=window, now=utcnow())
+    # Ages counted at a whole second, the moment the links carry, so each list behind an
+    # age holds exactly the tasks its number counted.
+    now = now_whole()
+    links = Links(window, now, None)
+    flows = team_flows(session, window=window, now=now)
     return _page(request, {
-        "form": form, "query": _query(form), "window": window, "service": None,
-        "lines": service_lines(session, window=window), "flows": flows,
-        "age_chart": age_chart(flows, AGE_LABELS),
+        "form": form, "query": query_of(form), "window": window, "service": None,
+        "lines": service_lines(session, window=window), "flows": flows, "links": links,
+        "age_chart": age_chart(flows, AGE_LABELS, links),
     })
 
 
@@ -140,17 +164,19 @@ def show_service_insights(
     service = get_service_by_slug(session, slug[:80])
     if service is None:
         raise HTTPException(status_code=404, detail="There is no such service.")
-    form = _form(weeks, start, end)
-    window, problem = _window(weeks, start, end)
+    form = form_of(weeks, start, end)
+    window, problem = window_or_problem(weeks, start, end)
     if window is None:
         return _page(request, {"form": form, "problem": problem, "service": service},
                      status=400)
+    now = now_whole()
+    links = Links(window, now, service)
     figures = service_figures(session, service=service, window=window)
-    flows = team_flows(session, window=window, now=utcnow(), service_id=service.id)
+    flows = team_flows(session, window=window, now=now, service_id=service.id)
     return _page(request, {
-        "form": form, "query": _query(form), "window": window, "service": service,
-        "figures": figures, "flows": flows,
-        "throughput_chart": throughput_chart(figures),
-        "split_chart": split_chart(figures),
-        "age_chart": age_chart(flows, AGE_LABELS),
+        "form": form, "query": query_of(form), "window": window, "service": service,
+        "figures": figures, "flows": flows, "links": links,
+        "throughput_chart": throughput_chart(figures, links),
+        "split_chart": split_chart(figures, links),
+        "age_chart": age_chart(flows, AGE_LABELS, links),
     })

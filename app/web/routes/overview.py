@@ -21,6 +21,7 @@ from app.rules.catalog import current_version, definition_of, get_service_by_slu
 from app.rules.inputs import parse_flag
 from app.rules.teams import get_team_by_slug
 from app.storage.models import User, utcnow
+from app.web.age_query import AgeQuery, AtQuery, opened_within
 from app.web.auth import ManagerUser, ViewerDep
 from app.web.csv_export import csv_response
 from app.web.render import is_htmx, render
@@ -44,16 +45,21 @@ def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> R
 
 def _drill_down(
     session: Session, user: User, *, team: str | None, service: str | None, step: int | None,
-    state: str, overdue: str, sort: str,
+    state: str, overdue: str, sort: str, age: str = "", at: str = "",
 ) -> tuple[TaskFilter, str, dict[str, Any]]:
-    """The list behind a number of the overview, as its link asks for it: its filters,
-    its title, and the parameters a link back to it carries (for the page and its CSV,
-    so both hold the same tasks). An unknown team, service or step is not found."""
+    """The list behind a number of the overview or of insights, as its link asks for it:
+    its filters, its title, and the parameters a link back to it carries (for the page
+    and its CSV, so both hold the same tasks). An unknown team, service or step is not
+    found; an age that is not one is a 400."""
+    now = utcnow()
+    within = opened_within(age, at, now=now)
     filters = TaskFilter(
         viewer_id=user.id,  # the approvals of their own requests (rule 7)
         state=state if state in ("open", "claimed") else None,
-        overdue=parse_flag(overdue) or state == "overdue", now=utcnow(),
+        overdue=parse_flag(overdue) or state == "overdue", now=now,
         sort=sort_named(sort),
+        opened_after=within.after if within else None,
+        opened_until=within.until if within else None,
     )
     title_parts = []
     if team:
@@ -83,9 +89,12 @@ def _drill_down(
     title = " · ".join(title_parts) or "All open work"
     if filters.overdue:
         title = f"{title} · overdue" if title_parts else "All overdue work"
+    if within:
+        title = f"{title} · {within.label}"
     params = {"team": team, "service": service, "step": step, "state": filters.state,
               "overdue": "1" if filters.overdue else None,
-              "sort": "due" if filters.sort == "due" else None}
+              "sort": "due" if filters.sort == "due" else None,
+              **(within.params if within else {})}
     return filters, title, params
 
 
@@ -101,10 +110,12 @@ def show_overview_tasks(
     team: TeamQuery = None, service: ServiceQuery = None, step: StepQuery = None,
     state: str = "", overdue: FlagQuery = "", sort: FlagQuery = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
+    age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     """Who has each task behind a number, and for how long."""
     filters, title, params = _drill_down(session, user, team=team, service=service,
-                                         step=step, state=state, overdue=overdue, sort=sort)
+                                         step=step, state=state, overdue=overdue, sort=sort,
+                                         age=age, at=at)
     page = list_tasks(session, filters=filters, after=after)
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return render(request, "overview/tasks.html", {
@@ -122,10 +133,12 @@ def export_overview_tasks(
     session: SessionDep, user: ManagerUser,
     team: TeamQuery = None, service: ServiceQuery = None, step: StepQuery = None,
     state: str = "", overdue: FlagQuery = "", sort: FlagQuery = "",
+    age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     """The list behind a number as CSV: the tasks its page shows, all its pages."""
     filters, _title, params = _drill_down(session, user, team=team, service=service,
-                                          step=step, state=state, overdue=overdue, sort=sort)
+                                          step=step, state=state, overdue=overdue, sort=sort,
+                                          age=age, at=at)
     name = "-".join(["open-work", *(str(v) for k, v in params.items()
                                     if k in ("team", "service") and v)])
     return task_csv(session, filters=filters, name=name)

@@ -1,0 +1,65 @@
+"""What the insights pages, their drill-down lists and their CSVs share: the window a
+link asks for, durations in words, and the links behind the numbers."""
+
+from datetime import date, timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Query
+
+from app.reads.insights import Window, window_of
+from app.rules.inputs import InputInvalid
+from app.storage.models import utcnow
+
+Weeks = Annotated[str, Query(max_length=10)]
+From = Annotated[str, Query(alias="from", max_length=40)]
+To = Annotated[str, Query(alias="to", max_length=40)]
+
+
+def duration(seconds: float | None) -> str:
+    """A duration in words short enough for a table cell: 40 s, 12 min, 5 h, 3 d 4 h."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min" if minutes and hours < 10 else f"{hours} h"
+    days, hours = divmod(seconds // 3600, 24)
+    return f"{days} d {hours} h" if hours and days < 14 else f"{days} d"
+
+
+def window_or_problem(weeks: str, start: str, end: str) -> tuple[Window | None, str]:
+    try:
+        return window_of(weeks=weeks, start=start, end=end, today=utcnow().date()), ""
+    except InputInvalid as invalid:
+        return None, str(invalid)
+
+
+def form_of(weeks: str, start: str, end: str) -> dict[str, str]:
+    return {"weeks": weeks if not (start or end) else "", "from": start, "to": end}
+
+
+def query_of(form: dict[str, str]) -> str:
+    return urlencode({key: value for key, value in form.items() if value})
+
+
+def dates_of(window: Window) -> dict[str, str]:
+    """The window as two dates: what a drill-down link carries, so the list holds the
+    weeks the page counted even when the click comes after a new week began."""
+    return {"from": window.start.isoformat(), "to": window.last_day.isoformat()}
+
+
+def week_dates(week: date) -> dict[str, str]:
+    """One week (its Monday) as a window's two dates."""
+    return {"from": week.isoformat(), "to": (week + timedelta(days=6)).isoformat()}
+
+
+def link(path: str, **params: object) -> str:
+    """`path` with the parameters that have a value, in the order given."""
+    query = urlencode({key: str(value) for key, value in params.items()
+                       if value not in (None, "")})
+    return f"{path}?{query}" if query else path
