@@ -38,6 +38,7 @@ from app.web.routes import (
     queues,
     reports,
     requests,
+    team_insights,
 )
 
 SECURITY_HEADERS = {
@@ -142,7 +143,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
                                         health, admin, admin_people, admin_services,
-                                        insights)]
+                                        insights, team_insights)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

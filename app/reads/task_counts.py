@@ -25,7 +25,9 @@ def count_from_counters(session: Session, filters: TaskFilter) -> int | None:
     twenty thousand tasks is counted by adding a few numbers; None otherwise."""
     if (tuple(filters.states) != QUEUED_TASK_STATES
             or filters.state not in (None, "open", "claimed")
-            or filters.assignee_id is not None or filters.overdue or filters.search.strip()):
+            or filters.assignee_id is not None or filters.overdue or filters.search.strip()
+            # The counters know nothing of when a task was opened.
+            or filters.opened_after is not None or filters.opened_until is not None):
         return None
     counted = {"open": OpenWorkCount.open_count, "claimed": OpenWorkCount.claimed_count}.get(
         filters.state or "", OpenWorkCount.open_count + OpenWorkCount.claimed_count)

@@ -31,6 +31,7 @@ from app.rules.tasks import (
 from app.rules.teams import active_members_of, get_team_by_slug, teams_of
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker
+from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
 from app.web.render import is_htmx, redirect, render, safe_next
@@ -70,21 +71,31 @@ def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
 
 
 def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,
-                  overdue: str, sort: str, now: datetime) -> TaskFilter:
+                  overdue: str, sort: str, now: datetime,
+                  within: OpenedWithin | None = None) -> TaskFilter:
     return TaskFilter(
         team_ids=[team.id], service_id=service, state=state if state in QUEUE_STATES else None,
         viewer_id=user.id, search=q[:200],
         # `state=overdue` is accepted too: it reads naturally in a link.
         overdue=parse_flag(overdue) or state == "overdue", now=now,
         sort=sort_named(sort),
+        opened_after=within.after if within else None,
+        opened_until=within.until if within else None,
     )
 
 
-def _kept(filters: TaskFilter) -> dict[str, str]:
+def _within(age: str, at: str) -> OpenedWithin | None:
+    """The age of open work a link from the insights asks for, counted at a whole
+    second as the insights count it (app.web.routes.team_insights)."""
+    return opened_within(age, at, now=utcnow().replace(microsecond=0))
+
+
+def _kept(filters: TaskFilter, within: OpenedWithin | None = None) -> dict[str, str]:
     """The filters a link back to the same list carries."""
     kept = {"service": filters.service_id, "state": filters.state, "q": filters.search,
             "overdue": "1" if filters.overdue else None,
-            "sort": "due" if filters.sort == "due" else None}
+            "sort": "due" if filters.sort == "due" else None,
+            **(within.params if within else {})}
     return {k: str(v) for k, v in kept.items() if v}
 
 
@@ -95,18 +106,26 @@ def show_queue(
     overdue: Annotated[str, Query(max_length=10)] = "",
     sort: Annotated[str, Query(max_length=10)] = "",
     after: Annotated[str | None, Query(max_length=100)] = None,
+    age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
+    within = _within(age, at)
     # Read before the queue, so a change landing in between can only make the kept
-    # page newer than its version (app.web.page_cache).
-    keep_queue_page(request, session, viewer, team.id)
+    # page newer than its version (app.web.page_cache). An age without the moment it
+    # was counted at is counted now, so its list changes as time passes, not only as
+    # the team's tasks do: that page is never kept. (The cache keys a page by its whole
+    # address, so a filtered page and the unfiltered one are never taken for each other.)
+    if within is None or at == within.params["at"]:
+        keep_queue_page(request, session, viewer, team.id)
     now = utcnow()
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
-                            sort=sort, now=now)
+                            sort=sort, now=now, within=within)
     page = list_tasks(session, filters=filters, after=after)
-    kept = _kept(filters)
+    kept = _kept(filters, within)
     context = {
-        "team": team, "page": page, "is_member": is_member, "now": now,
+        "team": team, "page": page, "is_member": is_member, "now": now, "within": within,
+        "age_counted_at": (datetime.fromtimestamp(int(within.params["at"]), UTC)
+                           if within else None),
         "services": queue_services(session, [team.id]),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue",
@@ -130,13 +149,14 @@ def export_queue(
     team_slug: str, service: ServiceFilter = None, state: str = "", q: str = "",
     overdue: Annotated[str, Query(max_length=10)] = "",
     sort: Annotated[str, Query(max_length=10)] = "",
+    age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     """The queue as CSV: what the page shows with the same filters, all its pages, for
     the same people (its members and managers). Not under `/queues/<slug>` itself, which
     the kept-page cache would hold in memory (app.web.page_cache)."""
     team, _ = _queue_team(session, user, viewer.team_ids, team_slug)
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
-                            sort=sort, now=utcnow())
+                            sort=sort, now=utcnow(), within=_within(age, at))
     return task_csv(session, filters=filters, name=f"queue-{team.slug}")
 
 
@@ -158,17 +178,19 @@ def queue_changes(
     service: ServiceFilter = None, state: str = "", q: str = "",
     overdue: Annotated[str, Query(max_length=10)] = "",
     sort: Annotated[str, Query(max_length=10)] = "",
+    age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     """The live queue's poll: empty while nothing changed since the page was rendered,
     else a line saying how many tasks are new or changed, with a button to show them."""
     team, _ = _queue_team(session, user, viewer.team_ids, team_slug)
     moment = _moment(since)
+    within = _within(age, at)
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
-                            sort=sort, now=utcnow())
+                            sort=sort, now=utcnow(), within=within)
     count = count_changes(session, filters=filters, since=moment)
     if not count:
         return HTMLResponse("", headers={"Vary": "HX-Request"})
-    kept = _kept(filters)
+    kept = _kept(filters, within)
     return render(request, "queues/queue.html", {
         "count": count,
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
