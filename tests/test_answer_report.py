@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from app.reads import answer_report as report_module
-from app.reads.answer_report import ReportInvalid, answer_report, read_query
+from app.reads.answer_report import answer_report
+from app.reads.report_filters import ReportInvalid, read_query
 from app.rules.catalog import current_version, definition_of
 from app.rules.requests import cancel_request
 from app.storage.clock import frozen_at

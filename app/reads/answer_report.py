@@ -32,56 +32,19 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
-from app.format.conditions import And, Compare, ConditionError, Node, Not, Or, check, parse
+from app.format.conditions import And, Compare, ConditionError, Node, Not, Or
 from app.format.definitions import FieldDefinition, ServiceDefinition, field_types
+from app.reads.report_filters import ReportQuery, Sort
 from app.reads.request_detail import AnswerLine
 from app.rules.catalog import definition_of
-from app.rules.inputs import InputInvalid, parse_date
 from app.storage.models import RequestState, Service, ServiceRequest, ServiceVersion, User
 
 PAGE_SIZE = 50
-MAX_CONDITION_LENGTH = 1000
 # Field types a report's table shows and may sort by: a file's answer is its attachments
 # (the request page lists them) and a long text would make each row a page tall (the
 # download has it); a list or a person is not ordered.
 SHOWN_TYPES = ("text", "number", "date", "select", "multi_select", "checkbox", "email",
                "person")
-# What a filter may test (conditions.check refuses the others).
-TESTABLE_TYPES = ("text", "long_text", "number", "date", "select", "multi_select",
-                  "checkbox", "email")
-SORTABLE_TYPES = ("text", "number", "date", "select", "checkbox", "email")
-STATES = tuple(state.value for state in RequestState)
-
-
-class ReportInvalid(ValueError):
-    """What is wrong with a report's filters, by the name of the input it is about."""
-
-    def __init__(self, problems: dict[str, str]):
-        super().__init__("; ".join(f"{key}: {text}" for key, text in problems.items()))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Sort:
-    key: str  # "submitted" or a field's key
-    descending: bool
-
-    @property
-    def text(self) -> str:
-        return ("-" if self.descending else "") + self.key
-
-
-DEFAULT_SORT = Sort("submitted", descending=True)
-
-
-@dataclass(frozen=True)
-class ReportQuery:
-    condition: Node | None = None
-    states: tuple[str, ...] = ()
-    submitted_from: date | None = None
-    submitted_to: date | None = None
-    sort: Sort = DEFAULT_SORT
-    page: int = 1
 
 
 @dataclass
@@ -108,54 +71,6 @@ def columns_of(definition: ServiceDefinition, *, long_text: bool = False
     """The fields the table shows (`long_text`: and the long texts, for the download)."""
     return [f for f in definition.fields
             if f.type in SHOWN_TYPES or (long_text and f.type == "long_text")]
-
-
-def sort_choices(definition: ServiceDefinition) -> list[tuple[str, str]]:
-    """(value, label) of every order the report offers, for the form's select."""
-    choices = [("-submitted", "Newest first"), ("submitted", "Oldest first")]
-    for f in definition.fields:
-        if f.type in SORTABLE_TYPES:
-            choices += [(f.key, f"{f.label}, ascending"), (f"-{f.key}", f"{f.label}, descending")]
-    return choices
-
-
-def read_query(
-    definition: ServiceDefinition, *, where: str = "", states: list[str] | None = None,
-    submitted_from: str = "", submitted_to: str = "", sort: str = "", page: int = 1,
-) -> ReportQuery:
-    """The report's inputs as typed, checked against the service's current form; raises
-    ReportInvalid with a message for each input that is wrong."""
-    problems: dict[str, str] = {}
-    condition: Node | None = None
-    text = where.strip()
-    if len(text) > MAX_CONDITION_LENGTH:
-        problems["where"] = f"A filter is at most {MAX_CONDITION_LENGTH} characters."
-    elif text:
-        try:
-            condition = parse(text)
-            check(condition, field_types(definition.fields))
-        except ConditionError as error:
-            problems["where"] = f"This filter cannot be used: {error}."
-    chosen = tuple(dict.fromkeys(states or ()))
-    if any(state not in STATES for state in chosen):
-        problems["state"] = "Choose states from the list."
-    days: dict[str, date | None] = {}
-    for name, value in (("from", submitted_from), ("to", submitted_to)):
-        try:
-            days[name] = parse_date(value)
-        except InputInvalid as invalid:
-            problems[name] = invalid.message
-            days[name] = None
-    if days["from"] and days["to"] and days["from"] > days["to"]:
-        problems["to"] = "The end of the range comes before its start."
-    sort_value = sort or DEFAULT_SORT.text
-    if sort_value not in {value for value, _label in sort_choices(definition)}:
-        problems["sort"] = "Choose an order from the list."
-    if problems:
-        raise ReportInvalid(problems)
-    return ReportQuery(condition=condition, states=chosen, submitted_from=days["from"],
-                       submitted_to=days["to"], page=page,
-                       sort=Sort(sort_value.lstrip("-"), sort_value.startswith("-")))
 
 
 # --- the condition as SQL -----------------------------------------------------------------
@@ -253,6 +168,15 @@ def _where(
     if query.submitted_to:
         clauses.append(col(ServiceRequest.created_at)
                        < _midnight(query.submitted_to + timedelta(days=1)))
+    if query.completed_from or query.completed_to:
+        # As the insights count a completed request: by when it was completed (a
+        # rejected or cancelled request was closed, never completed).
+        clauses.append(col(ServiceRequest.state) == RequestState.completed.value)
+    if query.completed_from:
+        clauses.append(col(ServiceRequest.closed_at) >= _midnight(query.completed_from))
+    if query.completed_to:
+        clauses.append(col(ServiceRequest.closed_at)
+                       < _midnight(query.completed_to + timedelta(days=1)))
     if query.condition is not None:
         dialect = session.get_bind().dialect.name
         translator = _Translator(definition=definition, versions=versions, dialect=dialect)
@@ -324,21 +248,22 @@ def all_report_rows(
                      query=query)
     columns = columns_of(definition, long_text=True)
     kinds = _kinds_by_version(versions)
-    # Nine columns: more than sqlmodel's select() is typed for.
+    # Ten columns: more than sqlmodel's select() is typed for.
     statement: Any = (
         select_columns(*(col(column) for column in (
             ServiceRequest.id, ServiceRequest.title, ServiceRequest.state,
-            ServiceRequest.created_at, ServiceRequest.version_id, ServiceRequest.answers,
-            ServiceRequest.service_id, ServiceRequest.requester_id, User.name)))
+            ServiceRequest.created_at, ServiceRequest.closed_at, ServiceRequest.version_id,
+            ServiceRequest.answers, ServiceRequest.service_id, ServiceRequest.requester_id,
+            User.name)))
         .join(User, col(User.id) == ServiceRequest.requester_id)
         .where(*clauses)
         .order_by(*_order(definition, versions, query.sort))
         .execution_options(yield_per=batch)
     )
-    for (request_id, title, state, created_at, version_id, answers, service_id,
+    for (request_id, title, state, created_at, closed_at, version_id, answers, service_id,
          requester_id, name) in session.exec(statement):
         request = ServiceRequest(id=request_id, title=title, state=state, created_at=created_at,
-                                 version_id=version_id, answers=answers,
+                                 closed_at=closed_at, version_id=version_id, answers=answers,
                                  service_id=service_id, requester_id=requester_id)
         yield ReportRow(request, name, _answers(columns, kinds, request))
 
