@@ -70,8 +70,11 @@ class Links:
         return link(path, step=step, team=team, **dates)
 
     def submitted(self, slug: str, week: date | None = None) -> str:
-        """The typed-answer report, which filters by the day a request was submitted."""
-        return link(f"/reports/{slug}", **(week_dates(week) if week else self.dates))
+        """The typed-answer report (app/web/routes/reports.py), which filters by the days
+        a request was submitted, inclusive, in UTC: the days of the counted weeks."""
+        dates = week_dates(week) if week else self.dates
+        return link(f"/reports/{slug}", submitted_from=dates["from"],
+                    submitted_to=dates["to"])
 
     def completed(self, slug: str, week: date | None = None) -> str:
         return link(f"/insights/{slug}/completed",
