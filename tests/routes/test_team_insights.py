@@ -203,7 +203,9 @@ def test_each_age_number_links_to_a_queue_listing_exactly_those_tasks(web, aged)
         csv_text = member.get(link.replace("/queues/it?", "/queues/it/tasks.csv?")).text
         assert len(csv_text.strip().splitlines()) == count + 1
         assert "age=" in listed.text.split('id="queue-changes"', 1)[1].split(">", 1)[0]
-    bars = re.findall(r'<a href="([^"]+)" tabindex="-1" class="age-bar"', page.text)
+    # Each bar drawn (those of a count above nothing) links to its bucket's list.
+    chart = page.text.split('id="age-chart-title"', 1)[1].split("</svg>", 1)[0]
+    bars = re.findall(r'<a href="([^"]+)" class="bar-link"', chart)
     assert [unescape(bar) for bar in bars] == links
 
 

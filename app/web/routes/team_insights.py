@@ -5,15 +5,14 @@ team's queue holding exactly those tasks), and each step the team owns; a CSV of
 from collections.abc import Iterator
 from datetime import datetime
 from math import ceil
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from app.reads.insights import AGE_BUCKETS, WINDOW_WEEKS, Window, age_bounds, window_of
+from app.reads.insights import AGE_BUCKETS, WINDOW_WEEKS, age_bounds
 from app.reads.team_insights import TeamInsights, team_insights
-from app.rules.inputs import InputInvalid
 from app.rules.policy import may_see_queue
 from app.rules.teams import get_team_by_slug
 from app.storage.models import Team, User, utcnow
@@ -22,15 +21,19 @@ from app.web.auth import CurrentUser, ViewerDep
 from app.web.charts import Chart, grouped_columns
 from app.web.csv_export import csv_response
 from app.web.render import render
-from app.web.routes.insights import duration
+from app.web.routes.insights_common import (
+    From,
+    To,
+    Weeks,
+    duration,
+    form_of,
+    query_of,
+    window_or_problem,
+)
 from app.web.session import SessionDep
 from app.web.viewer import Viewer
 
 router = APIRouter()
-
-Weeks = Annotated[str, Query(max_length=10)]
-From = Annotated[str, Query(alias="from", max_length=40)]
-To = Annotated[str, Query(alias="to", max_length=40)]
 
 
 def _team(session: SessionDep, user: User, team_ids: frozenset[int], slug: str) -> Team:
@@ -43,21 +46,6 @@ def _team(session: SessionDep, user: User, team_ids: frozenset[int], slug: str) 
         raise HTTPException(status_code=403,
                             detail="These are the insights of a team you are not on.")
     return team
-
-
-def _window(weeks: str, start: str, end: str) -> Window:
-    try:
-        return window_of(weeks=weeks, start=start, end=end, today=utcnow().date())
-    except InputInvalid as invalid:
-        raise _BadWindow(str(invalid)) from None
-
-
-class _BadWindow(Exception):
-    pass
-
-
-def _form(weeks: str, start: str, end: str) -> dict[str, str]:
-    return {"weeks": weeks if not (start or end) else "", "from": start, "to": end}
 
 
 def _now() -> datetime:
@@ -81,11 +69,12 @@ def finished_chart(insights: TeamInsights) -> Chart:
         every=max(1, ceil(len(weeks) / 4)))
 
 
-def age_chart(insights: TeamInsights) -> Chart:
+def age_chart(insights: TeamInsights, links: list[str]) -> Chart:
+    """Each bar a link to the queue holding the tasks it counts."""
     return grouped_columns(
         f"Open tasks of {insights.team.name} by how long they have been open",
-        [(label, [(count, "series-age", f"{label}: {count} open tasks")])
-         for label, count in zip(AGE_LABELS, insights.ages, strict=True)])
+        [(label, [(count, "series-age", f"Open {label}: {count} tasks", link)])
+         for label, count, link in zip(AGE_LABELS, insights.ages, links, strict=True)])
 
 
 def age_links(team: Team, now: datetime) -> list[str]:
@@ -100,32 +89,30 @@ def show_team_insights(
     team_slug: str, weeks: Weeks = "", start: From = "", end: To = "",
 ) -> Response:
     team = _team(session, user, viewer.team_ids, team_slug)
-    form = _form(weeks, start, end)
-    context: dict[str, Any] = {"team": team, "form": form, "window_weeks": WINDOW_WEEKS,
-                               "is_member": team.id in viewer.team_ids}
-    try:
-        window = _window(weeks, start, end)
-    except _BadWindow as bad:
-        return render(request, "insights/team.html", {**context, "problem": str(bad)},
+    form = form_of(weeks, start, end)
+    context: dict[str, Any] = {"team": team, "form": form, "window_weeks": WINDOW_WEEKS}
+    window, problem = window_or_problem(weeks, start, end)
+    if window is None:
+        return render(request, "insights/team.html", {**context, "problem": problem},
                       status=400)
     now = _now()
     insights = team_insights(session, team=team, window=window, now=now)
-    query = urlencode({key: value for key, value in form.items() if value})
+    query = query_of(form)
+    links = age_links(team, now)
     return render(request, "insights/team.html", {
         **context, "window": window, "insights": insights, "query": query,
-        "age_labels": AGE_LABELS, "age_links": age_links(team, now),
+        "age_labels": AGE_LABELS, "age_links": links,
         "duration": duration, "finished_chart": finished_chart(insights),
-        "age_chart": age_chart(insights),
+        "age_chart": age_chart(insights, links),
     })
 
 
 def _csv_insights(session: SessionDep, user: User, viewer: Viewer, team_slug: str,
                   weeks: str, start: str, end: str) -> TeamInsights:
     team = _team(session, user, viewer.team_ids, team_slug)
-    try:
-        window = _window(weeks, start, end)
-    except _BadWindow as bad:
-        raise HTTPException(status_code=400, detail=str(bad)) from None
+    window, problem = window_or_problem(weeks, start, end)
+    if window is None:
+        raise HTTPException(status_code=400, detail=problem)
     return team_insights(session, team=team, window=window, now=_now())
 
 
