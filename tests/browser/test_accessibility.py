@@ -15,7 +15,7 @@ REQUEST_PAGE = "a-request-page"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work"]
 PERSONAS = {
     "ben@example.com": EVERYONE,
-    "ivan@example.com": [*EVERYONE, "/queues/it"],
+    "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it"],
     "maria@example.com": [*EVERYONE, "/overview", "/overview/tasks?team=it"],
     "adam@example.com": [
         *EVERYONE, "/admin", "/admin/services", "/admin/services/purchase-request",
