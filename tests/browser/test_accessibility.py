@@ -16,7 +16,12 @@ EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queue
 PERSONAS = {
     "ben@example.com": EVERYONE,
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it"],
-    "maria@example.com": [*EVERYONE, "/overview", "/overview/tasks?team=it"],
+    "maria@example.com": [
+        *EVERYONE, "/overview", "/overview/tasks?team=it", "/insights",
+        "/insights/onboard-new-hire", "/insights/onboard-new-hire/tasks?step=2",
+        "/insights/tasks?team=it", "/insights/onboard-new-hire/completed",
+        "/overview/tasks?team=it&age=2",
+    ],
     "adam@example.com": [
         *EVERYONE, "/admin", "/admin/services", "/admin/services/purchase-request",
         "/admin/services/purchase-request/edit", "/admin/teams", "/admin/people",
