@@ -4,6 +4,7 @@ and take them away as a CSV."""
 
 import csv
 import io
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -25,6 +26,12 @@ def test_the_manager_finds_onboardings_bottleneck_and_downloads_the_tasks_behind
     expect(bottleneck).to_contain_text("Bottleneck: step 3, IT account & laptop")
     expect(bottleneck).to_contain_text("mostly waiting to be picked up")
     expect(page.locator("tr.is-bottleneck")).to_contain_text("IT account & laptop")
+
+    # Each bar of a chart is a link to the tasks behind it, reached with the keyboard.
+    bar = page.locator("a.bar-link", has=page.locator("rect.series-waited")).first
+    bar.focus()
+    expect(bar).to_be_focused()
+    expect(bar).to_have_attribute("href", re.compile(r"^/insights/onboard-new-hire/tasks\?step="))
 
     expect(bottleneck.get_by_role("link", name="Its open tasks")).to_be_visible()
     bottleneck.get_by_role("link", name="The tasks behind it").click()
