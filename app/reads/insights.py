@@ -22,6 +22,7 @@ from sqlmodel import Session, col
 from app.rules.catalog import current_version, definition_of
 from app.rules.inputs import InputInvalid, parse_date
 from app.storage.models import (
+    OpenWorkCount,
     RequestLeadTime,
     Service,
     ServiceWeek,
@@ -164,37 +165,43 @@ def rank(count: int, share: float) -> int:
 
 
 # A probe: the value at one nearest rank of one column over the window. The database
-# sorts only the window's range of a covering index, keeping the first OFFSET + 1 values.
+# sorts only the window's range of a covering index, keeping the first OFFSET + 1 values:
+# a rank in the upper half is counted from the top (the 90th percentile of n values is
+# the (n - ceil(0.9n) + 1)-th largest), so that it keeps a tenth of them, not nine.
 _STEP_COLUMNS = {"waited": TaskDuration.waited_seconds, "worked": TaskDuration.worked_seconds}
 SHARES = (0.5, 0.9)  # the median and the 90th percentile
+Probe = tuple[str, bool]  # the column ("waited", "worked" or "lead"), from the top
 
 
-def _step_probe(column: Any, n: int) -> Any:
+def _step_probe(column: Any, n: int, from_top: bool) -> Any:
     return (sa_select(column.label("value"))
             .where(col(TaskDuration.service_id) == bindparam("service"),
                    col(TaskDuration.position) == bindparam(f"position_{n}"),
                    col(TaskDuration.finished_at) >= bindparam("starts_at"),
                    col(TaskDuration.finished_at) < bindparam("ends_at"))
-            .order_by(column).offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
+            .order_by(column.desc() if from_top else column)
+            .offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
 
 
-def _lead_probe(n: int) -> Any:
+def _lead_probe(n: int, from_top: bool) -> Any:
     column = col(RequestLeadTime.lead_seconds)
     return (sa_select(column.label("value"))
             .where(col(RequestLeadTime.service_id) == bindparam("service"),
                    col(RequestLeadTime.completed_at) >= bindparam("starts_at"),
                    col(RequestLeadTime.completed_at) < bindparam("ends_at"))
-            .order_by(column).offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
+            .order_by(column.desc() if from_top else column)
+            .offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
 
 
 @cache
-def _probes_statement(kinds: tuple[str, ...]) -> Any:
-    """One statement for every probe of a page, `kinds[n]` naming the column of probe n
-    (parameters position_n and rank_n): each part reads the window's range of
-    ix_task_duration_step (or ix_request_lead_time_service), which covers it. Made once
-    for each sequence of kinds."""
-    parts = [_lead_probe(n) if kind == "lead" else _step_probe(_STEP_COLUMNS[kind], n)
-             for n, kind in enumerate(kinds)]
+def _probes_statement(probes: tuple[Probe, ...]) -> Any:
+    """One statement for every probe of a page, probes[n] saying which column probe n
+    reads and in which direction (parameters position_n and rank_n): each part reads
+    the window's range of ix_task_duration_step (or ix_request_lead_time_service), which
+    covers it. Made once for each sequence of probes."""
+    parts = [_lead_probe(n, from_top) if kind == "lead"
+             else _step_probe(_STEP_COLUMNS[kind], n, from_top)
+             for n, (kind, from_top) in enumerate(probes)]
     # SQLite takes ORDER BY and OFFSET in a compound's parts only inside subqueries; the
     # probe's number says which row answers which.
     numbered = []
@@ -214,12 +221,16 @@ def _spreads(session: Session, service: Service, window: Window,
         return spreads
     parameters: dict[str, Any] = {"service": service.id, "starts_at": window.starts_at,
                                   "ends_at": window.ends_at}
+    kinds: list[Probe] = []
     for n, ((kind, position), share) in enumerate(probes):
-        parameters[f"rank_{n}"] = rank(counts[(kind, position)], share)
+        count = counts[(kind, position)]
+        at = rank(count, share)
+        from_top = at > count - 1 - at
+        parameters[f"rank_{n}"] = count - 1 - at if from_top else at
+        kinds.append((kind, from_top))
         if kind != "lead":
             parameters[f"position_{n}"] = position
-    statement = _probes_statement(tuple(kind for (kind, _position), _share in probes))
-    for n, value in session.execute(statement, parameters):
+    for n, value in session.execute(_probes_statement(tuple(kinds)), parameters):
         (key, share) = probes[n]
         if share == SHARES[0]:
             spreads[key].median = int(value)
@@ -346,17 +357,33 @@ def age_bounds(bucket: int, *, now: datetime) -> tuple[datetime | None, datetime
 
 def open_work_by_age(session: Session, *, now: datetime,
                      service_id: int | None = None) -> dict[int, list[int]]:
-    """Per team, how many open and claimed tasks opened within each of AGE_BUCKETS."""
+    """Per team, how many open and claimed tasks opened within each of AGE_BUCKETS.
+
+    Most queued tasks are older than the oldest bound (at 1M requests, 60k of 78k), so
+    only the younger ones are read, through a queued-tasks index in the order of
+    opened_at, and counted under each bound; the oldest bucket is what remains of the
+    team's queued tasks, which app.storage.work_counts keeps exact (OpenWorkCount)."""
     bounds = [now - timedelta(days=low) for low, _high in AGE_BUCKETS[1:]]
-    bucket = case(*((col(Task.opened_at) > bound, n) for n, bound in enumerate(bounds)),
-                  else_=len(bounds))
-    where = [is_queued()]
+    queued = func.sum(OpenWorkCount.open_count + OpenWorkCount.claimed_count)
+    totals = sa_select(col(OpenWorkCount.team_id), queued).group_by(
+        col(OpenWorkCount.team_id))
+    younger = sa_select(col(Task.team_id), *(
+        func.sum(case((col(Task.opened_at) > bound, 1), else_=0)) for bound in bounds[:-1]
+    ), func.count()).where(is_queued(), col(Task.opened_at) > bounds[-1]).group_by(
+        col(Task.team_id))
     if service_id is not None:
-        where.append(col(Task.service_id) == service_id)
+        totals = totals.where(col(OpenWorkCount.service_id) == service_id)
+        younger = younger.where(col(Task.service_id) == service_id)
     ages: dict[int, list[int]] = {}
-    for team_id, n, count in session.exec(  # type: ignore[call-overload]
-        sa_select(col(Task.team_id), bucket, func.count()).where(*where)
-        .group_by(col(Task.team_id), bucket)
-    ):
-        ages.setdefault(team_id, [0] * len(AGE_BUCKETS))[int(n)] = int(count)
+    for team_id, total in session.exec(totals):  # type: ignore[call-overload]
+        if total:
+            ages[team_id] = [0] * (len(AGE_BUCKETS) - 1) + [int(total)]
+    for team_id, *opened_after in session.exec(younger):  # type: ignore[call-overload]
+        # opened_after[n]: how many opened after bounds[n], the youngest bound first.
+        counts = ages.setdefault(team_id, [0] * len(AGE_BUCKETS))
+        previous = 0
+        for n, after in enumerate(int(count) for count in opened_after):
+            counts[n] = after - previous
+            previous = after
+        counts[-1] -= previous
     return ages
