@@ -194,8 +194,11 @@ class UtcText(FunctionElement[str]):
 
 @compiles(UtcText, "sqlite")
 def _utc_text_on_sqlite(element: UtcText, compiler: Any, **kw: Any) -> str:
-    # Stored as UTC text (SQLAlchemy's DateTime on SQLite); NULL stays NULL.
-    return f"strftime('%Y-%m-%dT%H:%M:%SZ', {compiler.process(element.clauses, **kw)})"
+    # Stored as UTC text, `2026-12-03 09:30:05.123456` (SQLAlchemy's DateTime on SQLite):
+    # its day and its time to the second. strftime() would parse it first, and cost
+    # SQLite twice as much (4 us a row for three moments); NULL stays NULL.
+    moment = compiler.process(element.clauses, **kw)
+    return f"(substr({moment}, 1, 10) || 'T' || substr({moment}, 12, 8) || 'Z')"
 
 
 @compiles(UtcText, "postgresql")
