@@ -13,11 +13,20 @@ import pytest
 import app.web.routes.queues
 import app.web.routes.team_insights
 from app.reads.insights import AGE_BUCKETS, window_of
+from app.reads.step_durations import forget_kept
 from app.reads.team_insights import team_insights
 from app.rules.tasks import claim_task
 from app.rules.teams import get_team_by_slug
 from app.storage.clock import frozen_at, utcnow
 from tests.web import text_of
+
+
+@pytest.fixture(autouse=True)
+def _nothing_kept():  # type: ignore[no-untyped-def]
+    """Tests roll back and reuse ids: weeks kept for one test must not serve another."""
+    forget_kept()
+    yield
+    forget_kept()
 
 
 @pytest.fixture
