@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import and_, case, func, tuple_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.reads.insights import Window
 from app.reads.queues import BadCursor
@@ -82,38 +82,51 @@ class FinishedPage:
     next_cursor: str | None
 
 
+# Waited + worked, as ix_task_duration_team_took indexes it (the same expression, so the
+# database matches it), and the same sum written the other way round, which no index
+# offers in order: the database then reads the window's range and sorts it.
 _TOOK = col(TaskDuration.waited_seconds) + col(TaskDuration.worked_seconds)
+_TOOK_SORTED = col(TaskDuration.worked_seconds) + col(TaskDuration.waited_seconds)
+# Rows a walk down a team's tasks, slowest first, reads for a page, per row in the window
+# (one in every N/n of the team's tasks is in it): what a walk costs against a sort.
+_WALK_PAGE = PAGE_SIZE
 
 
 def _encode(line: FinishedLine, sort: str) -> str:
     if sort == "latest":
         return f"latest_{line.finished_at.isoformat()}_{line.task_id}"
-    return f"slowest_{line.took_seconds}_{line.task_id}"
+    return f"slowest_{line.took_seconds}_{line.finished_at.isoformat()}_{line.task_id}"
 
 
-def _after(text: str, sort: str) -> Any:
+def _after(text: str, sort: str, took: Any) -> list[Any]:
     """The rows after the cursor `text` in the list's order; BadCursor for a cursor not
     made by this list in this order."""
     try:
-        prefix, key, task_id = text.split("_")
+        prefix, *keys, task_id = text.split("_")
         if prefix != sort or not 0 < int(task_id) <= MAX_ID:
             raise ValueError(text)
         if sort == "latest":
-            moment = datetime.fromisoformat(key)
-            return (tuple_(TaskDuration.finished_at, TaskDuration.task_id)
-                    < tuple_(moment, int(task_id)))
-        took = int(key)
-        if not 0 <= took <= 10**12:
+            [stamp] = keys
+            return [tuple_(TaskDuration.finished_at, TaskDuration.task_id)
+                    < tuple_(datetime.fromisoformat(stamp), int(task_id))]
+        seconds, moment = int(keys[0]), datetime.fromisoformat(keys[1])
+        if not 0 <= seconds <= 10**12 or len(keys) != 2:
             raise ValueError(text)
-        return tuple_(_TOOK, TaskDuration.task_id) < tuple_(took, int(task_id))
-    except ValueError:
+        # The first condition alone is one an index seeks to; the row value says where
+        # among the tasks that took as long the page ended.
+        return [took <= seconds, tuple_(took, TaskDuration.finished_at, TaskDuration.task_id)
+                < tuple_(seconds, moment, int(task_id))]
+    except (ValueError, IndexError):
         raise BadCursor(text) from None
 
 
-def _where(filters: FinishedFilter) -> list[Any]:
+def _where(filters: FinishedFilter, *, walk: bool = False) -> list[Any]:
     window = filters.window
-    where = [col(TaskDuration.finished_at) >= window.starts_at,
-             col(TaskDuration.finished_at) < window.ends_at]
+    # Walking a team's tasks slowest first, the window is a test of each row, not a range
+    # to read: said as an expression, no index's range is taken for it.
+    finished = (func.coalesce(TaskDuration.finished_at, TaskDuration.finished_at) if walk
+                else col(TaskDuration.finished_at))
+    where = [finished >= window.starts_at, finished < window.ends_at]
     if filters.service_id is not None:
         where.append(col(TaskDuration.service_id) == filters.service_id)
     if filters.position is not None:
@@ -125,66 +138,130 @@ def _where(filters: FinishedFilter) -> list[Any]:
 
 def count_finished(session: Session, filters: FinishedFilter) -> int:
     """How many tasks the list holds, from the weekly sums the insights page adds up."""
+    return _count_and_walk(session, filters)[0]
+
+
+def _count_and_walk(session: Session, filters: FinishedFilter) -> tuple[int, bool]:
+    """How many tasks the list holds (the weekly sums the insights page adds up), and
+    whether to read it by walking a team's tasks slowest first (ix_task_duration_team_took)
+    rather than sorting the window's range: when the walk reads fewer rows. A page's walk
+    reads about PAGE_SIZE × N / n of the team's N tasks when n of them are in the list (at
+    most N); the sort reads the team's tasks in the window, each from the table when a
+    service is asked too (the range index does not hold it). A step's list sorts: a step
+    finishes a few thousand tasks a year, and its index covers the sort. One query."""
     window = filters.window
-    where = [col(StepWeek.week) >= window.start, col(StepWeek.week) < window.end]
+    in_window = and_(col(StepWeek.week) >= window.start, col(StepWeek.week) < window.end)
+    listed = [in_window]
     if filters.service_id is not None:
-        where.append(col(StepWeek.service_id) == filters.service_id)
+        listed.append(col(StepWeek.service_id) == filters.service_id)
     if filters.position is not None:
-        where.append(col(StepWeek.position) == filters.position)
-    if filters.team_id is not None:
-        where.append(col(StepWeek.team_id) == filters.team_id)
-    return int(session.exec(  # type: ignore[call-overload]
-        sa_select(func.coalesce(func.sum(StepWeek.finished_count), 0)).where(*where)
-    ).scalar_one())
+        listed.append(col(StepWeek.position) == filters.position)
+    if filters.team_id is None:
+        return int(session.exec(  # type: ignore[call-overload]
+            sa_select(func.coalesce(func.sum(StepWeek.finished_count), 0)).where(*listed)
+        ).scalar_one()), False
+
+    def total(*conditions: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(*conditions), StepWeek.finished_count),
+                                           else_=0)), 0)
+
+    # Through ix_step_week_team: the team's weeks, not every step's.
+    count, every, windowed = session.exec(  # type: ignore[call-overload]
+        sa_select(total(*listed), func.coalesce(func.sum(StepWeek.finished_count), 0),
+                  total(in_window))
+        .where(col(StepWeek.team_id) == filters.team_id)).one()
+    if filters.sort == "latest" or filters.position is not None:
+        return int(count), False
+    walk = min(int(every), _WALK_PAGE * int(every) / max(1, int(count)))
+    sort = int(windowed) * (3 if filters.service_id is not None else 1)
+    return int(count), walk < sort
 
 
-_NAMES = sa_select(  # type: ignore[call-overload]
+_TASKS = sa_select(  # type: ignore[call-overload]
     col(Task.id), col(Task.request_id), col(Task.request_title), col(Task.step_name),
-    col(Task.state),
-    select(Service.name).where(Service.id == Task.service_id).scalar_subquery(),
-    select(Team.name).where(Team.id == Task.team_id).scalar_subquery(),
-    select(User.name).where(User.id == Task.assignee_id).scalar_subquery(),
-)
+    col(Task.state), col(TaskDuration.within_target), col(Task.service_id),
+    col(Task.team_id), col(Task.assignee_id),
+).join(TaskDuration, col(TaskDuration.task_id) == col(Task.id))
+
+
+class _Names:
+    """Names by id, each read once however many rows name it (a CSV of 100,000 tasks
+    names a few dozen services and teams and a few thousand people)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.of: dict[Any, dict[int, str]] = {Service: {}, Team: {}, User: {}}
+
+    def learn(self, model: Any, ids: set[int | None]) -> dict[int, str]:
+        known = self.of[model]
+        missing = [n for n in ids - known.keys() if n is not None]
+        if missing:
+            known.update(self.session.execute(
+                sa_select(model.id, model.name).where(model.id.in_(missing))).all())
+        return known
+
+
+def _named(session: Session, keys: Any, names: _Names | None = None) -> list[FinishedLine]:
+    """The lines of these keys, with the names a row shows."""
+    lines = [FinishedLine(task_id, finished_at, waited, worked, None, position=position)
+             for task_id, finished_at, waited, worked, position in keys]
+    if not lines:
+        return lines
+    names = names or _Names(session)
+    by_id = {line.task_id: line for line in lines}
+    rows = session.connection().execute(_TASKS.where(col(Task.id).in_(list(by_id)))).all()
+    services = names.learn(Service, {row[6] for row in rows})
+    teams = names.learn(Team, {row[7] for row in rows})
+    people = names.learn(User, {row[8] for row in rows})
+    for (task_id, request_id, title, step_name, state, within, service_id, team_id,
+         assignee_id) in rows:
+        line = by_id[task_id]
+        (line.request_id, line.title, line.step_name, line.state, line.within_target,
+         line.service_name, line.team_name, line.finished_by) = (
+            request_id, title, step_name, state, within, services.get(service_id, ""),
+            teams.get(team_id, ""), people.get(assignee_id) if assignee_id else None)
+    return lines
+
+
+def _keys(filters: FinishedFilter, *, walk: bool, after: str | None) -> Any:
+    """The list's keys in its order (from task_duration alone; a covering index's)."""
+    sort = sort_named(filters.sort)
+    took = _TOOK if walk else _TOOK_SORTED
+    where = _where(filters, walk=walk)
+    if after:
+        where += _after(after, sort, took)
+    order: list[Any] = ([col(TaskDuration.finished_at).desc(), col(TaskDuration.task_id).desc()]
+             if sort == "latest" else
+             [took.desc(), col(TaskDuration.finished_at).desc(),
+              col(TaskDuration.task_id).desc()])
+    return (sa_select(col(TaskDuration.task_id), col(TaskDuration.finished_at),  # type: ignore[call-overload]
+                      col(TaskDuration.waited_seconds), col(TaskDuration.worked_seconds),
+                      col(TaskDuration.position))
+            .where(*where).order_by(*order))
 
 
 def finished_tasks(session: Session, *, filters: FinishedFilter, after: str | None = None,
                    limit: int = PAGE_SIZE, counted: bool = True) -> FinishedPage:
-    """A page of the list (two queries, and the count on the first page)."""
+    """A page of the list: its keys, then their names, and on the first page the count
+    (with what _count_and_walk needs to choose how to read it)."""
     sort = sort_named(filters.sort)
-    where = _where(filters)
-    if after:
-        where.append(_after(after, sort))
-    order = ([col(TaskDuration.finished_at).desc(), col(TaskDuration.task_id).desc()]
-             if sort == "latest" else [_TOOK.desc(), col(TaskDuration.task_id).desc()])
-    keys = session.exec(  # type: ignore[call-overload]
-        sa_select(col(TaskDuration.task_id), col(TaskDuration.finished_at),
-                  col(TaskDuration.waited_seconds), col(TaskDuration.worked_seconds),
-                  col(TaskDuration.within_target), col(TaskDuration.position))
-        .where(*where).order_by(*order).limit(limit + 1)).all()
+    count, walk = _count_and_walk(session, filters)
+    keys = session.exec(_keys(filters, walk=walk, after=after).limit(limit + 1)).all()
     more = len(keys) > limit
-    lines = [FinishedLine(task_id, finished_at, waited, worked, within, position=position)
-             for task_id, finished_at, waited, worked, within, position in keys[:limit]]
-    if lines:
-        by_id = {line.task_id: line for line in lines}
-        for task_id, request_id, title, step_name, state, service, team, by in session.execute(
-            _NAMES.where(col(Task.id).in_(list(by_id)))
-        ):
-            line = by_id[task_id]
-            (line.request_id, line.title, line.step_name, line.state, line.service_name,
-             line.team_name, line.finished_by) = (
-                request_id, title, step_name, state, service, team, by)
-    total = count_finished(session, filters) if counted and not after else None
+    lines = _named(session, keys[:limit])
+    total = count if counted and not after else None
     return FinishedPage(lines, total, _encode(lines[-1], sort) if more else None)
 
 
 def all_finished_tasks(session: Session, *, filters: FinishedFilter,
                        batch: int | None = None) -> Iterator[FinishedLine]:
-    """Every row of the list in its order, a batch at a time (for a streamed CSV)."""
-    after = None
-    while True:
-        page = finished_tasks(session, filters=filters, after=after,
-                              limit=batch or EXPORT_BATCH, counted=False)
-        yield from page.rows
-        if page.next_cursor is None:
-            return
-        after = page.next_cursor
+    """Every row of the list in its order, for a streamed CSV: one query, read a batch
+    at a time (a keyset per batch would sort the window again for each), each batch's
+    tasks then read by id, and each name once."""
+    # Every row: a walk would read all the team's tasks, a sort only the window's.
+    names = _Names(session)
+    result = session.connection().execute(
+        _keys(filters, walk=False, after=None).execution_options(
+            yield_per=batch or EXPORT_BATCH))
+    for keys in result.partitions():
+        yield from _named(session, keys, names)

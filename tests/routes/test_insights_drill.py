@@ -317,3 +317,32 @@ def test_tasks_finished_in_another_window_are_not_listed(web, desk):
     assert response.status_code == 200
     assert "No task was finished here in this window." in text_of(response)
     assert count_of(response) == 0
+
+
+@pytest.mark.parametrize("team", ["hr", "it", "facilities"])
+def test_a_teams_list_reads_the_same_walked_or_sorted(session: Session, make, desk, team,
+                                                       monkeypatch):
+    """The two ways of reading a team's list slowest first (finished_tasks' walk down
+    ix_task_duration_team_took, or a sort of the window) give the same rows in the same
+    order, page by page through ties (HR's three tasks each took two hours)."""
+    from app.reads import finished_tasks as module
+
+    filters = FinishedFilter(window=window_of(weeks="4", today=utcnow().date()),
+                             team_id=make.team(team).id)
+
+    def one_at_a_time() -> list[int]:
+        seen, after = [], None
+        while True:
+            page = finished_tasks(session, filters=filters, after=after, limit=1)
+            seen += [line.task_id for line in page.rows]
+            if page.next_cursor is None:
+                return seen
+            after = page.next_cursor
+
+    assert module._count_and_walk(session, filters)[1] is False  # few tasks: sorted
+    sorted_ids = one_at_a_time()
+    monkeypatch.setattr(module, "_WALK_PAGE", 0)  # a walk costs nothing: walked
+    assert module._count_and_walk(session, filters)[1] is True
+    assert one_at_a_time() == sorted_ids
+    assert len(sorted_ids) == 3
+    assert [line.task_id for line in all_finished_tasks(session, filters=filters)] == sorted_ids
