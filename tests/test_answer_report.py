@@ -192,3 +192,30 @@ def test_a_wrong_input_is_refused_with_a_message(session, purchases, inputs, pro
     with pytest.raises(ReportInvalid) as refused:
         read_query(definition, **inputs)
     assert problem in str(refused.value)
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    # The text sought may be written elsewhere in the answers (another field's answer, a
+    # key): only the field's own answer counts.
+    ('department == "Finance"', ["r4", "r1", "old"]),
+    ('vendor == "department"', ["r5"]),
+    ('vendor in ["Finance", "HR"]', ["r5a"]),
+    # Texts a JSON writer may escape are found all the same.
+    ('vendor == "Café \\"Zürich\\" a/b"', ["r6"]),
+    ('vendor in ["x", "Café \\"Zürich\\" a/b"]', ["r6"]),
+    ('equipment includes "Dock"', ["r2"]),
+])
+def test_a_text_is_found_in_its_own_field_only(session, make, purchases, where, expected):
+    ray = make.user("Ray")
+    purchases.r5a = make.request(purchases.service, ray, {  # type: ignore[attr-defined]
+        "department": "HR", "vendor": "Finance"})
+    purchases.r5 = make.request(purchases.service, ray, {  # type: ignore[attr-defined]
+        "department": "IT", "vendor": "department", "equipment": ["Monitor"]})
+    purchases.r6 = make.request(purchases.service, ray, {  # type: ignore[attr-defined]
+        "department": "IT", "vendor": 'Café "Zürich" a/b'})
+    definition = definition_of(current_version(session, purchases.service))
+    page = answer_report(session, service=purchases.service, definition=definition,
+                         query=read_query(definition, where=where))
+    names = {getattr(purchases, name).id: name
+             for name in ("old", "r1", "r2", "r3", "r4", "r5a", "r5", "r6")}
+    assert [names[row.request.id] for row in page.rows] == expected

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Field, SQLModel
 
 from app.storage.clock import utcnow
+from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -115,6 +116,11 @@ class ServiceRequest(SQLModel, table=True):
         # a cut-off answer) files one request. NULLs (no key) never collide.
         Index("uq_service_request_submission_key", "requester_id", "submission_key",
               unique=True),
+        # SQLite only: a service's requests side by side with all the typed-answer report
+        # reads, so it reads one stretch, not a row from all over the table for each
+        # (app.reads.answer_report); on PostgreSQL a long answer would not fit an entry.
+        Index("ix_service_request_report", "service_id", "id", "state", "created_at",
+              "closed_at", "version_id", "answers").ddl_if(dialect="sqlite"),
     )
 
     id: int = Field(default=None, primary_key=True)
@@ -337,22 +343,6 @@ class AdminEvent(SQLModel, table=True):
     subject: str = Field(max_length=200)
     detail: str = ""
     created_at: datetime = Field(default_factory=utcnow, index=True)
-
-
-class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins of one account (the e-mail typed, lower-cased, whether or not
-    it exists) or one client address: one row per key, updated in place and swept once
-    expires_at has passed (app.rules.login_throttle)."""
-
-    __tablename__ = "login_throttle"
-
-    kind: str = Field(primary_key=True, max_length=16)
-    key: str = Field(primary_key=True, max_length=254)
-    failures: int = 0
-    blocks: int = 0
-    window_start: datetime
-    blocked_until: datetime | None = None
-    expires_at: datetime = Field(index=True)
 
 
 class TaskDuration(SQLModel, table=True):
