@@ -18,6 +18,7 @@ from app.reads.insights import (
     window_of,
 )
 from app.rules.inputs import InputInvalid
+from app.rules.tasks import claim_task
 from app.storage.clock import frozen_at
 from app.storage.models import Service, User
 
@@ -132,3 +133,20 @@ def test_a_service_of_many_steps_takes_as_many_statements_as_one_of_one_step(ses
     three = _statements_of_service_figures(session, onboarding.id, TWO_WEEKS)
     assert three == _statements_of_service_figures(session, desk.id, TWO_WEEKS)
     assert three <= 5  # the version, step weeks, service weeks, every percentile at once
+
+
+def test_open_work_by_age_counts_one_service_apart_and_claimed_tasks_too(session, make):
+    desk = make.service(slug="desk", steps=[("hr", "task")])
+    badge = make.service(slug="badge", steps=[("hr", "task")])
+    hana = make.user("Hana", teams=("hr",))
+    rita = make.user("Rita")
+    for service, days_ago in ((desk, 0), (desk, 20), (desk, 40), (badge, 2), (badge, 30)):
+        with frozen_at(MONDAY - timedelta(days=days_ago)):
+            request = make.request(service, rita)
+    [task] = make.tasks(request)  # badge's, 30 days old: claimed is still open work
+    claim_task(session, task=task, by=hana)
+    hr = make.team("hr").id
+    now = MONDAY + timedelta(hours=1)
+    assert open_work_by_age(session, now=now, service_id=desk.id) == {hr: [1, 0, 0, 0, 2]}
+    assert open_work_by_age(session, now=now, service_id=badge.id) == {hr: [0, 1, 0, 0, 1]}
+    assert open_work_by_age(session, now=now) == {hr: [1, 1, 0, 0, 3]}
