@@ -2,16 +2,15 @@
 window, its open work by age, and each step it owns with how long its tasks waited and
 were worked.
 
-A constant number of statements whatever the number of steps: the services' current
-steps, the team's weekly sums (app.storage.flow_figures' StepWeek, with every team's
-finished count of the same steps beside them), one union of every percentile probe, and
-the open work by age. Percentiles are exact, nearest rank (app.reads.insights.rank):
-each probe one row of the window's durations sorted by the database. When the team
-finished all of a step's tasks in the window (the usual case: a step has one team),
-the probe reads the step's covering index without asking for the team, which would
-cost a read of each task's row; otherwise it asks for the team too.
+A constant number of statements whatever the number of steps or weeks: the services'
+current steps; the team's sums (app.storage.flow_figures' StepWeek) a row a step, with
+every team's finished count of the same steps beside them, and a row a week; the
+durations for the percentiles (app.reads.step_durations: exact, nearest rank, the weeks
+that are over kept in memory); the open work by age, a range count a bucket. When the
+team finished all of a step's tasks in the window (the usual case: a step has one team),
+the step's durations are read from its covering index without asking for the team;
+otherwise only the team's are read.
 """
-
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
