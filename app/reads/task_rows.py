@@ -7,8 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, FunctionElement, String, bindparam, func, update
+from sqlalchemy import (
+    CursorResult,
+    FunctionElement,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    func,
+    update,
+)
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -222,13 +232,15 @@ class _Names:
     """The names of the services, teams and people a download's rows point at, read
     when a batch first points at them (a batch's unknown ids in one query a kind)."""
 
-    _CHUNK = 900  # ids per IN (...): below any database's limit of parameters
+    _CHUNK = 900  # ids per query: below SQLite's limit of parameters
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self.service: dict[int, str] = {}
         self.team: dict[int, str] = {}
         self.user: dict[int, str] = {}
+        dialect = session.connection().dialect.name
+        self._names_of = _NAMES_OF_ARRAY if dialect == "postgresql" else _NAMES_OF
 
     def learn(self, rows: Sequence[Any]) -> None:
         self._read(Service, self.service, {row[2] for row in rows})
@@ -241,15 +253,23 @@ class _Names:
         missing = list(wanted - known.keys())
         for start in range(0, len(missing), self._CHUNK):
             known.update(self.session.connection().execute(
-                _NAMES_OF[model], {"ids": missing[start:start + self._CHUNK]}).all())
+                self._names_of[model], {"ids": missing[start:start + self._CHUNK]}).all())
 
 
 # One statement a kind, its ids bound when run (a list in `in_` would make a statement,
-# its 500 parameters checked one by one, at every lookup).
+# its parameters checked one by one, at every lookup). On PostgreSQL the ids are one
+# array: the same statement text every time, which psycopg then prepares, where an
+# `IN` of 900 parameters took twice as long (18,000 people: 0.6 s against 0.3 s).
+_MODELS = (Service, Team, User)
 _NAMES_OF: dict[Any, Any] = {
     model: sa_select(col(model.id), col(model.name))
     .where(col(model.id).in_(bindparam("ids", expanding=True)))
-    for model in (Service, Team, User)
+    for model in _MODELS
+}
+_NAMES_OF_ARRAY: dict[Any, Any] = {
+    model: sa_select(col(model.id), col(model.name))
+    .where(col(model.id) == any_(bindparam("ids", type_=ARRAY(Integer))))
+    for model in _MODELS
 }
 
 
