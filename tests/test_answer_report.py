@@ -219,3 +219,29 @@ def test_a_text_is_found_in_its_own_field_only(session, make, purchases, where, 
     names = {getattr(purchases, name).id: name
              for name in ("old", "r1", "r2", "r3", "r4", "r5a", "r5", "r6")}
     assert [names[row.request.id] for row in page.rows] == expected
+
+
+def test_a_request_with_long_answers_is_found_and_counted(session, make, monkeypatch):
+    # PostgreSQL reads requests with short and long answers from two indexes
+    # (app.storage.report_index): both halves are counted, paged and sorted together.
+    monkeypatch.setattr(report_module, "PAGE_SIZE", 2)
+    service = make.service(slug="long", fields=[
+        {"key": "amount", "label": "Amount", "type": "number"},
+        {"key": "note", "label": "Note", "type": "long_text"}])
+    rita = make.user("Rita")
+    filed = [make.request(service, rita, {"amount": str(amount), "note": "x" * length})
+             for amount, length in ((6000, 3000), (7000, 10), (8000, 5000), (10, 4000))]
+    definition = definition_of(current_version(session, service))
+
+    def listed(**inputs):  # type: ignore[no-untyped-def]
+        pages = [answer_report(session, service=service, definition=definition,
+                               query=read_query(definition, page=number, **inputs))
+                 for number in (1, 2)]
+        assert {page.total for page in pages} == {3 if inputs else 4}
+        ids = [request.id for request in filed]
+        return [ids.index(row.request.id) for page in pages for row in page.rows]
+
+    assert listed(where="amount > 5000") == [2, 1, 0]
+    assert listed(where="amount > 5000", sort="-amount") == [2, 1, 0]
+    assert listed(where="amount > 5000", sort="amount") == [0, 1, 2]
+    assert listed() == [3, 2, 1, 0]

@@ -27,7 +27,9 @@ from sqlalchemy import (
     literal,
     not_,
     or_,
+    text,
     type_coerce,
+    union_all,
 )
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import JSONB
@@ -39,6 +41,7 @@ from app.reads.report_filters import ReportQuery, Sort
 from app.reads.request_detail import AnswerLine
 from app.rules.catalog import definition_of
 from app.storage.models import RequestState, Service, ServiceRequest, ServiceVersion, User
+from app.storage.report_index import SHORT_ANSWERS
 
 PAGE_SIZE = 50
 # Field types a report's table shows and may sort by: a file's answer is its attachments
@@ -208,18 +211,40 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _order(definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
-           sort: Sort) -> list[Any]:
+def _order_keys(definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
+                sort: Sort) -> list[tuple[Any, bool]]:
+    """What the report is ordered by: (expression, descending) from first to last."""
     request_id = col(ServiceRequest.id)
     if sort.key == "submitted":
-        return [request_id.desc() if sort.descending else request_id.asc()]
+        return [(request_id, sort.descending)]
     translator = _Translator(definition=definition, versions=versions, dialect="")
     value = translator.guarded(sort.key, translator.typed(sort.key))
     if value is None:
-        return [request_id.desc() if sort.descending else request_id.asc()]
+        return [(request_id, sort.descending)]
     # Requests without the answer come last in either direction; ties newest first.
-    ordered = value.desc() if sort.descending else value.asc()
-    return [case((value.is_(None), 1), else_=0), ordered, request_id.desc()]
+    return [(case((value.is_(None), 1), else_=0), False), (value, sort.descending),
+            (request_id, True)]
+
+
+def _order(definition: ServiceDefinition, versions: dict[int, ServiceDefinition],
+           sort: Sort) -> list[Any]:
+    return [key.desc() if descending else key.asc()
+            for key, descending in _order_keys(definition, versions, sort)]
+
+
+def _matching(dialect: str, clauses: list[ColumnElement[bool]],
+              keys: list[tuple[Any, bool]]) -> Any:
+    """The requests that match, as a subquery of their ids (`id`) and order keys (`k0`
+    …), read from the report's indexes (app.storage.report_index): on PostgreSQL the
+    requests with short answers and the others apart, each half from its own index."""
+    columns = [col(ServiceRequest.id), *(key.label(f"k{n}") for n, (key, _d) in
+                                         enumerate(keys))]
+    if dialect != "postgresql":
+        return select_columns(*columns).where(*clauses).subquery("matching")
+    return union_all(
+        select_columns(*columns).where(*clauses, text(SHORT_ANSWERS)),
+        select_columns(*columns).where(*clauses, text(f"NOT ({SHORT_ANSWERS})")),
+    ).subquery("matching")
 
 
 def answer_report(
@@ -234,27 +259,30 @@ def answer_report(
     versions = versions_of(session, service)
     clauses = _where(session, service=service, definition=definition, versions=versions,
                      query=query)
-    order = _order(definition, versions, query.sort)
-    request_id = col(ServiceRequest.id)
+    keys = _order_keys(definition, versions, query.sort)
+    matching = _matching(session.get_bind().dialect.name, clauses, keys)
+    order = [matching.c[f"k{n}"].desc() if descending else matching.c[f"k{n}"].asc()
+             for n, (_key, descending) in enumerate(keys)]
     offset = (query.page - 1) * PAGE_SIZE
     dense = query.condition is None and query.sort.key == "submitted" and not any(
         (query.submitted_from, query.submitted_to, query.completed_from, query.completed_to))
     if dense:
         # All of the service, or the requests in some states: the count reads the index
         # alone and the page finds its rows among the first it reads.
-        total = session.exec(select(func.count(request_id)).where(*clauses)).one()
-        ids = list(session.exec(select(request_id).where(*clauses).order_by(*order)
-                                .offset(offset).limit(PAGE_SIZE)))
+        total = session.exec(select(func.count()).select_from(matching)).one()
+        page: Any = select_columns(matching.c.id).order_by(*order).offset(offset)
+        ids = [row[0] for row in session.exec(page.limit(PAGE_SIZE))]
     else:
         # A test of the answers or dates (or an order by an answer) may match few, so the
         # page would read as far as the count does: the service is read once, with the
         # count riding along as a window over every match, taken before the LIMIT. A
         # page past the last has no row to carry it, and counts apart.
-        found = list(session.exec(select(request_id, func.count().over()).where(*clauses)
-                                  .order_by(*order).offset(offset).limit(PAGE_SIZE)))
+        counted: Any = select_columns(matching.c.id, func.count().over()).order_by(*order)
+        found = list(session.exec(counted.offset(offset).limit(PAGE_SIZE)))
         ids = [row[0] for row in found]
         total = found[0][1] if found else session.exec(
-            select(func.count(request_id)).where(*clauses)).one()
+            select(func.count()).select_from(matching)).one()
+    request_id = col(ServiceRequest.id)
     columns = columns_of(definition)
     kinds = _kinds_by_version(versions)
     rows = {row.request.id: row for row in _rows(

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Field, SQLModel
 
 from app.storage.clock import utcnow
+from app.storage.report_index import report_indexes
 from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
@@ -116,11 +117,7 @@ class ServiceRequest(SQLModel, table=True):
         # a cut-off answer) files one request. NULLs (no key) never collide.
         Index("uq_service_request_submission_key", "requester_id", "submission_key",
               unique=True),
-        # SQLite only: a service's requests side by side with all the typed-answer report
-        # reads, so it reads one stretch, not a row from all over the table for each
-        # (app.reads.answer_report); on PostgreSQL a long answer would not fit an entry.
-        Index("ix_service_request_report", "service_id", "id", "state", "created_at",
-              "closed_at", "version_id", "answers").ddl_if(dialect="sqlite"),
+        *report_indexes(),  # the typed-answer report's, one set per database
     )
 
     id: int = Field(default=None, primary_key=True)
