@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.reads.queues import TaskFilter
 from app.reads.task_rows import task_lines
+from app.storage.models import request_number
 from app.web.csv_export import csv_lines_response, inert, quoted
 
 TASK_HEADER = [
@@ -29,13 +30,13 @@ class _Fields(dict[str, str]):
 def task_csv_lines(lines: Iterable[tuple[Any, ...]]) -> Iterator[str]:
     """Task lines (app.reads.task_rows.EXPORT_COLUMNS) as the file's lines, made here
     rather than by the csv module (csv_export.csv_line_chunks): every text made inert
-    and quoted; the request's number (`REQ-<id>`), the step's number and the moments,
+    and quoted; the request's number (`REQ-42`), the step's number and the moments,
     UTC text already (`2026-12-03T09:30:05Z`), hold nothing to make inert or quote."""
     fields = _Fields()
     for (request_id, title, service_name, position, step_name, kind, team_name, state,
          requester_name, assignee_name, opened_at, due_at, changed_at) in lines:
         assignee = "" if assignee_name is None else fields[assignee_name]
-        yield (f"REQ-{request_id},{quoted(inert(title))},{fields[service_name]},"
+        yield (f"{request_number(request_id)},{quoted(inert(title))},{fields[service_name]},"
                f"{position + 1},{fields[step_name]},{fields[kind]},{fields[team_name]},"
                f"{fields[state]},{fields[requester_name]},{assignee},{opened_at or ''},"
                f"{due_at or ''},{changed_at or ''}\r\n")
