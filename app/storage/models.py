@@ -353,6 +353,8 @@ class TaskDuration(SQLModel, table=True):
         Index("ix_task_duration_step", "service_id", "position", "finished_at",
               "waited_seconds", "worked_seconds"),
         Index("ix_task_duration_team", "team_id", "finished_at"),
+        Index("ix_task_duration_team_took", "team_id", text("(waited_seconds + worked_seconds)"),
+              "finished_at", "waited_seconds", "worked_seconds", "service_id", "position"),
     )
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
@@ -383,6 +385,7 @@ class StepWeek(SQLModel, table=True):
     """One step's finished tasks of one team in one ISO week (`week`: its Monday, UTC)."""
 
     __tablename__ = "step_week"
+    __table_args__ = (Index("ix_step_week_team", "team_id", "week", "finished_count"),)
 
     service_id: int = Field(foreign_key="service.id", primary_key=True)
     position: int = Field(primary_key=True)
