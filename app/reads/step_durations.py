@@ -28,7 +28,7 @@ from sqlmodel import Session, col
 from app.reads.insights import rank
 from app.storage.models import TaskDuration
 
-MAX_KEPT = 512  # steps × windows; a step of 52 weeks of 9,000 tasks is 150 kB
+MAX_KEPT = 256  # steps × windows: a step of 52 weeks of 9,000 tasks is 150 kB, 256 at most 40 MB
 
 
 @dataclass(frozen=True)
