@@ -355,6 +355,8 @@ class TaskDuration(SQLModel, table=True):
         Index("ix_task_duration_team", "team_id", "finished_at"),
         Index("ix_task_duration_team_took", "team_id", text("(waited_seconds + worked_seconds)"),
               "finished_at", "waited_seconds", "worked_seconds", "service_id", "position"),
+        Index("ix_task_duration_step_keys", "service_id", "position", "finished_at",
+              "waited_seconds", "worked_seconds", "task_id").ddl_if(dialect="postgresql"),
     )
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
