@@ -289,13 +289,18 @@ def answer_report(
     order = [matching.c[f"k{n}"].desc() if descending else matching.c[f"k{n}"].asc()
              for n, (_key, descending) in enumerate(keys)]
     offset = (query.page - 1) * PAGE_SIZE
+    request_id = col(ServiceRequest.id)
     dense = query.condition is None and query.sort.key == "submitted" and not any(
         (query.submitted_from, query.submitted_to, query.completed_from, query.completed_to))
     if dense:
-        # All of the service, or the requests in some states: the count reads the index
-        # alone and the page finds its rows among the first it reads.
-        total = session.exec(select(func.count()).select_from(matching)).one()
-        page: Any = select_columns(matching.c.id).order_by(*order).offset(offset)
+        # All of the service, or the requests in some states: the page finds its rows
+        # among the first it reads, from the table (newest first); the count reads an
+        # index alone: the service's (service_id) for all of them, else the report's.
+        counted_from = ServiceRequest if not query.states else matching
+        total = session.exec(select(func.count()).select_from(counted_from)
+                             .where(*(clauses if not query.states else ()))).one()
+        page: Any = select_columns(request_id).where(*clauses).order_by(
+            *_order(definition, versions, query.sort)).offset(offset)
         ids = [row[0] for row in session.exec(page.limit(PAGE_SIZE))]
     else:
         # A test of the answers or dates (or an order by an answer) may match few, so the
@@ -307,7 +312,6 @@ def answer_report(
         ids = [row[0] for row in found]
         total = found[0][1] if found else session.exec(
             select(func.count()).select_from(matching)).one()
-    request_id = col(ServiceRequest.id)
     columns = columns_of(definition)
     kinds = _kinds_by_version(versions)
     rows = {row.request.id: row for row in _rows(
