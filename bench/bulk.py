@@ -22,6 +22,13 @@ class Loader(Protocol):
     def finish(self) -> None: ...
 
 
+def indexes_of(tables: Sequence[Table], dialect_name: str) -> list[Index]:
+    """The tables' indexes this database has: some are made on one database only
+    (`ddl_if`, e.g. the typed-answer report's)."""
+    return [index for table in tables for index in table.indexes
+            if getattr(getattr(index, "_ddl_if", None), "dialect", None) in (None, dialect_name)]
+
+
 def _quoted(name: str) -> str:
     return f'"{name}"'
 
@@ -53,7 +60,7 @@ class SqliteLoader:
             f"INSERT INTO {_quoted(table)} ({names}) VALUES ({marks})", rows)
 
     def drop_indexes(self, tables: Sequence[Table]) -> list[Index]:
-        indexes = [index for table in tables for index in table.indexes]
+        indexes = indexes_of(tables, "sqlite")
         for index in indexes:
             self.connection.execute(str(DropIndex(index).compile(dialect=self.dialect)))
         return indexes
@@ -95,7 +102,7 @@ class PostgresLoader:
                 copy.write_row(row)
 
     def drop_indexes(self, tables: Sequence[Table]) -> list[Index]:
-        indexes = [index for table in tables for index in table.indexes]
+        indexes = indexes_of(tables, "postgresql")
         with self.connection.cursor() as cursor:
             for index in indexes:
                 cursor.execute(str(DropIndex(index).compile(dialect=self.dialect)))
