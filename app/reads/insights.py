@@ -3,32 +3,32 @@
 Everything here reads the figures app.storage.flow_figures keeps as tasks finish, never
 the tasks' history: weekly sums for counts, shares and the bottleneck, and the narrow
 duration rows for percentiles. Percentiles are exact (nearest rank: the p-th percentile
-of n values is the ceil(p·n)-th smallest), each one row the database picks from the
-window's range of a covering index, sorted; a page asks all of its percentiles in one
-statement, however many steps the service has. The open work by age reads the queued
-tasks (a few percent of them all) through their partial index.
+of n values is the ceil(p·n)-th smallest), by app.reads.step_durations: the weeks before
+this one are over, so their durations are read once and kept sorted in memory, checked
+against the weekly sums at each page; this week's few are read at each page. The open
+work by age reads the queued tasks (a few percent of them all) through their partial
+index.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
-from math import ceil
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, literal, union_all
+from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from app.reads.step_durations import LeadRange, Range, StepRange, Sums, rank_ranges
+from app.reads.step_durations import rank as rank  # its place before; still imported from here
 from app.rules.catalog import current_version, definition_of
 from app.rules.inputs import InputInvalid, parse_date
+from app.storage.clock import utcnow
 from app.storage.models import (
     OpenWorkCount,
-    RequestLeadTime,
     Service,
     ServiceWeek,
     StepWeek,
     Task,
-    TaskDuration,
     Team,
     is_queued,
 )
@@ -159,84 +159,9 @@ class ServiceFigures:
         return sum(week.completed for week in self.weeks)
 
 
-def rank(count: int, share: float) -> int:
-    """The nearest rank (0-based) of the `share` percentile among `count` values."""
-    return max(0, ceil(share * count) - 1)
-
-
-# A probe: the value at one nearest rank of one column over the window. The database
-# sorts only the window's range of a covering index, keeping the first OFFSET + 1 values:
-# a rank in the upper half is counted from the top (the 90th percentile of n values is
-# the (n - ceil(0.9n) + 1)-th largest), so that it keeps a tenth of them, not nine.
-_STEP_COLUMNS = {"waited": TaskDuration.waited_seconds, "worked": TaskDuration.worked_seconds}
-SHARES = (0.5, 0.9)  # the median and the 90th percentile
-Probe = tuple[str, bool]  # the column ("waited", "worked" or "lead"), from the top
-
-
-def _step_probe(column: Any, n: int, from_top: bool) -> Any:
-    return (sa_select(column.label("value"))
-            .where(col(TaskDuration.service_id) == bindparam("service"),
-                   col(TaskDuration.position) == bindparam(f"position_{n}"),
-                   col(TaskDuration.finished_at) >= bindparam("starts_at"),
-                   col(TaskDuration.finished_at) < bindparam("ends_at"))
-            .order_by(column.desc() if from_top else column)
-            .offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
-
-
-def _lead_probe(n: int, from_top: bool) -> Any:
-    column = col(RequestLeadTime.lead_seconds)
-    return (sa_select(column.label("value"))
-            .where(col(RequestLeadTime.service_id) == bindparam("service"),
-                   col(RequestLeadTime.completed_at) >= bindparam("starts_at"),
-                   col(RequestLeadTime.completed_at) < bindparam("ends_at"))
-            .order_by(column.desc() if from_top else column)
-            .offset(bindparam(f"rank_{n}", type_=Integer)).limit(1))
-
-
-@cache
-def _probes_statement(probes: tuple[Probe, ...]) -> Any:
-    """One statement for every probe of a page, probes[n] saying which column probe n
-    reads and in which direction (parameters position_n and rank_n): each part reads
-    the window's range of ix_task_duration_step (or ix_request_lead_time_service), which
-    covers it. Made once for each sequence of probes."""
-    parts = [_lead_probe(n, from_top) if kind == "lead"
-             else _step_probe(_STEP_COLUMNS[kind], n, from_top)
-             for n, (kind, from_top) in enumerate(probes)]
-    # SQLite takes ORDER BY and OFFSET in a compound's parts only inside subqueries; the
-    # probe's number says which row answers which.
-    numbered = []
-    for n, part in enumerate(parts):
-        sub = part.subquery()
-        numbered.append(sa_select(literal(n, Integer).label("probe"), sub.c.value))
-    return numbered[0] if len(numbered) == 1 else union_all(*numbered)
-
-
-def _spreads(session: Session, service: Service, window: Window,
-             counts: dict[tuple[str, int], int]) -> dict[tuple[str, int], Spread]:
-    """The spreads of ("waited" or "worked", position) and ("lead", 0), given how many
-    values each has in the window, in one statement (none when nothing finished)."""
-    spreads = {key: Spread(count) for key, count in counts.items()}
-    probes = [(key, share) for key, count in counts.items() if count for share in SHARES]
-    if not probes:
-        return spreads
-    parameters: dict[str, Any] = {"service": service.id, "starts_at": window.starts_at,
-                                  "ends_at": window.ends_at}
-    kinds: list[Probe] = []
-    for n, ((kind, position), share) in enumerate(probes):
-        count = counts[(kind, position)]
-        at = rank(count, share)
-        from_top = at > count - 1 - at
-        parameters[f"rank_{n}"] = count - 1 - at if from_top else at
-        kinds.append((kind, from_top))
-        if kind != "lead":
-            parameters[f"position_{n}"] = position
-    for n, value in session.execute(_probes_statement(tuple(kinds)), parameters):
-        (key, share) = probes[n]
-        if share == SHARES[0]:
-            spreads[key].median = int(value)
-        else:
-            spreads[key].p90 = int(value)
-    return spreads
+def _spread(figures: tuple[int, tuple[int, int] | None]) -> Spread:
+    count, ranked = figures
+    return Spread(count, *ranked) if ranked else Spread(count)
 
 
 def _step_names(session: Session, service: Service) -> list[str]:
@@ -245,39 +170,59 @@ def _step_names(session: Session, service: Service) -> list[str]:
     return [step.name for step in definition_of(current_version(session, service)).steps]
 
 
-def service_figures(session: Session, *, service: Service, window: Window) -> ServiceFigures:
-    """One service over the window: lead time, each step, submitted and completed a week."""
+def service_figures(session: Session, *, service: Service, window: Window,
+                    now: datetime | None = None) -> ServiceFigures:
+    """One service over the window: lead time, each step, submitted and completed a week.
+    `now` (the clock's by default) says which week is this one: the weeks before it are
+    over, their durations ranked from memory (app.reads.step_durations)."""
     names = _step_names(session, service)
+    this_week = _monday((now or utcnow()).astimezone(UTC).date())
     in_weeks = [col(StepWeek.service_id) == service.id,
                 col(StepWeek.week) >= window.start, col(StepWeek.week) < window.end]
     steps: dict[int, StepFigures] = {
         position: StepFigures(position, name) for position, name in enumerate(names)}
-    for position, finished, waited, worked, targeted, within in session.exec(  # type: ignore[call-overload]
+    before: dict[int, Sums] = {}
+
+    def closed(column: Any) -> Any:
+        return func.sum(case((col(StepWeek.week) < this_week, column), else_=0))
+
+    for position, finished, waited, worked, targeted, within, *past in session.exec(  # type: ignore[call-overload]
         sa_select(col(StepWeek.position), func.sum(StepWeek.finished_count),
                   func.sum(StepWeek.waited_seconds), func.sum(StepWeek.worked_seconds),
-                  func.sum(StepWeek.targeted_count), func.sum(StepWeek.within_target_count))
+                  func.sum(StepWeek.targeted_count), func.sum(StepWeek.within_target_count),
+                  closed(StepWeek.finished_count), closed(StepWeek.waited_seconds),
+                  closed(StepWeek.worked_seconds))
         .where(*in_weeks).group_by(col(StepWeek.position))
     ):
         step = steps.setdefault(position, StepFigures(position, f"Step {position + 1}"))
         step.finished, step.waited_total, step.worked_total = (
             int(finished), int(waited), int(worked))
         step.targeted, step.within_target = int(targeted), int(within)
+        before[position] = Sums(*(int(value) for value in past))
     flows = {week: WeekFlow(week, 0, 0) for week in window.weeks}
-    for week, submitted, completed in session.exec(  # type: ignore[call-overload]
+    lead_before = [0, 0]  # completed, seconds: of the weeks before this one
+    for week, submitted, completed, seconds in session.exec(  # type: ignore[call-overload]
         sa_select(col(ServiceWeek.week), col(ServiceWeek.submitted_count),
-                  col(ServiceWeek.completed_count))
+                  col(ServiceWeek.completed_count), col(ServiceWeek.lead_seconds))
         .where(col(ServiceWeek.service_id) == service.id,
                col(ServiceWeek.week) >= window.start, col(ServiceWeek.week) < window.end)
     ):
         flows[week] = WeekFlow(week, submitted, completed)
-    counts = {("lead", 0): sum(flow.completed for flow in flows.values())}
-    for step in steps.values():
-        counts[("waited", step.position)] = counts[("worked", step.position)] = step.finished
-    spreads = _spreads(session, service, window, counts)
-    for step in steps.values():
-        step.waited = spreads[("waited", step.position)]
-        step.worked = spreads[("worked", step.position)]
-    lead = spreads[("lead", 0)]
+        if week < this_week:
+            lead_before[0] += int(completed)
+            lead_before[1] += int(seconds)
+    completed = sum(flow.completed for flow in flows.values())
+    busy = [step for step in steps.values() if step.finished]
+    wanted: list[tuple[Range, object, int]] = [
+        (StepRange(service.id, step.position, None), before[step.position],
+         step.finished - before[step.position].count) for step in busy]
+    if completed:
+        wanted.append((LeadRange(service.id), tuple(lead_before), completed - lead_before[0]))
+    ranked = rank_ranges(session, wanted, start=window.start, this_week=this_week,
+                         end=window.end) if wanted else []
+    for step, (waited, worked) in zip(busy, ranked, strict=False):
+        step.waited, step.worked = _spread(waited), _spread(worked)
+    lead = _spread(ranked[-1][0]) if completed else Spread(0)
     return ServiceFigures(service=service, lead=lead,
                           steps=[steps[p] for p in sorted(steps)],
                           weeks=[flows[week] for week in window.weeks])
