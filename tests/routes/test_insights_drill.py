@@ -184,6 +184,21 @@ def test_each_week_of_a_team_links_to_that_weeks_tasks(web, desk):
         assert count_of(web.get(href)) == number
 
 
+def test_every_service_page_names_each_team_s_own_page_not_each_week(web, desk):
+    """Every team by every week is thousands of links at scale: the page for every
+    service links each team to its own page (which draws its weeks) and the CSV."""
+    page = web.login(desk.manager).get("/insights", params={"weeks": "4"})
+    teams = set(re.findall(r'<a href="/insights/teams/([a-z0-9-]+)\?weeks=4">', page.text))
+    assert {"it", "hr", "facilities"} <= teams
+    per_team = [parse_qs(urlsplit(href).query) for href, _n in number_links(page)
+                if href.startswith("/insights/tasks?team=")]
+    assert len(per_team) == len(teams)  # each team's whole window, no week of it
+    assert all(date.fromisoformat(query["to"][0]) - date.fromisoformat(query["from"][0])
+               > timedelta(days=6) for query in per_team)
+    for slug in teams:
+        assert web.get(f"/insights/teams/{slug}", params={"weeks": "4"}).status_code == 200
+
+
 def test_the_bars_are_links_named_by_their_numbers(web, desk):
     page = web.login(desk.manager).get("/insights/onboarding", params={"weeks": "4"})
     bars = re.findall(r'<a href="([^"]+)" class="bar-link" aria-label="([^"]+)"><rect', page.text)
