@@ -134,3 +134,57 @@ def test_skipped_steps_have_no_durations_and_a_request_skipped_through_completes
     assert set(figures.durations) == {make.tasks(worked)[0].id}  # the skipped one has none
     assert figures.lead_times[worked.id][2] == 2 * 3600
     assert figures.service_weeks == {(service.id, date(2026, 11, 2)): (2, 2, 2 * 3600)}
+
+
+def _claim_reads(session, rule) -> int:  # type: ignore[no-untyped-def]
+    """How many statements reading last claims `rule()` runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if "max(timeline_event.created_at)" in statement:
+            seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rule()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_a_task_claimed_in_the_transaction_that_finishes_it_needs_no_read_of_its_claim(
+        session, make):  # type: ignore[no-untyped-def]
+    laptop = make.service(slug="laptop", steps=[("it", "task")])
+    ivan = make.user("Ivan", teams=("it",))
+    rita = make.user("Rita")
+    with frozen_at(MONDAY):
+        on_the_way, claimed_before = make.request(laptop, rita), make.request(laptop, rita)
+    with frozen_at(MONDAY + timedelta(hours=1)):
+        claim_task(session, task=make.tasks(claimed_before)[0], by=ivan)
+    assert flow_figures._CLAIMS not in session.info  # noted claims end with their commit
+    with frozen_at(MONDAY + timedelta(hours=3)):
+        assert _claim_reads(session, lambda: complete_task(
+            session, task=make.tasks(on_the_way)[0], by=ivan)) == 0
+        assert _claim_reads(session, lambda: complete_task(
+            session, task=make.tasks(claimed_before)[0], by=ivan)) == 1
+    figures = agree(session)
+    assert figures.durations[make.tasks(on_the_way)[0].id][4:6] == (3 * 3600, 0)
+    assert figures.durations[make.tasks(claimed_before)[0].id][4:6] == (3600, 2 * 3600)
+
+
+def test_claims_noted_in_a_transaction_rolled_back_are_forgotten(
+        session, make):  # type: ignore[no-untyped-def]
+    from app.storage.models import EventKind, TimelineEvent
+
+    laptop = make.service(slug="laptop", steps=[("it", "task")])
+    request = make.request(laptop, make.user("Rita"))
+    task = make.tasks(request)[0]
+    session.add(TimelineEvent(request_id=request.id, task_id=task.id, kind=EventKind.claimed,
+                              created_at=MONDAY))
+    session.flush()
+    assert session.info[flow_figures._CLAIMS] == {task.id: MONDAY}
+    session.rollback()
+    assert flow_figures._CLAIMS not in session.info

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert
+from sqlalchemy import Connection, bindparam, delete, event, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,6 +46,7 @@ from app.storage.models import (
 DECIDED_STATES = (TaskState.done, TaskState.approved, TaskState.rejected)
 
 _PENDING = "baton_flow_changes"
+_CLAIMS = "baton_flow_claims"  # task id -> when this transaction claimed it
 StepKey = tuple[int, int, int, date]  # service, position, team, week
 ServiceKey = tuple[int, date]  # service, week
 # finished, waited seconds, worked seconds, targeted, within target
@@ -114,19 +115,45 @@ def request_completed(session: Session, request: ServiceRequest) -> None:
     session.info.setdefault(_PENDING, []).append(("completed", request))
 
 
-def _last_claims(session: Session, tasks: list[Task]) -> dict[int, datetime]:
-    """When each task was last claimed, in one statement for all the tasks a commit
-    decides (each request's events are found by its index on (request, id))."""
-    if not tasks:
-        return {}
-    rows = session.exec(
-        select(TimelineEvent.task_id, func.max(TimelineEvent.created_at)).where(
-            col(TimelineEvent.request_id).in_({task.request_id for task in tasks}),
-            col(TimelineEvent.task_id).in_({task.id for task in tasks}),
-            TimelineEvent.kind == EventKind.claimed)
+@cache
+def _last_claims_statement() -> Any:
+    """The last claim of each of some tasks, made once: each request's events are found
+    by its index on (request, id)."""
+    return (
+        sa_select(TimelineEvent.task_id, func.max(TimelineEvent.created_at))  # type: ignore[call-overload]
+        .where(col(TimelineEvent.request_id).in_(bindparam("requests", expanding=True)),
+               col(TimelineEvent.task_id).in_(bindparam("tasks", expanding=True)),
+               TimelineEvent.kind == EventKind.claimed)
         .group_by(col(TimelineEvent.task_id))
-    ).all()
-    return {task_id: moment for task_id, moment in rows if task_id is not None}
+    )
+
+
+def _last_claims(connection: Connection, tasks: list[Task], noted: dict[int, datetime]
+                 ) -> dict[int, datetime]:
+    """When each task was last claimed. A task claimed in this very transaction (claimed
+    on the way to being finished) was last claimed then (`noted`): no statement. The
+    others' claims are read, in one statement for all the tasks a commit decides."""
+    claims = {task.id: noted[task.id] for task in tasks if task.id in noted}
+    unknown = [task for task in tasks if task.id not in claims]
+    if unknown:
+        rows = connection.execute(_last_claims_statement(), {
+            "requests": sorted({task.request_id for task in unknown}),
+            "tasks": sorted({task.id for task in unknown})})
+        claims.update((task_id, moment) for task_id, moment in rows if task_id is not None)
+    return claims
+
+
+@event.listens_for(Session, "before_flush")
+def _note_claims(session: Session, flush_context: Any, instances: Any) -> None:
+    """Notes the claims this transaction makes, as their events are written: a task
+    finished in the transaction that claimed it needs no read of its last claim."""
+    for thing in session.new:
+        if isinstance(thing, TimelineEvent) and thing.kind == EventKind.claimed \
+                and thing.task_id is not None:
+            noted = session.info.setdefault(_CLAIMS, {})
+            earlier = noted.get(thing.task_id)
+            noted[thing.task_id] = (thing.created_at if earlier is None
+                                    else max(earlier, thing.created_at))
 
 
 def _lead_time(request: ServiceRequest) -> LeadTime:
@@ -184,8 +211,10 @@ def _write_pending(session: Session) -> None:
         return
     session.flush()  # the change's rows (and its "claimed" event) first
     pending: list[tuple[str, Any]] = session.info.pop(_PENDING)
+    connection = session.connection()
     figures = Figures()
-    claims = _last_claims(session, [thing for what, thing in pending if what == "task"])
+    claims = _last_claims(connection, [thing for what, thing in pending if what == "task"],
+                          session.info.get(_CLAIMS, {}))
     for what, thing in pending:
         if what == "task":
             duration = task_duration(thing, claims.get(thing.id))
@@ -198,28 +227,42 @@ def _write_pending(session: Session) -> None:
             lead = _lead_time(thing)
             figures.lead_times[thing.id] = lead
             _add(figures.service_weeks, (thing.service_id, week_of(lead[1])), (0, 1, lead[2]))
-    _insert(session, figures)
+    _insert(connection, figures)
 
 
-def _insert(session: Session, figures: Figures) -> None:
+@cache
+def _insert_statement(model: type) -> Any:
+    return model.__table__.insert()  # type: ignore[attr-defined]
+
+
+def _insert(connection: Connection, figures: Figures) -> None:
+    """One statement per table, in Core: the ORM's bulk path costs more than the rows.
+    The weekly rows go in key order (see the docstring)."""
     if figures.durations:
-        session.execute(insert(TaskDuration), [
+        connection.execute(_insert_statement(TaskDuration), [
             _duration_row(task_id, row) for task_id, row in sorted(figures.durations.items())])
     if figures.lead_times:
-        session.execute(insert(RequestLeadTime), [
+        connection.execute(_insert_statement(RequestLeadTime), [
             _lead_row(request_id, row) for request_id, row in sorted(figures.lead_times.items())])
-    dialect = session.get_bind().dialect.name
-    for key, sums in sorted(figures.step_weeks.items()):  # in key order: see the docstring
-        session.execute(_upsert_statement(dialect, StepWeek), _step_row(key, sums))
-    for service_key, service_sums in sorted(figures.service_weeks.items()):
-        session.execute(_upsert_statement(dialect, ServiceWeek),
-                        _service_row(service_key, service_sums))
+    dialect = connection.dialect.name
+    if figures.step_weeks:
+        connection.execute(_upsert_statement(dialect, StepWeek), [
+            _step_row(key, sums) for key, sums in sorted(figures.step_weeks.items())])
+    if figures.service_weeks:
+        connection.execute(_upsert_statement(dialect, ServiceWeek), [
+            _service_row(key, sums) for key, sums in sorted(figures.service_weeks.items())])
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_claims(session: Session) -> None:
+    session.info.pop(_CLAIMS, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_pending(session: Session, transaction: Any) -> None:
     if not transaction.nested:
         session.info.pop(_PENDING, None)
+        session.info.pop(_CLAIMS, None)
 
 
 def from_history(session: Session) -> Figures:
