@@ -26,6 +26,7 @@ SHOTS = [
     ("insights.png", "maria@example.com", ONBOARDING_INSIGHTS, WIDE, "light"),
     ("insights-375.png", "maria@example.com", ONBOARDING_INSIGHTS, NARROW, "light"),
     ("insights-dark.png", "maria@example.com", ONBOARDING_INSIGHTS, WIDE, "dark"),
+    ("team-insights.png", "ivan@example.com", "/insights/teams/it", WIDE, "light"),
 ]
 
 
