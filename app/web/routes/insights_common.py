@@ -5,11 +5,13 @@ from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import Query
+from fastapi import HTTPException, Query
+from sqlmodel import Session
 
 from app.reads.insights import Window, window_of
+from app.rules.catalog import get_service_by_slug
 from app.rules.inputs import InputInvalid
-from app.storage.models import utcnow
+from app.storage.models import Service, utcnow
 
 Weeks = Annotated[str, Query(max_length=10)]
 From = Annotated[str, Query(alias="from", max_length=40)]
@@ -37,6 +39,22 @@ def window_or_problem(weeks: str, start: str, end: str) -> tuple[Window | None, 
         return window_of(weeks=weeks, start=start, end=end, today=utcnow().date()), ""
     except InputInvalid as invalid:
         return None, str(invalid)
+
+
+def window_or_400(weeks: str, start: str, end: str) -> Window:
+    """The window a list or a CSV asks for; one that is not a window is a 400 saying why
+    (a page shows the problem beside its form instead: window_or_problem)."""
+    window, problem = window_or_problem(weeks, start, end)
+    if window is None:
+        raise HTTPException(status_code=400, detail=problem)
+    return window
+
+
+def service_or_404(session: Session, slug: str) -> Service:
+    service = get_service_by_slug(session, slug[:80])
+    if service is None:
+        raise HTTPException(status_code=404, detail="There is no such service.")
+    return service
 
 
 def form_of(weeks: str, start: str, end: str) -> dict[str, str]:

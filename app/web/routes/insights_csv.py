@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from app.reads.insights import (
     TeamFlow,
@@ -17,29 +16,21 @@ from app.reads.insights import (
     service_lines,
     team_flows,
 )
-from app.rules.catalog import get_service_by_slug
-from app.storage.models import Service, utcnow
+from app.storage.models import utcnow
 from app.web.age_query import AGE_LABELS
 from app.web.auth import ManagerUser
 from app.web.csv_export import csv_response
-from app.web.routes.insights_common import From, To, Weeks, duration, window_or_problem
+from app.web.routes.insights_common import (
+    From,
+    To,
+    Weeks,
+    duration,
+    service_or_404,
+    window_or_400,
+)
 from app.web.session import SessionDep
 
 router = APIRouter()
-
-
-def _window(weeks: str, start: str, end: str) -> Window:
-    window, problem = window_or_problem(weeks, start, end)
-    if window is None:
-        raise HTTPException(status_code=400, detail=problem)
-    return window
-
-
-def _service(session: Session, slug: str) -> Service:
-    service = get_service_by_slug(session, slug[:80])
-    if service is None:
-        raise HTTPException(status_code=404, detail="There is no such service.")
-    return service
 
 
 def _name(window: Window, *parts: str) -> str:
@@ -55,7 +46,7 @@ def now_whole() -> datetime:
 @router.get("/insights/services.csv", name="insights.services_csv")
 def export_services(session: SessionDep, user: ManagerUser, weeks: Weeks = "",
                     start: From = "", end: To = "") -> Response:
-    window = _window(weeks, start, end)
+    window = window_or_400(weeks, start, end)
     lines = service_lines(session, window=window)
     return csv_response(
         ([line.service.name, line.service.slug, line.submitted, line.completed]
@@ -87,7 +78,7 @@ def _team_weeks_csv(flows: list[TeamFlow], window: Window, *parts: str) -> Respo
 @router.get("/insights/teams.csv", name="insights.teams_csv")
 def export_teams(session: SessionDep, user: ManagerUser, weeks: Weeks = "",
                  start: From = "", end: To = "") -> Response:
-    window = _window(weeks, start, end)
+    window = window_or_400(weeks, start, end)
     now = now_whole()
     return _teams_csv(team_flows(session, window=window, now=now), window, now)
 
@@ -95,15 +86,15 @@ def export_teams(session: SessionDep, user: ManagerUser, weeks: Weeks = "",
 @router.get("/insights/team-weeks.csv", name="insights.team_weeks_csv")
 def export_team_weeks(session: SessionDep, user: ManagerUser, weeks: Weeks = "",
                       start: From = "", end: To = "") -> Response:
-    window = _window(weeks, start, end)
+    window = window_or_400(weeks, start, end)
     return _team_weeks_csv(team_flows(session, window=window, now=now_whole()), window)
 
 
 @router.get("/insights/{slug}/teams.csv", name="insights.service_teams_csv")
 def export_service_teams(session: SessionDep, user: ManagerUser, slug: str,
                          weeks: Weeks = "", start: From = "", end: To = "") -> Response:
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
     now = now_whole()
     flows = team_flows(session, window=window, now=now, service_id=service.id)
     return _teams_csv(flows, window, now, service.slug)
@@ -112,8 +103,8 @@ def export_service_teams(session: SessionDep, user: ManagerUser, slug: str,
 @router.get("/insights/{slug}/team-weeks.csv", name="insights.service_team_weeks_csv")
 def export_service_team_weeks(session: SessionDep, user: ManagerUser, slug: str,
                               weeks: Weeks = "", start: From = "", end: To = "") -> Response:
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
     flows = team_flows(session, window=window, now=now_whole(), service_id=service.id)
     return _team_weeks_csv(flows, window, service.slug)
 
@@ -121,8 +112,8 @@ def export_service_team_weeks(session: SessionDep, user: ManagerUser, slug: str,
 @router.get("/insights/{slug}/steps.csv", name="insights.steps_csv")
 def export_steps(session: SessionDep, user: ManagerUser, slug: str, weeks: Weeks = "",
                  start: From = "", end: To = "") -> Response:
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
     figures = service_figures(session, service=service, window=window)
     bottleneck = figures.bottleneck
 
@@ -146,8 +137,8 @@ def export_steps(session: SessionDep, user: ManagerUser, slug: str, weeks: Weeks
 @router.get("/insights/{slug}/weeks.csv", name="insights.weeks_csv")
 def export_weeks(session: SessionDep, user: ManagerUser, slug: str, weeks: Weeks = "",
                  start: From = "", end: To = "") -> Response:
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
     figures = service_figures(session, service=service, window=window)
     return csv_response(
         ([flow.week, flow.submitted, flow.completed] for flow in figures.weeks),

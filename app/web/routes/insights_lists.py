@@ -20,9 +20,8 @@ from app.reads.finished_tasks import (
 )
 from app.reads.insights import Window
 from app.reads.overview import has_step
-from app.rules.catalog import current_version, definition_of, get_service_by_slug
+from app.rules.catalog import current_version, definition_of
 from app.rules.teams import get_team_by_slug
-from app.storage.models import Service
 from app.web.auth import ManagerUser
 from app.web.csv_export import csv_response
 from app.web.render import render
@@ -33,7 +32,8 @@ from app.web.routes.insights_common import (
     dates_of,
     duration,
     link,
-    window_or_problem,
+    service_or_404,
+    window_or_400,
 )
 from app.web.session import SessionDep
 
@@ -57,20 +57,6 @@ def finished_cells(line: FinishedLine) -> list[Any]:
             duration(line.took_seconds), line.within_target]
 
 
-def _window(weeks: str, start: str, end: str) -> Window:
-    window, problem = window_or_problem(weeks, start, end)
-    if window is None:
-        raise HTTPException(status_code=400, detail=problem)
-    return window
-
-
-def _service(session: Session, slug: str) -> Service:
-    service = get_service_by_slug(session, slug[:80])
-    if service is None:
-        raise HTTPException(status_code=404, detail="There is no such service.")
-    return service
-
-
 def _finished_filter(
     session: Session, *, slug: str | None, team: str, step: int | None, window: Window,
     sort: str,
@@ -78,7 +64,7 @@ def _finished_filter(
     """What the list holds, as its link asks, and its title. An unknown service, team or
     step is not found; a team's list of every service needs the team."""
     parts: list[str] = []
-    service = _service(session, slug) if slug is not None else None
+    service = service_or_404(session, slug) if slug is not None else None
     team_row = None
     if team:
         team_row = get_team_by_slug(session, team)
@@ -108,7 +94,7 @@ def _finished_filter(
 def _finished_page(request: Request, session: Session, *, slug: str | None, team: str,
                    step: int | None, weeks: str, start: str, end: str, sort: str,
                    after: str | None) -> Response:
-    window = _window(weeks, start, end)
+    window = window_or_400(weeks, start, end)
     filters, title = _finished_filter(session, slug=slug, team=team, step=step,
                                       window=window, sort=sort)
     page = finished_tasks(session, filters=filters, after=after)
@@ -129,7 +115,7 @@ def _finished_page(request: Request, session: Session, *, slug: str | None, team
 
 def _finished_csv(session: Session, *, slug: str | None, team: str, step: int | None,
                   weeks: str, start: str, end: str, sort: str) -> Response:
-    window = _window(weeks, start, end)
+    window = window_or_400(weeks, start, end)
     filters, _title = _finished_filter(session, slug=slug, team=team, step=step,
                                        window=window, sort=sort)
 
@@ -193,8 +179,8 @@ def export_completed_requests(
     session: SessionDep, user: ManagerUser, slug: str, weeks: Weeks = "", start: From = "",
     end: To = "", sort: SortQuery = "",
 ) -> Response:
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
 
     def rows() -> Iterator[list[Any]]:
         for line in all_completed_requests(session, service_id=service.id,  # type: ignore[arg-type]
@@ -212,8 +198,8 @@ def show_completed_requests(
     start: From = "", end: To = "", sort: SortQuery = "", after: AfterQuery = None,
 ) -> Response:
     """A service's requests completed in the window, slowest first."""
-    service = _service(session, slug)
-    window = _window(weeks, start, end)
+    service = service_or_404(session, slug)
+    window = window_or_400(weeks, start, end)
     page = completed_requests(session, service_id=service.id,  # type: ignore[arg-type]
                               window=window, sort=sort, after=after)
     sort = sort_named(sort)
