@@ -299,12 +299,12 @@ def test_a_field_may_not_take_a_name_the_form_itself_uses(key):
     ]
 
 
-@pytest.mark.parametrize("slug", ["new", "preview", "import"])
+@pytest.mark.parametrize("slug", ["new", "preview", "import", "tasks", "teams"])
 def test_a_service_may_not_take_a_word_the_admin_pages_use_as_its_slug(slug):
     data = definition()
     data["slug"] = slug
     with pytest.raises(DefinitionError) as error:
         parse_service(data)
     assert error.value.problems == [
-        f"slug: '{slug}' is a word Baton's admin pages use; pick another"
+        f"slug: '{slug}' is a word in Baton's addresses; pick another"
     ]

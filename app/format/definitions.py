@@ -59,8 +59,9 @@ class _Strict(BaseModel):
 
 # The intake form posts these beside the answers; a field may not take their names.
 RESERVED_KEYS = {"csrf_token", "version_id"}
-# Words in the admin pages' addresses (/admin/services/new …); no service may take them.
-RESERVED_SLUGS = {"new", "preview", "import"}
+# Words in pages' addresses beside a service's slug (/admin/services/new …,
+# /insights/tasks, /insights/teams/<team>); no service may take them.
+RESERVED_SLUGS = {"new", "preview", "import", "tasks", "teams"}
 
 
 class FieldDefinition(_Strict):
@@ -221,7 +222,7 @@ def cross_problems(definition: ServiceDefinition) -> list[str]:
     that do not fit the form, stages out of order. Every problem, not just the first."""
     problems: list[str] = []
     if definition.slug in RESERVED_SLUGS:
-        problems.append(f"slug: '{definition.slug}' is a word Baton's admin pages use; "
+        problems.append(f"slug: '{definition.slug}' is a word in Baton's addresses; "
                         "pick another")
     seen: set[str] = set()
     for index, field in enumerate(definition.fields):
