@@ -130,6 +130,16 @@ def test_a_step_says_how_soon_it_is_picked_up_or_once_picked_up_finished():
     assert step_sentence(TaskState.claimed, rows[:9]) == TOO_FEW_FINISHED
 
 
+def test_a_steps_sentence_counts_the_business_time_step_business_seconds_counts():
+    # Over a weekend, so that the waiting and the working each cross one somewhere.
+    friday = (MONDAY + timedelta(days=4, hours=20)).timestamp()
+    rows = [(friday + n * 7 * HOUR, (n % 5 + 1) * 11 * HOUR, (n % 7 + 1) * 5 * HOUR)
+            for n in range(20)]
+    for which, state in ((0, TaskState.open), (1, TaskState.claimed)):
+        usual = nearest_rank(sorted(step_business_seconds(*row)[which] for row in rows), 0.75)
+        assert within_words(usual) in step_sentence(state, rows)
+
+
 # --- the reads, from the figures kept as tasks finish ------------------------------------
 
 @pytest.fixture
@@ -206,6 +216,45 @@ def test_steps_of_several_positions_are_read_in_one_statement(session, make):
         expectation = request_expectation(session, service.id, tasks)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert len(statements) == 2  # the lead times, and every open step's durations
+    # The sums the figures are remembered by, then the lead times and every open step's
+    # durations in one statement.
+    assert len(statements) == 2
     assert set(expectation.steps.values()) == {TOO_FEW_PICKED_UP}
     assert len(expectation.steps) == 3
+
+
+def test_the_sentences_are_remembered_until_a_figure_of_the_service_is_added(
+        session, make, history):
+    expected_finish._remembered.clear()  # what other tests' databases left
+    request = make.request(history.badge, history.requester)
+    [task] = make.tasks(request)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(*args):  # type: ignore[no-untyped-def]
+        if "task_duration" in args[2] or "service_week" in args[2]:
+            statements.append(args[2])
+
+    def expect() -> tuple[str, str]:
+        expectation = request_expectation(session, history.badge.id, [task])
+        return expectation.whole.sentence, expectation.steps[task.id]
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = expect()
+        assert len(statements) == 2
+        assert expect() == first
+        assert len(statements) == 3  # the sums alone: nothing was added since
+        make.finished_history(history.badge, history.requester, history.worker,
+                              start=MONDAY, waits=[timedelta(hours=30)] * 12,
+                              worked=timedelta(hours=1))
+        statements.clear()
+        later = expect()
+        assert len(statements) == 2  # a request completed: read again
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert first == ("Usually done in 4–10 hours.",
+                     "This step is usually picked up within 9 hours.")
+    assert later == ("Usually done within 2 business days.",  # waits of 30 hours added
+                     "This step is usually picked up within 2 business days.")
+

@@ -17,13 +17,14 @@ covering index each (the service's last lead times; the open steps' last duratio
 its order, never the tasks' history. The calculations are pure functions of those rows.
 """
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from math import ceil, floor
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, bindparam, union_all
+from sqlalchemy import Float, Integer, Select, bindparam, func, literal_column, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -31,7 +32,14 @@ from sqlmodel import Session, col
 
 from app.format.targets import business_clock
 from app.reads.insights import rank
-from app.storage.models import RequestLeadTime, Task, TaskDuration, TaskState
+from app.storage.models import (
+    RequestLeadTime,
+    ServiceWeek,
+    StepWeek,
+    Task,
+    TaskDuration,
+    TaskState,
+)
 
 WINDOW = 200  # the last completed requests (or finished steps) the figures come from
 MIN_HISTORY = 10  # fewer than this: too few to tell
@@ -166,8 +174,15 @@ def step_sentence(state: str, durations: Sequence[tuple[float, int, int]]) -> st
     picked_up = state == TaskState.open
     if len(durations) < MIN_HISTORY:
         return TOO_FEW_PICKED_UP if picked_up else TOO_FEW_FINISHED
-    which = 0 if picked_up else 1  # waited, worked
-    ordered = sorted(step_business_seconds(*row)[which] for row in durations)
+    # step_business_seconds, counting only the figure the sentence needs (a page reads
+    # up to WINDOW rows a step: half the clock readings is a third of this read's time).
+    clock = business_clock
+    if picked_up:
+        ordered = sorted(clock(finished - worked) - clock(finished - worked - waited)
+                         for finished, waited, worked in durations)
+    else:
+        ordered = sorted(clock(finished) - clock(finished - worked)
+                         for finished, _waited, worked in durations)
     usual = within_words(nearest_rank(ordered, 0.75))
     if picked_up:
         return f"This step is usually picked up {usual}."
@@ -189,7 +204,8 @@ def _lead_times() -> Select[float, int]:
 
 
 def service_expectation(session: Session, service_id: int) -> ServiceExpectation:
-    rows = session.execute(_lead_times(), {"service": service_id, "window": WINDOW}).all()
+    rows = session.connection().execute(
+        _lead_times(), {"service": service_id, "window": WINDOW}).all()
     return service_expectation_of([(completed_at, lead) for completed_at, lead in rows])
 
 
@@ -202,12 +218,25 @@ class RequestExpectation:
     steps: dict[int, str] = field(default_factory=dict)
 
 
+_LEAD = -1  # the position given to the lead times' rows in the request's statement
+
+
 @cache
-def _step_durations_statement(positions: int) -> Any:
-    """The last durations of `positions` step positions (parameters position_0...), in
-    one statement: a backward range read of ix_task_duration_step, which covers them,
-    per position. Made once for each number of positions."""
-    parts = [
+def _request_statement(positions: int) -> Any:
+    """The service's last lead times and the last durations of `positions` step
+    positions (parameters position_0...), in one statement: a backward range read of
+    ix_request_lead_time_service, then of ix_task_duration_step per position, each
+    covering what it reads. Made once for each number of positions."""
+    lead: Any = (
+        sa_select(literal_column(str(_LEAD), Integer).label("position"),
+                  Epoch(col(RequestLeadTime.completed_at)).label("finished_at"),
+                  col(RequestLeadTime.lead_seconds).label("waited_seconds"),
+                  literal_column("0", Integer).label("worked_seconds"))
+        .where(col(RequestLeadTime.service_id) == bindparam("service"))
+        .order_by(col(RequestLeadTime.completed_at).desc())
+        .limit(bindparam("window", type_=Integer))
+    )
+    steps = [
         sa_select(col(TaskDuration.position), Epoch(col(TaskDuration.finished_at)),
                   col(TaskDuration.waited_seconds), col(TaskDuration.worked_seconds))
         .where(col(TaskDuration.service_id) == bindparam("service"),
@@ -216,32 +245,102 @@ def _step_durations_statement(positions: int) -> Any:
         .limit(bindparam("window", type_=Integer))
         for n in range(positions)
     ]
-    if positions == 1:
-        return parts[0]
     # SQLite takes ORDER BY and LIMIT in a compound's parts only inside subqueries.
-    return union_all(*[sa_select(*part.subquery().c) for part in parts])
+    return union_all(*[sa_select(*part.subquery().c) for part in [lead, *steps]])
 
 
-def _step_durations(session: Session, service_id: int, positions: list[int]
-                    ) -> dict[int, list[tuple[float, int, int]]]:
+def _request_figures(session: Session, service_id: int, positions: list[int]
+                     ) -> tuple[list[tuple[float, int]], dict[int, list[tuple[float, int, int]]]]:
+    """The service's last lead times, and the last durations of each of `positions`,
+    from one statement, in Core: the ORM's loading costs more than these plain rows."""
+    leads: list[tuple[float, int]] = []
     found: dict[int, list[tuple[float, int, int]]] = {position: [] for position in positions}
     parameters = {"service": service_id, "window": WINDOW,
                   **{f"position_{n}": position for n, position in enumerate(positions)}}
-    for position, finished_at, waited, worked in session.execute(
-            _step_durations_statement(len(positions)), parameters):
-        found[position].append((finished_at, waited, worked))
-    return found
+    for position, finished_at, waited, worked in session.connection().execute(
+            _request_statement(len(positions)), parameters).all():
+        if position == _LEAD:
+            leads.append((finished_at, waited))
+        else:
+            found[position].append((finished_at, waited, worked))
+    return leads, found
+
+
+@cache
+def _versions_statement(positions: int) -> Any:
+    """What identifies the figures a request's expectation comes from: the sums of the
+    service's weekly completions and of its steps' weekly durations (app.storage.
+    flow_figures adds to them in the transaction of every completion and finished task).
+    A range read of each table's primary key, ~150 rows a step at 1M requests."""
+    lead: Any = (
+        sa_select(literal_column(str(_LEAD), Integer).label("position"),
+                  func.sum(col(ServiceWeek.completed_count)).label("count"),
+                  func.sum(col(ServiceWeek.lead_seconds)).label("waited"),
+                  literal_column("0", Integer).label("worked"))
+        .where(col(ServiceWeek.service_id) == bindparam("service"))
+    )
+    steps = (
+        sa_select(col(StepWeek.position), func.sum(col(StepWeek.finished_count)),
+                  func.sum(col(StepWeek.waited_seconds)), func.sum(col(StepWeek.worked_seconds)))
+        .where(col(StepWeek.service_id) == bindparam("service"),
+               col(StepWeek.position).in_(bindparam("positions", expanding=True)))
+        .group_by(col(StepWeek.position))
+    )
+    return union_all(lead, steps)
+
+
+CACHE_SIZE = 1024  # (service, open steps) pairs remembered, per process
+_remembered: OrderedDict[tuple[Any, ...], tuple[frozenset[Any], "StepExpectations"]] = (
+    OrderedDict())
 
 
 def request_expectation(session: Session, service_id: int, tasks: Sequence[Task]
                         ) -> RequestExpectation:
-    """An open request's expectations, from its tasks (those open or claimed count)."""
+    """An open request's expectations, from its tasks (those open or claimed count).
+
+    The sentences change only when a request of the service completes or one of the
+    steps finishes a task, so they are remembered per service and open steps, with the
+    sums that change then (`_versions_statement`): one small read instead of up to
+    WINDOW rows a figure and their business-time arithmetic. The sums differ whenever a
+    figure was added, so a remembered sentence is never older than the figures."""
     current = [task for task in tasks if task.state in (TaskState.open, TaskState.claimed)]
-    expectation = RequestExpectation(service_expectation(session, service_id))
-    if current:
-        durations = _step_durations(session, service_id,
-                                    sorted({task.position for task in current}))
-        for task in current:
-            assert task.id is not None
-            expectation.steps[task.id] = step_sentence(task.state, durations[task.position])
+    if not current:
+        return RequestExpectation(service_expectation(session, service_id))
+    positions = sorted({task.position for task in current})
+    connection = session.connection()
+    versions = frozenset(connection.execute(
+        _versions_statement(len(positions)),
+        {"service": service_id, "positions": positions}).all())
+    states = tuple(sorted({(task.position, task.state) for task in current}))
+    key = (str(connection.engine.url), service_id, states)
+    found = _remembered.get(key)
+    if found is not None and found[0] == versions:
+        _remembered.move_to_end(key)
+        by_step = found[1]
+    else:
+        by_step = _request_expectation(session, service_id, states)
+        _remembered[key] = (versions, by_step)
+        while len(_remembered) > CACHE_SIZE:
+            _remembered.popitem(last=False)
+    expectation = RequestExpectation(by_step.whole)
+    for task in current:
+        assert task.id is not None
+        expectation.steps[task.id] = by_step.steps[(task.position, task.state)]
     return expectation
+
+
+def _request_expectation(session: Session, service_id: int,
+                         states: tuple[tuple[int, str], ...]) -> "StepExpectations":
+    leads, durations = _request_figures(session, service_id,
+                                        sorted({position for position, _state in states}))
+    return StepExpectations(service_expectation_of(leads), {
+        (position, state): step_sentence(state, durations[position])
+        for position, state in states})
+
+
+@dataclass(frozen=True)
+class StepExpectations:
+    """A request's expectations by step position and state, as remembered."""
+
+    whole: ServiceExpectation
+    steps: dict[tuple[int, str], str]
