@@ -188,3 +188,27 @@ def test_claims_noted_in_a_transaction_rolled_back_are_forgotten(
     assert session.info[flow_figures._CLAIMS] == {task.id: MONDAY}
     session.rollback()
     assert flow_figures._CLAIMS not in session.info
+
+
+def test_a_finished_task_writes_its_figures_in_one_statement_on_postgresql(
+        session, make):  # type: ignore[no-untyped-def]
+    from sqlalchemy import event
+
+    laptop = make.service(slug="laptop", steps=[("it", "task"), ("it", "task")])
+    request = make.request(laptop, make.user("Rita"))
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().startswith(("INSERT", "WITH")) and (
+                "step_week" in statement or "task_duration" in statement):
+            writes.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        complete_task(session, task=make.tasks(request)[0], by=make.user("Ivan", teams=("it",)))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    # The duration row rides in the step week's upsert there; SQLite takes one each.
+    assert len(writes) == (1 if engine.dialect.name == "postgresql" else 2)
+    agree(session)
