@@ -258,3 +258,17 @@ def test_the_sentences_are_remembered_until_a_figure_of_the_service_is_added(
     assert later == ("Usually done within 2 business days.",  # waits of 30 hours added
                      "This step is usually picked up within 2 business days.")
 
+
+
+def test_no_more_sentences_are_remembered_than_the_cache_holds(
+        session, make, history, monkeypatch):
+    monkeypatch.setattr(expected_finish, "CACHE_SIZE", 1)
+    expected_finish._remembered.clear()
+    request = make.request(history.badge, history.requester)
+    [task] = make.tasks(request)
+    request_expectation(session, history.badge.id, [task])
+    claim_task(session, task=task, by=history.worker)  # another state: another entry
+    expectation = request_expectation(session, history.badge.id, [task])
+    assert len(expected_finish._remembered) == 1
+    assert expectation.steps == {
+        task.id: "Once picked up, this step is usually finished within an hour."}

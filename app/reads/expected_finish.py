@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from math import ceil, floor
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import Float, Integer, Select, bindparam, func, literal_column, union_all
@@ -290,6 +291,7 @@ def _versions_statement(positions: int) -> Any:
 
 
 CACHE_SIZE = 1024  # (service, open steps) pairs remembered, per process
+_remembering = Lock()
 _remembered: OrderedDict[tuple[Any, ...], tuple[frozenset[Any], "StepExpectations"]] = (
     OrderedDict())
 
@@ -313,15 +315,18 @@ def request_expectation(session: Session, service_id: int, tasks: Sequence[Task]
         {"service": service_id, "positions": positions}).all())
     states = tuple(sorted({(task.position, task.state) for task in current}))
     key = (str(connection.engine.url), service_id, states)
-    found = _remembered.get(key)
+    with _remembering:  # pages are served from several threads
+        found = _remembered.get(key)
+        if found is not None and found[0] == versions:
+            _remembered.move_to_end(key)
     if found is not None and found[0] == versions:
-        _remembered.move_to_end(key)
         by_step = found[1]
     else:
         by_step = _request_expectation(session, service_id, states)
-        _remembered[key] = (versions, by_step)
-        while len(_remembered) > CACHE_SIZE:
-            _remembered.popitem(last=False)
+        with _remembering:
+            _remembered[key] = (versions, by_step)
+            while len(_remembered) > CACHE_SIZE:
+                _remembered.popitem(last=False)
     expectation = RequestExpectation(by_step.whole)
     for task in current:
         assert task.id is not None
