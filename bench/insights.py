@@ -4,7 +4,8 @@ database bench.seed filled:
     .venv/bin/python -m bench.insights --database-url sqlite:////tmp/b1m/bench.db
     .venv/bin/python -m bench.insights --database-url postgresql+psycopg://.../baton_b1m
 
-1. Every insights page (p95 <= 50 ms for any window up to 52 weeks): /insights and
+1. Every insights page (p95 <= 50 ms for any window up to 52 weeks): /insights, the hot
+   team's /insights/teams/<team>, the lists behind a step's and a team's numbers, and
    /insights/<busiest service> for the last 4, 13 and 52 weeks, as a manager, through one
    `baton serve` worker, `--rounds` sequential requests each after `--warmup`.
 2. The expected-finish line on the request page (adds <= 1 ms): the page of an open
@@ -52,6 +53,7 @@ from app.storage.models import (
     Task,
     User,
 )
+from bench.catalog import HOT_TEAM
 from bench.client import Latency, sign_in, summarise, time_calls
 from bench.load import server_env, serving
 from bench.seed import PASSWORD
@@ -113,9 +115,14 @@ def _row(name: str, latency: Latency, target: str = "", met: bool | None = None)
 def page_rows(port: int, subjects: dict, *, rounds: int, warmup: int) -> list[str]:
     manager = sign_in("127.0.0.1", port, str(subjects["manager"]), PASSWORD)
     rows = []
-    for path in ("/insights", f"/insights/{subjects['service']}"):
+    # Every insights page: all services, the busiest service, the hot team's own page,
+    # and the lists behind a number (the busiest service's first step, the hot team).
+    paths = ("/insights", f"/insights/{subjects['service']}", f"/insights/teams/{HOT_TEAM}",
+             f"/insights/{subjects['service']}/tasks?step=0&",
+             f"/insights/tasks?team={HOT_TEAM}&")
+    for path in paths:
         for weeks in WEEKS:
-            address = f"{path}?weeks={weeks}"
+            address = f"{path}{'' if path.endswith('&') else '?'}weeks={weeks}"
             latency = time_calls(lambda a=address: manager.expect("GET", a, 200),
                                  rounds=rounds, warmup=warmup)
             rows.append(_row(f"GET {address}", latency, f"p95 ≤ {PAGE_TARGET_MS:.0f} ms",
