@@ -143,7 +143,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
                                         health, admin, admin_people, admin_services,
-                                        insights, team_insights)]
+                                        # A team's page before a service's lists, which
+                                        # /insights/teams/tasks would otherwise match.
+                                        team_insights, insights)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

@@ -66,6 +66,8 @@ def test_two_dates_make_the_whole_weeks_they_fall_in():
     ("", "2026-11-04", "2026-11-01", "comes before"),
     ("", "2026-13-04", "2026-11-01", "YYYY-MM-DD"),
     ("", "2024-01-01", "2026-01-01", "at most 52"),
+    ("", "0001-01-01", "9999-12-31", "at most 52"),
+    ("", "9999-12-20", "9999-12-31", "before the last week of year 9999"),
 ])
 def test_a_bad_window_is_refused_with_a_reason(weeks, start, end, message):
     with pytest.raises(InputInvalid, match=message):

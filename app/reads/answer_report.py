@@ -203,6 +203,14 @@ def versions_of(session: Session, service: Service) -> dict[int, ServiceDefiniti
     )}
 
 
+def _until_end_of(column: Any, day: date) -> ColumnElement[bool]:
+    """`column` on or before `day` (UTC): before the next midnight, which the calendar's
+    last day does not have."""
+    if day == date.max:
+        return column.is_not(None)  # type: ignore[no-any-return]
+    return column < _midnight(day + timedelta(days=1))  # type: ignore[no-any-return]
+
+
 def _where(
     session: Session, *, service: Service, definition: ServiceDefinition,
     versions: dict[int, ServiceDefinition], query: ReportQuery,
@@ -213,8 +221,7 @@ def _where(
     if query.submitted_from:
         clauses.append(col(ServiceRequest.created_at) >= _midnight(query.submitted_from))
     if query.submitted_to:
-        clauses.append(col(ServiceRequest.created_at)
-                       < _midnight(query.submitted_to + timedelta(days=1)))
+        clauses.append(_until_end_of(col(ServiceRequest.created_at), query.submitted_to))
     if query.completed_from or query.completed_to:
         # As the insights count a completed request: by when it was completed (a
         # rejected or cancelled request was closed, never completed).
@@ -222,8 +229,7 @@ def _where(
     if query.completed_from:
         clauses.append(col(ServiceRequest.closed_at) >= _midnight(query.completed_from))
     if query.completed_to:
-        clauses.append(col(ServiceRequest.closed_at)
-                       < _midnight(query.completed_to + timedelta(days=1)))
+        clauses.append(_until_end_of(col(ServiceRequest.closed_at), query.completed_to))
     if query.condition is not None:
         dialect = session.get_bind().dialect.name
         translator = _Translator(definition=definition, versions=versions, dialect=dialect)

@@ -110,7 +110,7 @@ def _after(text: str, sort: str, took: Any) -> list[Any]:
             return [tuple_(TaskDuration.finished_at, TaskDuration.task_id)
                     < tuple_(datetime.fromisoformat(stamp), int(task_id))]
         seconds, moment = int(keys[0]), datetime.fromisoformat(keys[1])
-        if not 0 <= seconds <= 10**12 or len(keys) != 2:
+        if not 0 <= seconds <= MAX_ID or len(keys) != 2:  # a 32-bit integer column
             raise ValueError(text)
         # The first condition alone is one an index seeks to; the row value says where
         # among the tasks that took as long the page ended.

@@ -77,10 +77,12 @@ def window_of(*, weeks: str = "", start: str = "", end: str = "", today: date) -
             raise InputInvalid("Give both dates, the first and the last day.")
         if last < first:
             raise InputInvalid("The last day comes before the first.")
-        window = Window(_monday(first), _monday(last) + timedelta(days=7))
-        if len(window.weeks) > MAX_WEEKS:
+        if (_monday(last) - _monday(first)).days // 7 + 1 > MAX_WEEKS:
             raise InputInvalid(f"Choose at most {MAX_WEEKS} weeks.")
-        return window
+        if last > date.max - timedelta(days=7):
+            # Its week would end past the calendar's last day.
+            raise InputInvalid("Choose a last day before the last week of year 9999.")
+        return Window(_monday(first), _monday(last) + timedelta(days=7))
     if weeks and weeks not in {str(n) for n in WINDOW_WEEKS}:
         raise InputInvalid("Choose the last 4, 13 or 52 weeks.")
     count = int(weeks or 13)

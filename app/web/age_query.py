@@ -38,12 +38,13 @@ def opened_within(age: str, at: str, *, now: datetime) -> OpenedWithin | None:
     that is not one is a 400 with words saying so; a moment in the future is now."""
     if not age:
         return None
-    if not age.isdigit() or int(age) >= len(AGE_BUCKETS):
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not (age.isascii() and age.isdecimal()) or int(age) >= len(AGE_BUCKETS):
         raise HTTPException(status_code=400, detail="There is no such age of open work.")
     bucket = int(age)
     moment = now
     if at:
-        if not at.isdigit():
+        if not (at.isascii() and at.isdecimal()):
             raise HTTPException(status_code=400, detail="The moment counted at is not a time.")
         try:
             moment = min(now, datetime.fromtimestamp(int(at), UTC))

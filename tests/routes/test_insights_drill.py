@@ -149,6 +149,15 @@ def test_a_broken_page_link_or_window_is_a_clear_4xx(web, desk):
     assert web.get("/insights/nothing/tasks").status_code == 404
     assert web.get("/insights/tasks", params={"team": "nobody"}).status_code == 404
     assert web.get("/insights/tasks").status_code == 404  # a team's list needs the team
+    # A cursor past what the 32-bit columns hold is a broken link, not a database error.
+    assert web.get("/insights/onboarding/tasks", params={
+        "step": "1", "after": "slowest_3000000000_2026-01-01T00:00:00_1"}).status_code == 400
+    for url in ("/insights", "/insights/onboarding", "/insights/onboarding/tasks",
+                "/insights/onboarding/completed.csv", "/insights/teams/it",
+                "/insights/teams/it/ages.csv", "/reports/onboarding", "/reports/onboarding.csv"):
+        for dates in ({"from": "9999-12-20", "to": "9999-12-31"},
+                      {"submitted_to": "9999-12-31", "completed_to": "9999-12-31"}):
+            assert web.get(url, params=dates).status_code in (200, 400, 422), (url, dates)
 
 
 # --- every number drills to a list of as many -----------------------------------------------
@@ -259,6 +268,10 @@ def test_an_age_that_is_not_one_is_a_400(web, desk):
     web.login(desk.manager)
     assert web.get("/overview/tasks", params={"team": "it", "age": "9"}).status_code == 400
     assert web.get("/overview/tasks", params={"age": "1", "at": "soon"}).status_code == 400
+    # Digits int() refuses: a 400, not a 500, on every list that takes an age.
+    for url in ("/overview/tasks", "/overview/tasks.csv", "/queues/it", "/queues/it/tasks.csv"):
+        for odd in ({"age": "²"}, {"age": "1", "at": "²"}, {"age": "١"}):
+            assert web.get(url, params=odd).status_code == 400, (url, odd)
     titled = web.get("/overview/tasks", params={"team": "it", "age": "4"})
     assert "It · open 14+ d" in text_of(titled)
 

@@ -253,3 +253,15 @@ def test_the_queue_links_to_its_teams_insights(web, desk):
     response = web.login(desk.member).get("/queues/it")
     assert 'href="/insights/teams/it"' in response.text
     assert "How this team flows" in text_of(response)
+
+
+@pytest.mark.parametrize("slug", ["tasks", "completed"])
+def test_a_team_named_like_a_services_list_opens_its_own_page(web, make, slug):
+    """/insights/teams/tasks is the page of team 'tasks', not the finished-task list of
+    a service 'teams' (no service may take that slug)."""
+    make.team(slug)
+    member = make.user("Tess", teams=(slug,))
+    page = web.login(member).get(f"/insights/teams/{slug}")
+    assert page.status_code == 200
+    assert web.login(make.user("Mo", manager=True)).get(
+        f"/insights/teams/{slug}").status_code == 200
