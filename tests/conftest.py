@@ -33,6 +33,7 @@ from sqlmodel import Session, SQLModel  # noqa: E402
 import app.rules.sign_in  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
+from app.reads.expected_finish import forget_remembered  # noqa: E402
 from app.reads.step_durations import forget_kept  # noqa: E402
 from app.storage.db import make_engine  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
@@ -99,8 +100,10 @@ def session(engine: Engine) -> Iterator[Session]:
     transaction.rollback()
     connection.close()
     # The rolled-back rows' ids come again in the next test: durations the insights
-    # kept in memory for them (app.reads.step_durations) must not outlive the test.
+    # kept in memory for them (app.reads.step_durations) and the expected-finish
+    # sentences remembered for them must not outlive the test.
     forget_kept()
+    forget_remembered()
 
 
 @pytest.fixture
@@ -112,6 +115,7 @@ def committed(engine: Engine) -> Iterator[Engine]:
         for table in reversed(SQLModel.metadata.sorted_tables):
             connection.execute(table.delete())
     forget_kept()
+    forget_remembered()
 
 
 @pytest.fixture

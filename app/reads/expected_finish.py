@@ -296,6 +296,12 @@ _remembered: OrderedDict[tuple[Any, ...], tuple[frozenset[Any], "StepExpectation
     OrderedDict())
 
 
+def forget_remembered() -> None:
+    """Drops every remembered sentence (tests: their rolled-back ids come again)."""
+    with _remembering:
+        _remembered.clear()
+
+
 def request_expectation(session: Session, service_id: int, tasks: Sequence[Task]
                         ) -> RequestExpectation:
     """An open request's expectations, from its tasks (those open or claimed count).
