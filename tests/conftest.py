@@ -8,6 +8,7 @@ its end (so two test runs on one server never meet).
 """
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,12 +66,14 @@ os.environ["BATON_DATABASE_URL"] = DATABASE_URL
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The database made above is dropped at the end of every run, also one in which no
-    test asked for the `engine` (e.g. `-m fault`, whose tests make their own)."""
+    test asked for the `engine` (e.g. `-m fault`, whose tests make their own), and so
+    is the run's temporary folder (its SQLite database and uploaded files)."""
     if SERVER_URL.startswith("postgresql"):
         server = _server_engine()
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{_PG_DATABASE}" WITH (FORCE)'))
         server.dispose()
+    shutil.rmtree(_TMP, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
