@@ -252,13 +252,10 @@ def service_lines(session: Session, *, window: Window) -> list[ServiceLine]:
     return [ServiceLine(service, *sums.get(service.id, (0, 0))) for service in services]
 
 
-@dataclass
-class TeamFlow:
-    """A team's tasks finished each week of the window, and its open work by age."""
+class FinishedWeekly:
+    """What a team's tasks finished each week of a window (`finished`) add up to."""
 
-    team: Team
     finished: list[int]
-    ages: list[int]
 
     @property
     def total(self) -> int:
@@ -267,6 +264,15 @@ class TeamFlow:
     @property
     def per_week(self) -> float:
         return self.total / len(self.finished) if self.finished else 0.0
+
+
+@dataclass
+class TeamFlow(FinishedWeekly):
+    """A team's tasks finished each week of the window, and its open work by age."""
+
+    team: Team
+    finished: list[int]
+    ages: list[int]
 
 
 def team_flows(session: Session, *, window: Window, now: datetime,

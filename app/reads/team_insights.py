@@ -19,7 +19,7 @@ from sqlalchemy import and_, case, func, literal_column, tuple_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from app.reads.insights import AGE_BUCKETS, Spread, Window, age_bounds
+from app.reads.insights import AGE_BUCKETS, FinishedWeekly, Spread, Window, age_bounds
 from app.reads.step_durations import StepRange, Sums, rank_steps
 from app.storage.models import (
     Service,
@@ -57,21 +57,13 @@ class TeamStep:
 
 
 @dataclass
-class TeamInsights:
+class TeamInsights(FinishedWeekly):
     team: Team
     window: Window
     counted_at: datetime  # the moment the open work's ages were counted
     finished: list[int]  # tasks finished, one count a week of the window
     ages: list[int]  # open and claimed tasks, one count an AGE_BUCKETS bucket
     steps: list[TeamStep]
-
-    @property
-    def total(self) -> int:
-        return sum(self.finished)
-
-    @property
-    def per_week(self) -> float:
-        return self.total / len(self.finished) if self.finished else 0.0
 
     @property
     def open_total(self) -> int:
