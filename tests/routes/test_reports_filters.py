@@ -203,6 +203,15 @@ def test_requests_are_found_by_when_they_were_submitted_and_completed(web, onboa
     assert numbers == [f"REQ-{i}" for i in sorted(wanted, reverse=True)]
 
 
+def test_a_link_with_the_submitted_ranges_old_names_still_filters(web, onboarding):
+    client = web.login(onboarding.manager)
+    old = client.get("/reports/onboarding", params={"from": "2026-11-09", "to": "2026-11-15"})
+    assert old.status_code == 200
+    assert request_ids(old) == sorted([onboarding.open.id, onboarding.cancelled.id],
+                                      reverse=True)
+    assert 'name="submitted_from" value="2026-11-09"' in old.text
+
+
 def test_the_completed_range_finds_what_the_weekly_figures_count(web, onboarding, session):
     week = session.exec(select(ServiceWeek).where(
         ServiceWeek.service_id == onboarding.service.id,

@@ -82,9 +82,12 @@ def report_inputs(
     where: str = "", state: Annotated[list[str] | None, Query()] = None,
     submitted_from: str = "", submitted_to: str = "", completed_from: str = "",
     completed_to: str = "", sort: str = "",
+    # The names the submitted range had before `completed_*` came: links kept from then.
+    old_from: Annotated[str, Query(alias="from", max_length=40)] = "",
+    old_to: Annotated[str, Query(alias="to", max_length=40)] = "",
 ) -> ReportInputs:
-    return ReportInputs(where, state, submitted_from, submitted_to, completed_from,
-                        completed_to, sort)
+    return ReportInputs(where, state, submitted_from or old_from, submitted_to or old_to,
+                        completed_from, completed_to, sort)
 
 
 Inputs = Annotated[ReportInputs, Depends(report_inputs)]
