@@ -105,6 +105,15 @@ def quoted(text: str) -> str:
     return text
 
 
+class RepeatedFields(dict[str, str]):
+    """Texts that repeat down a list (names, step names, kinds, states: a few hundred in
+    100,000 rows) as fields of a line, each made inert and quoted once."""
+
+    def __missing__(self, text: str) -> str:
+        field = self[text] = quoted(inert(text))
+        return field
+
+
 def csv_line_chunks(header: Sequence[str], lines: Iterable[str]) -> Iterator[bytes]:
     """The file as UTF-8 byte chunks, as csv_chunks makes them, from lines the caller
     made: each its fields (every one from `quoted`, or a number or a moment's text, which

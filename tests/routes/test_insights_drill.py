@@ -12,7 +12,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlmodel import Session
 
-from app.reads.finished_tasks import FinishedFilter, all_finished_tasks, finished_tasks
+from app.reads.finished_tasks import (
+    LINE_COLUMNS,
+    FinishedFilter,
+    finished_task_lines,
+    finished_tasks,
+)
 from app.reads.insights import window_of
 from app.storage.clock import utcnow
 from app.web.routes import insights as insights_routes
@@ -116,9 +121,10 @@ def test_the_tasks_behind_the_bottleneck_slowest_first_with_their_csv(web, desk)
 def test_the_list_can_be_latest_first_and_pages_by_keyset(session: Session, desk):
     window = window_of(weeks="4", today=utcnow().date())
     filters = FinishedFilter(window=window, service_id=desk.onboarding.id)
-    every = list(all_finished_tasks(session, filters=filters))
+    every = [dict(zip(LINE_COLUMNS, line, strict=True))
+             for line in finished_task_lines(session, filters=filters)]
     assert len(every) == 9
-    took = [line.took_seconds for line in every]
+    took = [line["waited_seconds"] + line["worked_seconds"] for line in every]
     assert took == sorted(took, reverse=True)
     # Two at a time, the pages join up to the whole list, in order, with nothing twice.
     seen, after = [], None
@@ -128,11 +134,11 @@ def test_the_list_can_be_latest_first_and_pages_by_keyset(session: Session, desk
         if page.next_cursor is None:
             break
         after = page.next_cursor
-    assert seen == [line.task_id for line in every]
-    latest = list(all_finished_tasks(
+    assert seen == [line["task_id"] for line in every]
+    latest = list(finished_task_lines(
         session, filters=FinishedFilter(window=window, service_id=desk.onboarding.id,
                                         sort="latest"), batch=4))
-    moments = [line.finished_at for line in latest]
+    moments = [line[LINE_COLUMNS.index("finished_at")] for line in latest]
     assert moments == sorted(moments, reverse=True) and len(latest) == 9
 
 
@@ -373,4 +379,4 @@ def test_a_teams_list_reads_the_same_walked_or_sorted(session: Session, make, de
     assert module._count_and_walk(session, filters)[1] is True
     assert one_at_a_time() == sorted_ids
     assert len(sorted_ids) == 3
-    assert [line.task_id for line in all_finished_tasks(session, filters=filters)] == sorted_ids
+    assert [line[0] for line in finished_task_lines(session, filters=filters)] == sorted_ids

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import HTTPException, Query
 from sqlmodel import Session
 
+from app.format.numbers import duration as duration  # the pages' and CSVs' one
 from app.reads.insights import Window, window_of
 from app.rules.catalog import get_service_by_slug
 from app.rules.inputs import InputInvalid
@@ -16,22 +17,6 @@ from app.storage.models import Service, utcnow
 Weeks = Annotated[str, Query(max_length=10)]
 From = Annotated[str, Query(alias="from", max_length=40)]
 To = Annotated[str, Query(alias="to", max_length=40)]
-
-
-def duration(seconds: float | None) -> str:
-    """A duration in words short enough for a table cell: 40 s, 12 min, 5 h, 3 d 4 h."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        hours, minutes = divmod(seconds // 60, 60)
-        return f"{hours} h {minutes} min" if minutes and hours < 10 else f"{hours} h"
-    days, hours = divmod(seconds // 3600, 24)
-    return f"{days} d {hours} h" if hours and days < 14 else f"{days} d"
 
 
 def window_or_problem(weeks: str, start: str, end: str) -> tuple[Window | None, str]:

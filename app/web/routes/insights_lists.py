@@ -13,8 +13,7 @@ from sqlmodel import Session
 from app.reads.completed_requests import all_completed_requests, completed_requests
 from app.reads.finished_tasks import (
     FinishedFilter,
-    FinishedLine,
-    all_finished_tasks,
+    finished_task_lines,
     finished_tasks,
     sort_named,
 )
@@ -23,7 +22,7 @@ from app.reads.overview import has_step
 from app.rules.catalog import current_version, definition_of
 from app.rules.teams import get_team_by_slug
 from app.web.auth import ManagerUser
-from app.web.csv_export import csv_response
+from app.web.csv_export import csv_lines_response, csv_response
 from app.web.render import render
 from app.web.routes.insights_common import (
     From,
@@ -36,6 +35,7 @@ from app.web.routes.insights_common import (
     window_or_400,
 )
 from app.web.session import SessionDep
+from app.web.task_csv import FINISHED_HEADER, finished_csv_lines
 
 router = APIRouter()
 
@@ -43,19 +43,6 @@ TeamQuery = Annotated[str, Query(max_length=60)]
 StepQuery = Annotated[int | None, Query(ge=0, le=1000)]
 SortQuery = Annotated[str, Query(max_length=10)]
 AfterQuery = Annotated[str | None, Query(max_length=100)]
-
-FINISHED_HEADER = [
-    "Request", "Title", "Service", "Step", "Step name", "Team", "State", "Finished by",
-    "Finished (UTC)", "Waited (s)", "Worked (s)", "Took (s)", "Took", "Within target",
-]
-
-
-def finished_cells(line: FinishedLine) -> list[Any]:
-    return [line.number, line.title, line.service_name, line.position + 1, line.step_name,
-            line.team_name, line.state, line.finished_by, line.finished_at,
-            line.waited_seconds, line.worked_seconds, line.took_seconds,
-            duration(line.took_seconds), line.within_target]
-
 
 def _finished_filter(
     session: Session, *, slug: str | None, team: str, step: int | None, window: Window,
@@ -119,13 +106,10 @@ def _finished_csv(session: Session, *, slug: str | None, team: str, step: int | 
     filters, _title = _finished_filter(session, slug=slug, team=team, step=step,
                                        window=window, sort=sort)
 
-    def rows() -> Iterator[list[Any]]:
-        for line in all_finished_tasks(session, filters=filters):
-            yield finished_cells(line)
-
     name = "-".join(["finished-tasks", *(part for part in (slug, team) if part),
                      *([f"step-{step + 1}"] if step is not None else [])])
-    return csv_response(rows(), header=FINISHED_HEADER, name=name)
+    return csv_lines_response(finished_csv_lines(finished_task_lines(session, filters=filters)),
+                              header=FINISHED_HEADER, name=name)
 
 
 # Before /insights/{slug}: "tasks" is not a service's slug here.
