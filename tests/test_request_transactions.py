@@ -1,16 +1,20 @@
 """How a web request's session ends (app.storage.db.get_session, end_request): a request that
 only read is committed on PostgreSQL, which keeps psycopg's prepared statements (a
 rollback discards them); anything a request wrote or left pending without a rule
-committing it is rolled back, on both databases."""
+committing it is rolled back, on both databases; a database that goes away as a request
+that succeeded ends is logged, not raised after its answer."""
 
 from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import event, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, select
 from starlette.requests import Request
 
+import app.storage.db
+from app.config import get_settings
 from app.rules.sign_in import start_session
 from app.storage.db import make_engine, request_session
 from app.storage.models import Team, User
@@ -18,6 +22,7 @@ from app.web.auth import SESSION_COOKIE
 from app.web.session import get_session
 from tests.conftest import DATABASE_URL
 from tests.factories import Factory
+from tests.production.conftest import wait_until
 from tests.web import run_async
 
 on_postgresql = pytest.mark.skipif(
@@ -198,3 +203,108 @@ def test_a_request_keeps_one_connection_across_its_commits(committed: Engine):
         event.remove(engine, "checkout", checked_out)
 
     assert len(checkouts) == 1
+
+
+def _read_a_page(session: Session) -> None:
+    session.exec(select(Team)).all()
+
+
+ends_a_server_process = pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
+                                           reason="ends a PostgreSQL server process")
+
+
+def _lose_the_connection(session: Session, admin: Engine) -> None:
+    """What a restart's fast shutdown does to the session's connection: its server
+    process is told to end, and has ended."""
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with admin.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"),
+                                  {"pid": pid}).scalar_one()
+
+    def gone() -> bool:
+        with admin.connect() as connection:
+            return not connection.execute(
+                text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).first()
+
+    wait_until(gone, seconds=30, what="the session's server process has ended")
+
+
+@ends_a_server_process
+def test_a_database_gone_as_a_page_ends_is_not_raised_after_its_answer(committed: Engine):
+    """PostgreSQL ends the page's connection (a restart's fast shutdown) between the
+    page's reads and the COMMIT that ends them, which FastAPI runs after the answer was
+    sent. Raised there, it reached uvicorn as the application failing, and uvicorn closed
+    the kept-alive connection under the client's next request (Connection reset by peer
+    in tests/production/test_pg_restart.py)."""
+
+    def read_then_lose_the_database(session: Session) -> None:
+        _read_a_page(session)
+        _lose_the_connection(session, committed)
+
+    _as_fastapi_runs(_http_request("GET"), read_then_lose_the_database)
+
+    # The pool does not hand the dead connection out again: the next page is read.
+    session = _as_fastapi_runs(_http_request("GET"), _read_a_page)
+    assert not session.in_transaction()
+
+
+@ends_a_server_process
+def test_a_request_that_answered_its_lost_connection_itself_ends_quietly(committed: Engine):
+    """/healthz's way: the connection is lost during the request, the handler catches
+    the error and answers 503 itself. Ending the request must not ask the session for a
+    connection SQLAlchemy has invalidated (PendingRollbackError, after the answer)."""
+    answered: list[str] = []
+
+    def check_like_healthz(session: Session) -> None:
+        _read_a_page(session)
+        _lose_the_connection(session, committed)
+        try:
+            session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            answered.append("503")
+
+    _as_fastapi_runs(_http_request("GET"), check_like_healthz)
+
+    assert answered == ["503"]
+    session = _as_fastapi_runs(_http_request("GET"), _read_a_page)
+    assert not session.in_transaction()
+
+
+@pytest.mark.parametrize("one_trip", [True, False])
+def test_a_database_unavailable_as_a_request_ends_is_logged_not_raised(
+    committed: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    one_trip: bool,
+):
+    """Both ways of closing (the one-trip session and the plain one): the session's end
+    failing as the database goes away is a warning, not the request failing after its
+    answer."""
+    monkeypatch.setattr(get_settings(), "one_trip_session", one_trip)
+
+    def database_gone(_session: Session) -> None:
+        raise OperationalError("COMMIT", None,
+                               Exception("terminating connection due to administrator command"))
+
+    monkeypatch.setattr(app.storage.db, "end_request", database_gone)
+
+    _as_fastapi_runs(_http_request("GET"), _read_a_page)
+
+    assert "terminating connection due to administrator command" in caplog.text
+
+
+def test_a_request_that_fails_as_it_ends_for_another_reason_still_raises(
+    committed: Engine, monkeypatch: pytest.MonkeyPatch,
+):
+    """Only a database going away is kept quiet: any other failure is a bug to see."""
+
+    def broken(_session: Session) -> None:
+        raise RuntimeError("a bug in ending the request")
+
+    monkeypatch.setattr(app.storage.db, "end_request", broken)
+
+    async def run() -> None:
+        requests = get_session(_http_request("GET"))
+        _read_a_page(await anext(requests))
+        await anext(requests)
+
+    with pytest.raises(RuntimeError, match="a bug in ending the request"):
+        run_async(run())

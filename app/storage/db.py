@@ -7,7 +7,7 @@ from functools import lru_cache, wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
@@ -151,8 +151,16 @@ def end_request(session: Session) -> None:
     pending in the session (new, dirty or deleted objects), and the connection sent
     nothing but SELECTs since it began (`wrote`, kept by _note_writes; unknown counts as
     written). Anything else open, written or pending, is rolled back by closing the
-    session, switch or no switch."""
+    session, switch or no switch.
+
+    A request whose connection was lost on the way (the database went away and the
+    handler answered anyway, as /healthz does with its 503) has no transaction left to
+    end: asking the session for its connection would raise (SQLAlchemy's "invalid
+    transaction"), after the answer was sent; closing discards it."""
     if not session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    bind = session.get_bind()
+    if isinstance(bind, Connection) and bind.invalidated:
         return
     if not get_settings().commit_reads:
         return

@@ -1,6 +1,7 @@
 """The database session of a web request, as a FastAPI dependency (app.storage.db has
 the engine and the transactions, and knows no HTTP)."""
 
+import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
@@ -11,8 +12,10 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
-from app.storage.db import get_engine, request_session
+from app.storage.db import DATABASE_UNAVAILABLE, get_engine, request_session
 from app.web import one_trip_session
+
+_log = logging.getLogger("baton")
 
 
 def _open(request: Request) -> tuple[ExitStack, Session]:
@@ -29,7 +32,16 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     ended as the request ends (app.storage.db.request_session). Opening and closing wait
     on the database, so both run in the thread pool; app.web.auth.get_viewer reads who
     is asking. With BATON_ONE_TRIP_SESSION (the default), app.web.one_trip_session opens
-    and closes the same session in fewer trips to the thread pool."""
+    and closes the same session in fewer trips to the thread pool.
+
+    A request that succeeded is closed after its answer was sent (FastAPI ends a
+    dependency with yield once the response is out), so a database that goes away just
+    then (a restart) is logged, not raised: raised, it reached uvicorn as the
+    application failing after its response, and uvicorn closed the kept-alive
+    connection, resetting the next request the client had already sent on it. Nothing
+    is lost: the rules committed what the request changed before its answer, and
+    closing only commits a transaction that wrote nothing (app.storage.db.end_request)
+    or rolls back one that was never to be kept."""
     if get_settings().one_trip_session:
         open_, close = one_trip_session.open_with_viewer, one_trip_session.close
     else:
@@ -40,7 +52,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     except BaseException:
         await close(stack, session, *sys.exc_info())
         raise
-    await close(stack, session, None, None, None)
+    try:
+        await close(stack, session, None, None, None)
+    except DATABASE_UNAVAILABLE as error:
+        _log.warning("database unavailable as %s %s ended, after its answer: %s",
+                     request.method, request.url.path,
+                     str(error).splitlines()[0] if str(error) else type(error).__name__)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
