@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 _TMP = Path(tempfile.mkdtemp(prefix="baton-tests-"))
 os.environ["BATON_DATA_DIR"] = str(_TMP / "data")
@@ -62,6 +63,23 @@ if SERVER_URL.startswith("postgresql"):
         hide_password=False
     )
 os.environ["BATON_DATABASE_URL"] = DATABASE_URL
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under pytest-xdist with `--dist loadgroup` (scripts/test), each test goes to the
+    next free worker, except the browser tests, which all go to one worker together: one
+    demo server and one Chromium for them, the tests in their order. (xdist's own
+    loadgroup marks them by renaming node ids, which pytest 9 no longer lets it do.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BrowserTestsTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "tests/browser" if nodeid.startswith("tests/browser/") else nodeid
+
+    return BrowserTestsTogether(config, log)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

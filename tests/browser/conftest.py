@@ -1,8 +1,13 @@
 """Browser tests: a real uvicorn serving Baton on 127.0.0.1 with its own SQLite database,
 driven by Debian's Chromium through Playwright. Nothing downloads a browser; when
-/usr/bin/chromium is missing these tests fail, they do not skip."""
+/usr/bin/chromium is missing these tests fail, they do not skip.
+
+Under pytest-xdist with `--dist loadgroup` (scripts/test) every browser test goes to one
+worker (tests/conftest.py's scheduler): one demo server and one Chromium for them all, the
+tests in their order, as in a serial run, while the other workers take the rest."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,8 +41,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[str]:
-    """Baton with the demo data, served by uvicorn in its own process."""
+    """Baton with the demo data, served by uvicorn in its own process; its data folder is
+    removed at the end."""
     data_dir = Path(tempfile.mkdtemp(prefix="baton-browser-"))
+    try:
+        yield from _serve_demo(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _serve_demo(data_dir: Path) -> Iterator[str]:
     env = {
         **os.environ,
         "BATON_DATA_DIR": str(data_dir),
