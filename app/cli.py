@@ -95,6 +95,19 @@ def cmd_recount(_args: argparse.Namespace) -> None:
         print(f"Copied their request's title into {titled} tasks that lacked it.")
 
 
+def cmd_reindex(_args: argparse.Namespace) -> None:
+    from sqlmodel import Session
+
+    from app.storage import search_index
+    from app.storage.db import begin_write, get_engine
+
+    with Session(get_engine()) as session:
+        begin_write(session)
+        count = search_index.rebuild(session)
+        session.commit()
+    print(f"Rebuilt the search index from the requests: {count} requests.")
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     from app.config import get_settings
     from app.rules.backup import BackupError, backup
@@ -236,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the insights' figures from the history, saying whether they matched (and copy "
         "request titles into tasks an older release wrote)",
     ).set_defaults(func=cmd_recount)
+    commands.add_parser(
+        "reindex", help="rebuild the search index from the requests (after a bulk "
+        "load or a restore from elsewhere)",
+    ).set_defaults(func=cmd_reindex)
 
     backup = commands.add_parser(
         "backup", help="copy the database and the uploaded files into a new folder, "

@@ -38,6 +38,7 @@ from app.web.routes import (
     queues,
     reports,
     requests,
+    search,
     team_insights,
 )
 
@@ -142,7 +143,7 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
-                                        health, admin, admin_people, admin_services,
+                                        search, health, admin, admin_people, admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
                                         team_insights, insights)]

@@ -22,7 +22,7 @@ from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from app.rules.sign_in import hash_password
-from app.storage import flow_figures
+from app.storage import flow_figures, search_index
 from app.storage.db import make_engine
 from app.storage.migrate import upgrade
 from app.storage.models import ServiceRequest, Task, Team, TimelineEvent, User
@@ -127,6 +127,7 @@ def seed(url: str, requests: int, *, seed_value: int = 1, out=sys.stdout) -> dic
     with Session(engine) as session:
         recount(session)
         flow_figures.recount(session)
+        search_index.rebuild(session)
         session.commit()
         hot_open = session.exec(text(  # type: ignore[call-overload]
             "SELECT count(*) FROM task JOIN team ON team.id = task.team_id "

@@ -135,6 +135,9 @@ def committed(engine: Engine) -> Iterator[Engine]:
     with engine.begin() as connection:
         for table in reversed(SQLModel.metadata.sorted_tables):
             connection.execute(table.delete())
+        # The search index's table, which the models do not describe.
+        connection.execute(text("DELETE FROM search_text" if engine.dialect.name == "sqlite"
+                                else "DELETE FROM search_document"))
     forget_kept()
     forget_remembered()
 

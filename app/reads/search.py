@@ -1,0 +1,250 @@
+"""Search across requests: a request number, or words found in titles, answers, comments,
+internal notes (for those who may see them) and requester names, in the index
+app.storage.search_index keeps.
+
+Who sees what (rule 6, as app.rules.policy says it) is part of the full-text query: a
+request is found through its requester's scope word for its requester (public words
+only: never through its internal notes), through a team's for that team's members, and
+through any for a manager (the internal notes too, except on their own requests). The
+user's text is only ever words: it is split into letters-and-digits runs, each quoted,
+so nothing typed is taken as query syntax (`NEAR`, `*`, `"`, `-`, `OR`, `:`).
+
+Results come newest first, keyset-paged by request id; the count is exact up to
+COUNT_LIMIT and said as "more than" beyond it (counting every match of a common word in
+a million requests would cost more than the page itself).
+"""
+
+import re
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlmodel import Session
+
+from app.rules.policy import may_see_request
+from app.storage.models import MAX_ID, ServiceRequest, User, request_number
+from app.storage.search_index import PG_CONFIG
+
+PAGE_SIZE = 20
+COUNT_LIMIT = 1000
+MAX_QUERY_LENGTH = 200  # characters read of what was typed; the rest is ignored
+MAX_WORDS = 8
+MAX_WORD_LENGTH = 60
+_WORD = re.compile(r"[^\W_]+")
+_NUMBER = re.compile(r"\s*(?:req\s*-?\s*)?#?\s*(\d{1,12})\s*", re.IGNORECASE)
+# Snippet marks: characters no text of Baton holds (control characters are removed
+# from what people type); the snippet is handed on as (text, is a match) parts.
+_START, _STOP = "\x02", "\x03"
+
+
+def words_of(query: str) -> list[str]:
+    """The words to look for, in order, without repeats: runs of letters and digits,
+    lower-cased. Nothing else of the text survives, so nothing is query syntax."""
+    found: list[str] = []
+    normal = unicodedata.normalize("NFC", query[:MAX_QUERY_LENGTH]).lower()
+    for word in _WORD.findall(normal):
+        word = word[:MAX_WORD_LENGTH]
+        if word not in found:
+            found.append(word)
+    return found[:MAX_WORDS]
+
+
+def number_in(query: str) -> int | None:
+    """The request number a query is, if it is one: `REQ-42`, `req 42`, `#42` or `42`."""
+    match = _NUMBER.fullmatch(query[:40])
+    return int(match.group(1)) if match else None
+
+
+def request_by_number(session: Session, *, user: User, number: int) -> ServiceRequest | None:
+    """The request with that number if `user` may see it; None whether it does not
+    exist or is not theirs to see (nothing tells the two apart)."""
+    if not 1 <= number <= MAX_ID:
+        return None
+    found = session.get(ServiceRequest, number)
+    if found is None or not may_see_request(session, user=user, request=found):
+        return None
+    return found
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    state: str | None = None
+    service_id: int | None = None
+    filed_from: date | None = None  # UTC days, both ends included
+    filed_until: date | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    id: int
+    title: str
+    state: str
+    service_name: str
+    requester_name: str
+    created_at: datetime
+    snippet: list[tuple[str, bool]]  # (text, whether it is a word searched for)
+    in_note: bool  # the words were found in an internal note (never for its requester)
+
+    @property
+    def number(self) -> str:
+        return request_number(self.id)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    results: list[SearchResult]
+    next_before: int | None
+    count: int
+    count_is_exact: bool  # False: more than `count` requests match
+
+
+def _fts_words(words: list[str], columns: str) -> str:
+    return f"{{{columns}}} : (" + " AND ".join(f'"{word}"' for word in words) + ")"
+
+
+def _fts_scope(tokens: list[str]) -> str:
+    return "{scope} : (" + " OR ".join(f'"{token}"' for token in tokens) + ")"
+
+
+def _pg_words(words: list[str], weights: str) -> str:
+    return "(" + " & ".join(f"'{word}':{weights}" for word in words) + ")"
+
+
+def _pg_scope(tokens: list[str]) -> str:
+    return "(" + " | ".join(f"'{token}':C" for token in tokens) + ")"
+
+
+def _query(dialect: str, words: list[str], *, user: User, team_ids: Collection[int],
+           service_id: int | None) -> str:
+    """The full-text query: the words, where this viewer may find them (module doc)."""
+    own = f"u{user.id}"
+    teams = [f"t{team_id}" for team_id in sorted(team_ids)]
+    if dialect == "sqlite":
+        everywhere, public = _fts_words(words, "public notes"), _fts_words(words, "public")
+        parts = [f'({public} AND {_fts_scope([own])})']
+        if user.is_manager:
+            parts.append(f'({everywhere} NOT {_fts_scope([own])})')
+        elif teams:
+            parts.append(f'(({everywhere} AND {_fts_scope(teams)}) NOT {_fts_scope([own])})')
+        found = " OR ".join(parts)
+        return f"({found}) AND {_fts_scope([f's{service_id}'])}" if service_id else found
+    everywhere, public = _pg_words(words, "AB"), _pg_words(words, "A")
+    parts = [f"({public} & {_pg_scope([own])})"]
+    if user.is_manager:
+        parts.append(f"({everywhere} & !{_pg_scope([own])})")
+    elif teams:
+        parts.append(f"({everywhere} & {_pg_scope(teams)} & !{_pg_scope([own])})")
+    found = " | ".join(parts)
+    return f"({found}) & {_pg_scope([f's{service_id}'])}" if service_id else found
+
+
+def _filters_sql(filters: SearchFilters, params: dict[str, Any]) -> str:
+    where = ""
+    if filters.state:
+        where += " AND r.state = :state"
+        params["state"] = filters.state
+    if filters.filed_from:
+        where += " AND r.created_at >= :filed_from"
+        params["filed_from"] = datetime.combine(filters.filed_from, time.min, UTC)
+    if filters.filed_until:
+        where += " AND r.created_at < :filed_until"
+        params["filed_until"] = datetime.combine(
+            filters.filed_until + timedelta(days=1), time.min, UTC)
+    return where
+
+
+def _typed(statement: str, *, rows: bool = False) -> Any:
+    """The statement with its dates typed as the column's (SQLite keeps them as text)."""
+    created = ServiceRequest.__table__.c.created_at.type  # type: ignore[attr-defined]
+    names = [name for name in ("filed_from", "filed_until") if f":{name}" in statement]
+    typed = text(statement).bindparams(*(bindparam(name, type_=created) for name in names))
+    return typed.columns(created_at=created) if rows else typed
+
+
+def _matches_sql(dialect: str, where: str) -> str:
+    """The ids of the matching requests, newest first (`:q` the query, `:before`)."""
+    if dialect == "sqlite":
+        join = " JOIN service_request r ON r.id = search_text.rowid" if where else ""
+        return (f"SELECT search_text.rowid AS id FROM search_text{join} "
+                f"WHERE search_text MATCH :q AND search_text.rowid < :before{where} "
+                "ORDER BY search_text.rowid DESC")
+    join = " JOIN service_request r ON r.id = d.request_id" if where else ""
+    return (f"SELECT d.request_id AS id FROM search_document d{join} "
+            f"WHERE d.words @@ to_tsquery('{PG_CONFIG}', :q) AND d.request_id < :before"
+            f"{where} ORDER BY d.request_id DESC")
+
+
+def _page_sql(dialect: str, where: str) -> str:
+    """The page's rows with their snippets, made for the page's rows only."""
+    if dialect == "sqlite":
+        snippet = "snippet(search_text, {column}, char(2), char(3), '…', 16)"
+        return (
+            "SELECT r.id, r.title, r.state, svc.name, u.name, r.created_at, "
+            f"{snippet.format(column=0)}, CASE WHEN r.requester_id = :me THEN '' "
+            f"ELSE {snippet.format(column=1)} END "
+            "FROM search_text JOIN service_request r ON r.id = search_text.rowid "
+            "JOIN service svc ON svc.id = r.service_id JOIN \"user\" u ON u.id = r.requester_id "
+            f"WHERE search_text MATCH :q AND search_text.rowid < :before{where} "
+            "ORDER BY search_text.rowid DESC LIMIT :limit")
+    headline = (f"ts_headline('{PG_CONFIG}', {{text}}, to_tsquery('{PG_CONFIG}', :words), "
+                "'StartSel=\x02, StopSel=\x03, MaxWords=16, MinWords=6, MaxFragments=1, "
+                "FragmentDelimiter=…')")
+    return (
+        "SELECT r.id, r.title, r.state, svc.name, u.name, r.created_at, "
+        f"{headline.format(text='d.public_text')}, CASE WHEN r.requester_id = :me THEN '' "
+        f"ELSE {headline.format(text='d.notes_text')} END "
+        f"FROM ({_matches_sql(dialect, where)} LIMIT :limit) page "
+        "JOIN search_document d ON d.request_id = page.id "
+        "JOIN service_request r ON r.id = page.id "
+        "JOIN service svc ON svc.id = r.service_id JOIN \"user\" u ON u.id = r.requester_id "
+        "ORDER BY r.id DESC")
+
+
+def _snippet(marked: str | None) -> list[tuple[str, bool]]:
+    parts: list[tuple[str, bool]] = []
+    for index, piece in enumerate(re.split(f"[{_START}{_STOP}]", marked or "")):
+        if piece:
+            parts.append((piece, index % 2 == 1))
+    return parts
+
+
+def _result(row: Any) -> SearchResult:
+    request_id, title, state, service_name, requester_name, created_at, public, notes = row
+    in_note = _START not in (public or "") and _START in (notes or "")
+    return SearchResult(id=request_id, title=title, state=state, service_name=service_name,
+                        requester_name=requester_name, created_at=created_at,
+                        snippet=_snippet(notes if in_note else public), in_note=in_note)
+
+
+def search_requests(
+    session: Session, *, user: User, team_ids: Collection[int], words: list[str],
+    filters: SearchFilters = SearchFilters(), before: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> SearchPage:
+    """The requests `user` may see that hold every one of `words`, newest first, after
+    the request `before` (keyset); `team_ids`: the viewer's teams."""
+    if not words or not user.is_active:
+        return SearchPage([], None, 0, True)
+    dialect = session.get_bind().dialect.name
+    params: dict[str, Any] = {
+        "q": _query(dialect, words, user=user, team_ids=team_ids,
+                    service_id=filters.service_id),
+        "before": min(before or MAX_ID + 1, MAX_ID + 1), "me": user.id, "limit": limit + 1,
+        "words": " & ".join(f"'{word}'" for word in words),
+    }
+    where = _filters_sql(filters, params)
+    rows = session.execute(_typed(_page_sql(dialect, where), rows=True), params).all()
+    results = [_result(row) for row in rows[:limit]]
+    next_before = results[-1].id if len(rows) > limit else None
+    if before is None and len(rows) <= limit:
+        count, exact = len(rows), True  # the whole answer is on this page
+    else:
+        params["before"] = MAX_ID + 1
+        counted = session.execute(_typed(
+            f"SELECT count(*) FROM ({_matches_sql(dialect, where)} LIMIT {COUNT_LIMIT + 1}) m"),
+            params).scalar_one()
+        count, exact = min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
+    return SearchPage(results, next_before, count, exact)
