@@ -178,6 +178,9 @@ def rebuild(session: Session) -> int:
         return int(connection.execute(text("SELECT count(*) FROM search_text")).scalar_one())
     connection.execute(text("TRUNCATE search_document"))
     _write(connection, "", {})
+    # The planner's statistics of the words (see migration 0015: 3 ms, not 400, for a
+    # common word at 1M requests).
+    connection.execute(text("ANALYZE search_document"))
     return int(connection.execute(text("SELECT count(*) FROM search_document")).scalar_one())
 
 

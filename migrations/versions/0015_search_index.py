@@ -79,6 +79,10 @@ CREATE TABLE search_document (
     # Filled before the index is made: one sort, not a million index insertions.
     op.execute(POSTGRESQL_FILL)
     op.execute("CREATE INDEX ix_search_document_words ON search_document USING gin (words)")
+    # Without statistics the planner reads every match of a common word through the GIN
+    # index and sorts them (400 ms at 1M requests) instead of walking the newest first
+    # (3 ms).
+    op.execute("ANALYZE search_document")
 
 
 def downgrade() -> None:
