@@ -191,12 +191,12 @@ def request_detail(
     )
 
 
-def _lines(session: Session, query: Any) -> list[TimelineLine]:
+def lines_of(session: Session, query: Any) -> list[TimelineLine]:
     return [TimelineLine(event, actor_name or "Baton", step_name)
             for event, actor_name, step_name in session.exec(query)]
 
 
-def _events_of(request_id: int) -> Any:
+def events_of(request_id: int) -> Any:
     return (
         select(TimelineEvent, User.name, Task.step_name)
         .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
@@ -211,12 +211,12 @@ def timeline_page(
 ) -> TimelinePage:
     """The newest `size` events (before the event `before`, when given), oldest first:
     one walk back along the request's timeline index."""
-    query = _events_of(service_request.id)
+    query = events_of(service_request.id)
     if not with_internal_notes:
         query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
     if before is not None:
         query = query.where(col(TimelineEvent.id) < before)
-    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
+    lines = lines_of(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
     lines.reverse()
     if len(lines) > size:
         lines = lines[1:]
@@ -228,8 +228,8 @@ def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine |
     """Who rejected or cancelled the request, and why (never an internal note)."""
     if service_request.state not in (RequestState.rejected, RequestState.cancelled):
         return None
-    query = _events_of(service_request.id).where(
+    query = events_of(service_request.id).where(
         col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]),
         col(TimelineEvent.is_internal).is_(False))
-    lines = _lines(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
+    lines = lines_of(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
     return lines[0] if lines else None

@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse, Response
 
 from app.config import get_settings
 from app.reads.my_requests import RequestLine, all_requests_of, requests_of
+from app.reads.request_changes import has_changed, newer_events, page_version
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
@@ -76,6 +77,7 @@ def _request_page(
         "detail": detail, "timeline": detail.timeline, "showing_earlier": before is not None,
         "access": viewed.access, "errors": errors or {}, "values": values or {},
         "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
+        "version": page_version(detail.timeline),
     }, status=status, headers=headers)
 
 
@@ -95,6 +97,28 @@ def show_request(
         return render(request, "requests/request.html", {"timeline": timeline},
                       block="earlier_events")
     return _request_page(request, session, viewed, user, before=before)
+
+
+@router.get("/requests/{request_id}/changes", name="requests.changes")
+def request_changes(
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> Response:
+    """The live request page's poll (app.reads.request_changes): 204 while the viewer has
+    nothing newer than `since`, the page's version; else a new poll, the head and the
+    steps swapped in place (htmx out-of-band swaps) and the new events appended."""
+    with_notes = viewed.access.sees_internal_notes
+    if not has_changed(session, request_id=viewed.request.id, since=since,
+                       with_internal_notes=with_notes):
+        return Response(status_code=204, headers={"Vary": "HX-Request"})
+    detail = request_detail(session, service_request=viewed.request,
+                            with_internal_notes=with_notes)
+    new_lines, gap = newer_events(session, service_request=viewed.request, since=since,
+                                  with_internal_notes=with_notes)
+    return render(request, "requests/request.html", {
+        "detail": detail, "access": viewed.access, "now": utcnow(), "oob": True,
+        "new_lines": new_lines, "gap": gap, "version": page_version(detail.timeline),
+    }, block="live")
 
 
 @router.post("/requests/{request_id}/comments", name="requests.comment")

@@ -1,0 +1,53 @@
+"""The live request page (issue 14): what changed on a request since its page was
+rendered.
+
+A request page's version is the id of the newest timeline event its viewer may see.
+Every change of state writes a timeline event (PRODUCT.md rule 5), so a page whose
+viewer has no event newer than that is up to date (its ages and due times age, which
+the page's own clock words do not need a poll for). The "nothing changed" answer is
+one seek along the request's timeline index (`ix_timeline_request`: request_id, id).
+
+A requester's version counts only the events they may see (rule 6): an internal note
+is neither shown to them nor wakes their page.
+"""
+
+from sqlmodel import Session, col, select
+
+from app.reads.request_detail import TimelineLine, TimelinePage, events_of, lines_of
+from app.storage.models import ServiceRequest, TimelineEvent
+
+# The most new events one poll appends; a page further behind shows the newest ones and
+# a link to reload (see newer_events).
+NEWER_AT_MOST = 50
+
+
+def _visible(query, *, with_internal_notes: bool):  # type: ignore[no-untyped-def]
+    if not with_internal_notes:
+        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
+    return query
+
+
+def has_changed(session: Session, *, request_id: int, since: int,
+                with_internal_notes: bool) -> bool:
+    """Whether the viewer has an event on this request newer than `since` (an event id)."""
+    query = _visible(
+        select(TimelineEvent.id).where(TimelineEvent.request_id == request_id,
+                                       col(TimelineEvent.id) > since),
+        with_internal_notes=with_internal_notes)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def newer_events(session: Session, *, service_request: ServiceRequest, since: int,
+                 with_internal_notes: bool) -> tuple[list[TimelineLine], bool]:
+    """The viewer's events after `since`, oldest first (at most NEWER_AT_MOST, the newest
+    ones), and whether more were left out."""
+    query = _visible(events_of(service_request.id), with_internal_notes=with_internal_notes)
+    lines = lines_of(session, query.where(col(TimelineEvent.id) > since)
+                     .order_by(col(TimelineEvent.id).desc()).limit(NEWER_AT_MOST + 1))
+    lines.reverse()
+    return lines[-NEWER_AT_MOST:], len(lines) > NEWER_AT_MOST
+
+
+def page_version(timeline: TimelinePage) -> int:
+    """The version of a request page that shows the newest page of its timeline."""
+    return timeline.lines[-1].event.id if timeline.lines else 0
