@@ -251,3 +251,13 @@ def test_a_rebuild_makes_the_index_what_the_rows_say(session, world):
     assert search_index.rebuild(session) == len(search_index.from_rows(session))
     agree(session)
     assert len(found(session, world.mona, "keyboard")) == 2
+
+
+def test_the_index_keeps_up_in_a_process_that_never_imports_the_search_page():
+    # The demo and other commands file requests without importing app.reads.search:
+    # the listeners must come with the tables.
+    import subprocess
+    import sys
+    code = ("import sys, app.storage.models; "
+            "assert 'app.storage.search_index' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

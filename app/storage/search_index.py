@@ -141,9 +141,12 @@ def _note_flushed(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    # The commit flushes after this listener: the rows added since the last flush are
+    # noted (after_flush) only once flushed here.
+    if session.new or session.dirty:
+        session.flush()
     if not (session.info.get(_PENDING) or session.info.get(_PENDING + "_people")):
         return
-    session.flush()
     ids = sorted(session.info.pop(_PENDING, set()))
     people = sorted(session.info.pop(_PENDING + "_people", set()))
     connection = session.connection()

@@ -12,7 +12,8 @@ from tests.browser.conftest import sign_in
 SERVICE = "/services/onboard-new-hire"
 FORM_ERRORS = "form-with-errors"
 REQUEST_PAGE = "a-request-page"
-EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work"]
+EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
+            "/search?q=kitchen"]
 PERSONAS = {
     "ben@example.com": EVERYONE,
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it"],
