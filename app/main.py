@@ -30,6 +30,7 @@ from app.web.routes import (
     admin_people,
     admin_services,
     auth,
+    bulk,
     catalog,
     health,
     insights,
@@ -142,8 +143,9 @@ def create_app() -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    routers = [area.router for area in (auth, catalog, requests, queues, overview, reports, people,
-                                        search, health, admin, admin_people, admin_services,
+    routers = [area.router for area in (auth, catalog, requests, queues, bulk, overview, reports,
+                                        people, search, health, admin, admin_people,
+                                        admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
                                         team_insights, insights)]

@@ -48,6 +48,7 @@
     ["k", "Select the previous task"],
     ["c", "Claim the selected task"],
     ["d", "Complete (or approve) the selected task"],
+    ["x", "Pick the selected task for a bulk action"],
     ["/", "Search the queue"],
     ["?", "Show or hide this help"],
   ];
@@ -163,6 +164,7 @@
     else if (key === "k") moveSelection(-1);
     else if (key === "c") clickInSelected(["claim"]);
     else if (key === "d") clickInSelected(["complete", "approve"]);
+    else if (key === "x") pickSelected();
     else if (key === "/") {
       var search = document.getElementById("queue-search");
       if (!search) return;
@@ -194,6 +196,65 @@
     var row = document.getElementById(selectedId);
     if (row) markSelected(row, false);
   });
+
+  // --- Bulk actions in a queue ---------------------------------------------------------
+  // The rows' checkboxes belong to #bulk-form; shift-click picks every row between the
+  // last one clicked and this one; x picks the row the keyboard selected; the header's
+  // box picks the whole page. The bar says how many are picked.
+  var lastPicked = null;
+
+  function picks() {
+    return Array.prototype.slice.call(document.querySelectorAll("input.bulk-pick"));
+  }
+
+  function countPicks() {
+    var count = document.getElementById("bulk-count");
+    if (!count) return;
+    var all = picks();
+    var picked = all.filter(function (box) { return box.checked; }).length;
+    count.textContent = picked ? picked + " selected" : "None selected";
+    var every = document.getElementById("bulk-all");
+    if (every) {
+      every.checked = picked > 0 && picked === all.length;
+      every.indeterminate = picked > 0 && picked < all.length;
+    }
+  }
+
+  function pickSelected() {
+    var row = selectedId && document.getElementById(selectedId);
+    var box = row && row.querySelector("input.bulk-pick");
+    if (!box) return;
+    box.checked = !box.checked;
+    lastPicked = box;
+    countPicks();
+  }
+
+  document.addEventListener("click", function (event) {
+    var box = event.target;
+    if (!box.classList) return;
+    if (box.id === "bulk-all") {
+      picks().forEach(function (each) { each.checked = box.checked; });
+    } else if (box.classList.contains("bulk-pick")) {
+      var all = picks();
+      if (event.shiftKey && lastPicked && all.indexOf(lastPicked) !== -1) {
+        var from = all.indexOf(lastPicked), to = all.indexOf(box);
+        all.slice(Math.min(from, to), Math.max(from, to) + 1)
+          .forEach(function (each) { each.checked = box.checked; });
+      }
+      lastPicked = box;
+    } else return;
+    countPicks();
+  });
+
+  // Enter in the bar's "Hand to" box hands the picked tasks (not the bar's first button).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || event.target.id !== "bulk-to") return;
+    event.preventDefault();
+    var hand = document.querySelector("#bulk-form button[value=hand]");
+    if (hand) hand.click();
+  });
+
+  document.addEventListener("htmx:afterSettle", countPicks);
 
   // "Go back" links on error pages.
   document.addEventListener("click", function (event) {

@@ -128,7 +128,7 @@ def show_queue(
                            if within else None),
         "services": queue_services(session, [team.id]),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
-        "view": "queue",
+        "view": "queue", "bulk": is_member,
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
         # The live queue: what changed since this render, and the results to show then.
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),

@@ -1,0 +1,95 @@
+"""Bulk actions on a queue's tasks (issue 14, item 7): claim, release, hand to a teammate
+or complete several tasks at once.
+
+Each task goes through the one rule of its action (app.rules.tasks), so each gets its own
+timeline event and its own transaction: a task that changed meanwhile (someone else
+claimed it) is refused alone and reported for its row, and the others still succeed.
+Separate transactions rather than savepoints in one: the rules own their transactions
+(one commit per change of state, PRODUCT.md rule 5, and the counters, figures and
+search index kept in each), and a transaction holding fifty requests' locks until the
+last task is done would make every other member's click wait on the whole batch and
+could deadlock with another batch taking the same requests in another order.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from app.rules.errors import DomainError
+from app.rules.tasks import claim_task, complete_task, hand_task, release_task
+from app.storage.models import Task, User
+
+# The most tasks one bulk action takes: a queue page shows 50; a batch past this is a
+# script's work, refused before any task is touched.
+MAX_BULK_TASKS = 100
+
+
+class BulkAction(StrEnum):
+    claim = "claim"
+    release = "release"
+    hand = "hand"
+    complete = "complete"
+
+
+class TooManyTasks(DomainError):
+    status_code = 422
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"Select at most {MAX_BULK_TASKS} tasks at once "
+                         f"({count} were selected).")
+
+
+@dataclass
+class BulkOutcome:
+    """One task's result: `error` is the rule's refusal, None when it was done."""
+
+    task: Task
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.error is None
+
+
+def tasks_for_bulk(session: Session, *, task_ids: Sequence[int], team_id: int) -> list[Task]:
+    """The team's tasks among `task_ids`, in one read, oldest request first (the order
+    they are acted on). Ids of other teams' tasks, or of none, are left out: the queue
+    a bulk action is posted from holds only its team's tasks."""
+    if len(task_ids) > MAX_BULK_TASKS:
+        raise TooManyTasks(len(task_ids))
+    if not task_ids:
+        return []
+    return list(session.exec(
+        select(Task).where(col(Task.id).in_(set(task_ids)), Task.team_id == team_id)
+        .order_by(col(Task.request_id), col(Task.position))))
+
+
+def act_on_tasks(
+    session: Session, *, tasks: Sequence[Task], by: User, action: BulkAction,
+    to: User | None = None,
+) -> list[BulkOutcome]:
+    """Does `action` to each task as `by`, each in its own transaction through its rule;
+    `to`: the teammate a hand goes to. Refusals are reported per task, never raised."""
+    if len(tasks) > MAX_BULK_TASKS:
+        raise TooManyTasks(len(tasks))
+    rules: dict[BulkAction, Callable[[Task], object]] = {
+        BulkAction.claim: lambda task: claim_task(session, task=task, by=by),
+        BulkAction.release: lambda task: release_task(session, task=task, by=by),
+        BulkAction.complete: lambda task: complete_task(session, task=task, by=by),
+    }
+    if to is not None:
+        rules[BulkAction.hand] = lambda task: hand_task(session, task=task, by=by, to=to)
+    rule = rules.get(action)
+    if rule is None:
+        raise ValueError(f"{action} needs a teammate to hand the tasks to")
+    outcomes = []
+    for task in tasks:
+        try:
+            rule(task)
+        except DomainError as refused:
+            outcomes.append(BulkOutcome(task, refused.message))
+        else:
+            outcomes.append(BulkOutcome(task))
+    return outcomes

@@ -1,0 +1,67 @@
+"""Bulk actions in a team queue (issue 14, item 7): the selected rows claimed, released,
+handed to a teammate or completed together (app.rules.bulk). An htmx post gets the
+report, with each acted-on row swapped in place (out of band) showing its own outcome;
+a plain form post gets the report as a page with a link back to the queue."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from app.reads.task_rows import task_row
+from app.reads.teammates import teammates_of
+from app.rules.bulk import MAX_BULK_TASKS, BulkAction, TooManyTasks, act_on_tasks, tasks_for_bulk
+from app.storage.models import MAX_ID, User, utcnow
+from app.web.auth import CurrentUser, ViewerDep
+from app.web.render import is_htmx, render, safe_next
+from app.web.routes.queues import _queue_team, _teammate_named
+from app.web.session import SessionDep
+
+router = APIRouter()
+
+TaskIds = Annotated[list[Annotated[int, Field(ge=1, le=MAX_ID)]],
+                    Form(alias="task", max_length=MAX_BULK_TASKS * 10)]
+
+
+@router.post("/queues/{team_slug}/bulk", name="queues.bulk")
+def act_on_selected(
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    team_slug: str, action: Annotated[BulkAction, Form()],
+    task_ids: TaskIds = [],  # noqa: B006  (FastAPI copies a default; never mutated)
+    to: Annotated[str, Form(max_length=400)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
+    if not is_member:
+        # A manager sees the queue, and acts on no task of it (rule 6).
+        raise HTTPException(status_code=403,
+                            detail="Only members of this team act on its tasks.")
+    if len(task_ids) > MAX_BULK_TASKS:
+        raise HTTPException(status_code=422, detail=TooManyTasks(len(task_ids)).message)
+    if not task_ids:
+        raise HTTPException(status_code=422, detail="Select the tasks to act on first.")
+    tasks = tasks_for_bulk(session, task_ids=task_ids, team_id=team.id)
+    teammate: User | None = None
+    if action == BulkAction.hand:
+        teammate = _teammate_named(session, tasks[0], to) if tasks and to.strip() else None
+        if teammate is None:
+            raise HTTPException(status_code=422, detail=(
+                "No active person matches that: pick a teammate from the suggestions."
+                if to.strip() else "Pick a teammate to hand the tasks to."))
+    outcomes = act_on_tasks(session, tasks=tasks, by=user, action=action, to=teammate)
+    missing = len(set(task_ids)) - len(tasks)
+    back = safe_next(back) if back else f"/queues/{team.slug}"
+    context = {
+        "team": team, "action": action, "teammate": teammate, "missing": missing,
+        "outcomes": outcomes, "done": sum(o.done for o in outcomes),
+        "refused": [o for o in outcomes if not o.done], "back": back,
+    }
+    if not is_htmx(request):
+        return render(request, "queues/bulk.html", context)
+    viewer_id = user.id
+    rows = [(task_row(session, o.task, viewer_id=viewer_id), o) for o in outcomes]
+    return render(request, "queues/bulk.html", {
+        **context, "rows": rows, "view": "queue", "now": utcnow(),
+        "teammates": teammates_of(session, {team.id}), "bulk": True,
+    }, block="report", headers={"HX-Trigger": "task-changed"})
