@@ -175,3 +175,18 @@ def may_see_overview(user: User) -> bool:
 def may_administer(user: User) -> bool:
     """Rule 6: admins define services, teams and people."""
     return user.is_active and user.is_admin
+
+
+def is_team_lead(session: Session, *, user: User, team_id: int, lock: bool = False) -> bool:
+    """Whether `user` is an active lead of the team (Membership.is_lead, set by admins):
+    a lead assigns the team's open or stuck tasks to its members (issue 14). Read now,
+    and locked as is_active_member says, for the same reason."""
+    query = (
+        select(Membership.user_id)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.team_id == team_id, Membership.user_id == user.id,
+               Membership.is_lead == True, User.is_active == True)  # noqa: E712
+    )
+    if lock:
+        query = query.with_for_update(read=True)
+    return user.is_active and session.exec(query).first() is not None

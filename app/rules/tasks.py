@@ -16,7 +16,7 @@ from app.rules.errors import (
     NotAllowed,
     OwnRequestApproval,
 )
-from app.rules.policy import may_act_on_task, may_decide
+from app.rules.policy import is_team_lead, may_act_on_task, may_decide
 from app.rules.progress import (
     advance,
     cancel_remaining,
@@ -156,6 +156,40 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     task.state_changed_at = now
     record_event(session, request, kind=EventKind.handed, by=by, task=task,
                  note=f"Handed to {to.name}", at=now)
+    request.updated_at = now
+    session.commit()
+    return task
+
+
+@one_transaction
+def assign_task(session: Session, *, task: Task, by: User, to: User) -> Task:
+    """A team's lead gives an open task, or one stuck with someone, to a member
+    (issue 14): the task is claimed for them, recorded as the lead's action ("assigned").
+    Only a lead of the task's team assigns; the new holder must be an active member and
+    may not be barred from deciding it (rule 7). Locks as hand_task does."""
+    if not is_team_lead(session, user=by, team_id=task.team_id, lock=True):
+        raise NotAllowed("Only a lead of the task's team assigns its tasks.")
+    to_is_member = may_act_on_task(session, user=to, task=task, lock=True)
+    request, _ = lock_with_tasks(session, task)
+    if task.state not in (TaskState.open, TaskState.claimed):
+        raise InvalidTransition(_not_open_message(task))
+    if not to_is_member:
+        raise NotAllowed(f"{to.name} is not an active member of this team.")
+    if task.assignee_id == to.id:
+        raise InvalidTransition(f"{to.name} already has this task.")
+    if not may_decide(session, user=to, task=task, request=request):
+        raise OwnRequestApproval(f"{to.name} asked for this request and cannot approve "
+                                 "or reject it: assign it to someone else on the team.")
+    now = utcnow()
+    holder = task.assignee_id
+    if task.state == TaskState.open:
+        set_task_state(session, task, TaskState.claimed, now)
+    else:
+        task.state_changed_at = now
+    task.assignee_id = to.id
+    taken = f" (from {_name_of(session, holder)})" if holder is not None else ""
+    record_event(session, request, kind=EventKind.assigned, by=by, task=task,
+                 note=f"Assigned to {to.name}{taken}", at=now)
     request.updated_at = now
     session.commit()
     return task

@@ -253,6 +253,7 @@ class EventKind(StrEnum):
     claimed = "claimed"
     released = "released"
     handed = "handed"
+    assigned = "assigned"  # by a team's lead, to a member (app.rules.tasks.assign_task)
     completed = "completed"
     approved = "approved"
     rejected = "rejected"

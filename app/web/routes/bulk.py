@@ -12,6 +12,7 @@ from pydantic import Field
 from app.reads.task_rows import task_row
 from app.reads.teammates import teammates_of
 from app.rules.bulk import MAX_BULK_TASKS, BulkAction, TooManyTasks, act_on_tasks, tasks_for_bulk
+from app.rules.policy import is_team_lead
 from app.storage.models import MAX_ID, User, utcnow
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.render import is_htmx, render, safe_next
@@ -64,4 +65,5 @@ def act_on_selected(
     return render(request, "queues/bulk.html", {
         **context, "rows": rows, "view": "queue", "now": utcnow(),
         "teammates": teammates_of(session, {team.id}), "bulk": True,
+        "lead_of": {team.id} if is_team_lead(session, user=user, team_id=team.id) else set(),
     }, block="report", headers={"HX-Trigger": "task-changed"})

@@ -19,9 +19,10 @@ from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
-from app.rules.policy import may_see_queue
+from app.rules.policy import is_team_lead, may_see_queue
 from app.rules.tasks import (
     approve_task,
+    assign_task,
     claim_task,
     complete_task,
     hand_task,
@@ -129,6 +130,9 @@ def show_queue(
         "services": queue_services(session, [team.id]),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue", "bulk": is_member,
+        # A lead of the team assigns its tasks to members (app.rules.tasks.assign_task).
+        "lead_of": {team.id} if is_member and is_team_lead(session, user=user,
+                                                           team_id=team.id) else set(),
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
         # The live queue: what changed since this render, and the results to show then.
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
@@ -236,6 +240,11 @@ def _after_action(
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "back": safe_next(back) if back else None,
         "teammates": teammates, "now": utcnow(),
+        # Queue rows keep a lead's Assign (one more small read; only queue rows show it).
+        "bulk": view == "queue",
+        "lead_of": {task.team_id} if view == "queue" and viewer and viewer.user
+        and row.task.state in ("open", "claimed")
+        and is_team_lead(session, user=viewer.user, team_id=task.team_id) else set(),
     }, status=status, headers=headers)
 
 
@@ -314,6 +323,21 @@ def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskFor
     return _act(request, session, task,
                 lambda: hand_task(session, task=task, by=user, to=teammate),
                 view=view, back=back, message=f"Handed to {teammate.name}.")
+
+
+@router.post("/tasks/{task_id}/assign", name="tasks.assign")
+def assign(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
+           assign_to: Annotated[str, Form(max_length=400)] = "",
+           view: ViewField = "queue", back: BackField = "") -> Response:
+    """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
+    member = _teammate_named(session, task, assign_to)
+    if member is None:
+        raise HTTPException(status_code=422, detail=(
+            "No active person matches that: pick a teammate from the suggestions."
+            if assign_to.strip() else "Pick a teammate to assign the task to."))
+    return _act(request, session, task,
+                lambda: assign_task(session, task=task, by=user, to=member),
+                view=view, back=back, message=f"Assigned to {member.name}.")
 
 
 @router.post("/tasks/{task_id}/complete", name="tasks.complete")
