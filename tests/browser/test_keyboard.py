@@ -61,7 +61,7 @@ def test_slash_focuses_the_search_and_typing_there_is_not_a_shortcut(
     page.goto(f"{live_server}/queues/it")
     expect(page.locator("tr.task-row").first).to_be_visible()
     page.keyboard.press("/")
-    search = page.get_by_label("Search")
+    search = page.get_by_label("Search", exact=True)  # not the navigation's box
     expect(search).to_be_focused()
     page.keyboard.type("?")
     expect(search).to_have_value("?")
