@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from app.storage.clock import utcnow
 from app.storage.report_index import report_indexes
+from app.storage.saved_view_tables import SavedView as SavedView
 from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
