@@ -33,13 +33,13 @@ from app.web.routes import (
     bulk,
     catalog,
     health,
+    inbox,
     insights,
     overview,
     people,
     queues,
     reports,
     requests,
-    saved_views,
     search,
     team_insights,
 )
@@ -145,11 +145,11 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, bulk, overview, reports,
-                                        people, search, health, admin, admin_people,
+                                        people, search, inbox, health, admin, admin_people,
                                         admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
-                                        team_insights, insights, saved_views)]
+                                        team_insights, insights)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

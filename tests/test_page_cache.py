@@ -21,6 +21,7 @@ import app.web.routes.queues
 from app.main import create_app
 from app.rules.errors import DomainError
 from app.rules.people import deactivate_person, revoke_role
+from app.rules.requests import add_comment
 from app.rules.tasks import claim_task, complete_task, hand_task
 from app.rules.teams import add_member, remove_team_member, rename_team
 from app.storage.models import (
@@ -143,6 +144,21 @@ def test_a_change_to_the_teams_tasks_is_shown_at_once(
     page = member.get("/queues/it")
 
     assert shows in page.text
+
+
+def test_a_new_inbox_item_shows_on_a_kept_page_at_once(desk: Desk):
+    """The bell's count is on the page: a comment changes no queue, but the count."""
+    claim_task(desk.session, task=desk.task(), by=desk.member)
+    member = desk.visitor(desk.member)
+    assert '<span class="bell-count">' not in member.get("/queues/it").text
+    renders = len(desk.renders)
+    add_comment(desk.session, service_request=desk.request, by=desk.teammate,
+                body="Toner is in the cupboard", internal=False, is_team_member=True)
+
+    page = member.get("/queues/it")
+
+    assert '<span class="bell-count">1' in page.text
+    assert len(desk.renders) == renders + 1
 
 
 def test_a_change_in_another_team_leaves_the_page_kept(desk: Desk):
@@ -365,18 +381,3 @@ def test_a_page_pushed_out_while_it_was_checked_is_still_served():
 
     assert [m.get("body") for m in sent if m["type"] == "http.response.body"] == [
         b"the queue", b"the queue"]
-
-
-def test_a_saved_view_is_shown_at_once_on_a_kept_page(desk: Desk):
-    # The page shows its viewer's saved views as tabs (issue 14): saving one is a
-    # directory change (app.storage.page_versions), so a kept page is rendered again.
-    member = desk.visitor(desk.member)
-    member.get("/queues/it")
-    member.get("/queues/it")
-    assert len(desk.renders) == 1
-
-    saved = member.post("/queues/it/views", {"name": "Only mine", "state": "mine"})
-    assert saved.status_code == 303
-
-    assert ">Only mine</a>" in member.get("/queues/it").text
-    assert len(desk.renders) == 2

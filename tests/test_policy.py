@@ -26,7 +26,7 @@ MATRIX = {
     "requester":   (Y, N, Y, N, N, N, N, N),
     "member":      (Y, Y, Y, Y, N, Y, N, N),
     "other team":  (N, N, N, N, N, N, N, N),
-    "manager":     (Y, Y, N, N, N, N, Y, N),
+    "manager":     (Y, Y, Y, N, N, N, Y, N),  # comments on any request (issue 14)
     "admin":       (N, N, N, N, N, N, N, Y),
     "outsider":    (N, N, N, N, N, N, N, N),
     "deactivated": (N, N, N, N, N, N, N, N),

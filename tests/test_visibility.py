@@ -65,13 +65,15 @@ def test_an_employee_on_no_team_sees_only_their_own_requests(session, make):
     assert request_access(session, user=other, request=own).can_view
 
 
-def test_a_manager_sees_everything_with_internal_notes_but_is_no_commenter(session, make):
+def test_a_manager_sees_everything_with_internal_notes_and_comments_but_writes_no_notes(
+    session, make
+):
     request = a_request(make)
     mona = make.user("Mona", manager=True)
     access = request_access(session, user=mona, request=request)
     assert access.is_manager and not access.is_team_member and not access.is_requester
     assert access.can_view and access.sees_internal_notes
-    assert not access.can_comment
+    assert access.can_comment and not access.may_write_internal_notes
 
 
 def test_an_admin_without_the_manager_flag_is_not_a_viewer(session, make):

@@ -72,7 +72,9 @@ class RequestAccess:
 
     @property
     def can_comment(self) -> bool:
-        return self.is_requester or self.is_team_member
+        # A manager comments on any request (issue 14): it reaches the assignee or the
+        # team through the inbox (app.rules.inbox), and changes nothing of the work.
+        return self.is_requester or self.is_team_member or self.is_manager
 
     @property
     def may_write_internal_notes(self) -> bool:

@@ -7,6 +7,7 @@ from math import ceil
 from sqlmodel import Session, col, select
 
 from app.rules.errors import InvalidNote, InvalidTransition, NotAllowed, TooManyComments
+from app.rules.mentions import record_mentions, resolve_mentions
 from app.rules.policy import access_as, may_cancel
 from app.rules.progress import (
     cancel_remaining,
@@ -79,7 +80,8 @@ def add_comment(
     session: Session, *, service_request: ServiceRequest, by: User, body: str,
     internal: bool, is_team_member: bool,
 ) -> TimelineEvent:
-    """A public comment (requester and teams) or an internal note (teams only).
+    """A public comment (requester, teams, managers: issue 14) or an internal note (teams
+    only), its @mentions checked first (app.rules.mentions) and told at commit.
     `is_team_member`: whether one of `by`'s teams has a task of the request, as the
     caller asked app.rules.policy already."""
     text = clean_note(body)
@@ -89,13 +91,18 @@ def add_comment(
     if internal and not access.may_write_internal_notes:
         raise NotAllowed("Only the teams working on this request can add internal notes.")
     if not access.can_comment:
-        raise NotAllowed("Only the requester and the teams on this request can comment.")
+        raise NotAllowed("Only the requester, the teams on this request and managers can "
+                         "comment.")
+    # Every mention is checked before anything is written (app.rules.mentions).
+    mentions = resolve_mentions(session, text=text, request=service_request,
+                                internal=internal)
     now = utcnow()
     _check_comment_rate(session, by, now)
     event = record_event(
         session, service_request, kind=EventKind.note if internal else EventKind.comment,
-        by=by, note=text, internal=internal, at=now,
+        by=by, note=mentions.text, internal=internal, at=now,
     )
+    record_mentions(session, event=event, people=mentions.people)
     session.commit()
     return event
 

@@ -10,8 +10,12 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlmodel import Field, SQLModel
 
 from app.storage.clock import utcnow
+from app.storage.inbox_tables import InboxItem as InboxItem
+from app.storage.inbox_tables import Mention as Mention
+from app.storage.inbox_tables import RequestFollow as RequestFollow
+from app.storage.inbox_tables import TeamLook as TeamLook
+from app.storage.inbox_tables import TeamNotice as TeamNotice
 from app.storage.report_index import report_indexes
-from app.storage.saved_view_tables import SavedView as SavedView
 from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
+from app.reads.inbox import unread_statement
 from app.rules.sign_in import token_hash
 from app.storage.db import get_engine
 from app.storage.models import LoginSession, User, utcnow
@@ -67,6 +68,10 @@ class PageVersion:
     team_id: int
     queue_version: int
     directory_version: int
+    # The inbox bell on the page (app.reads.inbox): its count, and the teams it was
+    # counted over (those the directory version vouches for). None: a page without it.
+    unread: int | None = None
+    team_ids: frozenset[int] = frozenset()
 
 
 def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVersion:
@@ -76,7 +81,8 @@ def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVe
     if viewer.user is None:
         raise ValueError("a queue page is kept only for someone signed in")
     queue = session.execute(_QUEUE_VERSION, {"team": team_id}).scalar_one()
-    return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version)
+    return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version,
+                       viewer.unread, viewer.team_ids)
 
 
 def keep_queue_page(request: Request, session: Session, viewer: Viewer, team_id: int) -> None:
@@ -106,17 +112,23 @@ def _checking_engine(url: URL) -> Engine:
 
 
 def _still_current(engine: Engine, token: str, version: PageVersion) -> bool:
+    # The bell's count in the same statement: a kept page shows the count it was
+    # rendered with, so it is served again only while that is still the count.
+    statement = _STILL_CURRENT if version.unread is None else _STILL_CURRENT.add_columns(
+        unread_statement(version.user_id, version.team_ids).scalar_subquery())
     try:
         with engine.connect() as connection:
-            row = connection.execute(_STILL_CURRENT,
+            row = connection.execute(statement,
                                      {"token": token, "team": version.team_id}).first()
     except SQLAlchemyError:
         return False
     if row is None:
         return False
-    user_id, expires_at, is_active, queue, directory = row
+    user_id, expires_at, is_active, queue, directory = row[:5]
+    unread: list[int] = list(row[5:])
     return (user_id == version.user_id and is_active and expires_at > utcnow()
-            and (queue, directory) == (version.queue_version, version.directory_version))
+            and (queue, directory) == (version.queue_version, version.directory_version)
+            and (version.unread is None or unread == [version.unread]))
 
 
 @dataclass

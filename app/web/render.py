@@ -24,6 +24,7 @@ from app.format.conditions import parse as parse_condition
 from app.format.conditions import to_data as condition_data
 from app.format.definitions import FIELD_TYPE_LABELS
 from app.format.numbers import number_text
+from app.reads.inbox import bell_text
 from app.storage.models import utcnow
 from app.web.auth import Viewer
 
@@ -116,6 +117,7 @@ def due_label(task: Any, now: datetime | None) -> Markup:
 
 
 templates.env.globals["is_late"] = is_late
+templates.env.filters["bell_text"] = bell_text
 templates.env.globals["due_label"] = due_label
 templates.env.filters["condition_json"] = condition_json
 templates.env.filters["number"] = number_text

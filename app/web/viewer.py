@@ -7,6 +7,7 @@ from sqlalchemy import String, cast, func
 from sqlmodel import Session, col, select
 from starlette.requests import HTTPConnection
 
+from app.reads.inbox import unread_count
 from app.rules.sign_in import token_hash
 from app.storage.models import LoginSession, Membership, User, utcnow
 from app.storage.page_versions import directory_version
@@ -24,6 +25,9 @@ class Viewer:
     team_ids: frozenset[int] = frozenset()
     # app.storage.page_versions, read in the same statement as the person's teams and roles.
     directory_version: int = 0
+    # The bell's unread count (app.reads.inbox), read for a whole page only: None for a
+    # fragment or a form's answer, which do not show the navigation.
+    unread: int | None = None
 
     @property
     def is_team_member(self) -> bool:
@@ -49,7 +53,16 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
                 # A snapshot, not the session's object: a rule that fails rolls the session
                 # back (expiring its objects) and the error page must still know who you are.
                 snapshot = User(**user.model_dump())
+                unread = (unread_count(session, user_id=user.id, team_ids=team_ids)
+                          if _shows_navigation(request) else None)
                 return Viewer(user=snapshot, csrf_token=login.csrf_token, team_ids=team_ids,
-                              directory_version=directory)
+                              directory_version=directory, unread=unread)
     anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
     return Viewer(user=None, csrf_token=anon)
+
+
+def _shows_navigation(request: HTTPConnection) -> bool:
+    """A whole page (a GET that is not htmx asking for a fragment) shows the bell."""
+    return (request.scope.get("method") in ("GET", "HEAD")
+            and (request.headers.get("HX-Request") != "true"
+                 or request.headers.get("HX-History-Restore-Request") == "true"))

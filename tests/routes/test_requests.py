@@ -249,16 +249,20 @@ def test_a_requester_on_a_team_of_the_request_cannot_hide_a_note_from_themself(
     assert events(session, own, "note") == []
 
 
-def test_a_manager_off_the_request_cannot_comment(
+def test_a_manager_off_the_request_comments_but_writes_no_internal_note(
     web: WebClient, people: People, filed: ServiceRequest, session
 ):
     web.login(people.manager)
     page = web.get(f"/requests/{filed.id}").text
-    assert f'action="/requests/{filed.id}/comments"' not in page
-    for data in ({"body": "Hurry up"}, {"body": "Hurry up", "internal": "true"}):
-        response = web.post(f"/requests/{filed.id}/comments", data)
-        assert response.status_code == 403
-    assert events(session, filed, "comment") == [] and events(session, filed, "note") == []
+    assert f'action="/requests/{filed.id}/comments"' in page
+    assert 'name="internal"' not in page
+    response = web.post(f"/requests/{filed.id}/comments",
+                        {"body": "Hurry up", "internal": "true"})
+    assert response.status_code == 403
+    assert events(session, filed, "note") == []
+    response = web.post(f"/requests/{filed.id}/comments", {"body": "Hurry up"})
+    assert response.status_code == 303
+    assert [event.note for event in events(session, filed, "comment")] == ["Hurry up"]
 
 
 def test_an_empty_comment_is_refused_with_the_message_next_to_the_box(
@@ -268,7 +272,7 @@ def test_an_empty_comment_is_refused_with_the_message_next_to_the_box(
     response = web.post(f"/requests/{filed.id}/comments", {"body": "   \n "})
     assert response.status_code == 422
     assert field_error(response.text, "comment-body") == "Write something first."
-    assert 'aria-describedby="comment-body-error"' in response.text
+    assert 'aria-describedby="comment-body-help comment-body-error"' in response.text
     assert events(session, filed, "comment") == []
 
 

@@ -11,6 +11,7 @@ from app.reads.request_changes import has_changed, newer_events, page_version
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
+from app.rules.inbox import is_following
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
@@ -78,6 +79,7 @@ def _request_page(
         "access": viewed.access, "errors": errors or {}, "values": values or {},
         "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
         "version": page_version(detail.timeline),
+        "following": is_following(session, user=user, request=viewed.request),
     }, status=status, headers=headers)
 
 
@@ -139,7 +141,8 @@ def comment_on_request(
             raise
         retry_after = error.retry_after if isinstance(error, TooManyComments) else None
         return _request_page(request, session, viewed, user, status=error.status_code,
-                             errors={"body": error.message}, values={"body": body},
+                             errors={"body": error.message},
+                             values={"body": body, "internal": "true" if internal else ""},
                              headers={"Retry-After": str(retry_after)} if retry_after else None)
     return redirect(f"/requests/{viewed.request.id}#timeline", request)
 

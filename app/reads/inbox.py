@@ -1,0 +1,203 @@
+"""What the inbox shows (app.rules.inbox writes it; its docstring has the design): the
+bell's unread count, read on every page, and the inbox page.
+
+The count is one statement: the person's unread items from their partial index, stopped
+at UNREAD_CAP, plus one for each of their teams with news since they last looked (an open
+task opened since, in the queue's partial index, or a notice), each an EXISTS that stops
+at its first row. Its cost is bounded by the cap and the person's teams, not by the
+number of requests, items or team members."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, exists, func, literal, or_
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from app.storage.models import (
+    InboxItem,
+    ServiceRequest,
+    Task,
+    Team,
+    TeamLook,
+    TeamNotice,
+    TimelineEvent,
+    User,
+    is_queued,
+    request_number,
+)
+
+UNREAD_CAP = 100  # the bell says "99+" past it
+PAGE_SIZE = 30
+EXCERPT = 160
+NOTICES_SHOWN = 5
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _since(user_id: int, team_id: int) -> ColumnElement[datetime]:
+    """When the person last looked at the team's news; never: the epoch."""
+    mark = (select(TeamLook.looked_at)
+            .where(TeamLook.user_id == user_id, TeamLook.team_id == team_id)
+            .scalar_subquery())
+    return func.coalesce(mark, literal(_EPOCH, type_=UTCDateTime()))
+
+
+def _new_tasks(team_id: int, since: ColumnElement[datetime]):  # type: ignore[no-untyped-def]
+    return (select(Task.id).where(col(Task.team_id) == team_id, is_queued(),
+                                  col(Task.state) == "open", col(Task.opened_at) > since))
+
+
+def _notices(team_id: int, since: ColumnElement[datetime]):  # type: ignore[no-untyped-def]
+    return select(TeamNotice.id).where(col(TeamNotice.team_id) == team_id,
+                                       col(TeamNotice.created_at) > since)
+
+
+def unread_statement(user_id: int, team_ids: frozenset[int]) -> Select[Any]:
+    """The bell's count as one statement (also run by app.web.page_cache's check)."""
+    personal = select(func.count()).select_from(
+        select(InboxItem.id).where(col(InboxItem.user_id) == user_id,
+                                   col(InboxItem.read_at).is_(None))
+        .limit(UNREAD_CAP).subquery()).scalar_subquery()
+    total: ColumnElement[int] = personal
+    for team_id in sorted(team_ids):
+        since = _since(user_id, team_id)
+        news = or_(exists(_new_tasks(team_id, since)), exists(_notices(team_id, since)))
+        total = total + case((news, 1), else_=0)
+    return core_select(total)
+
+
+def unread_count(session: Session, *, user_id: int, team_ids: frozenset[int]) -> int:
+    return int(session.execute(unread_statement(user_id, team_ids)).scalar_one())
+
+
+def bell_text(count: int | None) -> str:
+    if not count:
+        return ""
+    return "99+" if count >= UNREAD_CAP else str(count)
+
+
+@dataclass(frozen=True)
+class InboxLine:
+    item_id: int
+    reason: str
+    is_read: bool
+    at: datetime
+    request_id: int
+    number: str
+    title: str
+    event_id: int
+    kind: str
+    actor_name: str
+    step_name: str
+    excerpt: str
+    visible: bool  # rule 6 asked again now: False for a request the person lost sight of
+
+
+@dataclass(frozen=True)
+class Notice:
+    request_id: int
+    number: str
+    title: str
+    event_id: int
+    actor_name: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class TeamNews:
+    team_id: int
+    team_name: str
+    team_slug: str
+    new_tasks: int  # stopped at UNREAD_CAP
+    notices: list[Notice]
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    lines: list[InboxLine]
+    teams: list[TeamNews]
+    next_before: int | None
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT else text[:EXCERPT - 1].rstrip() + "…"
+
+
+def _visible_requests(session: Session, user: User, team_ids: frozenset[int],
+                      request_ids: set[int]) -> set[int]:
+    """Of `request_ids`, those one of the person's teams has a task of."""
+    if not request_ids or not team_ids:
+        return set()
+    return set(session.exec(select(Task.request_id).distinct().where(
+        col(Task.request_id).in_(request_ids), col(Task.team_id).in_(team_ids))).all())
+
+
+def inbox_page(session: Session, *, user: User, team_ids: frozenset[int],
+               unread_only: bool, before: int | None = None) -> InboxPage:
+    query = (
+        core_select(InboxItem, TimelineEvent, col(ServiceRequest.title),
+                    col(ServiceRequest.requester_id), col(User.name), col(Task.step_name))
+        .join(TimelineEvent, col(TimelineEvent.id) == InboxItem.event_id)
+        .join(ServiceRequest, col(ServiceRequest.id) == InboxItem.request_id)
+        .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
+        .outerjoin(Task, col(Task.id) == TimelineEvent.task_id)
+        .where(col(InboxItem.user_id) == user.id)
+        .order_by(col(InboxItem.id).desc()).limit(PAGE_SIZE + 1)
+    )
+    if unread_only:
+        query = query.where(col(InboxItem.read_at).is_(None))
+    if before is not None:
+        query = query.where(col(InboxItem.id) < before)
+    rows = [tuple(row) for row in session.execute(query).all()]
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    on_team = _visible_requests(session, user, team_ids, {item.request_id
+                                                           for item, *_ in rows})
+    lines = []
+    for item, event, title, requester_id, actor_name, step_name in rows:
+        is_requester = requester_id == user.id
+        member_or_manager = user.is_manager or item.request_id in on_team
+        visible = (is_requester or member_or_manager) and (
+            not event.is_internal or (member_or_manager and not is_requester))
+        lines.append(InboxLine(
+            item_id=item.id, reason=item.reason, is_read=item.read_at is not None,
+            at=item.created_at, request_id=item.request_id,
+            number=request_number(item.request_id), title=title if visible else "",
+            event_id=event.id, kind=event.kind, actor_name=actor_name or "Someone",
+            step_name=step_name or "", excerpt=_excerpt(event.note) if visible else "",
+            visible=visible))
+    teams = team_news(session, user_id=user.id, team_ids=team_ids) if before is None else []
+    return InboxPage(lines=lines, teams=teams,
+                     next_before=lines[-1].item_id if more and lines else None)
+
+
+def team_news(session: Session, *, user_id: int, team_ids: frozenset[int]) -> list[TeamNews]:
+    """Each of the person's teams with news since they last looked: the new open tasks
+    counted from the queue (not one item each), and the notices for the team."""
+    news = []
+    for team_id in sorted(team_ids):
+        since = _since(user_id, team_id)
+        new_tasks = session.exec(select(func.count()).select_from(
+            _new_tasks(team_id, since).limit(UNREAD_CAP).subquery())).one()
+        notices = [
+            Notice(request_id=notice.request_id, number=request_number(notice.request_id),
+                   title=title, event_id=notice.event_id, actor_name=actor or "Someone",
+                   excerpt=_excerpt(note))
+            for notice, title, actor, note in session.exec(
+                select(TeamNotice, ServiceRequest.title, User.name, TimelineEvent.note)
+                .join(ServiceRequest, col(ServiceRequest.id) == TeamNotice.request_id)
+                .join(TimelineEvent, col(TimelineEvent.id) == TeamNotice.event_id)
+                .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
+                .where(col(TeamNotice.id).in_(_notices(team_id, since)))
+                .order_by(col(TeamNotice.id).desc()).limit(NOTICES_SHOWN))]
+        if new_tasks or notices:
+            team = session.get_one(Team, team_id)
+            look = session.get(TeamLook, (user_id, team_id))
+            news.append(TeamNews(team_id=team_id, team_name=team.name, team_slug=team.slug,
+                                 new_tasks=new_tasks,
+                                 notices=notices, since=look.looked_at if look else None))
+    return news

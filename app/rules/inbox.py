@@ -1,0 +1,289 @@
+"""The inbox (issue 14, PRODUCT.md rule 8): what other people did that concerns me, as
+items that each point at one timeline event a person caused. Baton adds nothing of its
+own: an item is written in the transaction of the event it points at, by whoever's rule
+wrote the event, and says only what its reader may see (rule 6).
+
+## What reaches whom
+
+| event | who gets an item (never its actor) |
+|---|---|
+| `handed` / `assigned` (a task given to someone) | the task's new holder |
+| `comment` | the request's followers; a manager's comment on a task nobody holds: its team |
+| `note` (internal) | the followers who see internal notes (never the requester) |
+| an @mention in either | the person mentioned (reason `mention` instead of `comment`) |
+| `task_opened` after a step finished (the request moved on) | the requester, explicit followers |
+| `request_completed` / `_rejected` / `_cancelled` | the request's followers |
+| a task opening in a team's queue | nobody's item: each member's team entry counts the new ones |
+
+A request's **followers**: its requester, the people who worked on it (hold or held one of
+its tasks, or claimed, released, handed, finished or commented on it), and those who chose
+to follow it (`RequestFollow`), less those who chose to stop (`following` false). Every
+candidate is checked against rule 6 at delivery (the requester, a member of a team with a
+task of the request, a manager; for a note, never the requester) and the inbox page
+checks again when it shows an item (a person may have left the team since).
+
+## How it is stored, and what it costs (1M requests, 20,000 people)
+
+- `inbox_item` (one row per person per event that concerns them): written per event for at
+  most the request's own participants: its requester, a handful of workers and the
+  explicit followers. A request's timeline has ~10 events, so ~1M requests make ~10-30M
+  rows, ~100 bytes each with the indexes (a few GB): the same order as the timeline itself.
+  Nothing is ever fanned out to a team: an event on a team's request costs nothing per
+  member. The bell's count is an index-only count of the person's unread rows in a
+  partial index (`read_at IS NULL`), stopped at 100 ("99+"): its cost does not grow with
+  the table, only with a person's unread items up to that cap.
+- Team news is computed, not stored per member: `team_look` holds one row per person and
+  team (when they last looked: ≤ 20,000 × their teams, written only when they mark it
+  read), and the entry "5 new tasks in IT Support since you last looked" counts the team's
+  open tasks opened since then in the queue's own partial index (`ix_task_queued_team`,
+  stopped at 100). A team of hundreds costs the same as a team of two: nothing at write,
+  one bounded index range per member's view.
+- `team_notice` (one row per team per event): a manager's comment on a request whose
+  task no one holds reaches the team this way, read by each member through the same
+  `team_look` mark, so again no row per member.
+- `request_follow` (one row per explicit choice) and `mention` (one row per person
+  mentioned) are as small as what people do.
+
+Delivery runs in the committing transaction: SQLAlchemy's `after_flush` notes each new
+timeline event and `before_commit` writes their items, so every rule that records an event
+(app.rules.progress.record_event) feeds the inbox without calling it, and an event rolled
+back takes its items with it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import event, insert, or_, update
+from sqlmodel import Session, col, select
+
+from app.rules.errors import NotAllowed
+from app.rules.policy import may_see_request
+from app.storage.db import one_transaction
+from app.storage.models import (
+    EventKind,
+    InboxItem,
+    Membership,
+    Mention,
+    RequestFollow,
+    ServiceRequest,
+    Task,
+    TaskState,
+    TeamLook,
+    TeamNotice,
+    TimelineEvent,
+    User,
+    utcnow,
+)
+
+_PENDING = "baton_inbox_events"
+
+GIVEN_KINDS = ("handed", "assigned")
+FINISHED_KINDS = (EventKind.request_completed, EventKind.request_rejected,
+                  EventKind.request_cancelled)
+# What makes someone a worker of a request, and so one of its followers.
+WORKED_KINDS = (EventKind.claimed, EventKind.released, EventKind.handed,
+                EventKind.completed, EventKind.approved, EventKind.rejected,
+                EventKind.comment, EventKind.note, "assigned")
+
+
+class _Event(NamedTuple):
+    id: int
+    request_id: int
+    task_id: int | None
+    actor_id: int | None
+    kind: str
+    is_internal: bool
+    created_at: datetime
+
+
+@event.listens_for(Session, "after_flush")
+def _note_events(session: Session, _context: Any) -> None:
+    events = [_Event(item.id, item.request_id, item.task_id, item.actor_id, item.kind,
+                     item.is_internal, item.created_at)
+              for item in session.new if isinstance(item, TimelineEvent)]
+    if events:
+        session.info.setdefault(_PENDING, []).extend(events)
+
+
+@event.listens_for(Session, "before_commit")
+def _deliver_pending(session: Session) -> None:
+    if session.new or session.dirty:
+        session.flush()  # the commit's own flush comes after this hook
+    events: list[_Event] | None = session.info.pop(_PENDING, None)
+    if not events:
+        return
+    by_request: dict[int, list[_Event]] = defaultdict(list)
+    for noted in events:
+        by_request[noted.request_id].append(noted)
+    for request_id, request_events in by_request.items():
+        _deliver(session, request_id, sorted(request_events))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, transaction: Any) -> None:
+    if not transaction.nested:
+        session.info.pop(_PENDING, None)
+
+
+def followers(session: Session, *, request: ServiceRequest) -> set[int]:
+    """Who follows the request (before rule 6 is asked): see the module's docstring."""
+    people = {request.requester_id}
+    people.update(actor for actor in session.exec(
+        select(TimelineEvent.actor_id).distinct()
+        .where(TimelineEvent.request_id == request.id,
+               col(TimelineEvent.kind).in_(WORKED_KINDS))) if actor is not None)
+    people.update(holder for holder in session.exec(
+        select(Task.assignee_id).distinct()
+        .where(Task.request_id == request.id)) if holder is not None)
+    for user_id, following in session.exec(
+            select(RequestFollow.user_id, RequestFollow.following)
+            .where(RequestFollow.request_id == request.id)):
+        if following:
+            people.add(user_id)
+        else:
+            people.discard(user_id)
+    return people
+
+
+def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[int],
+                notes: bool = False) -> set[int]:
+    """Of `people`, the active ones who may see the request (rule 6, as
+    app.rules.policy.RequestAccess says it), and with `notes`, its internal notes."""
+    wanted = set(people)
+    if not wanted:
+        return set()
+    on_team = select(Membership.user_id).where(
+        col(Membership.team_id).in_(select(Task.team_id).where(Task.request_id == request.id)))
+    query = select(User.id).where(
+        col(User.id).in_(wanted), User.is_active == True,  # noqa: E712
+        or_(col(User.is_manager), col(User.id).in_(on_team),
+            *([] if notes else [col(User.id) == request.requester_id])))
+    seen = set(session.exec(query).all())
+    if notes:
+        seen.discard(request.requester_id)  # rule 6: never the requester, on a team or not
+    return seen
+
+
+def _deliver(session: Session, request_id: int, events: list[_Event]) -> None:
+    request = session.get_one(ServiceRequest, request_id)
+    follows: set[int] | None = None
+    rows: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
+    moved = False
+
+    def add(people: Iterable[int], noted: _Event, reason: str, notes: bool = False) -> None:
+        for person in who_may_see(session, request=request, people=set(people) - {
+                noted.actor_id}, notes=notes):
+            rows.append({"user_id": person, "event_id": noted.id, "request_id": request_id,
+                         "reason": reason, "created_at": noted.created_at})
+
+    for noted in events:
+        if noted.kind in GIVEN_KINDS and noted.task_id is not None:
+            holder = session.exec(select(Task.assignee_id)
+                                  .where(Task.id == noted.task_id)).one()
+            if holder is not None:
+                add([holder], noted, "handed")
+        elif noted.kind in (EventKind.comment, EventKind.note):
+            internal = noted.kind == EventKind.note or noted.is_internal
+            mentioned = set(session.exec(select(Mention.user_id)
+                                         .where(Mention.event_id == noted.id)).all())
+            follows = follows if follows is not None else followers(session, request=request)
+            add(mentioned, noted, "mention", notes=internal)
+            add(follows - mentioned, noted, "note" if internal else "comment", notes=internal)
+            if not internal:
+                notices.extend(_team_notices(session, request, noted))
+        elif noted.kind == EventKind.task_opened and not moved:
+            moved = True  # one item for a stage, however many of its tasks open
+            explicit = set(session.exec(
+                select(RequestFollow.user_id).where(RequestFollow.request_id == request_id,
+                                                    col(RequestFollow.following))).all())
+            unfollowed = _unfollowed(session, request_id)
+            add(({request.requester_id} | explicit) - unfollowed, noted, "moved")
+        elif noted.kind in FINISHED_KINDS:
+            follows = follows if follows is not None else followers(session, request=request)
+            add(follows, noted, "finished")
+    if rows:
+        session.execute(insert(InboxItem), rows)
+    if notices:
+        session.execute(insert(TeamNotice), notices)
+
+
+def _unfollowed(session: Session, request_id: int) -> set[int]:
+    return set(session.exec(select(RequestFollow.user_id).where(
+        RequestFollow.request_id == request_id,
+        RequestFollow.following == False)).all())  # noqa: E712
+
+
+def _team_notices(session: Session, request: ServiceRequest,
+                  noted: _Event) -> list[dict[str, Any]]:
+    """A manager's comment reaches the team of each open task nobody holds (those who
+    hold one are its workers, so followers, already). Only a manager's: the teams'
+    members and the requester talk on requests they already follow."""
+    actor = session.get(User, noted.actor_id) if noted.actor_id else None
+    if actor is None or not actor.is_manager:
+        return []
+    teams = session.exec(select(Task.team_id).distinct().where(
+        Task.request_id == request.id, Task.state == TaskState.open)).all()
+    return [{"team_id": team, "event_id": noted.id, "request_id": request.id,
+             "created_at": noted.created_at} for team in sorted(teams)]
+
+
+@one_transaction
+def mark_read(session: Session, *, by: User, item_id: int) -> bool:
+    """Marks one of the person's items read; False when it is not theirs or was read."""
+    result = session.execute(
+        update(InboxItem).where(col(InboxItem.id) == item_id, col(InboxItem.user_id) == by.id,
+                                col(InboxItem.read_at).is_(None)).values(read_at=utcnow()))
+    session.commit()
+    return bool(getattr(result, "rowcount", 0))
+
+
+def _look(session: Session, user_id: int, team_id: int, at: datetime) -> None:
+    look = session.get(TeamLook, (user_id, team_id))
+    if look is None:
+        session.add(TeamLook(user_id=user_id, team_id=team_id, looked_at=at))
+    else:
+        look.looked_at = at
+
+
+@one_transaction
+def look_at_team(session: Session, *, by: User, team_id: int) -> None:
+    """The person has seen their team's news: newer tasks and notices are unread."""
+    member = session.get(Membership, (team_id, by.id))
+    if member is None:
+        raise NotAllowed("You are not a member of this team.")
+    _look(session, by.id, team_id, utcnow())
+    session.commit()
+
+
+@one_transaction
+def mark_all_read(session: Session, *, by: User) -> None:
+    now = utcnow()
+    session.execute(update(InboxItem).where(col(InboxItem.user_id) == by.id,
+                                            col(InboxItem.read_at).is_(None))
+                    .values(read_at=now))
+    for team_id in session.exec(select(Membership.team_id)
+                                .where(Membership.user_id == by.id)).all():
+        _look(session, by.id, team_id, now)
+    session.commit()
+
+
+def is_following(session: Session, *, user: User, request: ServiceRequest) -> bool:
+    return user.id in followers(session, request=request)
+
+
+@one_transaction
+def set_following(session: Session, *, user: User, request: ServiceRequest,
+                  following: bool) -> None:
+    """Follow or stop following a request the person may see (rule 6)."""
+    if not may_see_request(session, user=user, request=request):
+        raise NotAllowed("You cannot see this request.")
+    choice = session.get(RequestFollow, (request.id, user.id))
+    if choice is None:
+        session.add(RequestFollow(request_id=request.id, user_id=user.id, following=following))
+    else:
+        choice.following = following
+        choice.created_at = utcnow()
+    session.commit()

@@ -1,0 +1,365 @@
+"""The inbox's items (issue 14, rule 8): who gets one for each kind of event, per role, and
+that nothing reaches anyone who may not see it (rule 6); mentions, follows, team news and
+marking read."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from app.reads.inbox import inbox_page, team_news, unread_count
+from app.rules.errors import NotAllowed
+from app.rules.inbox import look_at_team, mark_all_read, mark_read, set_following
+from app.rules.mentions import InvalidMention
+from app.rules.requests import add_comment, cancel_request
+from app.rules.tasks import claim_task, complete_task, hand_task, reject_task
+from app.rules.teams import remove_team_member
+from app.storage.clock import frozen_at
+from app.storage.models import (
+    InboxItem,
+    Membership,
+    ServiceRequest,
+    TeamNotice,
+    TimelineEvent,
+    User,
+)
+from tests.factories import Factory
+
+
+@dataclass
+class People:
+    requester: User
+    worker: User
+    teammate: User
+    facilities: User
+    other_team: User
+    manager: User
+    admin: User
+    outsider: User
+
+    def everyone(self) -> list[User]:
+        return [self.requester, self.worker, self.teammate, self.facilities,
+                self.other_team, self.manager, self.admin, self.outsider]
+
+
+@pytest.fixture
+def people(make: Factory) -> People:
+    make.team("it", "IT Support")
+    make.team("facilities", "Facilities")
+    make.team("hr", "People Operations")
+    return People(
+        requester=make.user("Rita Requester"),
+        worker=make.user("Wendy Worker", teams=("it",)),
+        teammate=make.user("Tom Teammate", teams=("it",)),
+        facilities=make.user("Fay Facilities", teams=("facilities",)),
+        other_team=make.user("Hank Hr", teams=("hr",)),
+        manager=make.user("Maria Manager", manager=True),
+        admin=make.user("Adam Admin", admin=True),
+        outsider=make.user("Otto Outsider"),
+    )
+
+
+@pytest.fixture
+def filed(make: Factory, people: People) -> ServiceRequest:
+    service = make.service(name="New laptop", steps=[("it", "task"), ("facilities", "task")])
+    return make.request(service, people.requester, {"summary": "A light one"})
+
+
+def items(session: Session, person: User) -> list[tuple[str, str]]:
+    """(reason, event kind) of each of the person's items, oldest first."""
+    return [(reason, kind) for reason, kind in session.exec(
+        select(InboxItem.reason, TimelineEvent.kind)
+        .join(TimelineEvent, col(TimelineEvent.id) == InboxItem.event_id)
+        .where(InboxItem.user_id == person.id).order_by(col(InboxItem.id)))]
+
+
+def who_got(session: Session, people: People) -> dict[str, list[tuple[str, str]]]:
+    return {person.name.split()[0]: items(session, person) for person in people.everyone()
+            if items(session, person)}
+
+
+def team_ids(session: Session, person: User) -> frozenset[int]:
+    return frozenset(session.exec(select(Membership.team_id)
+                                  .where(Membership.user_id == person.id)).all())
+
+
+def comment(session: Session, request: ServiceRequest, by: User, body: str,
+            internal: bool = False, member: bool = True) -> TimelineEvent:
+    return add_comment(session, service_request=request, by=by, body=body, internal=internal,
+                       is_team_member=member)
+
+
+# --- what reaches whom ------------------------------------------------------------------
+
+
+def test_filing_a_request_tells_no_one(session, people, filed):
+    assert who_got(session, people) == {}
+
+
+def test_a_task_handed_on_reaches_its_new_holder_only(session, make, people, filed):
+    task = make.tasks(filed)[0]
+    claim_task(session, task=task, by=people.worker)
+    hand_task(session, task=task, by=people.worker, to=people.teammate)
+    assert who_got(session, people) == {"Tom": [("handed", "handed")]}
+
+
+def test_a_comment_reaches_the_requester_and_who_worked_on_it_and_no_one_else(
+    session, make, people, filed
+):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    comment(session, filed, people.worker, "On it", member=True)
+    comment(session, filed, people.requester, "Thanks", member=False)
+    # Tom is on the team but never touched it; Hank, the admin and Otto cannot see it;
+    # the manager sees it but does not follow it.
+    assert who_got(session, people) == {"Rita": [("comment", "comment")],
+                                        "Wendy": [("comment", "comment")]}
+
+
+def test_an_internal_note_never_reaches_the_requester(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    set_following(session, user=people.teammate, request=filed, following=True)
+    comment(session, filed, people.teammate, "Their manager approved by phone",
+            internal=True)
+    assert who_got(session, people) == {"Wendy": [("note", "note")]}
+
+
+def test_a_requester_on_the_request_s_team_gets_no_note_either(session, make, people):
+    service = make.service(steps=[("it", "task")])
+    own = make.request(service, people.teammate, {"summary": "Mine"})
+    claim_task(session, task=make.tasks(own)[0], by=people.worker)
+    comment(session, own, people.worker, "Internal only", internal=True)
+    assert items(session, people.teammate) == []
+
+
+def test_the_request_moving_on_reaches_its_requester(session, make, people, filed):
+    complete_task(session, task=make.tasks(filed)[0], by=people.worker)
+    assert who_got(session, people) == {"Rita": [("moved", "task_opened")]}
+    page = inbox_page(session, user=people.requester, team_ids=frozenset(), unread_only=True)
+    assert page.lines[0].step_name == "Step 2" and page.lines[0].visible
+
+
+def test_the_request_completed_reaches_its_followers(session, make, people, filed):
+    first, second = make.tasks(filed)
+    complete_task(session, task=first, by=people.worker)
+    complete_task(session, task=second, by=people.facilities)
+    got = who_got(session, people)
+    assert got["Rita"] == [("moved", "task_opened"), ("finished", "request_completed")]
+    assert got["Wendy"] == [("finished", "request_completed")]
+    assert set(got) == {"Rita", "Wendy"}
+
+
+def test_a_rejected_request_reaches_its_requester(session, make, people):
+    service = make.service(steps=[("it", "approval")])
+    request = make.request(service, people.requester, {"summary": "Please"})
+    reject_task(session, task=make.tasks(request)[0], by=people.worker, reason="No budget")
+    assert who_got(session, people) == {"Rita": [("finished", "request_rejected")]}
+
+
+def test_a_cancelled_request_reaches_who_worked_on_it(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    cancel_request(session, service_request=filed, by=people.requester, reason="Not needed")
+    assert who_got(session, people) == {"Wendy": [("finished", "request_cancelled")]}
+
+
+# --- mentions ---------------------------------------------------------------------------
+
+
+def test_a_mention_reaches_the_person_and_reads_as_their_name(session, people, filed):
+    event = comment(session, filed, people.worker, f"@{people.teammate.email} can you look?")
+    assert event.note == "@Tom Teammate can you look?"
+    assert who_got(session, people) == {"Rita": [("comment", "comment")],
+                                        "Tom": [("mention", "comment")]}
+
+
+def test_a_mention_by_the_part_before_the_at_sign_finds_the_one_person(session, people,
+                                                                       filed):
+    handle = people.manager.email.split("@")[0]
+    event = comment(session, filed, people.requester, f"Hello @{handle}.", member=False)
+    assert event.note == "Hello @Maria Manager."
+    assert items(session, people.manager) == [("mention", "comment")]
+
+
+@pytest.mark.parametrize("who", ["other_team", "admin", "outsider"])
+def test_mentioning_someone_who_cannot_see_the_request_is_refused_before_posting(
+    session, people, filed, who
+):
+    person = getattr(people, who)
+    with pytest.raises(InvalidMention, match=f"{person.name} cannot see this request"):
+        comment(session, filed, people.worker, f"@{person.email} see this")
+    assert session.exec(select(TimelineEvent).where(TimelineEvent.kind == "comment")).all() == []
+    assert who_got(session, people) == {}
+
+
+def test_an_internal_note_may_not_mention_the_requester(session, people, filed):
+    with pytest.raises(InvalidMention, match="cannot see internal notes"):
+        comment(session, filed, people.worker, f"@{people.requester.email} fyi",
+                internal=True)
+    assert session.exec(select(TimelineEvent).where(TimelineEvent.kind == "note")).all() == []
+
+
+def test_an_internal_note_reaches_a_mentioned_manager(session, people, filed):
+    comment(session, filed, people.worker, f"@{people.manager.email} stuck", internal=True)
+    assert who_got(session, people) == {"Maria": [("mention", "note")]}
+
+
+def test_a_mention_of_no_one_or_of_several_is_refused(session, make, people, filed):
+    with pytest.raises(InvalidMention, match="No one in Baton is @nobody"):
+        comment(session, filed, people.worker, "@nobody here?")
+    twin = people.worker.email.split("@")[0]
+    make.user("Twin")  # another address; now make a clash on the part before the @
+    clash = User(email=f"{twin}@elsewhere.example", name="Wendy Twin")
+    session.add(clash)
+    session.flush()
+    with pytest.raises(InvalidMention, match=f"Several people are @{twin}"):
+        comment(session, filed, people.teammate, f"@{twin} hi")
+
+
+def test_an_address_in_the_text_is_not_a_mention(session, people, filed):
+    event = comment(session, filed, people.worker, "Write to rita@example.com please")
+    assert event.note == "Write to rita@example.com please"
+
+
+# --- following --------------------------------------------------------------------------
+
+
+def test_following_brings_comments_and_unfollowing_stops_them(session, make, people, filed):
+    set_following(session, user=people.teammate, request=filed, following=True)
+    set_following(session, user=people.manager, request=filed, following=True)
+    set_following(session, user=people.requester, request=filed, following=False)
+    comment(session, filed, people.worker, "Ordered")
+    assert who_got(session, people) == {"Tom": [("comment", "comment")],
+                                        "Maria": [("comment", "comment")]}
+
+
+@pytest.mark.parametrize("who", ["other_team", "admin", "outsider"])
+def test_someone_who_cannot_see_a_request_cannot_follow_it(session, people, filed, who):
+    with pytest.raises(NotAllowed):
+        set_following(session, user=getattr(people, who), request=filed, following=True)
+
+
+def test_a_worker_who_unfollows_hears_no_more(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    set_following(session, user=people.worker, request=filed, following=False)
+    comment(session, filed, people.requester, "Any news?", member=False)
+    assert items(session, people.worker) == []
+
+
+# --- a manager's comment, and team news -------------------------------------------------
+
+
+def test_a_manager_s_comment_on_an_unclaimed_task_reaches_its_team_once(
+    session, make, people, filed
+):
+    comment(session, filed, people.manager, "Why is this waiting?", member=False)
+    notices = session.exec(select(TeamNotice)).all()
+    assert [(notice.team_id, notice.request_id) for notice in notices] == [
+        (make.team("it").id, filed.id)]  # one row for the team, none per member
+    for member in (people.worker, people.teammate):
+        news = team_news(session, user_id=member.id, team_ids=team_ids(session, member))
+        assert [n.excerpt for n in news[0].notices] == ["Why is this waiting?"]
+    assert team_news(session, user_id=people.other_team.id,
+                     team_ids=team_ids(session, people.other_team)) == []
+    assert who_got(session, people) == {"Rita": [("comment", "comment")]}
+
+
+def test_a_manager_s_comment_on_a_claimed_task_reaches_its_assignee(session, make, people,
+                                                                    filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    comment(session, filed, people.manager, "Why is this taking so long?", member=False)
+    assert items(session, people.worker) == [("comment", "comment")]
+    assert session.exec(select(TeamNotice)).all() == []
+
+
+def test_new_tasks_in_a_team_s_queue_are_gathered_in_one_entry(session, make, people):
+    service = make.service(steps=[("it", "task")])
+    look_at_team(session, by=people.worker, team_id=make.team("it").id)
+    for number in range(5):
+        make.request(service, people.requester, {"summary": f"Laptop {number}"})
+    teams = team_ids(session, people.worker)
+    news = team_news(session, user_id=people.worker.id, team_ids=teams)
+    assert [(n.team_name, n.new_tasks) for n in news] == [("IT Support", 5)]
+    assert items(session, people.worker) == []  # not one item each
+    assert unread_count(session, user_id=people.worker.id, team_ids=teams) == 1
+    look_at_team(session, by=people.worker, team_id=make.team("it").id)
+    assert team_news(session, user_id=people.worker.id, team_ids=teams) == []
+    assert unread_count(session, user_id=people.worker.id, team_ids=teams) == 0
+    # Another member who never looked sees them all; another team sees none.
+    assert team_news(session, user_id=people.teammate.id,
+                     team_ids=team_ids(session, people.teammate))[0].new_tasks == 5
+    assert unread_count(session, user_id=people.other_team.id,
+                        team_ids=team_ids(session, people.other_team)) == 0
+
+
+def test_a_claimed_task_is_no_longer_new(session, make, people):
+    service = make.service(steps=[("it", "task")])
+    look_at_team(session, by=people.worker, team_id=make.team("it").id)
+    request = make.request(service, people.requester, {"summary": "Laptop"})
+    claim_task(session, task=make.tasks(request)[0], by=people.teammate)
+    assert team_news(session, user_id=people.worker.id,
+                     team_ids=team_ids(session, people.worker)) == []
+
+
+def test_only_a_member_looks_at_a_team(session, make, people):
+    with pytest.raises(NotAllowed):
+        look_at_team(session, by=people.other_team, team_id=make.team("it").id)
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def test_marking_one_read_and_then_all(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    for text in ("One", "Two", "Three"):
+        comment(session, filed, people.worker, text)
+    rita = people.requester
+    assert unread_count(session, user_id=rita.id, team_ids=frozenset()) == 3
+    page = inbox_page(session, user=rita, team_ids=frozenset(), unread_only=True)
+    assert [line.excerpt for line in page.lines] == ["Three", "Two", "One"]
+    assert not mark_read(session, by=people.worker, item_id=page.lines[0].item_id)
+    assert mark_read(session, by=rita, item_id=page.lines[0].item_id)
+    assert not mark_read(session, by=rita, item_id=page.lines[0].item_id)  # read already
+    assert unread_count(session, user_id=rita.id, team_ids=frozenset()) == 2
+    unread = inbox_page(session, user=rita, team_ids=frozenset(), unread_only=True)
+    assert [line.excerpt for line in unread.lines] == ["Two", "One"]
+    everything = inbox_page(session, user=rita, team_ids=frozenset(), unread_only=False)
+    assert [line.is_read for line in everything.lines] == [True, False, False]
+    mark_all_read(session, by=rita)
+    assert unread_count(session, user_id=rita.id, team_ids=frozenset()) == 0
+    assert inbox_page(session, user=rita, team_ids=frozenset(), unread_only=True).lines == []
+
+
+def test_marking_all_read_also_clears_team_news(session, make, people):
+    service = make.service(steps=[("it", "task")])
+    make.request(service, people.requester, {"summary": "Laptop"})
+    teams = team_ids(session, people.worker)
+    assert unread_count(session, user_id=people.worker.id, team_ids=teams) == 1
+    mark_all_read(session, by=people.worker)
+    assert unread_count(session, user_id=people.worker.id, team_ids=teams) == 0
+
+
+def test_an_item_of_a_request_one_can_no_longer_see_shows_nothing_of_it(
+    session, make, people, filed
+):
+    set_following(session, user=people.teammate, request=filed, following=True)
+    comment(session, filed, people.worker, "A secret plan")
+    remove_team_member(session, team=make.team("it"), person=people.teammate,
+                       by=people.admin)
+    line = inbox_page(session, user=people.teammate, team_ids=frozenset(),
+                      unread_only=True).lines[0]
+    assert not line.visible and line.title == "" and line.excerpt == ""
+
+
+def test_the_page_goes_on_with_older_items(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    start = datetime.now(UTC)
+    for number in range(35):  # a minute apart: under the limit of comments a minute
+        with frozen_at(start + timedelta(minutes=number)):
+            comment(session, filed, people.worker, f"Update {number}")
+    rita = people.requester
+    first = inbox_page(session, user=rita, team_ids=frozenset(), unread_only=True)
+    assert len(first.lines) == 30 and first.next_before == first.lines[-1].item_id
+    rest = inbox_page(session, user=rita, team_ids=frozenset(), unread_only=True,
+                      before=first.next_before)
+    assert [line.excerpt for line in rest.lines] == [f"Update {n}" for n in range(4, -1, -1)]
+    assert rest.next_before is None
