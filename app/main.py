@@ -40,6 +40,7 @@ from app.web.routes import (
     queues,
     reports,
     requests,
+    saved_views,
     search,
     team_insights,
 )
@@ -149,7 +150,7 @@ def create_app() -> FastAPI:
                                         admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
-                                        team_insights, insights)]
+                                        team_insights, insights, saved_views)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

@@ -381,3 +381,18 @@ def test_a_page_pushed_out_while_it_was_checked_is_still_served():
 
     assert [m.get("body") for m in sent if m["type"] == "http.response.body"] == [
         b"the queue", b"the queue"]
+
+
+def test_a_saved_view_is_shown_at_once_on_a_kept_page(desk: Desk):
+    # The page shows its viewer's saved views as tabs (issue 14): saving one is a
+    # directory change (app.storage.page_versions), so a kept page is rendered again.
+    member = desk.visitor(desk.member)
+    member.get("/queues/it")
+    member.get("/queues/it")
+    assert len(desk.renders) == 1
+
+    saved = member.post("/queues/it/views", {"name": "Only mine", "state": "mine"})
+    assert saved.status_code == 303
+
+    assert ">Only mine</a>" in member.get("/queues/it").text
+    assert len(desk.renders) == 2

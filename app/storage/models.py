@@ -16,6 +16,7 @@ from app.storage.inbox_tables import RequestFollow as RequestFollow
 from app.storage.inbox_tables import TeamLook as TeamLook
 from app.storage.inbox_tables import TeamNotice as TeamNotice
 from app.storage.report_index import report_indexes
+from app.storage.saved_view_tables import SavedView as SavedView
 from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

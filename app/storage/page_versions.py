@@ -4,7 +4,7 @@ transaction of the change it counts:
 - a team's queue version (QueueVersion): every change to one of the team's tasks (a
   new task, a state, an assignee);
 - the directory version (DirectoryVersion): every change to a team, a membership, a
-  person or a service (names, who is on which team, roles, who is active).
+  person, a service or a saved view (names, who is on which team, roles, who is active).
 
 Changed rows are noted by a before_flush hook, so no rule (and no command-line path
 that writes no admin log entry) has to remember to. The numbers are written just
@@ -27,11 +27,22 @@ from sqlmodel import Session
 
 # Imported first so that its before_commit hook is registered, and runs, before ours.
 from app.storage import work_counts  # noqa: F401
-from app.storage.models import DirectoryVersion, Membership, QueueVersion, Service, Task, Team, User
+from app.storage.models import (
+    DirectoryVersion,
+    Membership,
+    QueueVersion,
+    SavedView,
+    Service,
+    Task,
+    Team,
+    User,
+)
 
 _QUEUES = "baton_changed_queues"
 _DIRECTORY = "baton_directory_changed"
-_DIRECTORY_ROWS = (Team, Membership, User, Service)
+# A saved view too: a kept queue page shows its viewer's views as tabs (saving one is
+# rare, so every kept page rendered again once is cheap).
+_DIRECTORY_ROWS = (Team, Membership, User, Service, SavedView)
 
 _QUEUE_VERSIONS = QueueVersion.__table__  # type: ignore[attr-defined]
 _DIRECTORY_VERSIONS = DirectoryVersion.__table__  # type: ignore[attr-defined]

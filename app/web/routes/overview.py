@@ -15,10 +15,12 @@ from app.reads.overview import (
     open_work_by_team,
 )
 from app.reads.queues import TaskFilter, sort_named
+from app.reads.saved_views import views_of
 from app.reads.task_rows import list_tasks
 from app.reads.teammates import teammates_of
 from app.rules.catalog import current_version, definition_of, get_service_by_slug
 from app.rules.inputs import parse_flag
+from app.rules.saved_views import OVERVIEW_KEYS, OVERVIEW_PAGE, view_query
 from app.rules.teams import get_team_by_slug
 from app.storage.models import User, utcnow
 from app.web.age_query import AgeQuery, AtQuery, opened_within
@@ -118,7 +120,11 @@ def show_overview_tasks(
                                          age=age, at=at)
     page = list_tasks(session, filters=filters, after=after)
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
+    saved = {k: str(v) for k, v in params.items() if k in OVERVIEW_KEYS and v not in (None, "")}
     return render(request, "overview/tasks.html", {
+        # The manager's saved views as tabs, the filters a new one would keep.
+        "views": views_of(session, user_id=user.id, page=OVERVIEW_PAGE),
+        "view_filters": saved, "view_current": view_query(saved, OVERVIEW_KEYS),
         "page": page, "title": title,
         "params": params, "now": filters.now,
         "more_url": "/overview/tasks?" + query + "&",

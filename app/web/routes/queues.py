@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field
 from sqlmodel import Session, select
 
 from app.reads.queues import TaskFilter, sort_named
+from app.reads.saved_views import views_of
 from app.reads.task_counts import count_changes, overdue_counts, queue_counts
 from app.reads.task_counts import services_with_queued_tasks as queue_services
 from app.reads.task_rows import list_tasks, task_row
@@ -20,6 +21,7 @@ from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
 from app.rules.inputs import TooLong, parse_flag, parse_person
 from app.rules.policy import is_team_lead, may_see_queue
+from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
 from app.rules.tasks import (
     approve_task,
     assign_task,
@@ -123,7 +125,11 @@ def show_queue(
                             sort=sort, now=now, within=within)
     page = list_tasks(session, filters=filters, after=after)
     kept = _kept(filters, within)
+    saved = {key: kept[key] for key in QUEUE_KEYS if key in kept}
     context = {
+        # The viewer's saved views as tabs, the filters a new one would keep.
+        "views": views_of(session, user_id=user.id, page=queue_page(team.id)),
+        "view_filters": saved, "view_current": view_query(saved, QUEUE_KEYS),
         "team": team, "page": page, "is_member": is_member, "now": now, "within": within,
         "age_counted_at": (datetime.fromtimestamp(int(within.params["at"]), UTC)
                            if within else None),

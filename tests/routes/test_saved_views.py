@@ -1,0 +1,122 @@
+"""Saved views (issue 14, item 6), per role: a member saves a queue's filters under a name
+and finds them as a tab; deletes one; a manager saves overview drill-down filters; names
+are bounded and unique per person and page; nobody sees, opens or deletes another's."""
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from app.rules.saved_views import MAX_VIEWS_PER_PAGE
+from app.storage.models import SavedView
+from tests.web import text_of
+
+
+@pytest.fixture
+def desk(make):  # type: ignore[no-untyped-def]
+    class Desk:
+        laptop = make.service(slug="laptop", steps=[("it", "task")])
+        ivan = make.user("Ivan", teams=("it",))
+        iris = make.user("Iris", teams=("it",))
+        hana = make.user("Hana", teams=("hr",))
+        rita = make.user("Rita")
+        mona = make.user("Mona", manager=True)
+        max_ = make.user("Max", manager=True)
+    make.request(Desk.laptop, Desk.rita, {"summary": "Berlin laptop"})
+    return Desk
+
+
+def save(web, name, **filters):  # type: ignore[no-untyped-def]
+    return web.post("/queues/it/views", {"name": name, **filters})
+
+
+def tabs(response) -> list[str]:  # type: ignore[no-untyped-def]
+    nav = re.search(r'<nav class="view-tabs".*?</nav>', response.text, re.S)
+    return re.findall(r'<a href="[^"]*"[^>]*>([^<]+)</a>', nav.group(0)) if nav else []
+
+
+def test_a_member_saves_the_queues_filters_and_finds_them_as_a_tab(web, desk):
+    response = save(web.login(desk.ivan), "Overdue Berlin", state="open", overdue="1",
+                    q="berlin", sort="due", service=str(desk.laptop.id), age="3")
+    assert response.status_code == 303
+    query = f"overdue=1&q=berlin&service={desk.laptop.id}&sort=due&state=open"
+    assert response.headers["location"] == f"/queues/it?{query}"
+    page = web.get(response.headers["location"])
+    assert tabs(page) == ["All", "Overdue Berlin"]
+    assert f'<a href="/queues/it?{query.replace("&", "&amp;")}" aria-current="page">' \
+        "Overdue Berlin</a>" in page.text
+    assert 'aria-current="page">All' in web.get("/queues/it").text
+
+
+def test_a_view_is_its_owners_alone(web, session, desk):
+    save(web.login(desk.ivan), "Mine", state="mine")
+    assert tabs(web.login(desk.iris).get("/queues/it")) == []
+    assert tabs(web.login(desk.mona).get("/queues/it")) == []
+    view = session.exec(select(SavedView)).one()
+    response = web.login(desk.iris).post(f"/views/{view.id}/delete", {"back": "/queues/it"})
+    assert response.status_code == 404
+    assert session.exec(select(SavedView)).one() is not None
+
+
+def test_a_member_deletes_a_view(web, session, desk):
+    save(web.login(desk.ivan), "Mine", state="mine")
+    view = session.exec(select(SavedView)).one()
+    response = web.post(f"/views/{view.id}/delete", {"back": "/queues/it"})
+    assert response.status_code == 303 and response.headers["location"] == "/queues/it"
+    assert session.exec(select(SavedView)).first() is None
+    assert tabs(web.get("/queues/it")) == []
+
+
+def test_names_are_unique_per_person_and_page_and_bounded(web, session, make, desk):
+    web.login(desk.ivan)
+    assert save(web, "Mine", state="mine").status_code == 303
+    response = save(web, "  Mine ", state="open")
+    assert response.status_code == 409
+    assert "You have a view named “Mine” here already" in text_of(response)
+    assert save(web, "").status_code == 422
+    assert save(web, "x" * 61).status_code == 422
+    # The same name on another queue, or by another person, is another view.
+    make.user("Ivan 2", teams=("hr",))
+    web.login(desk.iris)
+    assert save(web, "Mine", state="mine").status_code == 303
+    assert len(session.exec(select(SavedView)).all()) == 2
+
+
+def test_a_person_keeps_a_bounded_number_of_views_on_a_page(web, desk):
+    web.login(desk.ivan)
+    for number in range(MAX_VIEWS_PER_PAGE):
+        assert save(web, f"View {number}", q=f"word{number}").status_code == 303
+    response = save(web, "One more", q="more")
+    assert response.status_code == 422
+    assert f"You have {MAX_VIEWS_PER_PAGE} views here" in text_of(response)
+
+
+@pytest.mark.parametrize("who, status", [("hana", 403), ("rita", 403)])
+def test_who_may_not_see_a_queue_saves_no_view_of_it(web, session, desk, who, status):
+    assert save(web.login(getattr(desk, who)), "Peek").status_code == status
+    assert session.exec(select(SavedView)).first() is None
+
+
+def test_a_manager_saves_overview_drill_down_filters(web, desk):
+    web.login(desk.mona)
+    response = web.post("/overview/views", {"name": "IT overdue", "team": "it",
+                                            "overdue": "1", "sort": "due"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/overview/tasks?overdue=1&sort=due&team=it"
+    page = web.get(response.headers["location"])
+    assert page.status_code == 200
+    assert tabs(page) == ["All", "IT overdue"]
+    assert tabs(web.login(desk.max_).get("/overview/tasks?team=it")) == []
+
+
+@pytest.mark.parametrize("who", ["ivan", "rita"])
+def test_only_managers_save_overview_views(web, session, desk, who):
+    response = web.login(getattr(desk, who)).post("/overview/views", {"name": "Peek"})
+    assert response.status_code == 403
+    assert session.exec(select(SavedView)).first() is None
+
+
+def test_saving_needs_the_csrf_token(web, session, desk):
+    response = web.login(desk.ivan).post("/queues/it/views", {"name": "Mine"}, csrf=False)
+    assert response.status_code == 403
+    assert session.exec(select(SavedView)).first() is None
