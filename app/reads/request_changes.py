@@ -5,16 +5,22 @@ A request page's version is the id of the newest timeline event its viewer may s
 Every change of state writes a timeline event (PRODUCT.md rule 5), so a page whose
 viewer has no event newer than that is up to date (its ages and due times age, which
 the page's own clock words do not need a poll for). The "nothing changed" answer is
-one seek along the request's timeline index (`ix_timeline_request`: request_id, id).
+one statement (poll_request): the request's requester by its key, whether one of the
+viewer's teams has a task of it (`ix_task_request`), and the first event past the
+page's version, with and without internal notes (`ix_timeline_request`: request_id, id).
 
 A requester's version counts only the events they may see (rule 6): an internal note
 is neither shown to them nor wakes their page.
 """
 
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import exists, false
 from sqlmodel import Session, col, select
 
 from app.reads.request_detail import TimelineLine, TimelinePage, events_of, lines_of
-from app.storage.models import ServiceRequest, TimelineEvent
+from app.storage.models import ServiceRequest, Task, TimelineEvent
 
 # The most new events one poll appends; a page further behind shows the newest ones and
 # a link to reload (see newer_events).
@@ -27,14 +33,37 @@ def _visible(query, *, with_internal_notes: bool):  # type: ignore[no-untyped-de
     return query
 
 
-def has_changed(session: Session, *, request_id: int, since: int,
-                with_internal_notes: bool) -> bool:
-    """Whether the viewer has an event on this request newer than `since` (an event id)."""
-    query = _visible(
-        select(TimelineEvent.id).where(TimelineEvent.request_id == request_id,
-                                       col(TimelineEvent.id) > since),
-        with_internal_notes=with_internal_notes)
-    return session.exec(query.limit(1)).first() is not None
+@dataclass(frozen=True)
+class PollAnswer:
+    """What the poll needs to know, read at once: who asked for the request, whether
+    one of the viewer's teams works on it, and whether an event (any, or one that is
+    not an internal note) is newer than the page's version."""
+
+    requester_id: int
+    on_team: bool
+    newer: bool
+    newer_public: bool
+
+
+def poll_request(session: Session, *, request_id: int, since: int,
+                 team_ids: Collection[int]) -> PollAnswer | None:
+    """None when there is no such request. `team_ids`: the viewer's teams, as read with
+    the viewer for this web request."""
+    newer = (select(TimelineEvent.id)
+             .where(TimelineEvent.request_id == request_id, col(TimelineEvent.id) > since))
+    on_team = (exists().where(col(Task.request_id) == request_id,
+                              col(Task.team_id).in_(team_ids)) if team_ids else false())
+    row = session.exec(select(  # type: ignore[call-overload]
+        ServiceRequest.requester_id, on_team,
+        newer.limit(1).scalar_subquery(),
+        newer.where(TimelineEvent.is_internal == False)  # noqa: E712
+        .limit(1).scalar_subquery(),
+    ).where(ServiceRequest.id == request_id)).first()
+    if row is None:
+        return None
+    requester_id, is_on_team, first_newer, first_public = row
+    return PollAnswer(requester_id, bool(is_on_team), first_newer is not None,
+                      first_public is not None)
 
 
 def newer_events(session: Session, *, service_request: ServiceRequest, since: int,

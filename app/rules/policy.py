@@ -88,9 +88,14 @@ NO_ACCESS = RequestAccess(is_requester=False, is_team_member=False, is_manager=F
 
 def access_as(user: User, request: ServiceRequest, *, is_team_member: bool) -> RequestAccess:
     """`user`'s access to `request`, given whether one of their teams has a task of it."""
+    return access_by(user, requester_id=request.requester_id, is_team_member=is_team_member)
+
+
+def access_by(user: User, *, requester_id: int | None, is_team_member: bool) -> RequestAccess:
+    """access_as from the request's requester alone (a read that fetched just that)."""
     if not user.is_active:
         return NO_ACCESS
-    return RequestAccess(is_requester=request.requester_id == user.id,
+    return RequestAccess(is_requester=requester_id == user.id,
                          is_team_member=is_team_member, is_manager=user.is_manager)
 
 

@@ -7,15 +7,16 @@ from fastapi.responses import FileResponse, Response
 
 from app.config import get_settings
 from app.reads.my_requests import RequestLine, all_requests_of, requests_of
-from app.reads.request_changes import has_changed, newer_events, page_version
+from app.reads.request_changes import newer_events, page_version, poll_request
 from app.reads.request_detail import request_detail, timeline_page
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
 from app.rules.inbox import is_following
+from app.rules.policy import access_by
 from app.rules.requests import add_comment, cancel_request
-from app.storage.models import MAX_ID, Attachment, RequestState, utcnow
+from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest, utcnow
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
-from app.web.auth import CurrentUser
+from app.web.auth import CurrentUser, ViewerDep
 from app.web.csv_export import csv_response
 from app.web.render import is_htmx, redirect, render
 from app.web.session import SessionDep
@@ -103,22 +104,32 @@ def show_request(
 
 @router.get("/requests/{request_id}/changes", name="requests.changes")
 def request_changes(
-    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
-    since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    request_id: IdPath, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
     """The live request page's poll (app.reads.request_changes): 204 while the viewer has
     nothing newer than `since`, the page's version; else a new poll, the head and the
-    steps swapped in place (htmx out-of-band swaps) and the new events appended."""
-    with_notes = viewed.access.sees_internal_notes
-    if not has_changed(session, request_id=viewed.request.id, since=since,
-                       with_internal_notes=with_notes):
+    steps swapped in place (htmx out-of-band swaps) and the new events appended.
+
+    Every open request page asks this every 15 s, so its "nothing changed" answer is one
+    statement that reads who may see the request with whether it changed; the access
+    is still decided by app.rules.policy (access_by), as RequestForViewer would."""
+    answer = poll_request(session, request_id=request_id, since=since,
+                          team_ids=viewer.team_ids)
+    access = (access_by(user, requester_id=answer.requester_id,
+                        is_team_member=answer.on_team) if answer else None)
+    if answer is None or access is None or not access.can_view:
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
+    with_notes = access.sees_internal_notes
+    if not (answer.newer if with_notes else answer.newer_public):
         return Response(status_code=204, headers={"Vary": "HX-Request"})
-    detail = request_detail(session, service_request=viewed.request,
+    service_request = session.get_one(ServiceRequest, request_id)
+    detail = request_detail(session, service_request=service_request,
                             with_internal_notes=with_notes)
-    new_lines, gap = newer_events(session, service_request=viewed.request, since=since,
+    new_lines, gap = newer_events(session, service_request=service_request, since=since,
                                   with_internal_notes=with_notes)
     return render(request, "requests/request.html", {
-        "detail": detail, "access": viewed.access, "now": utcnow(), "oob": True,
+        "detail": detail, "access": access, "now": utcnow(), "oob": True,
         "new_lines": new_lines, "gap": gap, "version": page_version(detail.timeline),
     }, block="live")
 
