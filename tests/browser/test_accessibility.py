@@ -12,11 +12,16 @@ from tests.browser.conftest import sign_in
 SERVICE = "/services/onboard-new-hire"
 FORM_ERRORS = "form-with-errors"
 REQUEST_PAGE = "a-request-page"
+# A queue after a bulk action that refused every row (Release on open tasks: nothing
+# changes in the demo), and a queue with a saved view's tabs (issue 14).
+BULK_REFUSED = "queue-bulk-refused"
+SAVED_VIEW = "queue-with-a-saved-view"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
             "/search?q=kitchen"]
 PERSONAS = {
     "ben@example.com": EVERYONE,
-    "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it"],
+    "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it", BULK_REFUSED,
+                          SAVED_VIEW],
     "maria@example.com": [
         *EVERYONE, "/overview", "/overview/tasks?team=it", "/insights",
         "/insights/onboard-new-hire", "/insights/onboard-new-hire/tasks?step=2",
@@ -75,6 +80,19 @@ def _open(page: Page, base: str, path: str) -> None:
             page.wait_for_url("**/requests/*")
         else:  # a persona without requests of their own still sees a demo request
             page.goto(f"{base}/requests/1")
+    elif path == BULK_REFUSED:
+        page.goto(f"{base}/queues/it?state=open")
+        for box in page.locator("input.bulk-pick").all()[:2]:
+            box.check()
+        page.locator("#bulk-form").get_by_role("button", name="Release", exact=True).click()
+        page.locator("#bulk-report.has-error").wait_for()
+    elif path == SAVED_VIEW:
+        page.goto(f"{base}/queues/it?state=open")
+        if not page.locator(".view-tabs a", has_text="Unclaimed").count():
+            page.get_by_text("Save these filters as a view").click()
+            page.get_by_label("View name").fill("Unclaimed")
+            page.get_by_role("button", name="Save view").click()
+        page.locator(".view-tabs a", has_text="Unclaimed").wait_for()
     else:
         response = page.goto(f"{base}{path}")
         assert response is not None, path
