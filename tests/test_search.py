@@ -3,7 +3,7 @@ keeps: what each role finds, internal notes, filters, keyset pages, words-only q
 and the index in step with the rows after every rule and after a rebuild."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -138,6 +138,27 @@ def test_filters_by_state_service_and_filing_date(session, world):
                  filed_from=today + timedelta(days=1)) == []
 
 
+def test_filing_dates_find_requests_of_earlier_months(session, world):
+    # The index narrows dates by the months requests were filed in (scope words).
+    session.execute(text("UPDATE service_request SET created_at = :at WHERE id = :id"), {
+        "at": utcnow().replace(year=2025, month=1, day=15), "id": world.rita_laptop.id})
+    search_index.note_request(session, world.rita_laptop.id)
+    session.commit()
+    agree(session)
+    january = {"filed_from": date(2025, 1, 1), "filed_until": date(2025, 1, 31)}
+    assert found(session, world.mona, "keyboard", **january) == [world.rita_laptop.id]
+    assert found(session, world.mona, "keyboard", filed_from=date(2025, 1, 16),
+                 filed_until=date(2025, 1, 31)) == []  # to the day, not the month
+    assert found(session, world.mona, "keyboard",
+                 filed_until=date(2025, 2, 1)) == [world.rita_laptop.id]
+    assert found(session, world.mona, "keyboard", filed_from=date(2025, 2, 1)) == [
+        world.sam_payroll.id]
+    assert found(session, world.mona, "keyboard", filed_from=date(2020, 1, 1)) == [
+        world.sam_payroll.id, world.rita_laptop.id]  # a span too long to narrow
+    assert found(session, world.mona, "keyboard", filed_from=date(2025, 3, 1),
+                 filed_until=date(2025, 2, 1)) == []
+
+
 def test_keyset_pages_join_up_with_nothing_twice(session, make, world):
     ids = [make.request(world.laptop, world.rita, {"summary": f"dock {n}"}).id
            for n in range(7)]
@@ -212,8 +233,9 @@ def test_the_index_follows_every_change_in_its_transaction(session, make):
     rita, ivan = make.user("Rita"), make.user("Ivan", teams=("it",))
     agree(session)
     first = make.request(laptop, rita, {"summary": "first one"})
-    assert agree(session)[first.id][2] == f"u{rita.id} s{laptop.id} " + " ".join(
-        f"t{team}" for team in sorted({task.team_id for task in make.tasks(first)}))
+    teams = sorted({task.team_id for task in make.tasks(first)})
+    assert agree(session)[first.id][2] == (f"u{rita.id} s{laptop.id} m{first.created_at:%Y%m} "
+                                           + " ".join(f"t{team}" for team in teams))
     add_comment(session, service_request=first, by=rita, body="public words",
                 internal=False, is_team_member=False)
     assert "public words" in agree(session)[first.id][0]

@@ -7,7 +7,8 @@ A document has three parts:
   public comments: what everyone who sees the request sees;
 - *notes*: the internal notes, never searched for the request's requester (rule 6);
 - *scope*: made-up words saying who may see the request and what it is: `u<id>` its
-  requester, `t<id>` each team with a task of it, `s<id>` its service. A search puts the
+  requester, `t<id>` each team with a task of it, `s<id>` its service, `m<YYYYMM>` the
+  month (UTC) it was filed in. A search puts the
   viewer's rule 6 into the full-text query itself ("these words, and `u7` or `t3`"), so
   the database intersects the word lists with the viewer's in its index instead of
   reading every match to throw most away.
@@ -62,7 +63,7 @@ SELECT r.id,
   coalesce((SELECT group_concat(note, ' ') FROM (
          SELECT e.note FROM timeline_event e WHERE e.request_id = r.id
            AND e.kind IN ('comment', 'note') AND e.is_internal ORDER BY e.id)), ''),
-  'u' || r.requester_id || ' s' || r.service_id
+  'u' || r.requester_id || ' s' || r.service_id || ' m' || strftime('%Y%m', r.created_at)
     || coalesce(' ' || (SELECT group_concat('t' || team_id, ' ') FROM (
          SELECT DISTINCT t.team_id FROM task t WHERE t.request_id = r.id
          ORDER BY t.team_id)), '')
@@ -83,6 +84,7 @@ SELECT r.id,
   coalesce((SELECT string_agg(e.note, ' ' ORDER BY e.id) FROM timeline_event e
          WHERE e.request_id = r.id AND e.kind IN ('comment', 'note') AND e.is_internal), ''),
   'u' || r.requester_id || ' s' || r.service_id
+    || ' m' || to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMM')
     || coalesce(' ' || (SELECT string_agg('t' || t.team_id, ' ' ORDER BY t.team_id)
          FROM (SELECT DISTINCT team_id FROM task WHERE request_id = r.id) t), '')
 FROM service_request r JOIN "user" u ON u.id = r.requester_id

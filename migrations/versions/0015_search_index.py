@@ -32,7 +32,7 @@ SELECT r.id,
   coalesce((SELECT group_concat(note, ' ') FROM (
          SELECT e.note FROM timeline_event e WHERE e.request_id = r.id
            AND e.kind IN ('comment', 'note') AND e.is_internal ORDER BY e.id)), ''),
-  'u' || r.requester_id || ' s' || r.service_id
+  'u' || r.requester_id || ' s' || r.service_id || ' m' || strftime('%Y%m', r.created_at)
     || coalesce(' ' || (SELECT group_concat('t' || team_id, ' ') FROM (
          SELECT DISTINCT t.team_id FROM task t WHERE t.request_id = r.id
          ORDER BY t.team_id)), '')
@@ -52,6 +52,7 @@ SELECT r.id,
   coalesce((SELECT string_agg(e.note, ' ' ORDER BY e.id) FROM timeline_event e
          WHERE e.request_id = r.id AND e.kind IN ('comment', 'note') AND e.is_internal), ''),
   'u' || r.requester_id || ' s' || r.service_id
+    || ' m' || to_char(r.created_at AT TIME ZONE 'UTC', 'YYYYMM')
     || coalesce(' ' || (SELECT string_agg('t' || t.team_id, ' ' ORDER BY t.team_id)
          FROM (SELECT DISTINCT team_id FROM task WHERE request_id = r.id) t), '')
 FROM service_request r JOIN "user" u ON u.id = r.requester_id
