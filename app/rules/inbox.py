@@ -35,14 +35,17 @@ checks again when it shows an item (a person may have left the team since).
 - Team news is computed, not stored per member: `team_look` holds one row per person and
   team (when they last looked: ≤ 20,000 × their teams, written only when they mark it
   read), and the entry "5 new tasks in IT Support since you last looked" counts the team's
-  open tasks opened since then in the queue's own partial index (`ix_task_queued_team`,
-  stopped at 100). A team of hundreds costs the same as a team of two: nothing at write,
+  open tasks opened since then in the queue's own index (`ix_task_queue`: team, state,
+  opened), stopped at 100. A team of hundreds costs the same as a team of two: nothing at write,
   one bounded index range per member's view.
 - `team_notice` (one row per team per event): a manager's comment on a request whose
   task no one holds reaches the team this way, read by each member through the same
   `team_look` mark, so again no row per member.
 - `request_follow` (one row per explicit choice) and `mention` (one row per person
   mentioned) are as small as what people do.
+
+Measured at 1M requests with ~300,000 items (bench/inbox.py, in process): the bell
+≤ 0.43 ms p95, the inbox page ≤ 8.5 ms p95, on SQLite and PostgreSQL.
 
 Delivery runs in the committing transaction: SQLAlchemy's `after_flush` notes each new
 timeline event and `before_commit` writes their items, so every rule that records an event

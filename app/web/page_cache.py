@@ -29,7 +29,7 @@ from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, select
+from sqlalchemy import Select, bindparam, create_engine, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
-from app.reads.inbox import unread_statement
+from app.reads.inbox import bell_params, bell_statement
 from app.rules.sign_in import token_hash
 from app.storage.db import get_engine
 from app.storage.models import LoginSession, User, utcnow
@@ -111,15 +111,22 @@ def _checking_engine(url: URL) -> Engine:
                          max_overflow=settings.max_overflow, pool_use_lifo=True)
 
 
+@lru_cache(maxsize=32)
+def _still_current_with_bell(teams: int) -> Select[Any]:
+    return _STILL_CURRENT.add_columns(bell_statement(teams).scalar_subquery())
+
+
 def _still_current(engine: Engine, token: str, version: PageVersion) -> bool:
     # The bell's count in the same statement: a kept page shows the count it was
     # rendered with, so it is served again only while that is still the count.
-    statement = _STILL_CURRENT if version.unread is None else _STILL_CURRENT.add_columns(
-        unread_statement(version.user_id, version.team_ids).scalar_subquery())
+    params = {"token": token, "team": version.team_id}
+    statement = _STILL_CURRENT
+    if version.unread is not None:
+        statement = _still_current_with_bell(len(version.team_ids))
+        params.update(bell_params(version.user_id, version.team_ids))
     try:
         with engine.connect() as connection:
-            row = connection.execute(statement,
-                                     {"token": token, "team": version.team_id}).first()
+            row = connection.execute(statement, params).first()
     except SQLAlchemyError:
         return False
     if row is None:

@@ -17,7 +17,7 @@ REQUEST_PAGE = "a-request-page"
 BULK_REFUSED = "queue-bulk-refused"
 SAVED_VIEW = "queue-with-a-saved-view"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
-            "/search?q=kitchen"]
+            "/search?q=kitchen", "/inbox", "/inbox?show=all"]
 PERSONAS = {
     "ben@example.com": EVERYONE,
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it", BULK_REFUSED,
