@@ -3,6 +3,7 @@ range between, the keyboard for two more, then Claim in the bulk bar; every row 
 its claim in place and the page never reloads."""
 
 import json
+import re
 
 from playwright.sync_api import Browser, expect
 
@@ -11,7 +12,8 @@ from tests.browser.conftest import sign_in
 
 def file_software_requests(browser: Browser, base: str, count: int) -> None:
     """Ben asks IT to install software `count` times, through the service's form post, so
-    that IT's queue has ten open tasks whatever the other journeys took."""
+    that IT's queue has ten open tasks of that service whatever the other journeys took
+    (and this journey takes none of the tasks they need: it lists that service's only)."""
     ben = browser.new_context().new_page()
     sign_in(ben, base, "ben@example.com")
     ben.goto(f"{base}/services/software-install")
@@ -28,12 +30,14 @@ def file_software_requests(browser: Browser, base: str, count: int) -> None:
 
 
 def test_an_agent_claims_ten_tasks_at_once(browser: Browser, live_server: str):
-    file_software_requests(browser, live_server, 6)
+    file_software_requests(browser, live_server, 11)
     ivan = browser.new_context().new_page()
     sign_in(ivan, live_server, "ivan@example.com")
     ivan.goto(f"{live_server}/queues/it?state=open")
+    ivan.get_by_label("Service").select_option(label="Install software")
+    ivan.wait_for_url(re.compile(r"[?&]service=\d+"))
     rows = ivan.locator("tr.task-row")
-    assert rows.count() >= 10
+    assert rows.count() >= 11
     ids = [rows.nth(i).get_attribute("id") for i in range(10)]
     ivan.evaluate("window.__sameDocument = true")
 
