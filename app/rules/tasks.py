@@ -144,13 +144,8 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     request, _ = lock_with_tasks(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Claim the task before handing it to a teammate.")
-    if not to_is_member:
-        raise NotAllowed(f"{to.name} is not an active member of this team.")
-    if task.assignee_id == to.id:
-        raise InvalidTransition(f"{to.name} already has this task.")
-    if not may_decide(session, user=to, task=task, request=request):
-        raise OwnRequestApproval(f"{to.name} asked for this request and cannot approve "
-                                 "or reject it: hand it to someone else on the team.")
+    _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
+                      verb="hand")
     now = utcnow()
     task.assignee_id = to.id
     task.state_changed_at = now
@@ -159,6 +154,19 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     request.updated_at = now
     session.commit()
     return task
+
+
+def _check_new_holder(session: Session, *, task: Task, request: ServiceRequest, to: User,
+                      member: bool, verb: str) -> None:
+    """Whether `to` may be given the task (handed or assigned): an active member of its
+    team, not its holder already, and not barred from deciding it (rule 7)."""
+    if not member:
+        raise NotAllowed(f"{to.name} is not an active member of this team.")
+    if task.assignee_id == to.id:
+        raise InvalidTransition(f"{to.name} already has this task.")
+    if not may_decide(session, user=to, task=task, request=request):
+        raise OwnRequestApproval(f"{to.name} asked for this request and cannot approve "
+                                 f"or reject it: {verb} it to someone else on the team.")
 
 
 @one_transaction
@@ -173,13 +181,8 @@ def assign_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     request, _ = lock_with_tasks(session, task)
     if task.state not in (TaskState.open, TaskState.claimed):
         raise InvalidTransition(_not_open_message(task))
-    if not to_is_member:
-        raise NotAllowed(f"{to.name} is not an active member of this team.")
-    if task.assignee_id == to.id:
-        raise InvalidTransition(f"{to.name} already has this task.")
-    if not may_decide(session, user=to, task=task, request=request):
-        raise OwnRequestApproval(f"{to.name} asked for this request and cannot approve "
-                                 "or reject it: assign it to someone else on the team.")
+    _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
+                      verb="assign")
     now = utcnow()
     holder = task.assignee_id
     if task.state == TaskState.open:

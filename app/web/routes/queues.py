@@ -317,15 +317,21 @@ def _teammate_named(session: Session, task: Task, text: str) -> User | None:
     return session.exec(select(User).where(User.email == typed.email)).first()
 
 
+def _teammate_or_422(session: Session, task: Task, typed: str, purpose: str) -> User:
+    """The person a hand or assign form names; a 422 saying what to do when none."""
+    person = _teammate_named(session, task, typed)
+    if person is None:
+        raise HTTPException(status_code=422, detail=(
+            "No active person matches that: pick a teammate from the suggestions."
+            if typed.strip() else f"Pick a teammate to {purpose}."))
+    return person
+
+
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
          to: Annotated[str, Form(max_length=400)] = "",
          view: ViewField = "queue", back: BackField = "") -> Response:
-    teammate = _teammate_named(session, task, to)
-    if teammate is None:
-        raise HTTPException(status_code=422, detail=(
-            "No active person matches that: pick a teammate from the suggestions."
-            if to.strip() else "Pick a teammate to hand the task to."))
+    teammate = _teammate_or_422(session, task, to, "hand the task to")
     return _act(request, session, task,
                 lambda: hand_task(session, task=task, by=user, to=teammate),
                 view=view, back=back, message=f"Handed to {teammate.name}.")
@@ -336,11 +342,7 @@ def assign(request: Request, session: SessionDep, user: CurrentUser, task: TaskF
            assign_to: Annotated[str, Form(max_length=400)] = "",
            view: ViewField = "queue", back: BackField = "") -> Response:
     """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
-    member = _teammate_named(session, task, assign_to)
-    if member is None:
-        raise HTTPException(status_code=422, detail=(
-            "No active person matches that: pick a teammate from the suggestions."
-            if assign_to.strip() else "Pick a teammate to assign the task to."))
+    member = _teammate_or_422(session, task, assign_to, "assign the task to")
     return _act(request, session, task,
                 lambda: assign_task(session, task=task, by=user, to=member),
                 view=view, back=back, message=f"Assigned to {member.name}.")
