@@ -100,6 +100,30 @@ def test_handing_needs_a_teammate(web, desk, tasks):
     assert "Hana is not an active member of this team." in text_of(response)
 
 
+def test_the_bulk_hand_box_says_what_the_single_hand_box_says(web, session, make, desk, tasks):
+    # One helper (app.web.teammate_input) reads the box for both routes, so their words
+    # are the same: a bulk post and a task's own Hand get the same message for the same box.
+    make.user("Iris", teams=("it",))
+    web.login(desk.ivan)
+    bulk(web, "claim", tasks[:2])
+    for typed, message in (("", "Pick a teammate to hand the tasks to."),
+                           ("nobody@example.com", "No active person matches that"),
+                           ("Iris", "Several teammates have that name: use the e-mail.")):
+        response = bulk(web, "hand", tasks[:2], to=typed)
+        single = web.post(f"/tasks/{tasks[0].id}/hand", {"to": typed}, htmx=True)
+        assert (response.status_code, single.status_code) == (422, 422), typed
+        assert message in response.headers["HX-Trigger"], typed
+        if typed:
+            assert response.headers["HX-Trigger"] == single.headers["HX-Trigger"]
+    assert fresh(session, tasks[0]).assignee_id == desk.ivan.id
+    # The queue's team is the one the names are read in, whichever tasks were picked.
+    hr_service = make.service(steps=[("hr", "task")])
+    hr_task = make.tasks(make.request(hr_service, desk.rita))[0]
+    response = bulk(web, "hand", [hr_task], to="Iris")
+    assert response.status_code == 422
+    assert "Several teammates have that name" in response.headers["HX-Trigger"]
+
+
 @pytest.mark.parametrize("who", ["hana", "mona", "rita"])
 def test_nobody_but_a_member_of_the_team_acts_on_its_queue(web, session, desk, tasks, who):
     response = bulk(web.login(getattr(desk, who)), "claim", tasks[:2])

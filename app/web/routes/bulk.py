@@ -16,8 +16,9 @@ from app.rules.policy import is_team_lead
 from app.storage.models import MAX_ID, User, utcnow
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.render import is_htmx, render, safe_next
-from app.web.routes.queues import _queue_team, _teammate_named
+from app.web.routes.queues import _queue_team
 from app.web.session import SessionDep
+from app.web.teammate_input import teammate_or_422
 
 router = APIRouter()
 
@@ -45,11 +46,8 @@ def act_on_selected(
     tasks = tasks_for_bulk(session, task_ids=task_ids, team_id=team.id)
     teammate: User | None = None
     if action == BulkAction.hand:
-        teammate = _teammate_named(session, tasks[0], to) if tasks and to.strip() else None
-        if teammate is None:
-            raise HTTPException(status_code=422, detail=(
-                "No active person matches that: pick a teammate from the suggestions."
-                if to.strip() else "Pick a teammate to hand the tasks to."))
+        teammate = teammate_or_422(session, team_id=team.id, typed=to,
+                                   purpose="hand the tasks to")
     outcomes = act_on_tasks(session, tasks=tasks, by=user, action=action, to=teammate)
     missing = len(set(task_ids)) - len(tasks)
     back = safe_next(back) if back else f"/queues/{team.slug}"

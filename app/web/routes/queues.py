@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.saved_views import views_of
@@ -19,7 +19,7 @@ from app.reads.task_counts import services_with_queued_tasks as queue_services
 from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError
-from app.rules.inputs import TooLong, parse_flag, parse_person
+from app.rules.inputs import parse_flag
 from app.rules.policy import is_team_lead, may_see_queue
 from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
 from app.rules.tasks import (
@@ -31,7 +31,7 @@ from app.rules.tasks import (
     reject_task,
     release_task,
 )
-from app.rules.teams import active_members_of, get_team_by_slug, teams_of
+from app.rules.teams import get_team_by_slug, teams_of
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker
 from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
@@ -40,6 +40,7 @@ from app.web.page_cache import keep_queue_page
 from app.web.render import is_htmx, redirect, render, safe_next
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
+from app.web.teammate_input import teammate_or_422
 
 router = APIRouter()
 
@@ -291,47 +292,12 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
                 view=view, back=back, message="Released to the team queue.")
 
 
-def _teammate_named(session: Session, task: Task, text: str) -> User | None:
-    """The person the "Hand to" box names: an e-mail (what its suggestions fill in), the
-    name of one of the team's active members, "Name <e-mail>" (read as everywhere, by
-    app.rules.inputs.parse_person), or an id. A name two teammates share is refused with a
-    message (422)."""
-    text = text.strip()
-    if text.isascii() and text.isdigit():
-        return session.get(User, int(text)) if int(text) <= MAX_ID else None
-    try:
-        typed = parse_person(text)
-    except TooLong:
-        return None
-    if typed is None:
-        return None
-    members = active_members_of(session, {task.team_id})[task.team_id]
-    matches = [m for m in members if m.email.lower() == typed.email
-               or (typed.name is not None and " ".join(m.name.lower().split()) == typed.name)]
-    if len(matches) > 1:
-        raise HTTPException(status_code=422,
-                            detail="Several teammates have that name: use the e-mail.")
-    if matches:
-        return session.get(User, matches[0].id)
-    # Someone outside the team, by e-mail: hand_task says why they cannot have it.
-    return session.exec(select(User).where(User.email == typed.email)).first()
-
-
-def _teammate_or_422(session: Session, task: Task, typed: str, purpose: str) -> User:
-    """The person a hand or assign form names; a 422 saying what to do when none."""
-    person = _teammate_named(session, task, typed)
-    if person is None:
-        raise HTTPException(status_code=422, detail=(
-            "No active person matches that: pick a teammate from the suggestions."
-            if typed.strip() else f"Pick a teammate to {purpose}."))
-    return person
-
-
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
          to: Annotated[str, Form(max_length=400)] = "",
          view: ViewField = "queue", back: BackField = "") -> Response:
-    teammate = _teammate_or_422(session, task, to, "hand the task to")
+    teammate = teammate_or_422(session, team_id=task.team_id, typed=to,
+                               purpose="hand the task to")
     return _act(request, session, task,
                 lambda: hand_task(session, task=task, by=user, to=teammate),
                 view=view, back=back, message=f"Handed to {teammate.name}.")
@@ -342,7 +308,8 @@ def assign(request: Request, session: SessionDep, user: CurrentUser, task: TaskF
            assign_to: Annotated[str, Form(max_length=400)] = "",
            view: ViewField = "queue", back: BackField = "") -> Response:
     """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
-    member = _teammate_or_422(session, task, assign_to, "assign the task to")
+    member = teammate_or_422(session, team_id=task.team_id, typed=assign_to,
+                             purpose="assign the task to")
     return _act(request, session, task,
                 lambda: assign_task(session, task=task, by=user, to=member),
                 view=view, back=back, message=f"Assigned to {member.name}.")
