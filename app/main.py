@@ -43,6 +43,7 @@ from app.web.routes import (
     saved_views,
     search,
     team_insights,
+    tokens,
 )
 
 SECURITY_HEADERS = {
@@ -150,7 +151,7 @@ def create_app() -> FastAPI:
                                         admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
-                                        team_insights, insights, saved_views)]
+                                        team_insights, insights, saved_views, tokens)]
     for router in routers:
         app.include_router(router)
     # Innermost, so the page cache and the headers wrap its refusals too.

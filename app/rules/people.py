@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from app.rules.api_tokens import end_tokens_of
 from app.rules.audit import record_admin_action
 from app.rules.directory import active_people_meant
 from app.rules.errors import DomainError, FormInvalid, InvalidTransition, NotAllowed
@@ -29,7 +30,7 @@ from app.rules.sign_in import hash_password
 from app.rules.tasks import return_claims_to_queue
 from app.rules.teams import describe_returned, memberships_by_person
 from app.storage.db import one_transaction
-from app.storage.models import LoginSession, Task, TaskState, Team, User
+from app.storage.models import LoginSession, Task, TaskState, Team, User, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # what the sign-in form accepts
@@ -247,12 +248,14 @@ def deactivate_person(session: Session, *, person: User, by: User) -> list[Task]
     session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
         col(LoginSession.user_id) == person.id
     ))
+    ended = end_tokens_of(session, person=person, at=utcnow())
     released = return_claims_to_queue(
         session, person=person, by=by,
         note=f"Returned to the queue: {person.name} was deactivated",
     )
     record_admin_action(session, by=by, action="person.deactivated", subject=_subject(person),
-                        detail=f"Signed out everywhere. {describe_returned(released)}")
+                        detail=f"Signed out everywhere. {describe_returned(released)}"
+                        + (f" {ended} API token(s) revoked." if ended else ""))
     session.commit()
     return released
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from app.format.targets import due_time
+from app.rules.acting import current as current_acting
 from app.rules.catalog import definition_of
 from app.rules.errors import InvalidNote
 from app.rules.intake import without_control_characters
@@ -46,12 +47,17 @@ def record_event(
     internal: bool = False,
     at: datetime,
 ) -> TimelineEvent:
+    acting = current_acting()
     event = TimelineEvent(
         request_id=request.id, task_id=task.id if task else None,
         actor_id=by.id if by else None, kind=kind, note=note, is_internal=internal,
-        created_at=at,
+        created_at=at, via=acting.via if acting else None,
     )
     session.add(event)
+    if acting is not None:
+        acting.events += 1
+        acting.first.setdefault("request", request)
+        acting.first.setdefault("event", event)
     return event
 
 

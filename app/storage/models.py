@@ -301,6 +301,7 @@ class TimelineEvent(SQLModel, table=True):
     note: str = ""
     is_internal: bool = False
     created_at: datetime = Field(default_factory=utcnow)
+    via: str | None = Field(default=None, max_length=80)  # "API token <name>": app.rules.acting
 
 
 class Attachment(SQLModel, table=True):
