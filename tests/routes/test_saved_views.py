@@ -120,3 +120,85 @@ def test_saving_needs_the_csrf_token(web, session, desk):
     response = web.login(desk.ivan).post("/queues/it/views", {"name": "Mine"}, csrf=False)
     assert response.status_code == 403
     assert session.exec(select(SavedView)).first() is None
+
+
+# --- A refused name is said by its box, with the name as typed ----------------------------
+
+
+def name_box(response, prefix="queue"):  # type: ignore[no-untyped-def]
+    box = re.search(rf'<input type="text" id="{prefix}-view-name"[^>]*>', response.text)
+    assert box, response.text
+    return box.group(0)
+
+
+@pytest.mark.parametrize("typed, status, message", [
+    ("   ", 422, "Name the view."),
+    ("x" * 61, 422, "Keep the name under 60 characters."),
+    ("Mine", 409, "You have a view named “Mine” here already"),
+])
+def test_a_refused_name_comes_back_as_the_form_with_the_message_by_the_box(
+    web, session, desk, typed, status, message
+):
+    web.login(desk.ivan)
+    save(web, "Mine", state="mine")
+    response = web.post("/queues/it/views", {"name": typed, "state": "open", "q": "berlin"},
+                        htmx=True)
+    assert response.status_code == status
+    # Only the save form (the block htmx swaps in place), open, the message next to the
+    # box and pointed at by it, the name as typed and the filters it was saving.
+    assert response.text.lstrip().startswith('<details class="save-view" id="queue-save-view" open')
+    assert "<html" not in response.text and 'id="results"' not in response.text
+    assert f'id="queue-view-name-error" role="alert">{message}' in response.text
+    box = name_box(response)
+    assert f'value="{typed}"' in box
+    assert 'aria-invalid="true"' in box and 'aria-describedby="queue-view-name-error"' in box
+    assert '<input type="hidden" name="state" value="open">' in response.text
+    assert '<input type="hidden" name="q" value="berlin">' in response.text
+    assert len(session.exec(select(SavedView)).all()) == 1
+
+
+def test_a_plain_post_of_a_refused_name_shows_the_queue_again_with_the_message(
+    web, session, desk
+):
+    web.login(desk.ivan)
+    save(web, "Mine", state="mine")
+    response = web.post("/queues/it/views", {"name": " Mine", "q": "berlin"})
+    assert response.status_code == 409
+    # The whole queue, filtered as it was, the form open with the message and the name.
+    assert "<html" in response.text
+    assert 'id="results"' in response.text and "Berlin laptop" in response.text
+    assert 'value="berlin"' in response.text  # the search box keeps the filter
+    assert "You have a view named “Mine” here already" in text_of(response)
+    assert 'id="queue-save-view" open' in response.text
+    assert 'value=" Mine"' in name_box(response)
+    # The page's forms come back to the list, not to the address of this post.
+    assert 'name="back" value="/queues/it?q=berlin"' in response.text
+    assert 'value="/queues/it/views"' not in response.text
+    assert tabs(response) == ["All", "Mine"]
+
+
+def test_a_saved_name_sent_by_htmx_takes_the_browser_to_its_tab(web, session, desk):
+    response = web.login(desk.ivan).post("/queues/it/views", {"name": "Open", "state": "open"},
+                                         htmx=True)
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/queues/it?state=open"
+    assert session.exec(select(SavedView)).one().name == "Open"
+
+
+def test_a_refused_overview_view_name_is_said_by_its_box(web, session, desk):
+    web.login(desk.mona)
+    fragment = web.post("/overview/views", {"name": "", "team": "it"}, htmx=True)
+    assert fragment.status_code == 422
+    assert fragment.text.lstrip().startswith(
+        '<details class="save-view" id="overview-save-view" open')
+    assert 'id="overview-view-name-error" role="alert">Name the view.' in fragment.text
+    assert '<input type="hidden" name="team" value="it">' in fragment.text
+    page = web.post("/overview/views", {"name": "y" * 70, "team": "it", "overdue": "1"})
+    assert page.status_code == 422
+    assert "<html" in page.text and "<h1>" in page.text
+    assert '<input type="hidden" name="overdue" value="1">' in page.text
+    assert "Keep the name under 60 characters." in text_of(page)
+    assert f'value="{"y" * 70}"' in name_box(page, "overview")
+    assert 'value="/overview/views"' not in page.text
+    assert session.exec(select(SavedView)).first() is None
+

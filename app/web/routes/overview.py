@@ -29,6 +29,7 @@ from app.web.csv_export import csv_response
 from app.web.render import is_htmx, render
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
+from app.web.viewer import Viewer
 
 router = APIRouter()
 
@@ -115,23 +116,38 @@ def show_overview_tasks(
     age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     """Who has each task behind a number, and for how long."""
+    context = overview_tasks_context(session, user, viewer, team=team, service=service,
+                                     step=step, state=state, overdue=overdue, sort=sort,
+                                     age=age, at=at, after=after)
+    return render(request, "overview/tasks.html", context,
+                  block="more_rows" if is_htmx(request) and after else None)
+
+
+def overview_tasks_context(
+    session: Session, user: User, viewer: Viewer, *, team: str | None, service: str | None,
+    step: int | None, state: str, overdue: str, sort: str, age: str = "", at: str = "",
+    after: str | None = None,
+) -> dict[str, Any]:
+    """What overview/tasks.html shows: for its page, and for the page a refused saved
+    view's form re-renders (app.web.routes.saved_views)."""
     filters, title, params = _drill_down(session, user, team=team, service=service,
                                          step=step, state=state, overdue=overdue, sort=sort,
                                          age=age, at=at)
     page = list_tasks(session, filters=filters, after=after)
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     saved = {k: str(v) for k, v in params.items() if k in OVERVIEW_KEYS and v not in (None, "")}
-    return render(request, "overview/tasks.html", {
+    return {
         # The manager's saved views as tabs, the filters a new one would keep.
         "views": views_of(session, user_id=user.id, page=OVERVIEW_PAGE),
         "view_filters": saved, "view_current": view_query(saved, OVERVIEW_KEYS),
         "page": page, "title": title,
         "params": params, "now": filters.now,
         "more_url": "/overview/tasks?" + query + "&",
+        "results_url": "/overview/tasks" + (f"?{query}" if query else ""),
         "csv_url": "/overview/tasks.csv" + (f"?{query}" if query else ""),
         # A manager on a team acts on its rows here too: the "Hand to" suggestions.
         "view": "overview", "teammates": teammates_of(session, set(viewer.team_ids)),
-    }, block="more_rows" if is_htmx(request) and after else None)
+    }
 
 
 @router.get("/overview/tasks.csv", name="overview.tasks_csv")

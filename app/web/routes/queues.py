@@ -4,7 +4,7 @@ post with a redirect back to where it came from."""
 
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -124,10 +124,26 @@ def show_queue(
     now = utcnow()
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
                             sort=sort, now=now, within=within)
+    context = queue_page_context(session, user, team, is_member, filters=filters,
+                                 within=within, after=after)
+    block = None
+    if is_htmx(request):
+        # A "more" link appends rows; a filter change replaces the whole result.
+        block = "more_rows" if after else "results"
+    return render(request, "queues/queue.html", context, block=block)
+
+
+def queue_page_context(session: Session, user: User, team: Team, is_member: bool, *,
+                       filters: TaskFilter, within: OpenedWithin | None = None,
+                       after: str | None = None) -> dict[str, Any]:
+    """What queues/queue.html shows of the team's queue with these filters: for its
+    page, and for the page a refused saved view's form re-renders
+    (app.web.routes.saved_views)."""
+    now = filters.now or utcnow()
     page = list_tasks(session, filters=filters, after=after)
     kept = _kept(filters, within)
     saved = {key: kept[key] for key in QUEUE_KEYS if key in kept}
-    context = {
+    return {
         # The viewer's saved views as tabs, the filters a new one would keep.
         "views": views_of(session, user_id=user.id, page=queue_page(team.id)),
         "view_filters": saved, "view_current": view_query(saved, QUEUE_KEYS),
@@ -147,11 +163,13 @@ def show_queue(
                        + urlencode({"since": now.isoformat(), **kept}),
         "csv_url": f"/queues/{team.slug}/tasks.csv" + (f"?{urlencode(kept)}" if kept else ""),
     }
-    block = None
-    if is_htmx(request):
-        # A "more" link appends rows; a filter change replaces the whole result.
-        block = "more_rows" if after else "results"
-    return render(request, "queues/queue.html", context, block=block)
+
+
+def queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,
+                 overdue: str, sort: str) -> TaskFilter:
+    """The queue's filters as its filter form sends them, counted now."""
+    return _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
+                         sort=sort, now=utcnow())
 
 
 @router.get("/queues/{team_slug}/tasks.csv", name="queues.csv")
