@@ -202,3 +202,46 @@ def test_a_refused_overview_view_name_is_said_by_its_box(web, session, desk):
     assert 'value="/overview/views"' not in page.text
     assert session.exec(select(SavedView)).first() is None
 
+
+# --- The tabs follow the filters ------------------------------------------------------------
+
+
+def current_tabs(response) -> list[str]:  # type: ignore[no-untyped-def]
+    """The tabs marked current, in the tabs' box (the navigation marks its own)."""
+    box = re.search(r'<div id="view-tabs".*?</div>', response.text, re.S)
+    assert box, response.text
+    return re.findall(r'aria-current="page">([^<]+)</a>', box.group(0))
+
+
+def test_a_filter_change_by_htmx_carries_the_tabs_with_the_current_one_marked(web, desk):
+    web.login(desk.ivan)
+    save(web, "Open", state="open")
+    save(web, "Berlin", q="berlin")
+    response = web.get("/queues/it?state=open", htmx=True)
+    assert response.status_code == 200
+    assert '<div id="view-tabs" hx-swap-oob="true">' in response.text
+    assert current_tabs(response) == ["Open"]
+    assert current_tabs(web.get("/queues/it?q=berlin", htmx=True)) == ["Berlin"]
+    assert current_tabs(web.get("/queues/it", htmx=True)) == ["All"]
+    assert current_tabs(web.get("/queues/it?state=claimed", htmx=True)) == []
+    # A "more" page appends rows: no tabs with it.
+    assert "view-tabs" not in web.get("/queues/it?after=x", htmx=True).text
+
+
+def test_only_one_tab_is_current_when_two_views_keep_the_same_filters(web, desk):
+    web.login(desk.ivan)
+    save(web, "Open", state="open")
+    save(web, "Unclaimed", state="open")
+    assert current_tabs(web.get("/queues/it?state=open")) == ["Open"]
+    assert current_tabs(web.get("/queues/it?state=open", htmx=True)) == ["Open"]
+
+
+def test_the_full_page_has_the_tabs_box_once_and_never_out_of_band(web, desk):
+    web.login(desk.ivan)
+    page = web.get("/queues/it")
+    assert page.text.count('id="view-tabs"') == 1 and "hx-swap-oob" not in page.text.split(
+        'id="view-tabs"')[1][:30]
+    save(web, "Open", state="open")
+    page = web.get("/queues/it?state=open")
+    assert page.text.count('id="view-tabs"') == 1
+    assert current_tabs(page) == ["Open"]

@@ -128,8 +128,10 @@ def show_queue(
                                  within=within, after=after)
     block = None
     if is_htmx(request):
-        # A "more" link appends rows; a filter change replaces the whole result.
+        # A "more" link appends rows; a filter change replaces the whole result, and the
+        # saved views' tabs with it (out of band), so the current tab follows the filters.
         block = "more_rows" if after else "results"
+        context["tabs_oob"] = not after
     return render(request, "queues/queue.html", context, block=block)
 
 
