@@ -46,7 +46,10 @@ def rolled_back(url: str) -> Iterator[Session]:
     engine = make_engine(url)
     with engine.connect() as connection:
         outer = connection.begin()
-        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        # expire_on_commit=False as a web request's session (app.storage.db.request_session):
+        # each task's commit does not make the next one reload the person and its task.
+        with Session(bind=connection, join_transaction_mode="create_savepoint",
+                     expire_on_commit=False) as session:
             try:
                 yield session
             finally:
