@@ -115,6 +115,9 @@ def _answers(definition: ServiceDefinition, rng: random.Random, people: list[Use
 def seed_people(session: Session) -> dict[str, User]:
     teams = teams_by_slug(session)
     people: dict[str, User] = {}
+    # One lead a team, its first person listed (Ivan for IT): a lead's queue rows carry an
+    # Assign box, and a queue where everyone leads shows it on every row to everyone.
+    led: set[str] = set()
     for person in DEMO_PEOPLE:
         user = session.exec(select(User).where(User.email == person.email)).first()
         if user is None:
@@ -122,7 +125,8 @@ def seed_people(session: Session) -> dict[str, User]:
                                  password=DEMO_PASSWORD, manager=person.manager,
                                  admin=person.admin)
         for slug in person.teams:
-            add_member(session, team=teams[slug], user=user, lead=True)
+            add_member(session, team=teams[slug], user=user, lead=slug not in led)
+            led.add(slug)
         people[person.email] = user
     # Every team gets at least one member, so no demo queue is orphaned.
     for slug, team in teams.items():

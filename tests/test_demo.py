@@ -6,11 +6,18 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.demo import BOTTLENECK_SERVICE, BOTTLENECK_STEP, HISTORY_WEEKS, seed_demo
+from app.demo import (
+    BOTTLENECK_SERVICE,
+    BOTTLENECK_STEP,
+    DEMO_PEOPLE,
+    HISTORY_WEEKS,
+    seed_demo,
+    seed_people,
+)
 from app.reads.insights import service_figures, window_of
-from app.rules.catalog import get_service_by_slug
+from app.rules.catalog import get_service_by_slug, import_catalog
 from app.storage.clock import utcnow
-from app.storage.models import ServiceRequest, Task, is_queued
+from app.storage.models import Membership, ServiceRequest, Task, Team, User, is_queued
 
 SERVICES = Path(__file__).resolve().parent.parent / "services"
 
@@ -50,3 +57,20 @@ def test_running_the_demo_again_adds_nothing(session: Session, attachments_dir: 
 
     assert seed_demo(session, services_dir=SERVICES, attachments_dir=attachments_dir) == 0
     assert session.exec(select(func.count()).select_from(ServiceRequest)).one() == count
+
+
+def test_each_demo_team_has_one_lead_and_ivan_leads_it(session: Session) -> None:
+    """A lead's queue rows carry an Assign box: with everyone a lead, every row showed it
+    to everyone. One lead a team (its first demo person), Ivan for IT (the accessibility
+    check looks at a lead's queue as him), not Iris; running the demo again keeps it so."""
+    import_catalog(session, SERVICES)
+    staffed = {slug for person in DEMO_PEOPLE for slug in person.teams}
+    for _ in range(2):
+        seed_people(session)
+        leads = session.exec(
+            select(Team.slug, User.email).join(Membership, col(Membership.team_id) == Team.id)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(col(Membership.is_lead))).all()
+        assert sorted(slug for slug, _ in leads) == sorted(staffed)
+        assert ("it", "ivan@example.com") in leads
+        assert ("it", "iris@example.com") not in leads
