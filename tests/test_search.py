@@ -115,12 +115,15 @@ def test_a_snippet_shows_the_words_and_never_a_note_to_the_requester(session, wo
                                 words=["keyboard"])
     shown = "".join(part for part, _ in rita_page.results[0].snippet)
     assert "zanzibar" not in shown and not rita_page.results[0].in_note
-    assert ("keyboard", True) in rita_page.results[0].snippet
+    # The word is in the title (made of the answer): marked there, not said again.
+    assert ("keyboard", True) in rita_page.results[0].title_parts
+    assert rita_page.results[0].snippet == []
     ivan_page = search_requests(session, user=world.ivan,
                                 team_ids=[t.id for t in teams_of(session, world.ivan)],
                                 words=["zanzibar"])
     assert ivan_page.results[0].in_note
     assert ("zanzibar", True) in ivan_page.results[0].snippet
+    assert ivan_page.results[0].snippet_label == "Internal note by Ivan Tech"
 
 
 def test_filters_by_state_service_and_filing_date(session, world):
@@ -283,3 +286,57 @@ def test_the_index_keeps_up_in_a_process_that_never_imports_the_search_page():
     code = ("import sys, app.storage.models; "
             "assert 'app.storage.search_index' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture
+def laptop_form(make: Factory) -> Service:
+    return make.service(slug="new-laptop", name="New laptop", fields=[
+        {"key": "summary", "label": "Summary", "type": "text", "required": True},
+        {"key": "model", "label": "Laptop model", "type": "text"},
+        {"key": "why", "label": "Why", "type": "long_text"},
+        {"key": "retire", "label": "Retirement date", "type": "date"},
+    ])
+
+
+def _first(session: Session, user: User, query: str):  # type: ignore[no-untyped-def]
+    team_ids = [team.id for team in teams_of(session, user)]
+    return search_requests(session, user=user, team_ids=team_ids,
+                           words=words_of(query)).results[0]
+
+
+def test_a_snippet_is_the_answer_holding_the_words_with_its_label(session, make, world,
+                                                                   laptop_form):
+    make.request(laptop_form, world.rita, {
+        "summary": "For Fatima", "model": "Docking station",
+        "why": "The old one broke", "retire": "2026-12-14"})
+    result = _first(session, world.mona, "docking")
+    assert result.snippet_label == "Laptop model"
+    assert result.snippet == [("Docking", True), (" station", False)]
+    assert result.title_parts == (("New laptop: For Fatima", False),)
+    # The answer with the most of the words wins; the title's answer is never repeated.
+    result = _first(session, world.mona, "old broke fatima")
+    assert result.snippet_label == "Why"
+    assert [part for part, hit in result.snippet if hit] == ["old", "broke"]
+    assert ("Fatima", True) in result.title_parts
+
+
+def test_a_long_answer_is_cut_around_the_words(session, make, world, laptop_form):
+    words = " ".join(f"w{n}" for n in range(40))
+    make.request(laptop_form, world.rita, {"summary": "Long", "why": f"{words} zebra {words}"})
+    result = _first(session, world.mona, "zebra")
+    shown = "".join(part for part, _ in result.snippet)
+    assert shown.startswith("…w37 w38 w39 zebra w0") and shown.endswith("…")
+    assert len(shown.split()) == 16
+
+
+def test_a_comment_is_shown_by_its_author_and_a_title_match_shows_none(session, make, world,
+                                                                       laptop_form):
+    filed = make.request(laptop_form, world.rita, {"summary": "Spare charger"})
+    add_comment(session, service_request=filed, by=world.rita,
+                body="The workshop is where I work", internal=False, is_team_member=False)
+    result = _first(session, world.mona, "Workshop")
+    assert result.snippet_label == "Comment by Rita Requester"
+    assert ("workshop", True) in result.snippet
+    result = _first(session, world.mona, "charger")
+    assert result.snippet == [] and result.snippet_label is None
+    assert ("charger", True) in result.title_parts

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
+from app.reads.search_snippets import Snippet, best_parts, marked
 from app.rules.policy import may_see_request
 from app.storage.models import MAX_ID, ServiceRequest, User, request_number
 from app.storage.search_index import PG_CONFIG
@@ -88,6 +89,10 @@ class SearchResult:
     created_at: datetime
     snippet: list[tuple[str, bool]]  # (text, whether it is a word searched for)
     in_note: bool  # the words were found in an internal note (never for its requester)
+    # The answer, comment or note the snippet is from ("Laptop model", "Comment by Iris
+    # Ito"); None for no snippet or the index's own (app.reads.search_snippets).
+    snippet_label: str | None = None
+    title_parts: tuple[tuple[str, bool], ...] = ()  # the title, its searched words marked
 
     @property
     def number(self) -> str:
@@ -280,12 +285,28 @@ def _snippet(marked: str | None) -> list[tuple[str, bool]]:
     return parts
 
 
-def _result(row: Any) -> SearchResult:
+def _in_note(row: Any) -> bool:
+    public, notes = row[6], row[7]
+    return _START not in (public or "") and _START in (notes or "")
+
+
+def _result(row: Any, words: list[str], labelled: dict[int, Snippet]) -> SearchResult:
+    """One result: the labelled part its words are in (`labelled`), with its title's
+    words marked. A request found by its title or requester's name alone shows no
+    snippet (both are on the result already); the index's own unlabelled snippet is
+    kept for a match found nowhere else (the two tokenizers disagreeing)."""
     request_id, title, state, service_name, requester_name, created_at, public, notes = row
-    in_note = _START not in (public or "") and _START in (notes or "")
+    in_note = _in_note(row)
+    title_parts = marked(title, words)
+    snippet, label = [], None
+    if request_id in labelled:
+        snippet, label = labelled[request_id].parts, labelled[request_id].label
+    elif title_parts is None and marked(requester_name, words) is None:
+        snippet = _snippet(notes if in_note else public)
     return SearchResult(id=request_id, title=title, state=state, service_name=service_name,
                         requester_name=requester_name, created_at=created_at,
-                        snippet=_snippet(notes if in_note else public), in_note=in_note)
+                        snippet=snippet, in_note=in_note, snippet_label=label,
+                        title_parts=tuple(title_parts or [(title, False)]))
 
 
 def search_requests(
@@ -308,7 +329,9 @@ def search_requests(
     if dialect != "sqlite" and (filters.filed_from or filters.filed_until):
         where += _id_range(session, filters, params)
     rows = session.execute(_typed(_page_sql(dialect, where), rows=True), params).all()
-    results = [_result(row) for row in rows[:limit]]
+    labelled = best_parts(session, words=words, titles={row[0]: row[1] for row in rows[:limit]},
+                          notes_of={row[0] for row in rows[:limit] if _in_note(row)})
+    results = [_result(row, words, labelled) for row in rows[:limit]]
     next_before = results[-1].id if len(rows) > limit else None
     if before is None and len(rows) <= limit:
         count, exact = len(rows), True  # the whole answer is on this page

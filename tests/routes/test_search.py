@@ -122,3 +122,38 @@ def test_a_too_long_query_or_a_bad_date_is_a_clear_422(web: WebClient, world):
     assert response.status_code == 422 and "Use at most 200 characters" in response.text
     response = web.get("/search?q=keyboard&filed_from=yesterday")
     assert response.status_code == 422 and "YYYY-MM-DD" in response.text
+
+
+def test_a_result_says_where_its_words_are_by_label_escaped_and_marked(web: WebClient, make,
+                                                                      world):
+    service = make.service(slug="kit", name="Kit", fields=[
+        {"key": "summary", "label": "Summary", "type": "text", "required": True},
+        {"key": "model", "label": "Laptop model", "type": "text"}])
+    make.request(service, world.rita, {"summary": "Desk kit", "model": "<b>Docking</b> station"})
+    page = web.login(world.mona).get("/search?q=docking+kit")
+    assert ('<span class="snippet-label">Laptop model:</span> '
+            "&lt;b&gt;<mark>Docking</mark>&lt;/b&gt; station") in page.text
+    assert "<mark>Kit</mark>: Desk <mark>kit</mark>" in page.text
+    assert "<b>Docking" not in page.text
+
+
+def test_dates_the_wrong_way_round_are_said_by_the_dates(web: WebClient, world):
+    web.login(world.mona)
+    page = web.get("/search?q=keyboard&words=1&filed_from=2026-12-20&filed_until=2026-12-14")
+    assert page.status_code == 422
+    message = "The dates are the wrong way round"
+    assert message in text_of(page) and "No request you can see matches" not in text_of(page)
+    assert page.text.count('aria-invalid="true"') == 2
+    assert 'id="search-dates-error">The dates are the wrong way round' in page.text
+    fragment = web.get("/search?q=keyboard&words=1&filed_from=2026-12-20"
+                       "&filed_until=2026-12-14", htmx=True)
+    assert fragment.status_code == 422
+    assert 'id="search-dates-error" hx-swap-oob="true">The dates' in fragment.text
+    # Put right, the search runs and the message by the dates is emptied.
+    fragment = web.get("/search?q=keyboard&words=1&filed_from=2026-12-14"
+                       "&filed_until=2026-12-20", htmx=True)
+    assert fragment.status_code == 200 and message not in fragment.text
+    assert 'id="search-dates-error" hx-swap-oob="true"></p>' in fragment.text
+    same_day = web.get("/search?q=keyboard&words=1&filed_from=2026-12-14"
+                       "&filed_until=2026-12-14")
+    assert same_day.status_code == 200 and 'aria-invalid' not in same_day.text

@@ -53,6 +53,13 @@ def search(
                                 filed_until=parse_date(filed_until))
     except InputInvalid as invalid:
         problem, status = str(invalid), 422
+    dates_problem = ""
+    if filters.filed_from and filters.filed_until and filters.filed_from > filters.filed_until:
+        # Searched as typed, it would find nothing: "no match" would be the wrong answer.
+        dates_problem = (f"The dates are the wrong way round: “Filed from” "
+                         f"({filters.filed_from.isoformat()}) is after “until” "
+                         f"({filters.filed_until.isoformat()}).")
+        problem, status = dates_problem, 422
     if len(q) > MAX_QUERY_LENGTH:
         problem, status = (f"Use at most {MAX_QUERY_LENGTH} characters "
                            f"(this has {len(q)}).", 422)
@@ -67,6 +74,7 @@ def search(
         "filed_from": filed_from, "filed_until": filed_until, "page": page,
         "problem": problem, "number": number, "states": STATES,
         "services": active_services(session), "kept_query": kept_query,
+        "dates_problem": dates_problem, "oob": is_htmx(request),
     }
     block = None
     if is_htmx(request):
