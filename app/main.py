@@ -20,6 +20,8 @@ from app.config import ROOT, get_settings
 from app.reads.queues import BadCursor
 from app.rules.errors import DomainError
 from app.storage.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from app.web.api import PREFIX as API_PREFIX
+from app.web.api import create_api
 from app.web.auth import LoginRequired, require_csrf
 from app.web.page_cache import PageCache
 from app.web.process_tuning import tuned_process
@@ -29,6 +31,7 @@ from app.web.routes import (
     admin,
     admin_people,
     admin_services,
+    api_docs,
     auth,
     bulk,
     catalog,
@@ -77,9 +80,11 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 def create_app() -> FastAPI:
     settings = get_settings()
     settings.require_secret_key()
+    # No OpenAPI document of the pages: the API's own is at /api/v1/openapi.json, for
+    # callers with a token (app.web.api).
     app = FastAPI(
         title="Baton", dependencies=[Depends(require_csrf)], docs_url=None, redoc_url=None,
-        lifespan=_lifespan,
+        openapi_url=None, lifespan=_lifespan,
     )
 
     @app.exception_handler(LoginRequired)
@@ -151,9 +156,15 @@ def create_app() -> FastAPI:
                                         admin_services,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
-                                        team_insights, insights, saved_views, tokens)]
+                                        team_insights, insights, saved_views, tokens,
+                                        api_docs)]
     for router in routers:
         app.include_router(router)
+    api = create_api()
+    # The API's dependencies come from the same place as the pages' (tests override the
+    # database session once, on this application).
+    api.dependency_overrides = app.dependency_overrides
+    app.mount(API_PREFIX, api)
     # Innermost, so the page cache and the headers wrap its refusals too.
     app.add_middleware(BodyGate, web_app=app, routers=routers)
     app.add_middleware(PageCache, seconds=settings.queue_page_seconds)

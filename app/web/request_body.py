@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, Headers
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -94,14 +95,35 @@ class ClientGone(Exception):
     pass
 
 
-def _refusal(status: int, text: str, *, retry_after: int | None = None) -> PlainTextResponse:
+class _Refusal:
+    """A refusal in plain text; under /api/v1, as the API's problem details (RFC 9457,
+    app.web.api.problems), whose clients read no other shape of error."""
+
+    def __init__(self, status: int, text: str, headers: dict[str, str]):
+        self.status, self.text, self.headers = status, text, headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response
+        if scope.get("path", "").startswith("/api/v1/"):
+            response = JSONResponse(
+                {"type": "about:blank", "title": HTTPStatus(self.status).phrase,
+                 "status": self.status, "detail": self.text},
+                status_code=self.status, headers=self.headers,
+                media_type="application/problem+json")
+        else:
+            response = PlainTextResponse(self.text, status_code=self.status,
+                                         headers=self.headers)
+        await response(scope, receive, send)
+
+
+def _refusal(status: int, text: str, *, retry_after: int | None = None) -> _Refusal:
     headers = {"Connection": "close"}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return PlainTextResponse(text, status_code=status, headers=headers)
+    return _Refusal(status, text, headers)
 
 
-def _too_large(limit: int) -> PlainTextResponse:
+def _too_large(limit: int) -> _Refusal:
     if limit <= SMALL_BODY_BYTES:
         text = f"That is more than this form takes ({limit // 1024} KB)."
     else:

@@ -1,0 +1,113 @@
+"""Who calls /api/v1: a bearer token, and nothing else.
+
+The API takes `Authorization: Bearer <token>` only; a browser's session cookie is not
+read here at all. So the API needs no CSRF token and can be ridden by no cross-site form:
+CSRF exists because a browser attaches cookies to any request on its own, and it never
+attaches this header on its own. (The pages keep their cookies and their CSRF tokens:
+app.web.auth.require_csrf guards every route of the main application, and the API is
+a separate application mounted beside them, so none of the pages' routes is exempt.)
+
+Every call is counted against its token's rate limit in the database (use_token); past
+the limit it is answered 429 with Retry-After.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session, col, select
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.config import get_settings
+from app.rules.acting import token_label
+from app.rules.api_tokens import TokenUse, use_token
+from app.storage.models import Membership, User, utcnow
+from app.web.api.problems import ApiProblem, problem, problem_body, unauthenticated
+from app.web.session import SessionDep
+
+# A token is "baton_" and 43 characters; anything much longer is no token of ours.
+MAX_TOKEN_LENGTH = 200
+NO_TOKEN = "Send a personal access token: `Authorization: Bearer <token>` (make one on your " \
+           "profile page in Baton)."
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    user: User  # a snapshot, as the pages' viewer (app.web.viewer)
+    token_id: int
+    token_name: str
+    read_only: bool
+    team_ids: frozenset[int]
+
+    @property
+    def via(self) -> str:
+        return token_label(self.token_name)
+
+
+def _secret_of(request: Request) -> str:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise unauthenticated(NO_TOKEN)
+    if len(secret) > MAX_TOKEN_LENGTH:
+        raise unauthenticated("That is not a Baton token.", invalid=True)
+    return secret
+
+
+def _caller(session: Session, use: TokenUse) -> ApiCaller:
+    user = session.get(User, use.user_id)
+    if user is None or not user.is_active:
+        # Deactivating revokes a person's tokens; this only covers the moment between.
+        raise unauthenticated("This token's person is deactivated.", invalid=True)
+    teams = frozenset(session.exec(select(Membership.team_id)
+                                   .where(col(Membership.user_id) == user.id)).all())
+    return ApiCaller(user=User(**user.model_dump()), token_id=use.token_id,
+                     token_name=use.name, read_only=use.read_only, team_ids=teams)
+
+
+def get_caller(request: Request, session: SessionDep) -> ApiCaller:
+    secret = _secret_of(request)
+    now = utcnow()
+    use = use_token(session, secret=secret, now=now)
+    if use is None:
+        raise unauthenticated("This token is unknown, expired or revoked.", invalid=True)
+    limit = get_settings().api_requests_per_minute
+    if use.count > limit:
+        raise ApiProblem(429, f"This token made more than {limit} requests this minute: "
+                              "wait and try again.", kind="rate-limited",
+                         headers={"Retry-After": str(use.retry_after(now))})
+    caller = _caller(session, use)
+    request.state.api_caller = caller
+    return caller
+
+
+Caller = Annotated[ApiCaller, Depends(get_caller)]
+
+
+async def get_writer(caller: Caller) -> ApiCaller:
+    if caller.read_only:
+        raise ApiProblem(403, "This token is read-only: make a read-and-write token to "
+                              "change anything.", kind="read-only-token")
+    return caller
+
+
+Writer = Annotated[ApiCaller, Depends(get_writer)]
+
+
+class RequireToken:
+    """Anonymous callers (no Authorization header at all) get a 401 problem for every
+    address under /api/v1, known or not, before routing: nothing of the API, not even
+    which addresses exist, is told to them but how to authenticate."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(
+                name == b"authorization" for name, _ in scope.get("headers", ())):
+            body = problem_body(401, NO_TOKEN, kind="unauthenticated")
+            await problem(401, body["detail"], kind="unauthenticated",
+                          headers={"WWW-Authenticate": 'Bearer realm="baton"'})(
+                scope, receive, send)
+            return
+        await self.app(scope, receive, send)
