@@ -256,6 +256,22 @@
 
   document.addEventListener("htmx:afterSettle", countPicks);
 
+  // A refusal of the whole bulk action about the "Hand to" box (a name that fits nobody,
+  // or someone outside the team) marks that box, described by the report that says why;
+  // the next report clears it.
+  document.addEventListener("htmx:afterSettle", function () {
+    var report = document.getElementById("bulk-report");
+    var box = document.getElementById("bulk-to");
+    if (!report || !box) return;
+    if (report.getAttribute("data-invalid") === "bulk-to") {
+      box.setAttribute("aria-invalid", "true");
+      box.setAttribute("aria-describedby", "bulk-report");
+    } else {
+      box.removeAttribute("aria-invalid");
+      box.removeAttribute("aria-describedby");
+    }
+  });
+
   // "Go back" links on error pages.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-back]");

@@ -2,6 +2,7 @@
 several tasks at once, each with its own timeline event; a task that changed meanwhile
 is reported for its row while the others succeed; the bound on a batch; CSRF."""
 
+import json
 import re
 
 import pytest
@@ -100,6 +101,28 @@ def test_handing_needs_a_teammate(web, desk, tasks):
     assert "Hana is not an active member of this team." in text_of(response)
 
 
+def test_a_refusal_of_the_whole_action_is_the_bars_report_not_a_toast(web, desk, tasks):
+    """htmx swaps a 422 (base.html): the report replaces the bar's last one in place."""
+    web.login(desk.ivan)
+    for response, message, field in (
+        (bulk(web, "claim", []), "Select the tasks to act on first.", False),
+        (bulk(web, "hand", tasks[:1], to="Olga"),
+         "No active person matches that: pick a teammate from the suggestions.", True),
+        (bulk(web, "hand", tasks[:1]), "Pick a teammate to hand the tasks to.", True),
+    ):
+        assert response.status_code == 422
+        assert "HX-Reswap" not in response.headers and "HX-Trigger" not in response.headers
+        assert response.text.lstrip().startswith('<div id="bulk-report" class="bulk-report '
+                                                 'has-error" role="alert"')
+        assert text_of(response) == message
+        assert ('data-invalid="bulk-to"' in response.text) is field
+    # A plain form post gets the same words on a page with the way back.
+    plain = web.post("/queues/it/bulk", {"action": "claim", "back": "/queues/it"})
+    assert plain.status_code == 422
+    assert "Select the tasks to act on first." in text_of(plain)
+    assert 'href="/queues/it"' in plain.text
+
+
 def test_the_bulk_hand_box_says_what_the_single_hand_box_says(web, session, make, desk, tasks):
     # One helper (app.web.teammate_input) reads the box for both routes, so their words
     # are the same: a bulk post and a task's own Hand get the same message for the same box.
@@ -108,20 +131,22 @@ def test_the_bulk_hand_box_says_what_the_single_hand_box_says(web, session, make
     bulk(web, "claim", tasks[:2])
     for typed, message in (("", "Pick a teammate to hand the tasks to."),
                            ("nobody@example.com", "No active person matches that"),
-                           ("Iris", "Several teammates have that name: use the e-mail.")):
+                           ("Iris", "Several teammates have that name: use the e-mail")):
         response = bulk(web, "hand", tasks[:2], to=typed)
         single = web.post(f"/tasks/{tasks[0].id}/hand", {"to": typed}, htmx=True)
         assert (response.status_code, single.status_code) == (422, 422), typed
-        assert message in response.headers["HX-Trigger"], typed
+        # The bulk bar says it in its report (swapped), the row's Hand in the toast.
+        assert message in text_of(response), typed
         if typed:
-            assert response.headers["HX-Trigger"] == single.headers["HX-Trigger"]
+            said = json.loads(single.headers["HX-Trigger"])["baton-error"]["message"]
+            assert text_of(response) == said
     assert fresh(session, tasks[0]).assignee_id == desk.ivan.id
     # The queue's team is the one the names are read in, whichever tasks were picked.
     hr_service = make.service(steps=[("hr", "task")])
     hr_task = make.tasks(make.request(hr_service, desk.rita))[0]
     response = bulk(web, "hand", [hr_task], to="Iris")
     assert response.status_code == 422
-    assert "Several teammates have that name" in response.headers["HX-Trigger"]
+    assert "Several teammates have that name" in text_of(response)
 
 
 @pytest.mark.parametrize("who", ["hana", "mona", "rita"])

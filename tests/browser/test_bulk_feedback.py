@@ -1,0 +1,64 @@
+"""What the bulk bar says when the whole action is refused (issue 14 review): the
+refusal replaces the bar's last report in place (a 422 htmx swaps), the "Hand to" box is
+marked when it is the box's fault, and a toast never sits on the bar. Nothing here
+changes a task of the demo (Release on open tasks and refusals change nothing), so the
+other journeys find the queue as they need it."""
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import sign_in
+
+
+def open_queue(page: Page, base: str) -> None:
+    sign_in(page, base, "ivan@example.com")
+    page.goto(f"{base}/queues/it?state=open")
+    page.evaluate("window.__sameDocument = true")
+
+
+def bar_button(page: Page, name: str):  # type: ignore[no-untyped-def]
+    return page.locator("#bulk-form").get_by_role("button", name=name, exact=True)
+
+
+def test_a_refused_bulk_action_is_said_in_the_bar_in_place_of_the_last_report(
+    page: Page, live_server: str
+):
+    open_queue(page, live_server)
+    report = page.locator("#bulk-report")
+    page.locator("tr.task-row input.bulk-pick").first.check()
+    bar_button(page, "Release").click()
+    expect(report).to_contain_text("0 of 1 selected task released.")
+
+    # Nothing picked now (the row came back): Claim is refused, in the bar.
+    expect(page.locator("#bulk-count")).to_have_text("None selected")
+    bar_button(page, "Claim").click()
+    expect(report).to_have_text("Select the tasks to act on first.")
+    expect(report).not_to_contain_text("released")
+    expect(page.locator("#toast")).to_be_hidden()
+    expect(page.locator("#bulk-to")).not_to_have_attribute("aria-invalid", "true")
+
+    # A name that fits nobody: said in the bar, the box marked and described by it.
+    page.locator("tr.task-row input.bulk-pick").first.check()
+    page.locator("#bulk-to").fill("Nobody Atall")
+    bar_button(page, "Hand").click()
+    expect(report).to_have_text(
+        "No active person matches that: pick a teammate from the suggestions.")
+    expect(page.locator("#bulk-to")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#bulk-to")).to_have_attribute("aria-describedby", "bulk-report")
+    # The next report clears the mark.
+    bar_button(page, "Release").click()
+    expect(report).to_contain_text("0 of 1 selected task released.")
+    expect(page.locator("#bulk-to")).not_to_have_attribute("aria-invalid", "true")
+    assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_toast_never_covers_the_bulk_bar(page: Page, live_server: str):
+    open_queue(page, live_server)
+    page.evaluate("""document.dispatchEvent(new CustomEvent("baton-error",
+        {detail: {message: "Something failed."}}))""")
+    toast = page.locator("#toast")
+    expect(toast).to_be_visible()
+    page.locator("#bulk-form").scroll_into_view_if_needed()
+    toast_box, bar_box = toast.bounding_box(), page.locator("#bulk-form").bounding_box()
+    assert toast_box and bar_box
+    assert (toast_box["y"] + toast_box["height"] <= bar_box["y"]
+            or toast_box["y"] >= bar_box["y"] + bar_box["height"]), (toast_box, bar_box)
