@@ -62,3 +62,22 @@ def test_a_toast_never_covers_the_bulk_bar(page: Page, live_server: str):
     assert toast_box and bar_box
     assert (toast_box["y"] + toast_box["height"] <= bar_box["y"]
             or toast_box["y"] >= bar_box["y"] + bar_box["height"]), (toast_box, bar_box)
+
+
+def test_handing_to_someone_outside_the_team_is_one_refusal_by_the_box(
+    page: Page, live_server: str
+):
+    open_queue(page, live_server)
+    picks = page.locator("tr.task-row input.bulk-pick")
+    ids = [picks.nth(i).get_attribute("value") for i in range(3)]
+    for i in range(3):
+        picks.nth(i).check()
+    page.locator("#bulk-to").fill("ana@example.com")
+    bar_button(page, "Hand").click()
+    report = page.locator("#bulk-report")
+    expect(report).to_have_text("Ana Alvarez is not an active member of this team: "
+                                "pick a teammate to hand the tasks to.")
+    expect(page.locator("#bulk-to")).to_have_attribute("aria-invalid", "true")
+    for task_id in ids:  # no row was touched: none says anything, each still picked
+        expect(page.locator(f"#task-{task_id} .field-error")).to_have_count(0)
+        expect(page.locator(f"#task-{task_id} input.bulk-pick")).to_be_checked()

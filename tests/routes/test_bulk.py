@@ -91,14 +91,20 @@ def test_release_hand_and_complete_in_bulk(web, session, desk, tasks):
     assert len(events(session, tasks[4], EventKind.completed)) == 1
 
 
-def test_handing_needs_a_teammate(web, desk, tasks):
+def test_handing_needs_a_teammate(web, session, desk, tasks):
     web.login(desk.ivan)
     bulk(web, "claim", tasks[:2])
     assert bulk(web, "hand", tasks[:2]).status_code == 422
     assert bulk(web, "hand", tasks[:2], to="nobody@example.com").status_code == 422
+    # Someone outside the team: one refusal by the box, before any task is touched,
+    # not the rule's refusal once per task.
     response = bulk(web, "hand", tasks[:2], to=desk.hana.email)
-    assert "0 of 2 selected tasks handed to Hana." in text_of(response)
-    assert "Hana is not an active member of this team." in text_of(response)
+    assert response.status_code == 422
+    assert text_of(response) == ("Hana is not an active member of this team: "
+                                 "pick a teammate to hand the tasks to.")
+    assert 'data-invalid="bulk-to"' in response.text and "handed to" not in response.text
+    assert all(fresh(session, task).assignee_id == desk.ivan.id for task in tasks[:2])
+    assert all(len(events(session, task, EventKind.handed)) == 0 for task in tasks[:2])
 
 
 def test_a_refusal_of_the_whole_action_is_the_bars_report_not_a_toast(web, desk, tasks):

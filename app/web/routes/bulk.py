@@ -50,8 +50,9 @@ def act_on_selected(
     teammate: User | None = None
     if action == BulkAction.hand:
         try:
+            # Someone outside the team is refused here, once, not by the rule per task.
             teammate = teammate_or_422(session, team_id=team.id, typed=to,
-                                       purpose="hand the tasks to")
+                                       purpose="hand the tasks to", member_only=True)
         except HTTPException as refused:
             return _refused(request, team, back, str(refused.detail), field="bulk-to")
     tasks = tasks_for_bulk(session, task_ids=task_ids, team_id=team.id)
