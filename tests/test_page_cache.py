@@ -6,7 +6,7 @@ with a connection of its own, as it does in production."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from app.storage.models import (
     ServiceRequest,
     Task,
     Team,
+    TeamLook,
     User,
     utcnow,
 )
@@ -261,6 +262,10 @@ def test_the_login_is_checked_again_whatever_else_changed(desk: Desk,
     switched off by hand in the database) still end what was kept."""
     member = desk.visitor(desk.member)
     member.get("/queues/it")
+    # A snapshot of our own after the page's: opening the queue wrote the member's mark
+    # on its news (app.rules.team_looks), and SQLite refuses a write from a read begun
+    # before another connection's write.
+    desk.session.rollback()
 
     change(desk)
     desk.session.commit()
@@ -396,3 +401,34 @@ def test_a_saved_view_is_shown_at_once_on_a_kept_page(desk: Desk):
 
     assert ">Only mine</a>" in member.get("/queues/it").text
     assert len(desk.renders) == 2
+
+
+def test_a_members_look_at_the_queue_is_never_skipped_by_a_kept_page(desk: Desk):
+    # Opening the queue page moves the member's mark on the team's news (issue 14's
+    # inbox, app.rules.team_looks); a kept page is served without the route, so it must
+    # never be served while a look is due: the team's news is in the bell the check
+    # compares, so the page is rendered again, and the look made.
+    member = desk.visitor(desk.member)
+    team_id = desk.task().team_id
+    mine = (col(TeamLook.user_id) == desk.member.id, col(TeamLook.team_id) == team_id)
+
+    def mark() -> datetime:
+        desk.session.rollback()  # a snapshot after the page's write
+        return desk.session.exec(select(TeamLook.looked_at).where(*mine)).one()
+
+    assert '<span class="bell-count">' not in member.get("/queues/it").text
+    assert mark() >= desk.task().opened_at
+    member.get("/queues/it")
+    assert len(desk.renders) == 1  # kept: nothing new, nothing written
+    # The mark falls behind the queue's task, the queue itself unchanged.
+    behind = desk.task().opened_at - timedelta(seconds=1)
+    desk.session.execute(update(TeamLook).where(*mine).values(looked_at=behind))
+    desk.session.commit()
+
+    page = member.get("/queues/it")
+
+    assert len(desk.renders) == 2
+    assert '<span class="bell-count">' not in page.text
+    assert mark() >= desk.task().opened_at
+    member.get("/queues/it")
+    assert len(desk.renders) == 2  # kept again

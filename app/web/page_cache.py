@@ -19,6 +19,13 @@ A page's versions are read before what it shows (the directory version with the
 viewer, the queue version before the queue): a change that lands in between can only
 make the page newer than its versions, so the next request renders it again; never the
 other way round.
+
+Opening a queue page as one of its members also moves their mark on the team's news
+(app.web.routes.queues._look_at_queue): a write the route makes, which a page served
+from memory skips. It is never skipped when due: a look is due only while an open task
+of the team is newer than the member's mark, which adds the team to the bell's count,
+and the page's count was read after its own look; so the check finds the count changed
+and the request goes to the route (tests/test_page_cache.py).
 """
 
 import asyncio

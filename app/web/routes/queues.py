@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
 from sqlmodel import Session
 
+from app.reads.inbox import unread_count
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.saved_views import views_of
 from app.reads.task_counts import count_changes, overdue_counts, queue_counts
@@ -31,6 +32,7 @@ from app.rules.tasks import (
     reject_task,
     release_task,
 )
+from app.rules.team_looks import look_at_queue, queue_look_due
 from app.rules.teams import get_team_by_slug, teams_of
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker
@@ -41,6 +43,7 @@ from app.web.render import is_htmx, redirect, render, safe_next
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
 from app.web.teammate_input import teammate_or_422
+from app.web.viewer import Viewer
 
 router = APIRouter()
 
@@ -113,6 +116,8 @@ def show_queue(
     age: AgeQuery = "", at: AtQuery = "",
 ) -> Response:
     team, is_member = _queue_team(session, user, viewer.team_ids, team_slug)
+    if is_member and not is_htmx(request):
+        _look_at_queue(session, viewer, team.id)
     within = _within(age, at)
     # Read before the queue, so a change landing in between can only make the kept
     # page newer than its version (app.web.page_cache). An age without the moment it
@@ -133,6 +138,24 @@ def show_queue(
         block = "more_rows" if after else "results"
         context["tabs_oob"] = not after
     return render(request, "queues/queue.html", context, block=block)
+
+
+def _look_at_queue(session: Session, viewer: Viewer, team_id: int) -> None:
+    """A member opening the queue's page has seen its new tasks: the inbox's "new tasks
+    in <team> since you last looked" starts again (app.rules.team_looks). Only
+    when their mark is behind the queue's newest open task: a bell at 0 says no team of
+    theirs has news without another read, and a page with nothing new writes nothing.
+    The page's bell is counted again after the write, before the page cache keeps its
+    version, so the page shows the bell it leaves and is kept with it. A kept page is
+    never served while a look is due (app.web.page_cache): the team's news is part of
+    the bell its check compares, so the request comes here and the mark moves."""
+    user = viewer.user
+    if user is None or viewer.unread == 0:
+        return
+    if queue_look_due(session, user_id=user.id, team_id=team_id):
+        look_at_queue(session, by=user, team_id=team_id)
+        if viewer.unread is not None:
+            viewer.unread = unread_count(session, user_id=user.id, team_ids=viewer.team_ids)
 
 
 def queue_page_context(session: Session, user: User, team: Team, is_member: bool, *,
