@@ -57,11 +57,12 @@ class Browser:
     _conn: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, *, form: Mapping[str, object] | None = None,
-                headers: Mapping[str, str] | None = None, multipart: bool = False) -> Reply:
+                headers: Mapping[str, str] | None = None, multipart: bool = False,
+                body: bytes | None = None) -> Reply:
+        """`body`: sent as it is (say JSON, with its Content-Type among `headers`)."""
         sent = dict(headers or {})
         if self.cookies:
             sent["Cookie"] = self.cookie_header()
-        body = None
         if form is not None and multipart:
             body = _multipart(form)
             sent["Content-Type"] = f"multipart/form-data; boundary={_BOUNDARY}"
