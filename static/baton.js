@@ -39,6 +39,61 @@
     if (focusable) focusable.setAttribute("tabindex", "-1");
   });
 
+  // --- The live request page: what someone is typing survives the poll ---------------
+  // The poll (requests/request.html) swaps the steps out of band (#step-lists) when the
+  // request changed, and a step's note box is inside them. A box there with text typed
+  // in it is never lost: if the new steps have the same box (its id), the text, the focus
+  // and the caret move into it; if they do not (someone else claimed the step, or it was
+  // finished), the step being written in stays as it was, with a line saying it changed.
+  // The request's comment box is outside what the poll swaps.
+  var typedInSteps = null;
+
+  function typedFields(root) {
+    return Array.prototype.filter.call(
+      root.querySelectorAll("input[type=text][id], textarea[id]"),
+      function (field) { return field.value !== field.defaultValue; });
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    var fragment = event.detail.fragment;
+    if (!target || target.id !== "step-lists" || !fragment) return;
+    typedInSteps = typedFields(target).map(function (field) {
+      var typed = { id: field.id, value: field.value, focused: document.activeElement === field,
+                    start: field.selectionStart, end: field.selectionEnd };
+      if (fragment.querySelector("#" + CSS.escape(field.id))) return typed;
+      var step = field.closest("li.step");
+      var fresh = step && step.id && fragment.querySelector("#" + CSS.escape(step.id));
+      if (fresh) {
+        if (!step.querySelector(".step-changed")) {
+          var note = document.createElement("p");
+          note.className = "notice step-changed";
+          note.setAttribute("role", "status");
+          note.textContent = "This step changed while you were writing; what you wrote is kept " +
+            "here. Reload the page to see the step as it is now.";
+          step.appendChild(note);
+        }
+        fresh.replaceWith(step);  // the step as it was, with the box and its text
+      }
+      return typed;
+    });
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    if (!typedInSteps) return;
+    var typed = typedInSteps;
+    typedInSteps = null;
+    typed.forEach(function (was) {
+      var field = document.getElementById(was.id);
+      if (!field) return;
+      field.value = was.value;
+      if (was.focused) {
+        field.focus();
+        if (was.start !== null) field.setSelectionRange(was.start, was.end);
+      }
+    });
+  });
+
   // --- Keyboard shortcuts on task lists (team queues and My work) ---------------------
   // j/k move the selection, c claims, d completes (or approves), / searches, ? helps.
   // Never while typing in a field, never with a modifier key.
@@ -213,6 +268,9 @@
     var all = picks();
     var picked = all.filter(function (box) { return box.checked; }).length;
     count.textContent = picked ? picked + " selected" : "None selected";
+    // On a phone the bar folds to its count while nothing is picked (baton.css).
+    var form = document.getElementById("bulk-form");
+    if (form) form.setAttribute("data-picked", String(picked));
     var every = document.getElementById("bulk-all");
     if (every) {
       every.checked = picked > 0 && picked === all.length;
@@ -255,6 +313,7 @@
   });
 
   document.addEventListener("htmx:afterSettle", countPicks);
+  document.addEventListener("DOMContentLoaded", countPicks);
 
   // A refusal of the whole bulk action about the "Hand to" box (a name that fits nobody,
   // or someone outside the team) marks that box, described by the report that says why;
