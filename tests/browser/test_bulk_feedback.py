@@ -4,7 +4,7 @@ marked when it is the box's fault, and a toast never sits on the bar. Nothing he
 changes a task of the demo (Release on open tasks and refusals change nothing), so the
 other journeys find the queue as they need it."""
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import sign_in
 
@@ -81,3 +81,30 @@ def test_handing_to_someone_outside_the_team_is_one_refusal_by_the_box(
     for task_id in ids:  # no row was touched: none says anything, each still picked
         expect(page.locator(f"#task-{task_id} .field-error")).to_have_count(0)
         expect(page.locator(f"#task-{task_id} input.bulk-pick")).to_be_checked()
+
+
+def test_on_a_phone_the_bar_is_one_short_line_until_a_row_is_picked(
+    browser: Browser, live_server: str
+):
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    page = phone.new_page()
+    open_queue(page, live_server)
+    bar = page.locator("#bulk-form")
+    expect(bar).to_have_attribute("data-picked", "0")
+    expect(page.locator("#bulk-count")).to_have_text("None selected")
+    expect(bar_button(page, "Claim")).to_be_hidden()
+    expect(page.locator("#bulk-to")).to_be_hidden()
+    folded = bar.bounding_box()
+    assert folded and folded["height"] <= 0.06 * 844, folded  # was ~17% of the screen
+
+    # Picked with the keyboard (j selects a row, x picks it): the actions come back.
+    page.locator("h1").click()
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    expect(page.locator("#bulk-count")).to_have_text("1 selected")
+    expect(bar_button(page, "Claim")).to_be_visible()
+    expect(page.locator("#bulk-to")).to_be_visible()
+    # Unpicked, it folds again.
+    page.keyboard.press("x")
+    expect(bar_button(page, "Claim")).to_be_hidden()
+    phone.close()
