@@ -22,6 +22,7 @@ from app.rules.errors import DomainError
 from app.storage.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from app.web.api import PREFIX as API_PREFIX
 from app.web.api import create_api
+from app.web.api.problems import problem
 from app.web.auth import LoginRequired, require_csrf
 from app.web.page_cache import PageCache
 from app.web.process_tuning import tuned_process
@@ -67,6 +68,10 @@ def _wants_json(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith(API_PREFIX):
+        # An /api/v1 address the API's own application was not routed (a path the mount
+        # does not match, such as one with a line break): still a problem, as the API's.
+        return problem(status, message)
     if _wants_json(request):
         return JSONResponse({"detail": message}, status_code=status)
     if is_htmx(request):

@@ -33,6 +33,12 @@ def test_frameworks_own_errors_are_problems(api: Api, world: World):
     assert bad["errors"]
 
 
+def test_an_address_the_api_is_not_routed_is_still_a_problem(api: Api, world: World):
+    # A line break in the path: the mount's pattern does not match it, the pages' app
+    # answers, and still in the API's shape.
+    _is_problem(api.get("/services/a%0Ab", world.tokens["agent"]), 404)
+
+
 def test_a_broken_body_is_a_problem(api: Api, world: World):
     answer = api.client.post("/api/v1/services/laptop/requests", content=b"{nope",
                              headers={"Authorization": f"Bearer {world.tokens['agent']}",
