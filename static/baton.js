@@ -271,9 +271,6 @@
     // On a phone the bar folds to its count while nothing is picked (baton.css).
     var form = document.getElementById("bulk-form");
     if (form) form.setAttribute("data-picked", String(picked));
-    // On a phone the bar folds to its count while nothing is picked (baton.css).
-    var form = document.getElementById("bulk-form");
-    if (form) form.setAttribute("data-picked", String(picked));
     var every = document.getElementById("bulk-all");
     if (every) {
       every.checked = picked > 0 && picked === all.length;
@@ -316,7 +313,6 @@
   });
 
   document.addEventListener("htmx:afterSettle", countPicks);
-  document.addEventListener("DOMContentLoaded", countPicks);
   document.addEventListener("DOMContentLoaded", countPicks);
 
   // A refusal of the whole bulk action about the "Hand to" box (a name that fits nobody,
