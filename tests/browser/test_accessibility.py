@@ -19,7 +19,8 @@ SAVED_VIEW = "queue-with-a-saved-view"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
             "/search?q=kitchen", "/inbox", "/inbox?show=all"]
 PERSONAS = {
-    "ben@example.com": EVERYONE,
+    # The profile page with its API tokens, and the API's documentation (issue 15).
+    "ben@example.com": [*EVERYONE, "/profile", "/help/api"],
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it", BULK_REFUSED,
                           SAVED_VIEW],
     "maria@example.com": [
