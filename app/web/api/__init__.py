@@ -38,7 +38,7 @@ def create_api() -> FastAPI:
     api = FastAPI(
         title="Baton API", version="1", openapi_url=None, docs_url=None, redoc_url=None,
         description="File requests and read and work queues as a person, with a personal "
-                    "access token (`Authorization: Bearer <token>`, made on your profile "
+                    "access token (Authorization: Bearer <token>, made on your profile "
                     "page). Errors are RFC 9457 problem details. Every POST takes an "
                     "Idempotency-Key.",
     )

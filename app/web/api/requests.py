@@ -90,7 +90,7 @@ def form_values(answers: Mapping[str, AnswerValue]) -> dict[str, list[str]]:
 
 @router.post("/services/{slug}/requests", status_code=201, response_model=Filed,
              summary="File a request", description=(
-                 "Checked as the form is: every problem comes back at once, in `errors` "
+                 "Checked as the form is: every problem comes back at once, in errors, "
                  "keyed by field. Send an Idempotency-Key to retry safely."))
 def file_request(slug: Slug, new: NewRequest, session: SessionDep, caller: Writer,
                  key: KeyDep) -> Response:
