@@ -19,7 +19,7 @@ from app.reads.task_counts import count_changes, overdue_counts, queue_counts
 from app.reads.task_counts import services_with_queued_tasks as queue_services
 from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
-from app.rules.errors import DomainError
+from app.rules.errors import DomainError, InvalidNote
 from app.rules.inputs import parse_flag
 from app.rules.policy import is_team_lead, may_see_queue
 from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
@@ -274,6 +274,7 @@ def export_my_work(session: SessionDep, user: CurrentUser) -> Response:
 def _after_action(
     request: Request, session: Session, task: Task, *, view: str, back: str,
     error: str | None = None, status: int = 200, message: str | None = None, note: str = "",
+    error_field: str | None = None,
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
@@ -288,7 +289,7 @@ def _after_action(
         session, {task.team_id} if row.task.state == TaskState.claimed else set(), at_most=2)
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
-        "back": safe_next(back) if back else None,
+        "error_field": error_field, "back": safe_next(back) if back else None,
         "teammates": teammates, "now": utcnow(),
         # Queue rows keep a lead's Assign (one more small read; only queue rows show it).
         "bulk": view == "queue",
@@ -310,9 +311,11 @@ def _act(
         # be shown at all.
         if not is_htmx(request) or refused.status_code not in (409, 422):
             raise
-        # The row comes back with the message and what was typed in the note box.
+        # The row comes back with the message and what was typed in the note box; the
+        # note box is marked invalid only when the refusal is about it (a missing reason).
         return _after_action(request, session, task, view=view, back=back, note=note,
-                             error=refused.message, status=refused.status_code)
+                             error=refused.message, status=refused.status_code,
+                             error_field="note" if isinstance(refused, InvalidNote) else None)
     return _after_action(request, session, task, view=view, back=back, message=message)
 
 
