@@ -12,17 +12,20 @@ from app.reads.inbox import inbox_page, team_news, unread_count
 from app.rules.errors import NotAllowed
 from app.rules.inbox import look_at_team, mark_all_read, mark_read, set_following
 from app.rules.mentions import InvalidMention
+from app.rules.progress import record_event
 from app.rules.requests import add_comment, cancel_request
-from app.rules.tasks import claim_task, complete_task, hand_task, reject_task
+from app.rules.tasks import assign_task, claim_task, complete_task, hand_task, reject_task
 from app.rules.teams import remove_team_member
 from app.storage.clock import frozen_at
 from app.storage.models import (
+    EventKind,
     InboxItem,
     Membership,
     ServiceRequest,
     TeamNotice,
     TimelineEvent,
     User,
+    utcnow,
 )
 from tests.factories import Factory
 
@@ -363,3 +366,134 @@ def test_the_page_goes_on_with_older_items(session, make, people, filed):
                       before=first.next_before)
     assert [line.excerpt for line in rest.lines] == [f"Update {n}" for n in range(4, -1, -1)]
     assert rest.next_before is None
+
+
+# --- one event, one item a person ---------------------------------------------------------
+
+
+def test_a_follower_on_the_team_gets_a_manager_s_comment_once(session, make, people, filed):
+    it = make.team("it")
+    set_following(session, user=people.teammate, request=filed, following=True)
+    for member in (people.worker, people.teammate):
+        look_at_team(session, by=member, team_id=it.id)
+    comment(session, filed, people.manager, "Why is this waiting?", member=False)
+    # Tom follows it: his own item, and the team's notice is not shown to him too.
+    assert items(session, people.teammate) == [("comment", "comment")]
+    tom_teams = team_ids(session, people.teammate)
+    assert team_news(session, user_id=people.teammate.id, team_ids=tom_teams) == []
+    assert unread_count(session, user_id=people.teammate.id, team_ids=tom_teams) == 1
+    # Wendy does not follow it: the team's notice alone.
+    wendy_teams = team_ids(session, people.worker)
+    assert items(session, people.worker) == []
+    news = team_news(session, user_id=people.worker.id, team_ids=wendy_teams)
+    assert [notice.excerpt for notice in news[0].notices] == ["Why is this waiting?"]
+    assert unread_count(session, user_id=people.worker.id, team_ids=wendy_teams) == 1
+
+
+def test_a_team_member_mentioned_by_a_manager_gets_the_mention_alone(session, make, people,
+                                                                     filed):
+    look_at_team(session, by=people.worker, team_id=make.team("it").id)
+    comment(session, filed, people.manager, f"@{people.worker.email} can you take it?",
+            member=False)
+    assert items(session, people.worker) == [("mention", "comment")]
+    teams = team_ids(session, people.worker)
+    assert team_news(session, user_id=people.worker.id, team_ids=teams) == []
+    assert unread_count(session, user_id=people.worker.id, team_ids=teams) == 1
+
+
+def test_no_event_gives_anyone_two_items(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    set_following(session, user=people.teammate, request=filed, following=True)
+    set_following(session, user=people.manager, request=filed, following=True)
+    comment(session, filed, people.worker, f"@{people.teammate.email} @{people.manager.email}")
+    cancel_request(session, service_request=filed, by=people.requester, reason="Done")
+    pairs = session.exec(select(InboxItem.user_id, InboxItem.event_id)).all()
+    assert pairs and len(pairs) == len(set(pairs))
+
+
+# --- a lead assigns -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def lead(session, make, people) -> User:
+    lena = make.user("Lena Lead", teams=("it",))
+    membership = session.get(Membership, (make.team("it").id, lena.id))
+    assert membership is not None
+    membership.is_lead = True
+    session.commit()
+    return lena
+
+
+def test_an_assignment_reads_assigned_you_and_tells_whoever_held_the_task(
+    session, make, people, filed, lead
+):
+    task = make.tasks(filed)[0]
+    claim_task(session, task=task, by=people.worker)
+    assign_task(session, task=task, by=lead, to=people.teammate)
+    assert items(session, people.teammate) == [("handed", "assigned")]
+    assert items(session, people.worker) == [("taken", "assigned")]
+    [line] = inbox_page(session, user=people.worker, team_ids=team_ids(session, people.worker),
+                        unread_only=True).lines
+    assert line.reason == "taken" and line.given_to == "Tom Teammate"
+    assert line.step_name == "Step 1"
+
+
+def test_a_lead_who_takes_a_task_for_themselves_tells_its_holder(session, make, people,
+                                                                 filed, lead):
+    task = make.tasks(filed)[0]
+    claim_task(session, task=task, by=people.worker)
+    assign_task(session, task=task, by=lead, to=lead)
+    assert items(session, people.worker) == [("taken", "assigned")]
+    assert items(session, lead) == []  # never the one who did it
+    [line] = inbox_page(session, user=people.worker, team_ids=frozenset(),
+                        unread_only=True).lines
+    assert line.given_to == ""
+
+
+def test_assigning_an_open_task_tells_only_its_new_holder(session, make, people, filed, lead):
+    assign_task(session, task=make.tasks(filed)[0], by=lead, to=people.worker)
+    assert who_got(session, people) == {"Wendy": [("handed", "assigned")]}
+
+
+def test_a_task_handed_by_its_holder_tells_no_one_it_was_taken(session, make, people, filed):
+    task = make.tasks(filed)[0]
+    claim_task(session, task=task, by=people.worker)
+    hand_task(session, task=task, by=people.worker, to=people.teammate)
+    assert items(session, people.worker) == []
+
+
+# --- a rolled-back savepoint delivers nothing ----------------------------------------------
+
+
+def test_a_rolled_back_savepoint_delivers_no_items_for_its_events(session, make, people,
+                                                                  filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    with pytest.raises(RuntimeError), session.begin_nested():
+        record_event(session, filed, kind=EventKind.comment, by=people.requester,
+                     note="Gone", at=utcnow())
+        session.flush()
+        raise RuntimeError("changed my mind")
+    record_event(session, filed, kind=EventKind.comment, by=people.requester, note="Kept",
+                 at=utcnow())
+    session.commit()
+    assert who_got(session, people) == {"Wendy": [("comment", "comment")]}
+    [line] = inbox_page(session, user=people.worker, team_ids=team_ids(session, people.worker),
+                        unread_only=True).lines
+    assert line.excerpt == "Kept"
+
+
+def test_a_released_savepoint_delivers_its_events_at_the_commit(session, make, people,
+                                                                filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    with session.begin_nested():
+        record_event(session, filed, kind=EventKind.comment, by=people.requester,
+                     note="Kept", at=utcnow())
+    with pytest.raises(RuntimeError), session.begin_nested():
+        with session.begin_nested():
+            record_event(session, filed, kind=EventKind.comment, by=people.requester,
+                         note="Gone with the outer savepoint", at=utcnow())
+        raise RuntimeError("changed my mind")
+    session.commit()
+    assert [line.excerpt for line in inbox_page(
+        session, user=people.worker, team_ids=team_ids(session, people.worker),
+        unread_only=True).lines] == ["Kept"]

@@ -7,13 +7,18 @@ wrote the event, and says only what its reader may see (rule 6).
 
 | event | who gets an item (never its actor) |
 |---|---|
-| `handed` / `assigned` (a task given to someone) | the task's new holder |
+| `handed` / `assigned` (a task given to someone) | its new holder; its old one ("taken") |
 | `comment` | the request's followers; a manager's comment on a task nobody holds: its team |
 | `note` (internal) | the followers who see internal notes (never the requester) |
 | an @mention in either | the person mentioned (reason `mention` instead of `comment`) |
 | `task_opened` after a step finished (the request moved on) | the requester, explicit followers |
 | `request_completed` / `_rejected` / `_cancelled` | the request's followers |
 | a task opening in a team's queue | nobody's item: each member's team entry counts the new ones |
+
+The old holder is told when someone else gave their task away (a lead taking it).
+One event gives one person at most one item: a person both mentioned and following gets
+the mention; a member told of a manager's comment in person is not shown the team's
+notice of it too (app.reads.inbox asks, per notice, for an item of the same event).
 
 A request's **followers**: its requester, the people who worked on it (hold or held one of
 its tasks, or claimed, released, handed, finished or commented on it), and those who chose
@@ -50,7 +55,9 @@ Measured at 1M requests with ~300,000 items (bench/inbox.py, in process): the be
 Delivery runs in the committing transaction: SQLAlchemy's `after_flush` notes each new
 timeline event and `before_commit` writes their items, so every rule that records an event
 (app.rules.progress.record_event) feeds the inbox without calling it, and an event rolled
-back takes its items with it.
+back takes its items with it: a rollback forgets the events it undid, the whole
+transaction's or, for a savepoint, those flushed within it (so a commit after a
+rolled-back savepoint never delivers an item for an event that is gone).
 """
 
 from collections import defaultdict
@@ -58,7 +65,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, insert, or_, update
+from sqlalchemy import event, insert, inspect, or_, update
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from app.rules.errors import NotAllowed
@@ -81,6 +89,7 @@ from app.storage.models import (
 )
 
 _PENDING = "baton_inbox_events"
+_HOLDERS = "baton_inbox_holders"
 
 GIVEN_KINDS = ("handed", "assigned")
 FINISHED_KINDS = (EventKind.request_completed, EventKind.request_rejected,
@@ -101,33 +110,74 @@ class _Event(NamedTuple):
     created_at: datetime
 
 
+class _Noted(NamedTuple):
+    event: _Event
+    # The innermost transaction (a savepoint's, if any) the event was flushed in: rolling
+    # that one back, or any around it, takes the event out of the database, and so out of
+    # what the commit delivers.
+    transaction: SessionTransaction | None
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 @event.listens_for(Session, "after_flush")
 def _note_events(session: Session, _context: Any) -> None:
-    events = [_Event(item.id, item.request_id, item.task_id, item.actor_id, item.kind,
-                     item.is_internal, item.created_at)
+    transaction = _innermost(session)
+    events = [_Noted(_Event(item.id, item.request_id, item.task_id, item.actor_id, item.kind,
+                            item.is_internal, item.created_at), transaction)
               for item in session.new if isinstance(item, TimelineEvent)]
     if events:
-        session.info.setdefault(_PENDING, []).extend(events)
+        # By id: on SQLite a rolled-back event's id is given again to the next one.
+        pending: dict[int, _Noted] = session.info.setdefault(_PENDING, {})
+        pending.update((noted.event.id, noted) for noted in events)
+    # Who held each task before this transaction gave it to someone else (after_flush
+    # still sees the attributes' history): the one a lead takes a task from is told.
+    for item in session.dirty:
+        if isinstance(item, Task):
+            history = inspect(item).attrs.assignee_id.history
+            if history.deleted:
+                session.info.setdefault(_HOLDERS, {}).setdefault(item.id, history.deleted[0])
 
 
 @event.listens_for(Session, "before_commit")
 def _deliver_pending(session: Session) -> None:
     if session.new or session.dirty:
         session.flush()  # the commit's own flush comes after this hook
-    events: list[_Event] | None = session.info.pop(_PENDING, None)
-    if not events:
+    pending: dict[int, _Noted] | None = session.info.pop(_PENDING, None)
+    holders: dict[int, int | None] = session.info.pop(_HOLDERS, None) or {}
+    if not pending:
         return
     by_request: dict[int, list[_Event]] = defaultdict(list)
-    for noted in events:
-        by_request[noted.request_id].append(noted)
+    for noted in pending.values():
+        by_request[noted.event.request_id].append(noted.event)
     for request_id, request_events in by_request.items():
-        _deliver(session, request_id, sorted(request_events))
+        _deliver(session, request_id, sorted(request_events), holders)
+
+
+def _within(transaction: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is rolled_back:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, transaction: Any) -> None:
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    """A rollback forgets the events it took out of the database: all of them for the
+    whole transaction, those flushed within it for a savepoint (a nested transaction,
+    or one inside it), so the commit never delivers items for events that are gone."""
     if not transaction.nested:
         session.info.pop(_PENDING, None)
+        session.info.pop(_HOLDERS, None)
+        return
+    pending: dict[int, _Noted] | None = session.info.get(_PENDING)
+    if pending:
+        for event_id in [event_id for event_id, noted in pending.items()
+                         if _within(noted.transaction, transaction)]:
+            del pending[event_id]
 
 
 def followers(session: Session, *, request: ServiceRequest) -> set[int]:
@@ -169,16 +219,21 @@ def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[i
     return seen
 
 
-def _deliver(session: Session, request_id: int, events: list[_Event]) -> None:
+def _deliver(session: Session, request_id: int, events: list[_Event],
+             holders: dict[int, int | None]) -> None:
     request = session.get_one(ServiceRequest, request_id)
     follows: set[int] | None = None
     rows: list[dict[str, Any]] = []
     notices: list[dict[str, Any]] = []
     moved = False
+    told: set[tuple[int, int]] = set()  # (person, event): one event, one item a person
 
     def add(people: Iterable[int], noted: _Event, reason: str, notes: bool = False) -> None:
         for person in who_may_see(session, request=request, people=set(people) - {
                 noted.actor_id}, notes=notes):
+            if (person, noted.id) in told:
+                continue
+            told.add((person, noted.id))
             rows.append({"user_id": person, "event_id": noted.id, "request_id": request_id,
                          "reason": reason, "created_at": noted.created_at})
 
@@ -188,6 +243,11 @@ def _deliver(session: Session, request_id: int, events: list[_Event]) -> None:
                                   .where(Task.id == noted.task_id)).one()
             if holder is not None:
                 add([holder], noted, "handed")
+            # Whoever held it before, when someone else gave it away (a lead taking a
+            # task stuck with them): "Lena assigned your task … to Ivan".
+            before = holders.get(noted.task_id)
+            if before is not None and before != holder:
+                add([before], noted, "taken")
         elif noted.kind in (EventKind.comment, EventKind.note):
             internal = noted.kind == EventKind.note or noted.is_internal
             mentioned = set(session.exec(select(Mention.user_id)

@@ -20,6 +20,9 @@ class InboxItem(SQLModel, table=True):
     __tablename__ = "inbox_item"
     __table_args__ = (
         Index("ix_inbox_item_user", "user_id", "id"),
+        # An event's items: whether a person was told of it in person (a team's notice
+        # is then not shown to them), and who was given a task taken from its holder.
+        Index("ix_inbox_item_event", "event_id", "user_id"),
         # The bell: a person's unread items, counted from this index alone.
         Index("ix_inbox_item_unread", "user_id", "id", sqlite_where=text(UNREAD_PREDICATE),
               postgresql_where=text(UNREAD_PREDICATE)),
