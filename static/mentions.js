@@ -1,6 +1,6 @@
 // @mentions in a comment box (textarea[data-mentions]): typing @ and two letters asks the
-// person picker's own endpoint (/people/search, the one the hand-to-a-teammate and person
-// fields use) and lists who matches under the box; Up/Down move, Enter or Tab picks,
+// request's own list of who may be mentioned (/requests/<id>/mentionable: people who may
+// see the request, in the person picker's options) and lists who matches under the box; Up/Down move, Enter or Tab picks,
 // Escape closes, a click picks. A pick writes "@e-mail " in the text (unambiguous; the
 // server posts it as the person's name and refuses anyone who may not see the request).
 (function () {
@@ -82,7 +82,10 @@
       if (!match) { close(); return; }
       token = { start: box.selectionEnd - match[2].length - 1 };
       var ask = ++asked;
-      fetch(box.getAttribute("data-mentions") + "?q=" + encodeURIComponent(match[2]),
+      // An internal note suggests only who may read notes (never the requester).
+      var internal = box.form && box.form.querySelector("input[name=internal]:checked");
+      fetch(box.getAttribute("data-mentions") + "?q=" + encodeURIComponent(match[2]) +
+            (internal ? "&internal=true" : ""),
             { headers: { "Accept": "text/html" }, credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.text() : ""; })
         .then(function (html) {

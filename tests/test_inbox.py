@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.reads.inbox import inbox_page, team_news, unread_count
 from app.rules.errors import NotAllowed
 from app.rules.inbox import look_at_team, mark_all_read, mark_read, set_following
-from app.rules.mentions import InvalidMention
+from app.rules.mentions import InvalidMention, mentionable_people
 from app.rules.progress import record_event
 from app.rules.requests import add_comment, cancel_request
 from app.rules.tasks import assign_task, claim_task, complete_task, hand_task, reject_task
@@ -21,6 +21,7 @@ from app.storage.models import (
     EventKind,
     InboxItem,
     Membership,
+    Mention,
     ServiceRequest,
     TeamNotice,
     TimelineEvent,
@@ -206,9 +207,38 @@ def test_an_internal_note_reaches_a_mentioned_manager(session, people, filed):
     assert who_got(session, people) == {"Maria": [("mention", "note")]}
 
 
-def test_a_mention_of_no_one_or_of_several_is_refused(session, make, people, filed):
-    with pytest.raises(InvalidMention, match="No one in Baton is @nobody"):
-        comment(session, filed, people.worker, "@nobody here?")
+@pytest.mark.parametrize("text", [
+    "Decorators like @property are fine",
+    "@nobody here?",
+    "Write to @someone@nowhere.example",
+])
+def test_a_word_after_an_at_sign_that_names_no_one_posts_as_plain_text(session, people,
+                                                                       filed, text):
+    event = comment(session, filed, people.worker, text)
+    assert event.note == text
+    assert session.exec(select(Mention)).all() == []
+
+
+def test_an_escaped_at_sign_writes_a_plain_at_and_mentions_no_one(session, people, filed):
+    handle = people.teammate.email.split("@")[0]
+    event = comment(session, filed, people.worker, f"Plain \\@{handle}, but @{handle} too")
+    assert event.note == f"Plain @{handle}, but @Tom Teammate too"
+    assert [mention.user_id for mention in session.exec(select(Mention))] == [
+        people.teammate.id]
+
+
+def test_an_escaped_at_sign_before_someone_who_cannot_see_posts(session, people, filed):
+    event = comment(session, filed, people.worker, f"\\@{people.outsider.email} is away")
+    assert event.note == f"@{people.outsider.email} is away"
+
+
+def test_a_mention_of_someone_who_cannot_see_says_how_to_write_it_plainly(session, people,
+                                                                         filed):
+    with pytest.raises(InvalidMention, match=r"write \\@ before it"):
+        comment(session, filed, people.worker, f"@{people.outsider.email} hi")
+
+
+def test_a_mention_of_several_is_refused(session, make, people, filed):
     twin = people.worker.email.split("@")[0]
     make.user("Twin")  # another address; now make a clash on the part before the @
     clash = User(email=f"{twin}@elsewhere.example", name="Wendy Twin")
@@ -366,6 +396,35 @@ def test_the_page_goes_on_with_older_items(session, make, people, filed):
                       before=first.next_before)
     assert [line.excerpt for line in rest.lines] == [f"Update {n}" for n in range(4, -1, -1)]
     assert rest.next_before is None
+
+
+# --- who the comment box suggests -------------------------------------------------------
+
+
+def test_the_comment_box_suggests_only_people_who_may_see_the_request(session, make, people,
+                                                                    filed):
+    make.user("Paula Gone", teams=("it",), active=False)
+    everyone = {person.id for person in mentionable_people(
+        session, request=filed, text="example.com", limit=50)}
+    # The requester, the team with a task on it (IT and Facilities), managers: rule 6.
+    assert everyone == {people.requester.id, people.worker.id, people.teammate.id,
+                        people.facilities.id, people.manager.id}
+    notes = {person.id for person in mentionable_people(
+        session, request=filed, text="example.com", internal=True, limit=50)}
+    assert notes == everyone - {people.requester.id}  # never the requester for a note
+
+
+@pytest.mark.parametrize("who", ["other_team", "admin", "outsider"])
+def test_someone_who_cannot_see_the_request_is_never_suggested(session, people, filed, who):
+    person = getattr(people, who)
+    assert mentionable_people(session, request=filed, text=person.name.split()[0]) == []
+
+
+def test_suggestions_are_bounded_and_need_two_letters(session, make, people, filed):
+    for number in range(12):
+        make.user(f"Ivy Itworker {number}", teams=("it",))
+    assert len(mentionable_people(session, request=filed, text="itworker")) == 10
+    assert mentionable_people(session, request=filed, text="i") == []
 
 
 # --- one event, one item a person ---------------------------------------------------------

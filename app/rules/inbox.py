@@ -65,7 +65,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import event, insert, inspect, or_, update
+from sqlalchemy import ColumnElement, and_, event, insert, inspect, or_, update
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
@@ -200,6 +200,21 @@ def followers(session: Session, *, request: ServiceRequest) -> set[int]:
     return people
 
 
+def sees_request(request: ServiceRequest, *, notes: bool = False) -> ColumnElement[bool]:
+    """Rule 6 as a condition on User rows (app.rules.policy.RequestAccess says it for one
+    person): active, and a manager, a member of a team with a task of the request, or its
+    requester; with `notes`, who may see its internal notes (never the requester)."""
+    on_team = select(Membership.user_id).where(
+        col(Membership.team_id).in_(select(Task.team_id).where(Task.request_id == request.id)))
+    if notes:
+        return and_(col(User.is_active) == True,  # noqa: E712
+                    or_(col(User.is_manager), col(User.id).in_(on_team)),
+                    col(User.id) != request.requester_id)
+    return and_(col(User.is_active) == True,  # noqa: E712
+                or_(col(User.is_manager), col(User.id).in_(on_team),
+                    col(User.id) == request.requester_id))
+
+
 def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[int],
                 notes: bool = False) -> set[int]:
     """Of `people`, the active ones who may see the request (rule 6, as
@@ -207,16 +222,8 @@ def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[i
     wanted = set(people)
     if not wanted:
         return set()
-    on_team = select(Membership.user_id).where(
-        col(Membership.team_id).in_(select(Task.team_id).where(Task.request_id == request.id)))
-    query = select(User.id).where(
-        col(User.id).in_(wanted), User.is_active == True,  # noqa: E712
-        or_(col(User.is_manager), col(User.id).in_(on_team),
-            *([] if notes else [col(User.id) == request.requester_id])))
-    seen = set(session.exec(query).all())
-    if notes:
-        seen.discard(request.requester_id)  # rule 6: never the requester, on a team or not
-    return seen
+    return set(session.exec(select(User.id).where(
+        col(User.id).in_(wanted), sees_request(request, notes=notes))).all())
 
 
 def _deliver(session: Session, request_id: int, events: list[_Event],

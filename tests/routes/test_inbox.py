@@ -242,10 +242,10 @@ def test_a_refused_internal_note_stays_an_internal_note(web: WebClient, session,
     assert re.search(r'name="internal" value="true" checked', response.text)
 
 
-def test_the_comment_box_asks_the_person_picker_for_suggestions(web: WebClient, people,
-                                                                filed):
+def test_the_comment_box_asks_for_suggestions(web: WebClient, people, filed):
     web.login(people.worker)
     page = web.get(f"/requests/{filed.id}").text
-    assert 'data-mentions="/people/search"' in page and "/static/mentions.js" in page
-    options = web.get("/people/search?q=tom").text
+    assert f'data-mentions="/requests/{filed.id}/mentionable"' in page
+    assert "/static/mentions.js" in page
+    options = web.get(f"/requests/{filed.id}/mentionable?q=tom").text
     assert people.teammate.email in options

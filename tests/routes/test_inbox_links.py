@@ -1,25 +1,21 @@
-"""The inbox over HTTP, after a fresh-eyes trial (issue 14): an assignment says so, and
-tells whoever held the task."""
+"""The inbox over HTTP, after a fresh-eyes trial (issue 14): an assignment says so (and
+tells whoever held the task), a word after @ that names no one posts, and the comment
+box suggests only people who may see the request. Per role: who may see it, who may not."""
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, col, select
 
-from app.reads.inbox import PAGE_SIZE
 from app.rules.requests import add_comment
 from app.rules.tasks import assign_task, claim_task
-from app.rules.teams import remove_team_member
-from app.storage.clock import frozen_at
 from app.storage.models import (
     InboxItem,
     Membership,
     ServiceRequest,
     TimelineEvent,
     User,
-    utcnow,
 )
 from tests.factories import Factory
 from tests.web import WebClient
@@ -101,4 +97,51 @@ def test_an_assignment_says_assigned_you_and_tells_whoever_held_it(web: WebClien
                      rf"{filed.number} [^<]*</a> to <strong>Tom Teammate</strong>", page)
 
 
+# --- mentions --------------------------------------------------------------------------------
 
+
+def test_a_word_after_an_at_sign_that_names_no_one_posts(web: WebClient, session, people,
+                                                        filed):
+    web.login(people.worker)
+    response = web.post(f"/requests/{filed.id}/comments",
+                        {"body": "Decorators like @property are fine"})
+    assert response.status_code == 303
+    assert "Decorators like @property are fine" in web.get(f"/requests/{filed.id}").text
+
+
+def test_the_comment_box_asks_the_request_for_who_may_be_mentioned(web: WebClient, people,
+                                                                   filed):
+    web.login(people.worker)
+    page = web.get(f"/requests/{filed.id}").text
+    assert f'data-mentions="/requests/{filed.id}/mentionable"' in page
+
+
+@pytest.mark.parametrize("who", ["requester", "worker", "manager"])
+def test_the_suggestions_hold_only_people_who_may_see_the_request(web: WebClient, people,
+                                                                 filed, who):
+    web.login(getattr(people, who))
+    options = web.get(f"/requests/{filed.id}/mentionable?q=example.com").text
+    for person in (people.requester, people.worker, people.teammate, people.manager):
+        assert person.email in options
+    for person in (people.other_team, people.admin, people.outsider):
+        assert person.email not in options
+
+
+def test_the_suggestions_for_an_internal_note_leave_out_the_requester(web: WebClient, people,
+                                                                      filed):
+    web.login(people.worker)
+    options = web.get(f"/requests/{filed.id}/mentionable?q=example.com&internal=true").text
+    assert people.requester.email not in options and people.teammate.email in options
+
+
+@pytest.mark.parametrize("who", ["other_team", "admin", "outsider"])
+def test_someone_who_cannot_see_the_request_gets_no_suggestions(web: WebClient, people,
+                                                                filed, who):
+    web.login(getattr(people, who))
+    assert web.get(f"/requests/{filed.id}/mentionable?q=example.com").status_code == 404
+
+
+def test_a_suggestion_query_is_bounded(web: WebClient, people, filed):
+    web.login(people.worker)
+    response = web.get(f"/requests/{filed.id}/mentionable?q={'a' * 101}")
+    assert response.status_code == 400 and "was not understood" in response.text

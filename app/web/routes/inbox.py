@@ -1,4 +1,5 @@
-"""The inbox page, marking its items read, and following a request (issue 14)."""
+"""The inbox page, marking its items read, following a request, and the people a
+comment box may mention (issue 14)."""
 
 from typing import Annotated
 
@@ -7,6 +8,7 @@ from fastapi.responses import Response
 
 from app.reads.inbox import inbox_page, unread_count
 from app.rules.inbox import look_at_team, mark_all_read, mark_read, set_following
+from app.rules.mentions import mentionable_people
 from app.storage.models import MAX_ID
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer
 from app.web.auth import CurrentUser, ViewerDep
@@ -95,3 +97,15 @@ def unfollow_request(
 ) -> Response:
     set_following(session, user=user, request=viewed.request, following=False)
     return redirect(f"/requests/{viewed.request.id}", request)
+
+
+@router.get("/requests/{request_id}/mentionable", name="requests.mentionable")
+def suggest_mentions(
+    request: Request, session: SessionDep, viewed: RequestForViewer,
+    q: Annotated[str, Query(max_length=100)] = "", internal: bool = False,
+) -> Response:
+    """The comment box's suggestions: people whose name or e-mail holds `q` and who may
+    see the request (rule 6), with `internal` its notes; as the person picker's options.
+    Only for someone who may see the request (404 otherwise)."""
+    people = mentionable_people(session, request=viewed.request, text=q, internal=internal)
+    return render(request, "_people_options.html", {"people": people})
