@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.reads.inbox import inbox_page, team_news, unread_count
 from app.rules.errors import NotAllowed
-from app.rules.inbox import look_at_team, mark_all_read, mark_read, set_following
+from app.rules.inbox import look_at_team, mark_all_read, mark_read, open_item, set_following
 from app.rules.mentions import InvalidMention, mentionable_people
 from app.rules.progress import record_event
 from app.rules.requests import add_comment, cancel_request
@@ -23,6 +23,7 @@ from app.storage.models import (
     Membership,
     Mention,
     ServiceRequest,
+    TeamLook,
     TeamNotice,
     TimelineEvent,
     User,
@@ -427,6 +428,23 @@ def test_suggestions_are_bounded_and_need_two_letters(session, make, people, fil
     assert mentionable_people(session, request=filed, text="i") == []
 
 
+# --- following an item's link ------------------------------------------------------------
+
+
+def test_opening_an_item_marks_it_read_once_and_only_the_reader_s(session, people, filed):
+    comment(session, filed, people.worker, "Ordered", member=True)
+    [item] = session.exec(select(InboxItem).where(InboxItem.user_id == people.requester.id))
+    assert open_item(session, by=people.worker, item_id=item.id) is None  # not theirs
+    session.refresh(item)
+    assert item.read_at is None
+    opened = open_item(session, by=people.requester, item_id=item.id)
+    assert opened is not None and opened.read_at is not None
+    first = opened.read_at
+    again = open_item(session, by=people.requester, item_id=item.id)
+    assert again is not None and again.read_at == first  # idempotent
+    assert unread_count(session, user_id=people.requester.id, team_ids=frozenset()) == 0
+
+
 # --- one event, one item a person ---------------------------------------------------------
 
 
@@ -519,6 +537,48 @@ def test_a_task_handed_by_its_holder_tells_no_one_it_was_taken(session, make, pe
     claim_task(session, task=task, by=people.worker)
     hand_task(session, task=task, by=people.worker, to=people.teammate)
     assert items(session, people.worker) == []
+
+
+# --- Mark all read marks what the page showed ----------------------------------------------
+
+
+def test_marking_all_read_leaves_what_came_after_the_page(session, make, people, filed):
+    claim_task(session, task=make.tasks(filed)[0], by=people.worker)
+    start = utcnow()
+    with frozen_at(start):
+        comment(session, filed, people.worker, "Seen")
+    shown = inbox_page(session, user=people.requester, team_ids=frozenset(),
+                       unread_only=True)
+    with frozen_at(start + timedelta(minutes=1)):
+        comment(session, filed, people.worker, "Came later")
+    mark_all_read(session, by=people.requester, up_to=shown.lines[0].item_id,
+                  seen_at=start)
+    unread = inbox_page(session, user=people.requester, team_ids=frozenset(),
+                        unread_only=True)
+    assert [line.excerpt for line in unread.lines] == ["Came later"]
+
+
+def test_marking_all_read_leaves_a_team_s_tasks_that_came_after_the_page(session, make,
+                                                                         people):
+    service = make.service(steps=[("it", "task")])
+    start = utcnow()
+    with frozen_at(start - timedelta(minutes=5)):
+        make.request(service, people.requester, {"summary": "Shown"})
+    with frozen_at(start + timedelta(minutes=1)):
+        make.request(service, people.requester, {"summary": "Came later"})
+    with frozen_at(start + timedelta(minutes=2)):
+        mark_all_read(session, by=people.worker, up_to=0, seen_at=start)
+    teams = team_ids(session, people.worker)
+    assert [n.new_tasks for n in team_news(session, user_id=people.worker.id,
+                                           team_ids=teams)] == [1]
+
+
+def test_a_mark_never_moves_back(session, make, people):
+    it = make.team("it")
+    look_at_team(session, by=people.worker, team_id=it.id)
+    mark_all_read(session, by=people.worker, up_to=0, seen_at=utcnow() - timedelta(hours=1))
+    look = session.get(TeamLook, (people.worker.id, it.id))
+    assert look is not None and look.looked_at > utcnow() - timedelta(minutes=5)
 
 
 # --- a rolled-back savepoint delivers nothing ----------------------------------------------

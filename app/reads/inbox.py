@@ -187,7 +187,11 @@ def _new_holders(session: Session, event_ids: set[int]) -> dict[int, str]:
 
 
 def inbox_page(session: Session, *, user: User, team_ids: frozenset[int],
-               unread_only: bool, before: int | None = None) -> InboxPage:
+               unread_only: bool, before: int | None = None,
+               item_id: int | None = None) -> InboxPage:
+    """The person's items, newest first, a page at a time (`before`: the next page's),
+    with their teams' news on the first page; `item_id`: that one item alone (its row
+    again after it is marked read), no team news."""
     query = (
         core_select(InboxItem, TimelineEvent, col(ServiceRequest.title),
                     col(ServiceRequest.requester_id), col(User.name), col(Task.step_name))
@@ -202,6 +206,8 @@ def inbox_page(session: Session, *, user: User, team_ids: frozenset[int],
         query = query.where(col(InboxItem.read_at).is_(None))
     if before is not None:
         query = query.where(col(InboxItem.id) < before)
+    if item_id is not None:
+        query = query.where(col(InboxItem.id) == item_id)
     rows = [tuple(row) for row in session.execute(query).all()]
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -222,7 +228,8 @@ def inbox_page(session: Session, *, user: User, team_ids: frozenset[int],
             event_id=event.id, kind=event.kind, actor_name=actor_name or "Someone",
             step_name=step_name or "", excerpt=_excerpt(event.note) if visible else "",
             visible=visible, given_to=given_to.get(event.id, "")))
-    teams = team_news(session, user_id=user.id, team_ids=team_ids) if before is None else []
+    first = before is None and item_id is None
+    teams = team_news(session, user_id=user.id, team_ids=team_ids) if first else []
     return InboxPage(lines=lines, teams=teams,
                      next_before=lines[-1].item_id if more and lines else None)
 

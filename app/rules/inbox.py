@@ -310,11 +310,25 @@ def mark_read(session: Session, *, by: User, item_id: int) -> bool:
     return bool(getattr(result, "rowcount", 0))
 
 
+@one_transaction
+def open_item(session: Session, *, by: User, item_id: int) -> InboxItem | None:
+    """The person's item, marked read as they follow its link (None: no item of theirs).
+    Opening it again changes nothing more: it stays read, at the first time."""
+    session.execute(
+        update(InboxItem).where(col(InboxItem.id) == item_id, col(InboxItem.user_id) == by.id,
+                                col(InboxItem.read_at).is_(None)).values(read_at=utcnow()))
+    item = session.exec(select(InboxItem).where(
+        col(InboxItem.id) == item_id, col(InboxItem.user_id) == by.id)
+        .execution_options(populate_existing=True)).first()
+    session.commit()
+    return item
+
+
 def _look(session: Session, user_id: int, team_id: int, at: datetime) -> None:
     look = session.get(TeamLook, (user_id, team_id))
     if look is None:
         session.add(TeamLook(user_id=user_id, team_id=team_id, looked_at=at))
-    else:
+    elif look.looked_at < at:  # never back: a later look (another tab) stands
         look.looked_at = at
 
 
@@ -329,14 +343,21 @@ def look_at_team(session: Session, *, by: User, team_id: int) -> None:
 
 
 @one_transaction
-def mark_all_read(session: Session, *, by: User) -> None:
+def mark_all_read(session: Session, *, by: User, up_to: int | None = None,
+                  seen_at: datetime | None = None) -> None:
+    """Marks read what the person's page showed: their items up to `up_to` (the newest
+    item the page had; None: all of them) and their teams' news up to `seen_at` (when
+    the page was shown; None: now). What arrived after the page was shown stays unread:
+    nobody has seen it yet."""
     now = utcnow()
-    session.execute(update(InboxItem).where(col(InboxItem.user_id) == by.id,
-                                            col(InboxItem.read_at).is_(None))
-                    .values(read_at=now))
+    looked = now if seen_at is None else min(seen_at, now)
+    unread = [col(InboxItem.user_id) == by.id, col(InboxItem.read_at).is_(None)]
+    if up_to is not None:
+        unread.append(col(InboxItem.id) <= up_to)
+    session.execute(update(InboxItem).where(*unread).values(read_at=now))
     for team_id in session.exec(select(Membership.team_id)
                                 .where(Membership.user_id == by.id)).all():
-        _look(session, by.id, team_id, now)
+        _look(session, by.id, team_id, looked)
     session.commit()
 
 
