@@ -8,7 +8,7 @@ at its first row. Its cost is bounded by the cap and the person's teams, not by 
 number of requests, items or team members."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -21,13 +21,12 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    literal_column,
     or_,
 )
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
-from sqlmodel.sql.sqltypes import UTCDateTime
 
+from app.rules.team_looks import new_notices, new_open_tasks, team_mark
 from app.storage.models import (
     InboxItem,
     ServiceRequest,
@@ -44,28 +43,6 @@ UNREAD_CAP = 100  # the bell says "99+" past it
 PAGE_SIZE = 30
 EXCERPT = 160
 NOTICES_SHOWN = 5
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _since(user: ColumnElement[int], team: ColumnElement[int]) -> ColumnElement[datetime]:
-    """When the person last looked at the team's news; never: the epoch."""
-    mark = (select(TeamLook.looked_at)
-            .where(col(TeamLook.user_id) == user, col(TeamLook.team_id) == team)
-            .scalar_subquery())
-    return func.coalesce(mark, literal(_EPOCH, type_=UTCDateTime()))
-
-
-def _new_tasks(team: ColumnElement[int] | int, since: ColumnElement[datetime]) -> Any:
-    # `state = 'open'` inline, alone: the queue's index (team, state, opened_at) is one
-    # seek; saying is_queued() as well made SQLite scan the queued tasks (0.5 ms at 1M).
-    return (select(Task.id).where(col(Task.team_id) == team,
-                                  col(Task.state) == literal_column("'open'"),
-                                  col(Task.opened_at) > since))
-
-
-def _notices(team: ColumnElement[int] | int, since: ColumnElement[datetime]) -> Any:
-    return select(TeamNotice.id).where(col(TeamNotice.team_id) == team,
-                                       col(TeamNotice.created_at) > since)
 
 
 def _told_in_person(user: ColumnElement[int]) -> ColumnElement[bool]:
@@ -90,9 +67,9 @@ def bell_statement(teams: int) -> Select[Any]:
     total: ColumnElement[int] = personal
     for index in range(teams):
         team = bindparam(f"inbox_team{index}", type_=Integer)
-        since = _since(user, team)
-        news = or_(exists(_new_tasks(team, since)),
-                   exists(_notices(team, since).where(~_told_in_person(user))))
+        since = team_mark(user, team)
+        news = or_(exists(new_open_tasks(team, since)),
+                   exists(new_notices(team, since).where(~_told_in_person(user))))
         total = total + case((news, 1), else_=0)
     return core_select(total)
 
@@ -239,9 +216,9 @@ def team_news(session: Session, *, user_id: int, team_ids: frozenset[int]) -> li
     counted from the queue (not one item each), and the notices for the team."""
     news = []
     for team_id in sorted(team_ids):
-        since = _since(literal(user_id), literal(team_id))
+        since = team_mark(literal(user_id), literal(team_id))
         new_tasks = session.exec(select(func.count()).select_from(
-            _new_tasks(team_id, since).limit(UNREAD_CAP).subquery())).one()
+            new_open_tasks(team_id, since).limit(UNREAD_CAP).subquery())).one()
         notices = [
             Notice(request_id=notice.request_id, number=request_number(notice.request_id),
                    title=title, event_id=notice.event_id, actor_name=actor or "Someone",
