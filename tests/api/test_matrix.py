@@ -42,6 +42,8 @@ ENDPOINTS = [
      _writes(agent=403, lead=403, manager=403, other_team=404, admin=404)),
     ("GET", "/teams/it/tasks", None, _reads(requester=403, other_team=403, admin=403)),
     ("GET", "/search", None, _reads()),
+    ("GET", "/overview", None, _reads(requester=403, agent=403, lead=403, other_team=403,
+                                      admin=403)),
     ("POST", "/tasks/{task}/claim", None,
      _writes(requester=403, manager=403, other_team=404, admin=404)),
     ("POST", "/tasks/{task}/release", None,

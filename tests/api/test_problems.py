@@ -99,3 +99,4 @@ def test_a_missing_team_or_task_is_a_problem(api: Api, world: World):
     _is_problem(api.get("/teams/nope/tasks", world.tokens["agent"]), 404)
     _is_problem(api.post("/tasks/999999/claim", world.tokens["agent"]), 404)
     _is_problem(api.get("/services/nope", world.tokens["agent"]), 404)
+

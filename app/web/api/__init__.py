@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
-from app.web.api import requests, work
+from app.web.api import overview, requests, work
 from app.web.api.caller import Caller, RequireToken
 from app.web.api.idempotency import Replay, replayed
 from app.web.api.problems import PROBLEM_TYPE, Problem, install
@@ -50,6 +50,7 @@ def create_api() -> FastAPI:
 
     api.include_router(requests.router)
     api.include_router(work.router)
+    api.include_router(overview.router)
 
     @api.get("/openapi.json", include_in_schema=False)
     def openapi_document(caller: Caller) -> dict[str, Any]:
