@@ -32,3 +32,14 @@ def test_the_document_is_openapi_3_1_of_the_api_alone(api: Api, world: World):
     claim = document["paths"]["/tasks/{task_id}/claim"]["post"]
     assert "application/problem+json" in claim["responses"]["403"]["content"]
     assert any(p["name"] == "Idempotency-Key" for p in claim["parameters"])
+
+
+def test_the_document_links_a_filed_request_to_its_page_and_a_task_to_its_actions(
+        api: Api, world: World):
+    paths = api.get("/openapi.json", world.tokens["agent"]).json()["paths"]
+    filed = paths["/services/{slug}/requests"]["post"]["responses"]["201"]["links"]
+    page = paths["/requests/{request_id}"]["get"]["operationId"]
+    assert filed[page]["parameters"] == {"request_id": "$response.body#/id"}
+    queue = paths["/teams/{team_slug}/tasks"]["get"]["responses"]["200"]["links"]
+    claim = paths["/tasks/{task_id}/claim"]["post"]["operationId"]
+    assert queue[claim]["parameters"] == {"task_id": "$response.body#/tasks/0/id"}

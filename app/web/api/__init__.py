@@ -91,5 +91,38 @@ def _document(api: FastAPI) -> dict[str, Any]:
                     "description": "Send the same key with the same request to be "
                                    "answered the first answer again (kept 24 hours).",
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    _link(document)
     api.openapi_schema = document
     return document
+
+
+# How one answer leads to the next call (OpenAPI links): a client, and schemathesis's
+# stateful phase, follow a filed request to its page and a queue's task to its actions.
+_TASK_ACTIONS = ("claim", "release", "hand", "complete", "approve", "reject")
+_LINKS = {
+    ("post", "/services/{slug}/requests", "201"): {
+        "request_id": "$response.body#/id",
+        "to": [("get", "/requests/{request_id}"), ("post", "/requests/{request_id}/comments"),
+               ("post", "/requests/{request_id}/cancel")]},
+    ("get", "/requests/{request_id}", "200"): {
+        "task_id": "$response.body#/steps/0/id",
+        "to": [("post", f"/tasks/{{task_id}}/{action}") for action in _TASK_ACTIONS]},
+    ("get", "/teams/{team_slug}/tasks", "200"): {
+        "task_id": "$response.body#/tasks/0/id",
+        "to": [("post", f"/tasks/{{task_id}}/{action}") for action in _TASK_ACTIONS]},
+    ("post", "/tasks/{task_id}/claim", "200"): {
+        "task_id": "$response.body#/id",
+        "to": [("post", f"/tasks/{{task_id}}/{action}") for action in _TASK_ACTIONS[1:]]},
+}
+
+
+def _link(document: dict[str, Any]) -> None:
+    paths = document.get("paths", {})
+    for (method, path, status), link in _LINKS.items():
+        answer = paths[path][method]["responses"][status]
+        parameter = next(name for name in link if name != "to")
+        for target_method, target_path in link["to"]:
+            target = paths[target_path][target_method]
+            name = target["operationId"]
+            answer.setdefault("links", {})[name] = {
+                "operationId": name, "parameters": {parameter: link[parameter]}}
