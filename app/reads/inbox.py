@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from app.rules.team_looks import new_notices, new_open_tasks, team_mark
+from app.rules.team_looks import new_open_tasks, notices_for, team_mark, told_in_person
 from app.storage.models import (
     InboxItem,
     ServiceRequest,
@@ -45,14 +45,6 @@ EXCERPT = 160
 NOTICES_SHOWN = 5
 
 
-def _told_in_person(user: ColumnElement[int]) -> ColumnElement[bool]:
-    """Whether a team notice's event gave the person an item of their own (they follow
-    the request, or were mentioned): one event, one item, so the team's notice is not
-    shown to them (ix_inbox_item_event: one seek a notice)."""
-    return exists(select(InboxItem.id).where(col(InboxItem.event_id) == TeamNotice.event_id,
-                                             col(InboxItem.user_id) == user))
-
-
 @lru_cache(maxsize=32)
 def bell_statement(teams: int) -> Select[Any]:
     """The bell's count for a person in `teams` teams, as one statement with bound
@@ -68,8 +60,7 @@ def bell_statement(teams: int) -> Select[Any]:
     for index in range(teams):
         team = bindparam(f"inbox_team{index}", type_=Integer)
         since = team_mark(user, team)
-        news = or_(exists(new_open_tasks(team, since)),
-                   exists(new_notices(team, since).where(~_told_in_person(user))))
+        news = or_(exists(new_open_tasks(team, since)), exists(notices_for(team, since, user)))
         total = total + case((news, 1), else_=0)
     return core_select(total)
 
@@ -229,7 +220,7 @@ def team_news(session: Session, *, user_id: int, team_ids: frozenset[int]) -> li
                 .join(TimelineEvent, col(TimelineEvent.id) == TeamNotice.event_id)
                 .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
                 .where(col(TeamNotice.team_id) == team_id, col(TeamNotice.created_at) > since,
-                       ~_told_in_person(literal(user_id)))
+                       ~told_in_person(literal(user_id)))
                 .order_by(col(TeamNotice.created_at).desc()).limit(NOTICES_SHOWN))]
         if new_tasks or notices:
             team = session.get_one(Team, team_id)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 from app.storage.db import one_transaction
-from app.storage.models import Membership, Task, TeamLook, TeamNotice, User, utcnow
+from app.storage.models import InboxItem, Membership, Task, TeamLook, TeamNotice, User, utcnow
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -43,6 +43,21 @@ def new_notices(team: ColumnElement[int] | int, since: ColumnElement[datetime]) 
                                        col(TeamNotice.created_at) > since)
 
 
+def told_in_person(user: ColumnElement[int]) -> ColumnElement[bool]:
+    """Whether a team notice's event gave the person an item of their own (they follow
+    the request, or were mentioned): one event, one item (app.rules.inbox), so the team's
+    notice is not theirs to see, nor to wait for (ix_inbox_item_event: one seek a
+    notice). Said of the TeamNotice of the statement around it."""
+    return exists(select(InboxItem.id).where(col(InboxItem.event_id) == TeamNotice.event_id,
+                                             col(InboxItem.user_id) == user))
+
+
+def notices_for(team: ColumnElement[int] | int, since: ColumnElement[datetime],
+                user: ColumnElement[int]) -> Any:
+    """The team's notices newer than `since` that are the person's to see."""
+    return new_notices(team, since).where(~told_in_person(user))
+
+
 def queue_look_due(session: Session, *, user_id: int, team_id: int) -> bool:
     """Whether opening the team's queue page moves the person's mark (look_at_queue): they
     are a member, an open task is newer than their mark, and no notice is (one read, each
@@ -54,7 +69,7 @@ def queue_look_due(session: Session, *, user_id: int, team_id: int) -> bool:
     return bool(session.execute(select(and_(
         exists().where(col(Membership.team_id) == team, col(Membership.user_id) == user),
         exists(new_open_tasks(team, since)),
-        ~exists(new_notices(team, since)),
+        ~exists(notices_for(team, since, user)),
     ))).scalar())
 
 
@@ -69,7 +84,7 @@ def look_at_queue(session: Session, *, by: User, team_id: int) -> None:
     insert_into = (postgresql_insert if session.get_bind().dialect.name == "postgresql"
                    else sqlite_insert)
     mark = cast(ColumnElement[datetime], TeamLook.looked_at)
-    unseen_notice = new_notices(team_id, mark).correlate(TeamLook)
+    unseen_notice = notices_for(team_id, mark, literal(by.id)).correlate(TeamLook)
     session.execute(
         insert_into(TeamLook).values(user_id=by.id, team_id=team_id, looked_at=now)
         .on_conflict_do_update(index_elements=["user_id", "team_id"],

@@ -127,3 +127,24 @@ def test_a_managers_comment_for_the_team_keeps_the_mark_where_it_is(
     assert team_look_writes == []
     page = web.get("/inbox").text
     assert "Who can take this?" in page and "1 new task in IT Support" in page
+
+
+def test_a_managers_comment_told_to_the_member_in_person_does_not_hold_the_mark(
+    web: WebClient, make, people, team_look_writes
+):
+    """The member follows the request, so the comment is their own item and the team's
+    notice is not theirs (one event, one item): it neither shows in the team's entry nor
+    keeps the queue page from moving their mark."""
+    service = make.service(steps=[("it", "task")])
+    request = make.request(service, people.requester, {"summary": "Unclaimed"})
+    web.login(people.member)
+    assert web.post(f"/requests/{request.id}/follow").status_code == 303
+    web.login(people.manager)
+    assert web.post(f"/requests/{request.id}/comments",
+                    {"body": "Who can take this?"}).status_code == 303
+    web.login(people.member)
+    web.get("/queues/it")
+    assert len(team_look_writes) == 1
+    page = web.get("/inbox").text
+    assert "new task" not in page and "(manager) commented" not in page
+    assert "Maria Manager</strong> commented on" in page and bell(page) == "1"
