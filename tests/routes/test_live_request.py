@@ -1,14 +1,19 @@
 """The live request page (issue 14, item 4): the poll a request page makes, per role;
 its "nothing changed" answer, what it swaps in when something did, and that a
-requester's page never learns of an internal note (rule 6)."""
+requester's page never learns of an internal note (rule 6). Its trigger has no filter
+expression (htmx's allowEval is off: a filter threw and let every event through); it is
+paused while the tab is hidden by static/visible-poll.js. A closed request (completed,
+rejected, cancelled) is not polled, and the update that closes one takes the poll and
+the Cancel form away."""
 
 import html
 import re
+from pathlib import Path
 
 import pytest
 
-from app.rules.requests import add_comment
-from app.rules.tasks import approve_task, claim_task
+from app.rules.requests import add_comment, cancel_request
+from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
 from app.storage.models import ServiceRequest
 from tests.web import text_of
 
@@ -122,3 +127,72 @@ def test_the_poll_wants_a_signed_in_person_and_a_sane_version(web, desk, filed):
 def test_a_page_showing_earlier_events_does_not_poll(web, desk, filed):
     page = web.login(desk.rita).get(f"/requests/{filed.id}?before=999999")
     assert 'id="request-live"' not in page.text
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def test_no_template_has_a_trigger_filter_with_an_expression():
+    # htmx evaluates [...] with eval, which base.html's htmx config forbids.
+    for template in TEMPLATES.rglob("*.html"):
+        for trigger in re.findall(r'hx-trigger="([^"]*)"', template.read_text()):
+            assert "[" not in trigger, (template.name, trigger)
+
+
+def test_an_open_requests_page_polls_only_in_view(web, desk, filed):
+    page = web.login(desk.rita).get(f"/requests/{filed.id}")
+    live = re.search(r'<div id="request-live"[^>]*>', page.text)
+    assert live is not None
+    assert 'hx-trigger="every 15s, visible-again"' in live.group(0)
+    assert "data-poll-when-visible" in live.group(0)
+    assert '<script src="/static/visible-poll.js" defer></script>' in page.text
+    assert '<div id="request-cancel">' in page.text and "Cancel this request" in page.text
+
+
+def _close(session, make, desk, filed, how: str) -> None:  # type: ignore[no-untyped-def]
+    approval, work = make.tasks(filed)
+    if how == "rejected":
+        reject_task(session, task=approval, by=desk.dana, reason="Over budget")
+    elif how == "cancelled":
+        cancel_request(session, service_request=filed, by=desk.rita, reason="Not needed")
+    else:
+        approve_task(session, task=approval, by=desk.dana, note="Fine")
+        complete_task(session, task=work, by=desk.ivan, note="Delivered")
+
+
+@pytest.mark.parametrize("how", ["completed", "rejected", "cancelled"])
+def test_a_closed_requests_page_does_not_poll(web, session, make, desk, filed, how):
+    _close(session, make, desk, filed, how)
+    session.refresh(filed)
+    assert filed.state == how
+    page = web.login(desk.rita).get(f"/requests/{filed.id}")
+    assert page.status_code == 200
+    assert 'id="request-live"' not in page.text
+    assert "Cancel this request" not in page.text
+
+
+@pytest.mark.parametrize("how", ["completed", "rejected", "cancelled"])
+def test_the_update_that_closes_the_request_ends_the_poll_and_the_cancel_form(
+    web, session, make, desk, filed, how
+):
+    url = poll_url(web.login(desk.rita).get(f"/requests/{filed.id}"))
+    _close(session, make, desk, filed, how)
+    response = web.get(url, htmx=True)
+    assert response.status_code == 200
+    # The answer replaces #request-live (outerHTML) with no new poll: polling ends.
+    assert 'id="request-live"' not in response.text
+    assert '<div id="request-cancel" hx-swap-oob="true"></div>' in response.text
+    assert '<div id="request-head" hx-swap-oob="true">' in response.text
+    assert how.capitalize() in text_of(response)
+
+
+def test_an_update_that_leaves_the_request_open_keeps_the_poll_and_the_cancel_form(
+    web, session, make, desk, filed
+):
+    url = poll_url(web.login(desk.rita).get(f"/requests/{filed.id}"))
+    approve_task(session, task=make.tasks(filed)[0], by=desk.dana, note="Fine")
+    response = web.get(url, htmx=True)
+    assert 'id="request-live"' in response.text
+    assert 'id="request-cancel"' not in response.text  # what she types in it is kept
+
+
