@@ -6,12 +6,16 @@ answer of a change is kept in the change's own transaction."""
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
-from app.storage.api_tables import IdempotentAnswer
+from app.rules.requests import COMMENTS_PER_MINUTE
+from app.storage.api_tables import ApiToken, IdempotentAnswer
 from app.storage.clock import frozen_at
 from app.storage.models import ServiceRequest, TimelineEvent, utcnow
 from app.web.api import idempotency
+from app.web.api.caller import ApiCaller
+from app.web.api.problems import ApiProblem
 from tests.api.conftest import Api, World
 
 KEY = {"Idempotency-Key": "7b0c9c1e-retry-me"}
@@ -115,3 +119,61 @@ def test_the_answer_of_a_change_is_kept_in_the_changes_transaction(
     again = api.post(f"/tasks/{world.task.id}/complete", token, json={"note": "ok"},
                      headers=KEY)
     assert again.content == first.content
+
+
+def test_a_refusal_that_passes_with_time_is_not_kept(api: Api, world: World,
+                                                     session: Session):
+    # Rita posts as many comments as a minute allows; the next, with a key, is refused
+    # (429 with Retry-After), and the same send after the wait is taken, not replayed.
+    token = world.tokens["requester"]
+    path = f"/requests/{world.laptop.id}/comments"
+    start = utcnow()
+    with frozen_at(start):
+        for number in range(COMMENTS_PER_MINUTE):
+            assert api.post(path, token, json={"body": f"c{number}"}).status_code == 201
+        refused = api.post(path, token, json={"body": "one more"}, headers=KEY)
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert _count(session, IdempotentAnswer) == 0
+    with frozen_at(start + timedelta(minutes=2)):
+        later = api.post(path, token, json={"body": "one more"}, headers=KEY)
+    assert later.status_code == 201 and "idempotent-replayed" not in later.headers
+    assert later.json()["note"] == "one more"
+
+
+def _kept_elsewhere(session: Session, world: World, fingerprint: str) -> idempotency.IdempotencyKey:
+    """A key another send (at once with this one) kept first, with `fingerprint`; and
+    this send's key, with another request's fingerprint."""
+    caller_token = session.exec(select(ApiToken).where(
+        ApiToken.user_id == world.people["agent"].id, ApiToken.name == "script")).one()
+    session.add(IdempotentAnswer(token_id=caller_token.id, key=KEY["Idempotency-Key"],
+                                 fingerprint=fingerprint, status=200, body="{}",
+                                 created_at=utcnow()))
+    session.commit()
+    return idempotency.IdempotencyKey(caller_token.id, KEY["Idempotency-Key"], "this send")
+
+
+def test_the_race_fallback_of_a_refusal_checks_the_request(session: Session, world: World):
+    mine = _kept_elsewhere(session, world, "another request")
+    with pytest.raises(ApiProblem) as reused:
+        idempotency._store_alone(session, mine, 409, "{}")
+    assert (reused.value.status, reused.value.kind) == (422, "key-reused")
+
+
+def test_the_race_fallback_of_a_change_checks_the_request(session: Session, world: World):
+    mine = _kept_elsewhere(session, world, "another request")
+    caller = ApiCaller(user=world.people["agent"], token_id=mine.token_id,
+                       token_name="script", read_only=False, team_ids=frozenset())
+
+    def lost_the_race() -> None:
+        raise IntegrityError("INSERT INTO idempotent_answer", {}, Exception("duplicate"))
+
+    with pytest.raises(ApiProblem) as reused:
+        idempotency.run_change(session, caller, mine, lost_the_race,
+                               lambda _made, _acting: (200, {}))
+    assert (reused.value.status, reused.value.kind) == (422, "key-reused")
+
+
+def test_the_race_fallback_replays_the_same_request(session: Session, world: World):
+    mine = _kept_elsewhere(session, world, "this send")
+    answer = idempotency._store_alone(session, mine, 409, "{}")
+    assert answer.status_code == 200 and answer.headers["idempotent-replayed"] == "true"

@@ -7,9 +7,11 @@ The first answer is stored in the transaction of the change it answers, so a cha
 never made without its answer kept nor kept without its change: the change's rule runs
 inside app.rules.acting's context, and when it commits, a before_commit hook adds the
 answer (built from what the rule recorded). Answers that changed nothing (a refusal, a
-request filed earlier with the same key) are stored on their own afterwards. Two sends
-of one key at once: the second's insert of the key fails at its commit, which rolls its
-change back, and it answers with the first's stored answer.
+request filed earlier with the same key) are stored on their own afterwards, except a
+refusal that passes with time (429, or one with a Retry-After), which is not kept. Two
+sends of one key at once: the second's insert of the key fails at its commit, which
+rolls its change back, and it answers with the first's stored answer (or the key-reused
+problem, when the first was another request).
 """
 
 import hashlib
@@ -81,12 +83,30 @@ async def idempotency_key(request: Request, caller: Caller,
         request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
     stored = await run_in_threadpool(_stored, session, caller.token_id, key)
     if stored is not None:
-        if stored.fingerprint != fingerprint:
-            raise ApiProblem(422, f"This {HEADER} was sent before with another request: "
-                                  "use a new key for a new request.", kind="key-reused",
-                             errors={HEADER: "Used before with another request."})
-        raise Replay(stored)
+        raise _replay_of(stored, fingerprint)
     return IdempotencyKey(caller.token_id, key, fingerprint)
+
+
+def _replay_of(stored: IdempotentAnswer, fingerprint: str) -> Replay | ApiProblem:
+    """The stored answer to send again, or the key-reused problem when the key was
+    kept with another request."""
+    if stored.fingerprint != fingerprint:
+        return ApiProblem(422, f"This {HEADER} was sent before with another request: "
+                               "use a new key for a new request.", kind="key-reused",
+                          errors={HEADER: "Used before with another request."})
+    return Replay(stored)
+
+
+def _first_answer(session: Session, key: IdempotencyKey) -> Response | None:
+    """After another send of this key kept its answer first (at once with this one):
+    that answer, or the key-reused problem when that send's request was another."""
+    first = _stored(session, key.token_id, key.key)
+    if first is None:
+        return None
+    found = _replay_of(first, key.fingerprint)
+    if isinstance(found, ApiProblem):
+        raise found
+    return replayed(found)
 
 
 KeyDep = Annotated[IdempotencyKey | None, Depends(idempotency_key)]
@@ -113,9 +133,9 @@ def _store_alone(session: Session, key: IdempotencyKey, status: int, body: str) 
         session.commit()
     except IntegrityError:
         session.rollback()
-        first = _stored(session, key.token_id, key.key)
+        first = _first_answer(session, key)
         if first is not None:
-            return replayed(Replay(first))
+            return first
         raise
     return _response(status, body)
 
@@ -157,15 +177,20 @@ def run_change(session: Session, caller: ApiCaller, key: IdempotencyKey | None,
         found = domain_problem(refused)
         body = _encoded(problem_body(found.status, found.detail, kind=found.kind,
                                      errors=found.errors))
-        response = _store_alone(session, key, found.status, body)
+        if found.status == 429 or getattr(refused, "retry_after", None):
+            # A refusal that passes with time is not the key's answer: the same send,
+            # after the wait, is tried again.
+            response = _response(found.status, body)
+        else:
+            response = _store_alone(session, key, found.status, body)
         response.headers.update(found.headers)
         return response
     except IntegrityError:
         # Another send of this key committed first; this one's change was rolled back.
-        first = _stored(session, key.token_id, key.key) if key else None
+        first = _first_answer(session, key) if key else None
         if first is None:
             raise
-        return replayed(Replay(first))
+        return first
     finally:
         event.remove(session, "before_commit", keep_with_commit)
     if kept:
