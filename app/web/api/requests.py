@@ -36,6 +36,7 @@ from app.web.api.schemas import (
     ServiceSummary,
     event_out,
     filed,
+    public_step,
     request_out,
     request_summary,
     service_summary,
@@ -69,7 +70,7 @@ def show_service(slug: Slug, session: SessionDep, caller: Caller) -> Any:
     definition = definition_of(version)
     return {**service_summary(service).model_dump(), "version": version.number,
             "ordering": definition.ordering, "fields": definition.fields,
-            "steps": definition.steps}
+            "steps": [public_step(step) for step in definition.steps]}
 
 
 def form_values(answers: Mapping[str, AnswerValue]) -> dict[str, list[str]]:

@@ -5,7 +5,7 @@ database: the reads (app.reads.*) did."""
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.format.definitions import FieldDefinition, StepDefinition
 from app.reads.my_requests import RequestLine
@@ -18,6 +18,17 @@ from app.storage.models import Service, ServiceRequest, Task, TimelineEvent
 # e-mail), a number, a checkbox's true or false, a multi-select's options, or null.
 AnswerValue = str | int | float | bool | list[str] | None
 MAX_ANSWERS = 200
+NOT_TEXT = "Not storable text: it holds a lone surrogate (\\ud800-\\udfff)."
+
+
+def storable(text: str) -> bool:
+    """Whether text is real Unicode: JSON may carry a lone surrogate (\\ud800), which
+    can be neither stored nor sent back, so it is refused by the field (422), not a 500."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ServiceSummary(BaseModel):
@@ -25,6 +36,24 @@ class ServiceSummary(BaseModel):
     name: str
     category: str
     description: str
+
+
+class PublicStep(BaseModel):
+    """A step as anyone may see it: its instructions are for its team only (the
+    request page shows them to the step's team alone), so they are not here."""
+
+    name: str
+    team: str
+    kind: Literal["task", "approval"]
+    condition: str | None = None
+    stage: int | None = None
+    target_hours: float | None = None
+    target_business_days: int | None = None
+    requester_may_approve: bool | None = None
+
+
+def public_step(step: StepDefinition) -> dict[str, Any]:
+    return step.model_dump(include=set(PublicStep.model_fields))
 
 
 class ServiceOut(ServiceSummary):
@@ -35,7 +64,7 @@ class ServiceOut(ServiceSummary):
                                      "request to be told if the form changed meanwhile.")
     ordering: Literal["enforced", "flexible"]
     fields: list[FieldDefinition]
-    steps: list[StepDefinition]
+    steps: list[PublicStep]
 
 
 class NewRequest(BaseModel):
@@ -46,6 +75,16 @@ class NewRequest(BaseModel):
     version: int | None = Field(default=None, ge=1, le=2**31 - 1, description=(
         "The version the answers were written for; when the service has a newer one, "
         "nothing is filed (409)."))
+
+    @field_validator("answers")
+    @classmethod
+    def _answers_are_text(cls, answers: dict[str, AnswerValue]) -> dict[str, AnswerValue]:
+        for name, value in answers.items():
+            texts = value if isinstance(value, list) else [value]
+            if not storable(name) or not all(
+                    storable(text) for text in texts if isinstance(text, str)):
+                raise ValueError(NOT_TEXT)
+        return answers
 
 
 class Filed(BaseModel):

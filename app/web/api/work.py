@@ -131,16 +131,16 @@ def hand(task_id: TaskId, body: HandIn, session: SessionDep, caller: Writer,
 
 @router.post("/tasks/{task_id}/complete", response_model=TaskOut,
              summary="Complete a task (claiming it on the way)")
-def complete(task_id: TaskId, body: NoteIn, session: SessionDep, caller: Writer,
-             key: KeyDep) -> Response:
+def complete(task_id: TaskId, session: SessionDep, caller: Writer, key: KeyDep,
+             body: NoteIn = NoteIn()) -> Response:  # noqa: B008 (no body: no note)
     task = task_for_worker(session, caller, task_id)
     return _act(session, caller, key, task,
                 lambda: complete_task(session, task=task, by=caller.user, note=body.note))
 
 
 @router.post("/tasks/{task_id}/approve", response_model=TaskOut, summary="Approve an approval")
-def approve(task_id: TaskId, body: NoteIn, session: SessionDep, caller: Writer,
-            key: KeyDep) -> Response:
+def approve(task_id: TaskId, session: SessionDep, caller: Writer, key: KeyDep,
+            body: NoteIn = NoteIn()) -> Response:  # noqa: B008 (no body: no note)
     task = task_for_worker(session, caller, task_id)
     return _act(session, caller, key, task,
                 lambda: approve_task(session, task=task, by=caller.user, note=body.note))
