@@ -95,3 +95,17 @@ def test_a_task_is_done_with_no_body(api: Api, world: World, action: str):
     answer = api.post(f"/tasks/{task.id}/{action}", world.tokens["agent"])
     assert answer.status_code == 200, answer.text
     assert answer.json()["state"] in {"done", "approved"}
+
+
+def test_an_internal_note_reaches_the_team_and_never_the_requester(api: Api, world: World):
+    """Rule 6 through the API's content, not only its statuses: the agent's internal
+    note is on the request for the agent's token, and absent for the requester's."""
+    note = "Warranty voided, do not tell yet"
+    posted = api.post(f"/requests/{world.laptop.id}/comments", world.tokens["agent"],
+                      json={"body": note, "internal": True})
+    assert posted.status_code == 201
+    seen_by_agent = api.get(f"/requests/{world.laptop.id}", world.tokens["agent"])
+    seen_by_requester = api.get(f"/requests/{world.laptop.id}", world.tokens["requester"])
+    assert seen_by_agent.status_code == seen_by_requester.status_code == 200
+    assert note in seen_by_agent.text
+    assert note not in seen_by_requester.text
