@@ -71,7 +71,7 @@ from sqlmodel import Session, col, select
 
 from app.rules.errors import NotAllowed
 from app.rules.policy import may_see_request
-from app.storage.db import one_transaction
+from app.storage.db import in_batch, one_transaction
 from app.storage.models import (
     EventKind,
     InboxItem,
@@ -143,6 +143,8 @@ def _note_events(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _deliver_pending(session: Session) -> None:
+    if in_batch():  # the batch writes these once, at its own commit
+        return
     if session.new or session.dirty:
         session.flush()  # the commit's own flush comes after this hook
     pending: dict[int, _Noted] | None = session.info.pop(_PENDING, None)
@@ -152,8 +154,32 @@ def _deliver_pending(session: Session) -> None:
     by_request: dict[int, list[_Event]] = defaultdict(list)
     for noted in pending.values():
         by_request[noted.event.request_id].append(noted.event)
-    for request_id, request_events in by_request.items():
-        _deliver(session, request_id, sorted(request_events), holders)
+    # What every request's delivery reads, read once for the commit (a bulk action
+    # delivers for up to 100 requests), and its items written in one statement.
+    rows: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
+    ids = sorted(by_request)
+    for start in range(0, len(ids), _READ_AT_ONCE):
+        chunk = ids[start:start + _READ_AT_ONCE]
+        requests = session.exec(select(ServiceRequest)
+                                .where(col(ServiceRequest.id).in_(chunk))).all()
+        choices: dict[int, dict[int, bool]] = defaultdict(dict)
+        for request_id, user_id, following in session.exec(
+                select(RequestFollow.request_id, RequestFollow.user_id,
+                       RequestFollow.following)
+                .where(col(RequestFollow.request_id).in_(chunk))):
+            choices[request_id][user_id] = following
+        for request in requests:
+            _deliver(session, request, sorted(by_request[request.id]), holders,
+                     choices[request.id], rows, notices)
+    if rows:
+        session.execute(insert(InboxItem), rows)
+    if notices:
+        session.execute(insert(TeamNotice), notices)
+
+
+# The most requests whose deliveries are read in one statement.
+_READ_AT_ONCE = 500
 
 
 def _within(transaction: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:
@@ -180,8 +206,10 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
             del pending[event_id]
 
 
-def followers(session: Session, *, request: ServiceRequest) -> set[int]:
-    """Who follows the request (before rule 6 is asked): see the module's docstring."""
+def followers(session: Session, *, request: ServiceRequest,
+              choices: dict[int, bool] | None = None) -> set[int]:
+    """Who follows the request (before rule 6 is asked): see the module's docstring.
+    `choices`: who chose to follow it or to stop, when read already."""
     people = {request.requester_id}
     people.update(actor for actor in session.exec(
         select(TimelineEvent.actor_id).distinct()
@@ -190,9 +218,11 @@ def followers(session: Session, *, request: ServiceRequest) -> set[int]:
     people.update(holder for holder in session.exec(
         select(Task.assignee_id).distinct()
         .where(Task.request_id == request.id)) if holder is not None)
-    for user_id, following in session.exec(
+    if choices is None:
+        choices = dict(session.exec(
             select(RequestFollow.user_id, RequestFollow.following)
-            .where(RequestFollow.request_id == request.id)):
+            .where(RequestFollow.request_id == request.id)).all())
+    for user_id, following in choices.items():
         if following:
             people.add(user_id)
         else:
@@ -226,12 +256,13 @@ def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[i
         col(User.id).in_(wanted), sees_request(request, notes=notes))).all())
 
 
-def _deliver(session: Session, request_id: int, events: list[_Event],
-             holders: dict[int, int | None]) -> None:
-    request = session.get_one(ServiceRequest, request_id)
+def _deliver(session: Session, request: ServiceRequest, events: list[_Event],
+             holders: dict[int, int | None], choices: dict[int, bool],
+             rows: list[dict[str, Any]], notices: list[dict[str, Any]]) -> None:
+    """Adds the items (and team notices) of one request's `events` to `rows` (and
+    `notices`); `choices`: who chose to follow the request (True) or to stop (False)."""
+    request_id = request.id
     follows: set[int] | None = None
-    rows: list[dict[str, Any]] = []
-    notices: list[dict[str, Any]] = []
     moved = False
     told: set[tuple[int, int]] = set()  # (person, event): one event, one item a person
 
@@ -259,31 +290,21 @@ def _deliver(session: Session, request_id: int, events: list[_Event],
             internal = noted.kind == EventKind.note or noted.is_internal
             mentioned = set(session.exec(select(Mention.user_id)
                                          .where(Mention.event_id == noted.id)).all())
-            follows = follows if follows is not None else followers(session, request=request)
+            follows = follows if follows is not None else followers(
+                session, request=request, choices=choices)
             add(mentioned, noted, "mention", notes=internal)
             add(follows - mentioned, noted, "note" if internal else "comment", notes=internal)
             if not internal:
                 notices.extend(_team_notices(session, request, noted))
         elif noted.kind == EventKind.task_opened and not moved:
             moved = True  # one item for a stage, however many of its tasks open
-            explicit = set(session.exec(
-                select(RequestFollow.user_id).where(RequestFollow.request_id == request_id,
-                                                    col(RequestFollow.following))).all())
-            unfollowed = _unfollowed(session, request_id)
+            explicit = {person for person, following in choices.items() if following}
+            unfollowed = {person for person, following in choices.items() if not following}
             add(({request.requester_id} | explicit) - unfollowed, noted, "moved")
         elif noted.kind in FINISHED_KINDS:
-            follows = follows if follows is not None else followers(session, request=request)
+            follows = follows if follows is not None else followers(
+                session, request=request, choices=choices)
             add(follows, noted, "finished")
-    if rows:
-        session.execute(insert(InboxItem), rows)
-    if notices:
-        session.execute(insert(TeamNotice), notices)
-
-
-def _unfollowed(session: Session, request_id: int) -> set[int]:
-    return set(session.exec(select(RequestFollow.user_id).where(
-        RequestFollow.request_id == request_id,
-        RequestFollow.following == False)).all())  # noqa: E712
 
 
 def _team_notices(session: Session, request: ServiceRequest,

@@ -5,7 +5,7 @@ or 403, and the pages ask here what to offer.
 
 A deactivated person may do nothing: they cannot sign in, and a rule given one refuses."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import exists
@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import ServiceDefinition
 from app.rules.catalog import definition_of
+from app.storage.db import kept_for_the_transaction
 from app.storage.models import Membership, ServiceRequest, ServiceVersion, StepKind, Task, User
 
 
@@ -29,6 +30,8 @@ def is_active_member(
     other, and either finds the person gone or sees the claim to return. A check that
     waited re-reads the rows as committed, so a removed member is not found. (SQLite's
     one writer at a time serializes them already.)"""
+    if lock and (user_id, team_id) in session.info.get(_HELD, ()):
+        return True  # checked and locked in this transaction already (hold_members)
     query = (
         select(Membership.user_id)
         .join(User, col(User.id) == Membership.user_id)
@@ -38,6 +41,25 @@ def is_active_member(
     if lock:
         query = query.with_for_update(read=True)
     return session.exec(query).first() is not None
+
+
+# (person, team) memberships checked and locked for the rest of the session's transaction.
+_HELD = "members_held_for_the_transaction"
+
+
+def hold_members(session: Session, *, user_ids: Iterable[int], team_id: int) -> None:
+    """For a batch of changes in one transaction (app.rules.bulk): checks and locks each
+    person's membership of the team once, outside the batch's savepoints, so the lock
+    lasts until the commit; is_active_member(lock=True) then answers for them without
+    asking again. Whoever is not an active member is simply not held: each change asks
+    and refuses as usual."""
+    held: set[tuple[int, int]] = session.info.setdefault(_HELD, set())
+    for user_id in user_ids:
+        if is_active_member(session, user_id=user_id, team_id=team_id, lock=True):
+            held.add((user_id, team_id))
+
+
+kept_for_the_transaction(_HELD)
 
 
 def has_team_on_request(session: Session, *, user: User, request_id: int) -> bool:

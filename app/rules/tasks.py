@@ -26,7 +26,7 @@ from app.rules.progress import (
     record_event,
     set_task_state,
 )
-from app.storage.db import one_transaction
+from app.storage.db import commit_change, one_transaction
 from app.storage.models import (
     EventKind,
     RequestState,
@@ -87,7 +87,7 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
         raise InvalidTransition("You have already claimed this task.")
     _claim_on_the_way(session, request, task, by, utcnow())
     request.updated_at = task.state_changed_at
-    session.commit()
+    commit_change(session)
     return task
 
 
@@ -105,7 +105,7 @@ def release_task(session: Session, *, task: Task, by: User) -> Task:
     record_event(session, request, kind=EventKind.released, by=by, task=task, note=note,
                  at=now)
     request.updated_at = now
-    session.commit()
+    commit_change(session)
     return task
 
 
@@ -152,7 +152,7 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     record_event(session, request, kind=EventKind.handed, by=by, task=task,
                  note=f"Handed to {to.name}", at=now)
     request.updated_at = now
-    session.commit()
+    commit_change(session)
     return task
 
 
@@ -194,7 +194,7 @@ def assign_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     record_event(session, request, kind=EventKind.assigned, by=by, task=task,
                  note=f"Assigned to {to.name}{taken}", at=now)
     request.updated_at = now
-    session.commit()
+    commit_change(session)
     return task
 
 
@@ -225,7 +225,7 @@ def _finish(
     else:
         advance(session, request, tasks, by=by, at=now)
     request.updated_at = now
-    session.commit()
+    commit_change(session)
     return task
 
 

@@ -1,5 +1,6 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -99,10 +100,14 @@ def one_transaction(
     rule: Callable[Concatenate[Session, P], R],
 ) -> Callable[Concatenate[Session, P], R]:
     """Wraps a rule that changes state: it runs in one write transaction, which the rule
-    commits when done; if the rule raises, everything it did is rolled back."""
+    commits when done (commit_change); if the rule raises, everything it did is rolled
+    back. Inside one_batch, the rule runs in a savepoint of the batch's transaction
+    instead: its refusal rolls back only what it did."""
 
     @wraps(rule)
     def run(session: Session, *args: P.args, **kwargs: P.kwargs) -> R:
+        if _batched.get():
+            return _in_savepoint(session, rule, *args, **kwargs)
         begin_write(session)
         try:
             return rule(session, *args, **kwargs)
@@ -111,6 +116,115 @@ def one_transaction(
             raise
 
     return run
+
+
+def commit_change(session: Session) -> None:
+    """A rule's commit: the end of its transaction, or inside one_batch nothing (the
+    rule's savepoint is released by one_transaction and the batch commits once)."""
+    if not _batched.get():
+        session.commit()
+
+
+# Inside one_batch: the rules of one_transaction run in savepoints of one transaction.
+_batched: ContextVar[bool] = ContextVar("baton_batched", default=False)
+
+
+@contextmanager
+def one_batch(session: Session) -> Iterator[None]:
+    """Several changes of state, each through its rule, in one write transaction that
+    commits once at the end: what each commit does besides (counters, figures, search
+    documents, inbox items, page versions: the session's before_commit hooks, which
+    gather their rows in `session.info`) is written once for the whole batch. Each rule
+    runs in a savepoint, so a rule that refuses rolls back only its own change; anything
+    else raised rolls the whole batch back."""
+    begin_write(session)
+    token = _batched.set(True)
+    try:
+        yield
+    except BaseException:
+        _batched.reset(token)
+        session.rollback()
+        raise
+    _batched.reset(token)
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def in_batch() -> bool:
+    """True while one_batch runs: a rule's savepoint is released, not committed, and the
+    before_commit hooks leave their gathered rows for the batch's own commit."""
+    return _batched.get()
+
+
+def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    # The hooks note their rows when a rule calls them (before any flush) as well as at
+    # flushes: a savepoint's rollback cannot take those notes back, so they are kept as
+    # they were before the rule and put back if it refuses.
+    notes = _copy_of_notes(session.info)
+    savepoint = session.begin_nested()
+    try:
+        result = rule(session, *args, **kwargs)
+        session.info[_RELEASING] = True
+        try:
+            savepoint.commit()
+        finally:
+            session.info.pop(_RELEASING, None)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        for key in [key for key in session.info if key.startswith(_NOTES)]:
+            del session.info[key]
+        session.info.update(notes)
+        raise
+    return result
+
+
+# The prefix of the `session.info` keys under which the commit hooks gather their rows.
+_NOTES = "baton_"
+_RELEASING = "releasing_a_savepoint"
+
+
+def _copy_of_notes(info: dict[Any, Any]) -> dict[str, Any]:
+    """The hooks' notes, copied two levels deep: their collections and the counters in
+    them (app.storage.work_counts keeps a Counter a key); what they hold is not changed
+    in place."""
+    def copied(value: Any) -> Any:
+        if isinstance(value, dict):
+            return type(value)({key: copied(item) for key, item in value.items()}) \
+                if not isinstance(value, Counter) else Counter(value)
+        if isinstance(value, list | set):
+            return type(value)(value)
+        return value
+    return {key: copied(value) for key, value in info.items()
+            if isinstance(key, str) and key.startswith(_NOTES)}
+
+
+def kept_for_the_transaction(*keys: str) -> None:
+    """Says that these `session.info` keys hold notes for the session's transaction: they
+    are dropped when it commits or rolls back, not when one of its savepoints does."""
+
+    @event.listens_for(Session, "after_commit")
+    def _committed(session: Session) -> None:
+        if not session.in_nested_transaction():  # a savepoint's release ends nothing
+            for key in keys:
+                session.info.pop(key, None)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _rolled_back(session: Session, transaction: Any) -> None:
+        if not transaction.nested:
+            for key in keys:
+                session.info.pop(key, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _no_commit_inside_a_batch(session: Session) -> None:
+    # A rule that called session.commit() itself inside one_batch would commit the
+    # batch so far, half done; commit_change is the batch-aware commit.
+    if _batched.get() and not session.info.get(_RELEASING):
+        raise RuntimeError("A rule committed inside one_batch: use commit_change.")
 
 
 @lru_cache

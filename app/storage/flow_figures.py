@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.storage.db import in_batch, kept_for_the_transaction
 from app.storage.models import (
     EventKind,
     RequestLeadTime,
@@ -215,6 +216,8 @@ def _lead_row(request_id: int, row: LeadTime) -> dict[str, Any]:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if in_batch():  # the batch writes these once, at its own commit
+        return
     if not session.info.get(_PENDING):
         return
     session.flush()  # the change's rows (and its "claimed" event) first
@@ -298,16 +301,7 @@ def _insert(connection: Connection, figures: Figures) -> None:
             connection.execute(_upsert_statement(dialect, weekly), weekly_rows)
 
 
-@event.listens_for(Session, "after_commit")
-def _forget_claims(session: Session) -> None:
-    session.info.pop(_CLAIMS, None)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, transaction: Any) -> None:
-    if not transaction.nested:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_CLAIMS, None)
+kept_for_the_transaction(_PENDING, _CLAIMS)
 
 
 def from_history(session: Session) -> Figures:

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 # Imported first so that its before_commit hook is registered, and runs, before ours.
 from app.storage import work_counts  # noqa: F401
+from app.storage.db import in_batch
 from app.storage.models import (
     DirectoryVersion,
     Membership,
@@ -86,6 +87,8 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _raise_versions(session: Session) -> None:
+    if in_batch():  # the batch writes these once, at its own commit
+        return
     session.flush()  # the commit's own flush comes after this hook: note its rows now
     teams: set[int] | None = session.info.pop(_QUEUES, None)
     directory = session.info.pop(_DIRECTORY, False)

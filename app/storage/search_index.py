@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, event, inspect, text
 from sqlmodel import Session
 
+from app.storage.db import in_batch
 from app.storage.models import ServiceRequest, TimelineEvent, User
 
 _PENDING = "baton_search_changes"
@@ -143,6 +144,8 @@ def _note_flushed(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if in_batch():  # the batch writes these once, at its own commit
+        return
     # The commit flushes after this listener: the rows added since the last flush are
     # noted (after_flush) only once flushed here.
     if session.new or session.dirty:

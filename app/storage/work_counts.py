@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from app.storage.db import in_batch
 from app.storage.models import OpenWorkCount, Task, TaskState, is_queued
 
 _PENDING = "baton_open_work_changes"
@@ -102,6 +103,8 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
+    if in_batch():  # the batch writes these once, at its own commit
+        return
     if not session.info.get(_PENDING):
         return
     # The change's own rows first, so the counters are the transaction's last locks and

@@ -1,0 +1,140 @@
+"""One transaction for a batch of changes (app.storage.db.one_batch, used by bulk actions):
+each rule in a savepoint, a refusal rolls back only its own change and its notes, and what
+the commit hooks write (counters, figures, search documents, inbox items) is written once
+and agrees with a recount afterwards."""
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from app.rules.bulk import BulkAction, act_on_tasks
+from app.rules.errors import DomainError, NotAllowed
+from app.rules.progress import set_task_state
+from app.rules.tasks import claim_task
+from app.rules.teams import remove_team_member
+from app.storage import flow_figures
+from app.storage.db import one_batch, one_transaction
+from app.storage.models import InboxItem, Task, TaskState, Team, TimelineEvent, utcnow
+from app.storage.work_counts import counted_from_tasks, counters
+
+
+class Refused(DomainError):
+    status_code = 409
+
+
+@one_transaction
+def _claim_then_refuse(session, *, task):  # type: ignore[no-untyped-def]
+    """A rule that changes a task (noting its counters) before it refuses."""
+    set_task_state(session, task, TaskState.claimed, utcnow())
+    session.flush()
+    raise Refused("changed its mind")
+
+
+@one_transaction
+def _commit_by_itself(session, *, task):  # type: ignore[no-untyped-def]
+    set_task_state(session, task, TaskState.claimed, utcnow())
+    session.commit()
+
+
+@pytest.fixture()
+def desk(session, make):  # type: ignore[no-untyped-def]
+    service = make.service(slug="laptop", steps=[("it", "task"), ("it", "task")],
+                           target_hours=4)
+    ivan = make.user("Ivan", teams=("it",))
+    rita = make.user("Rita")
+    requests = [make.request(service, rita) for _ in range(4)]
+    return ivan, rita, [make.tasks(request)[0] for request in requests]
+
+
+def _statements(session):  # type: ignore[no-untyped-def]
+    sent: list[str] = []
+    event.listen(session.get_bind(), "before_cursor_execute",
+                 lambda _c, _k, statement, *_a: sent.append(statement))
+    return sent
+
+
+def test_a_refusal_after_a_change_takes_back_its_notes(session, desk):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    with one_batch(session):
+        claim_task(session, task=tasks[0], by=ivan)
+        with pytest.raises(Refused):
+            _claim_then_refuse(session, task=tasks[1])
+        claim_task(session, task=tasks[2], by=ivan)
+    assert counters(session) == counted_from_tasks(session)
+    states = [session.get_one(Task, task.id).state for task in tasks]
+    assert states == [TaskState.claimed, TaskState.open, TaskState.claimed, TaskState.open]
+
+
+def test_the_batch_writes_its_counters_once_and_commits_once(session, desk):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    sent = _statements(session)
+    outcomes = act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.claim)
+    assert all(outcome.done for outcome in outcomes)
+    counter_writes = [s for s in sent if "open_work_count" in s and "INSERT" in s.upper()]
+    assert len(counter_writes) == 1
+    assert counters(session) == counted_from_tasks(session)
+
+
+def test_completing_in_bulk_keeps_figures_and_inbox_as_one_at_a_time_would(
+        session, desk, make):  # type: ignore[no-untyped-def]
+    ivan, rita, tasks = desk
+    act_on_tasks(session, tasks=tasks[:2], by=ivan, action=BulkAction.claim)
+    # Someone else takes the third meanwhile: refused alone, the others done.
+    iris = make.user("Iris", teams=("it",))
+    claim_task(session, task=tasks[2], by=iris)
+    outcomes = act_on_tasks(session, tasks=tasks[:3], by=ivan, action=BulkAction.complete)
+    assert [outcome.done for outcome in outcomes] == [True, True, False]
+    assert counters(session) == counted_from_tasks(session)
+    assert flow_figures.stored(session) == flow_figures.from_history(session)
+    # Each completed task opened the next step: an event each, and the requester's
+    # inbox holds no item for the refused one.
+    opened = session.exec(select(TimelineEvent).where(
+        TimelineEvent.kind == "task_opened")).all()
+    assert {event.request_id for event in opened} == {tasks[0].request_id,
+                                                     tasks[1].request_id}
+    moved = session.exec(select(InboxItem).where(InboxItem.user_id == rita.id,
+                                                 InboxItem.reason == "moved")).all()
+    assert sorted(item.request_id for item in moved) == sorted(
+        [tasks[0].request_id, tasks[1].request_id])
+
+
+def test_a_rule_that_commits_by_itself_inside_a_batch_commits_nothing(
+        session, desk):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    with pytest.raises(RuntimeError, match="commit_change"), one_batch(session):
+        claim_task(session, task=tasks[0], by=ivan)
+        _commit_by_itself(session, task=tasks[1])
+    assert [session.get_one(Task, task.id).state for task in tasks[:2]] == [
+        TaskState.open, TaskState.open]
+    assert counters(session) == counted_from_tasks(session)
+
+
+def test_an_error_that_is_no_refusal_rolls_the_whole_batch_back(
+        session, desk):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    with pytest.raises(ZeroDivisionError), one_batch(session):
+        claim_task(session, task=tasks[0], by=ivan)
+        1 / 0  # noqa: B018
+    assert session.get_one(Task, tasks[0].id).state == TaskState.open
+    assert counters(session) == counted_from_tasks(session)
+
+
+
+def test_a_batch_by_someone_outside_the_team_refuses_every_task(
+        session, desk, make):  # type: ignore[no-untyped-def]
+    _ivan, rita, tasks = desk
+    outcomes = act_on_tasks(session, tasks=tasks, by=rita, action=BulkAction.claim)
+    assert [outcome.error for outcome in outcomes] == [
+        "Only active members of the task's team can act on it."] * len(tasks)
+    assert all(session.get_one(Task, task.id).state == TaskState.open for task in tasks)
+
+
+def test_the_membership_a_batch_held_is_asked_again_after_its_commit(
+        session, desk, make):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    admin = make.user("Adam", admin=True)
+    act_on_tasks(session, tasks=tasks[:2], by=ivan, action=BulkAction.claim)
+    remove_team_member(session, team=session.exec(select(Team).where(Team.slug == "it")).one(),
+                       person=ivan, by=admin)
+    with pytest.raises(NotAllowed):
+        claim_task(session, task=tasks[3], by=ivan)
