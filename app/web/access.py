@@ -1,15 +1,26 @@
 """Access dependencies: every route loads what it acts on through one of these.
 
 Not visible is a 404 (the thing may as well not exist for you); visible but not yours to
-act on is a 403.
+act on is a 403. The checks are plain functions (request_for_viewer, task_for_worker,
+queue_team) that the pages' dependencies and the JSON API (app.web.api, which answers
+these 404s and 403s as problem details) both call: one path, not two.
 """
 
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path
+from sqlmodel import Session
 
-from app.rules.policy import RequestAccess, is_on_task_team, may_see_request, request_access
-from app.storage.models import MAX_ID, ServiceRequest, Task
+from app.rules.policy import (
+    RequestAccess,
+    is_on_task_team,
+    may_see_queue,
+    may_see_request,
+    request_access,
+)
+from app.rules.teams import get_team_by_slug
+from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.session import SessionDep
 
@@ -23,9 +34,9 @@ class ViewedRequest:
         self.access = access
 
 
-def get_request_for_viewer(
-    request_id: IdPath, session: SessionDep, user: CurrentUser
-) -> ViewedRequest:
+def request_for_viewer(session: Session, *, user: User, request_id: int) -> ViewedRequest:
+    """The request, if `user` may see it (rule 6); else a 404. The pages and the API
+    (app.web.api) both load a request through this."""
     service_request = session.get(ServiceRequest, request_id)
     if service_request is None:
         raise HTTPException(status_code=404, detail=NOT_FOUND)
@@ -35,14 +46,15 @@ def get_request_for_viewer(
     return ViewedRequest(service_request, access)
 
 
-def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
-                        viewer: ViewerDep) -> Task:
+def task_for_worker(session: Session, *, user: User, team_ids: Collection[int],
+                    task_id: int) -> Task:
+    """The task, if `user` (a member of `team_ids`, read with them for this web request)
+    may act on it: a 404 when they may not see it, a 403 when it is another team's. The
+    rule checks active membership again under its lock."""
     task = session.get(Task, task_id)
     if task is None:
         raise HTTPException(status_code=404, detail="There is no such task.")
-    # The viewer's teams were read from the database by this same request; the rule
-    # checks active membership again under its lock.
-    if not is_on_task_team(viewer.team_ids, task):
+    if not is_on_task_team(team_ids, task):
         service_request = session.get_one(ServiceRequest, task.request_id)
         if not may_see_request(session, user=user, request=service_request):
             raise HTTPException(status_code=404, detail="There is no such task.")
@@ -50,6 +62,29 @@ def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
             status_code=403, detail="This task belongs to a team you are not a member of."
         )
     return task
+
+
+def queue_team(session: Session, *, user: User, team_ids: Collection[int],
+               team_slug: str) -> tuple[Team, bool]:
+    """The team whose queue is asked for, and whether `user` is on it: members and
+    managers may look (a 403 for anyone else, a 404 for no such team)."""
+    team = get_team_by_slug(session, team_slug)
+    if team is None:
+        raise HTTPException(status_code=404, detail="There is no such team.")
+    if not may_see_queue(user, team_ids, team.id):
+        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
+    return team, team.id in team_ids
+
+
+def get_request_for_viewer(
+    request_id: IdPath, session: SessionDep, user: CurrentUser
+) -> ViewedRequest:
+    return request_for_viewer(session, user=user, request_id=request_id)
+
+
+def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
+                        viewer: ViewerDep) -> Task:
+    return task_for_worker(session, user=user, team_ids=viewer.team_ids, task_id=task_id)
 
 
 RequestForViewer = Annotated[ViewedRequest, Depends(get_request_for_viewer)]

@@ -91,6 +91,9 @@ def domain_problem(error: DomainError) -> ApiProblem:
                       headers=headers)
 
 
+_KINDS = {403: "forbidden", 404: "not-found"}
+
+
 def install(api: FastAPI) -> None:
     @api.exception_handler(ApiProblem)
     async def api_problem(_request: Request, exc: ApiProblem) -> Response:
@@ -104,7 +107,10 @@ def install(api: FastAPI) -> None:
             detail = "There is nothing at this address of the API."
         elif exc.status_code == 405:
             detail = "This address does not take that method."
-        return problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        # The pages' access checks (app.web.access), which the API calls too, answer
+        # with HTTPException: their 404s and 403s are the API's not-found and forbidden.
+        return problem(exc.status_code, detail, kind=_KINDS.get(exc.status_code),
+                       headers=getattr(exc, "headers", None))
 
     @api.exception_handler(RequestValidationError)
     async def bad_input(_request: Request, exc: RequestValidationError) -> Response:

@@ -16,10 +16,11 @@ from app.reads.request_detail import request_detail
 from app.rules.catalog import active_services, current_version, definition_of, get_service_by_slug
 from app.rules.errors import IntakeInvalid, ServiceChanged
 from app.rules.intake import validate_intake
-from app.rules.policy import RequestAccess, request_access
+from app.rules.policy import RequestAccess
 from app.rules.requests import add_comment, cancel_request
 from app.rules.submission import submit_request
 from app.storage.models import MAX_ID, RequestState, Service, ServiceRequest
+from app.web.access import request_for_viewer
 from app.web.api.caller import Caller, Writer
 from app.web.api.idempotency import KeyDep, run_change
 from app.web.api.problems import ApiProblem
@@ -46,7 +47,6 @@ from app.web.session import SessionDep
 router = APIRouter()
 Slug = Annotated[str, Path(max_length=80)]
 RequestId = Annotated[int, Path(ge=1, le=MAX_ID)]
-NOT_FOUND = "There is no such request, or it is not yours to see."
 
 
 def _service_or_404(session: Session, slug: str) -> Service:
@@ -129,14 +129,10 @@ def list_my_requests(
 
 def visible_request(session: Session, caller: Caller, request_id: int
                     ) -> tuple[ServiceRequest, RequestAccess]:
-    """As app.web.access.get_request_for_viewer: not visible is not found."""
-    found = session.get(ServiceRequest, request_id)
-    if found is None:
-        raise ApiProblem(404, NOT_FOUND, kind="not-found")
-    access = request_access(session, user=caller.user, request=found)
-    if not access.can_view:
-        raise ApiProblem(404, NOT_FOUND, kind="not-found")
-    return found, access
+    """The pages' own check (app.web.access.request_for_viewer): not visible is not
+    found."""
+    viewed = request_for_viewer(session, user=caller.user, request_id=request_id)
+    return viewed.request, viewed.access
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut,

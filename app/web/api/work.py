@@ -14,7 +14,6 @@ from app.reads.queues import TaskFilter
 from app.reads.search import MAX_QUERY_LENGTH, SearchFilters, search_requests, words_of
 from app.reads.task_rows import list_tasks
 from app.rules.inputs import InputInvalid, parse_date
-from app.rules.policy import is_on_task_team, may_see_queue, may_see_request
 from app.rules.tasks import (
     approve_task,
     claim_task,
@@ -23,8 +22,9 @@ from app.rules.tasks import (
     reject_task,
     release_task,
 )
-from app.rules.teams import get_team_by_slug
-from app.storage.models import MAX_ID, RequestState, ServiceRequest, Task, utcnow
+from app.storage.models import MAX_ID, RequestState, Task, utcnow
+from app.web.access import queue_team
+from app.web.access import task_for_worker as shared_task_for_worker
 from app.web.api.caller import ApiCaller, Caller, Writer
 from app.web.api.idempotency import IdempotencyKey, KeyDep, run_change
 from app.web.api.problems import ApiProblem
@@ -66,11 +66,8 @@ def show_queue(
     sort: Literal["oldest", "due"] = "oldest",
     after: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Any:
-    team = get_team_by_slug(session, team_slug)
-    if team is None:
-        raise ApiProblem(404, "There is no such team.", kind="not-found")
-    if not may_see_queue(caller.user, caller.team_ids, team.id):
-        raise ApiProblem(403, "This is the queue of a team you are not on.", kind="forbidden")
+    team, _ = queue_team(session, user=caller.user, team_ids=caller.team_ids,
+                         team_slug=team_slug)
     filters = TaskFilter(team_ids=[team.id], service_id=service, state=state,
                          viewer_id=caller.user.id, search=q, overdue=overdue, now=utcnow(),
                          sort=sort)
@@ -80,18 +77,10 @@ def show_queue(
 
 
 def task_for_worker(session: Session, caller: ApiCaller, task_id: int) -> Task:
-    """As app.web.access.get_task_for_worker: not visible is not found; visible but
-    another team's is forbidden. The rule checks membership again under its lock."""
-    task = session.get(Task, task_id)
-    if task is None:
-        raise ApiProblem(404, "There is no such task.", kind="not-found")
-    if not is_on_task_team(caller.team_ids, task):
-        request = session.get_one(ServiceRequest, task.request_id)
-        if not may_see_request(session, user=caller.user, request=request):
-            raise ApiProblem(404, "There is no such task.", kind="not-found")
-        raise ApiProblem(403, "This task belongs to a team you are not a member of.",
-                         kind="forbidden")
-    return task
+    """The pages' own check (app.web.access.task_for_worker): not visible is not found;
+    visible but another team's is forbidden."""
+    return shared_task_for_worker(session, user=caller.user, team_ids=caller.team_ids,
+                                  task_id=task_id)
 
 
 def _act(session: Session, caller: ApiCaller, key: IdempotencyKey | None, task: Task,

@@ -21,7 +21,7 @@ from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError, InvalidNote
 from app.rules.inputs import parse_flag
-from app.rules.policy import is_team_lead, may_see_queue
+from app.rules.policy import is_team_lead
 from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
 from app.rules.tasks import (
     approve_task,
@@ -33,9 +33,9 @@ from app.rules.tasks import (
     release_task,
 )
 from app.rules.team_looks import look_at_queue, queue_look_due
-from app.rules.teams import get_team_by_slug, teams_of
+from app.rules.teams import teams_of
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
-from app.web.access import TaskForWorker
+from app.web.access import TaskForWorker, queue_team
 from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
@@ -67,14 +67,7 @@ def list_queues(request: Request, session: SessionDep, user: CurrentUser) -> Res
 
 def _queue_team(session: Session, user: User, viewer_team_ids: Collection[int],
                 team_slug: str) -> tuple[Team, bool]:
-    """The team whose queue is asked for, and whether the viewer is on it: members and
-    managers may look, anyone else is refused."""
-    team = get_team_by_slug(session, team_slug)
-    if team is None:
-        raise HTTPException(status_code=404, detail="There is no such team.")
-    if not may_see_queue(user, viewer_team_ids, team.id):
-        raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
-    return team, team.id in viewer_team_ids
+    return queue_team(session, user=user, team_ids=viewer_team_ids, team_slug=team_slug)
 
 
 def _queue_filter(team: Team, user: User, *, service: int | None, state: str, q: str,
