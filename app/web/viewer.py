@@ -34,10 +34,18 @@ class Viewer:
         return bool(self.team_ids)
 
 
+# A person's teams, as one column beside them ("3,7"): read with the person, not after.
+TEAMS_OF_USER = (select(func.aggregate_strings(cast(Membership.team_id, String), ","))
+                 .where(Membership.user_id == User.id).scalar_subquery())
+
+
+def team_ids_of(teams: str | None) -> frozenset[int]:
+    return frozenset(int(team) for team in (teams or "").split(",") if team)
+
+
 # The login, its person and their teams in one statement: every request reads it.
 _VIEWER = (
-    select(LoginSession, User, select(func.aggregate_strings(cast(Membership.team_id, String), ","))
-           .where(Membership.user_id == User.id).scalar_subquery(), directory_version)
+    select(LoginSession, User, TEAMS_OF_USER, directory_version)
     .join(User, col(User.id) == LoginSession.user_id)
 )
 
@@ -49,7 +57,7 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
         if row is not None:
             login, user, teams, directory = row
             if login.expires_at > utcnow() and user.is_active:
-                team_ids = frozenset(int(team) for team in (teams or "").split(",") if team)
+                team_ids = team_ids_of(teams)
                 # A snapshot, not the session's object: a rule that fails rolls the session
                 # back (expiring its objects) and the error page must still know who you are.
                 snapshot = User(**user.model_dump())

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
 from app.rules.acting import token_label
 from app.rules.api_tokens import TokenUse, use_token
-from app.storage.models import Membership, User, utcnow
+from app.storage.models import User, utcnow
 from app.web.api.problems import ApiProblem, problem, problem_body, unauthenticated
 from app.web.session import SessionDep
+from app.web.viewer import TEAMS_OF_USER, team_ids_of
 
 # A token is "baton_" and 43 characters; anything much longer is no token of ours.
 MAX_TOKEN_LENGTH = 200
@@ -55,14 +56,13 @@ def _secret_of(request: Request) -> str:
 
 
 def _caller(session: Session, use: TokenUse) -> ApiCaller:
-    user = session.get(User, use.user_id)
-    if user is None or not user.is_active:
+    row = session.exec(select(User, TEAMS_OF_USER).where(User.id == use.user_id)).first()
+    if row is None or not row[0].is_active:
         # Deactivating revokes a person's tokens; this only covers the moment between.
         raise unauthenticated("This token's person is deactivated.", invalid=True)
-    teams = frozenset(session.exec(select(Membership.team_id)
-                                   .where(col(Membership.user_id) == user.id)).all())
+    user, teams = row
     return ApiCaller(user=User(**user.model_dump()), token_id=use.token_id,
-                     token_name=use.name, read_only=use.read_only, team_ids=teams)
+                     token_name=use.name, read_only=use.read_only, team_ids=team_ids_of(teams))
 
 
 def get_caller(request: Request, session: SessionDep) -> ApiCaller:
