@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # How long a connection may take to send a request's line and headers
     # (app.web.server_protocol); an idle new connection is closed after as long.
     header_seconds: float = 10
-    # Requests one API token may make in a minute (app.rules.api_tokens.use_token); past
+    # Requests one API token may make in a minute (app.rules.api_tokens.count_use); past
     # it the API answers 429 with Retry-After until the minute is over.
     api_requests_per_minute: int = 600
     # Tricks for speed, each behind a switch; with any of them off every page is the same

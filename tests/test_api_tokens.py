@@ -2,11 +2,12 @@
 hashed, revoked by their owner or an admin, ended by deactivating their person, and
 used in one statement that also counts the rate window and the last-used time."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
+from app.rules import api_tokens
 from app.rules.api_tokens import (
     EXPIRY_DAYS,
     create_token,
@@ -98,3 +99,40 @@ def test_deactivating_a_person_ends_their_tokens_for_good(session: Session, make
     tokens = session.exec(select(ApiToken).where(ApiToken.user_id == rita.id)).all()
     assert [token_state(token) for token in tokens] == ["revoked", "revoked"]
     assert end_tokens_of(session, person=rita, at=utcnow()) == 0
+
+
+def test_a_process_writes_its_calls_at_a_windows_start_and_then_in_batches(
+        session: Session, make: Factory):
+    made = create_token(session, owner=make.user("Rita"), name="script", days=7,
+                        read_only=True)
+    now = utcnow().replace(second=5, microsecond=0)
+    counts = [use_token(session, secret=made.secret, now=now).count  # type: ignore[union-attr]
+              for _ in range(api_tokens.SYNC_EVERY)]
+    assert counts == list(range(1, api_tokens.SYNC_EVERY + 1))  # exact within one process
+    session.refresh(made.token)
+    assert made.token.window_count == 1  # only the window's first call was written
+    use_token(session, secret=made.secret, now=now)  # a batch of SYNC_EVERY: written
+    session.refresh(made.token)
+    assert made.token.window_count == api_tokens.SYNC_EVERY + 1
+
+
+def test_two_processes_count_a_token_together(session: Session, make: Factory,
+                                              monkeypatch: pytest.MonkeyPatch):
+    made = create_token(session, owner=make.user("Rita"), name="script", days=7,
+                        read_only=True)
+    now = utcnow().replace(second=5, microsecond=0)
+    first: dict[str, object] = {}
+    second: dict[str, object] = {}
+
+    def in_process(windows: dict[str, object], at: datetime) -> int:
+        monkeypatch.setattr(api_tokens, "_windows", windows)
+        use = use_token(session, secret=made.secret, now=at)
+        assert use is not None
+        return use.count
+
+    assert [in_process(first, now) for _ in range(5)] == [1, 2, 3, 4, 5]
+    # The second process sees what the first wrote (its first call), not its calls since.
+    assert in_process(second, now) == 2
+    # A second on, the first process writes its four and reads both processes' calls.
+    assert in_process(first, now + api_tokens.SYNC_PERIOD) == 7
+    assert in_process(second, now + api_tokens.SYNC_PERIOD) == 8

@@ -7,20 +7,21 @@ attaches this header on its own. (The pages keep their cookies and their CSRF to
 app.web.auth.require_csrf guards every route of the main application, and the API is
 a separate application mounted beside them, so none of the pages' routes is exempt.)
 
-Every call is counted against its token's rate limit in the database (use_token); past
-the limit it is answered 429 with Retry-After.
+Every call is counted against its token's rate limit (app.rules.api_tokens.count_use,
+kept in the database); past the limit it is answered 429 with Retry-After.
 """
 
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlmodel import Session, select
+from sqlmodel import col
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import get_settings
 from app.rules.acting import token_label
-from app.rules.api_tokens import TokenUse, use_token
+from app.rules.api_tokens import TokenUse, count_use, live_token
+from app.storage.api_tables import ApiToken
 from app.storage.models import User, utcnow
 from app.web.api.problems import ApiProblem, problem, problem_body, unauthenticated
 from app.web.session import SessionDep
@@ -55,28 +56,28 @@ def _secret_of(request: Request) -> str:
     return secret
 
 
-def _caller(session: Session, use: TokenUse) -> ApiCaller:
-    row = session.exec(select(User, TEAMS_OF_USER).where(User.id == use.user_id)).first()
-    if row is None or not row[0].is_active:
-        # Deactivating revokes a person's tokens; this only covers the moment between.
-        raise unauthenticated("This token's person is deactivated.", invalid=True)
-    user, teams = row
-    return ApiCaller(user=User(**user.model_dump()), token_id=use.token_id,
-                     token_name=use.name, read_only=use.read_only, team_ids=team_ids_of(teams))
-
-
 def get_caller(request: Request, session: SessionDep) -> ApiCaller:
     secret = _secret_of(request)
     now = utcnow()
-    use = use_token(session, secret=secret, now=now)
-    if use is None:
+    # The token, its person and their teams in one statement, in the request's read.
+    row = session.execute(live_token(secret, now).add_columns(User, TEAMS_OF_USER)
+                          .join(User, col(User.id) == ApiToken.user_id)).first()
+    if row is None:
         raise unauthenticated("This token is unknown, expired or revoked.", invalid=True)
+    token_id, _user_id, name, read_only, user, teams = row
+    use = TokenUse(token_id=token_id, user_id=user.id, name=name, read_only=read_only,
+                   window_start=now.replace(second=0, microsecond=0),
+                   count=count_use(session, token_id=token_id, secret=secret, now=now))
     limit = get_settings().api_requests_per_minute
     if use.count > limit:
         raise ApiProblem(429, f"This token made more than {limit} requests this minute: "
                               "wait and try again.", kind="rate-limited",
                          headers={"Retry-After": str(use.retry_after(now))})
-    caller = _caller(session, use)
+    if not user.is_active:
+        # Deactivating revokes a person's tokens; this only covers the moment between.
+        raise unauthenticated("This token's person is deactivated.", invalid=True)
+    caller = ApiCaller(user=User(**user.model_dump()), token_id=token_id, token_name=name,
+                       read_only=read_only, team_ids=team_ids_of(teams))
     request.state.api_caller = caller
     return caller
 
