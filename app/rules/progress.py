@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from app.format.definitions import StepDefinition
 from app.format.targets import due_time
 from app.rules.acting import current as current_acting
 from app.rules.catalog import definition_of
@@ -21,6 +22,7 @@ from app.rules.errors import InvalidNote
 from app.rules.intake import without_control_characters
 from app.rules.ordering import is_complete, next_stage_to_open
 from app.storage import flow_figures, work_counts
+from app.storage.db import kept_for_the_transaction
 from app.storage.models import (
     ACTIVE_TASK_STATES,
     EventKind,
@@ -110,7 +112,7 @@ def advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by:
     all the request's tasks, as loaded under its lock."""
     stage = next_stage_to_open(tasks)
     if stage is not None:
-        steps = definition_of(session.get_one(ServiceVersion, request.version_id)).steps
+        steps = _steps_of(session, request.version_id)
         for task in tasks:
             if task.state == TaskState.waiting and task.stage == stage:
                 task.due_at = due_time(at, steps[task.position])  # counted as it opens
@@ -122,6 +124,21 @@ def advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by:
         request.closed_at = at
         flow_figures.request_completed(session, request)
         record_event(session, request, kind=EventKind.request_completed, by=by, at=at)
+
+
+# A transaction's versions' steps, by version id: a version never changes, and a bulk
+# completion finishes many tasks of the same few services.
+_STEPS = "steps_of_versions"
+kept_for_the_transaction(_STEPS)
+
+
+def _steps_of(session: Session, version_id: int) -> list[StepDefinition]:
+    known: dict[int, list[StepDefinition]] = session.info.setdefault(_STEPS, {})
+    if version_id not in known:
+        # Reading a version need not flush this change's rows first: one flush less.
+        with session.no_autoflush:
+            known[version_id] = definition_of(session.get_one(ServiceVersion, version_id)).steps
+    return known[version_id]
 
 
 def cancel_remaining(
