@@ -78,6 +78,15 @@ class SearchFilters:
     filed_from: date | None = None  # UTC days, both ends included
     filed_until: date | None = None
 
+    def dates_problem(self) -> str | None:
+        """Dates the wrong way round: searched as typed they would find nothing, and
+        "no match" would be the wrong answer."""
+        if self.filed_from and self.filed_until and self.filed_from > self.filed_until:
+            return (f"The dates are the wrong way round: “Filed from” "
+                    f"({self.filed_from.isoformat()}) is after “until” "
+                    f"({self.filed_until.isoformat()}).")
+        return None
+
 
 @dataclass(frozen=True)
 class SearchResult:

@@ -95,6 +95,12 @@ def test_a_bad_date_in_a_search_says_which(api: Api, world: World):
     assert set(body["errors"]) == {"filed_from"}
 
 
+def test_dates_the_wrong_way_round_are_refused_not_searched(api: Api, world: World):
+    body = _is_problem(api.get("/search", world.tokens["agent"], params={
+        "q": "x", "filed_from": "2026-05-02", "filed_until": "2026-05-01"}), 422)
+    assert "wrong way round" in body["errors"]["filed_until"]
+
+
 def test_a_missing_team_or_task_is_a_problem(api: Api, world: World):
     _is_problem(api.get("/teams/nope/tasks", world.tokens["agent"]), 404)
     _is_problem(api.post("/tasks/999999/claim", world.tokens["agent"]), 404)

@@ -166,6 +166,10 @@ def search(
     filters = SearchFilters(state=state.value if state else None, service_id=service,
                             filed_from=_date(filed_from, "filed_from"),
                             filed_until=_date(filed_until, "filed_until"))
+    reversed_dates = filters.dates_problem()
+    if reversed_dates:
+        raise ApiProblem(422, reversed_dates, kind="invalid",
+                         errors={"filed_until": reversed_dates})
     page = search_requests(session, user=caller.user, team_ids=caller.team_ids,
                            words=words_of(q), filters=filters, before=before)
     return {"results": [search_hit(result) for result in page.results],

@@ -53,12 +53,8 @@ def search(
                                 filed_until=parse_date(filed_until))
     except InputInvalid as invalid:
         problem, status = str(invalid), 422
-    dates_problem = ""
-    if filters.filed_from and filters.filed_until and filters.filed_from > filters.filed_until:
-        # Searched as typed, it would find nothing: "no match" would be the wrong answer.
-        dates_problem = (f"The dates are the wrong way round: “Filed from” "
-                         f"({filters.filed_from.isoformat()}) is after “until” "
-                         f"({filters.filed_until.isoformat()}).")
+    dates_problem = filters.dates_problem() or ""
+    if dates_problem:
         problem, status = dates_problem, 422
     if len(q) > MAX_QUERY_LENGTH:
         problem, status = (f"Use at most {MAX_QUERY_LENGTH} characters "
