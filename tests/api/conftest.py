@@ -23,12 +23,12 @@ class Api:
 
     def call(self, method: str, path: str, token: str | None, *,
              json: Any = None, headers: dict[str, str] | None = None,
-             params: dict[str, Any] | None = None) -> Response:
+             params: dict[str, Any] | None = None, content: bytes | None = None) -> Response:
         sent = dict(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         return self.client.request(method, "/api/v1" + path, json=json, headers=sent,
-                                   params=params)
+                                   params=params, content=content)
 
     def get(self, path: str, token: str | None, **kwargs: Any) -> Response:
         return self.call("GET", path, token, **kwargs)

@@ -38,6 +38,19 @@ def test_filing_twice_with_one_key_files_once(api: Api, world: World, session: S
     assert _count(session, ServiceRequest) == requests
 
 
+def test_the_same_json_spelled_otherwise_is_the_same_request(api: Api, world: World,
+                                                             session: Session):
+    token, headers = world.tokens["requester"], {**KEY, "Content-Type": "application/json"}
+    first = api.post("/services/laptop/requests", token, headers=headers,
+                     content=b'{"answers": {"summary": "Monitor"}}')
+    requests = _count(session, ServiceRequest)
+    again = api.post("/services/laptop/requests", token, headers=headers,
+                     content=b'\n{ "answers":{"summary" :"Monitor"} }\n')
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _count(session, ServiceRequest) == requests
+
+
 def test_a_task_action_sent_again_changes_nothing_again(api: Api, world: World,
                                                         session: Session):
     token = world.tokens["agent"]

@@ -79,12 +79,22 @@ async def idempotency_key(request: Request, caller: Caller,
                               "characters.", kind="invalid",
                          errors={HEADER: "1 to 255 printable ASCII characters."})
     body = await request.body()  # read whole, within its bound, by app.web.request_body
-    fingerprint = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body).hexdigest()
+    fingerprint = hashlib.sha256(request.method.encode() + b" " + request.url.path.encode()
+                                 + b"\n" + _canonical(body)).hexdigest()
     stored = await run_in_threadpool(_stored, session, caller.token_id, key)
     if stored is not None:
         raise _replay_of(stored, fingerprint)
     return IdempotencyKey(caller.token_id, key, fingerprint)
+
+
+def _canonical(body: bytes) -> bytes:
+    """The same JSON sent again with its keys in another order or other spacing is the
+    same request; a body that is not JSON is compared as it is."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _replay_of(stored: IdempotentAnswer, fingerprint: str) -> Replay | ApiProblem:
