@@ -7,13 +7,14 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
+from app.rules import bulk
 from app.rules.bulk import BulkAction, act_on_tasks
 from app.rules.errors import DomainError, NotAllowed
 from app.rules.progress import set_task_state
 from app.rules.tasks import claim_task
 from app.rules.teams import remove_team_member
 from app.storage import flow_figures
-from app.storage.db import one_batch, one_transaction
+from app.storage.db import BatchSpoiled, one_batch, one_transaction
 from app.storage.models import InboxItem, Task, TaskState, Team, TimelineEvent, utcnow
 from app.storage.work_counts import counted_from_tasks, counters
 
@@ -55,7 +56,7 @@ def _statements(session):  # type: ignore[no-untyped-def]
 
 def test_a_refusal_after_a_change_takes_back_its_notes(session, desk):  # type: ignore[no-untyped-def]
     ivan, _rita, tasks = desk
-    with one_batch(session):
+    with one_batch(session, refusals=(DomainError,), savepoints=True):
         claim_task(session, task=tasks[0], by=ivan)
         with pytest.raises(Refused):
             _claim_then_refuse(session, task=tasks[1])
@@ -63,6 +64,48 @@ def test_a_refusal_after_a_change_takes_back_its_notes(session, desk):  # type: 
     assert counters(session) == counted_from_tasks(session)
     states = [session.get_one(Task, task.id).state for task in tasks]
     assert states == [TaskState.claimed, TaskState.open, TaskState.claimed, TaskState.open]
+
+
+def test_without_savepoints_a_refusal_after_a_change_spoils_the_whole_batch(
+        session, desk):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    with pytest.raises(BatchSpoiled), one_batch(session, refusals=(DomainError,)):
+        claim_task(session, task=tasks[0], by=ivan)
+        _claim_then_refuse(session, task=tasks[1])
+    assert [session.get_one(Task, task.id).state for task in tasks[:2]] == [
+        TaskState.open, TaskState.open]
+    assert counters(session) == counted_from_tasks(session)
+
+
+def test_a_bulk_action_spoiled_so_runs_again_with_savepoints(
+        session, desk, monkeypatch):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    sent = _statements(session)
+    real_claim = bulk.claim_task
+
+    def claim(session, *, task, by):  # type: ignore[no-untyped-def]
+        if task.id == tasks[1].id:
+            return _claim_then_refuse(session, task=task)
+        return real_claim(session, task=task, by=by)
+
+    monkeypatch.setattr(bulk, "claim_task", claim)
+    outcomes = act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.claim)
+    assert [outcome.done for outcome in outcomes] == [True, False, True, True]
+    # One savepoint a task on the second run (the test's own session takes a few more).
+    assert sum(statement.startswith("SAVEPOINT") for statement in sent) >= len(tasks)
+    assert [session.get_one(Task, task.id).state for task in tasks] == [
+        TaskState.claimed, TaskState.open, TaskState.claimed, TaskState.claimed]
+    assert counters(session) == counted_from_tasks(session)
+
+
+def test_a_plain_refusal_needs_no_savepoint(session, desk, make):  # type: ignore[no-untyped-def]
+    ivan, _rita, tasks = desk
+    claim_task(session, task=tasks[1], by=make.user("Iris", teams=("it",)))
+    sent = _statements(session)
+    outcomes = act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.claim)
+    assert [outcome.done for outcome in outcomes] == [True, False, True, True]
+    assert sum(statement.startswith("SAVEPOINT") for statement in sent) < len(tasks)
+    assert counters(session) == counted_from_tasks(session)
 
 
 def test_the_batch_writes_its_counters_once_and_commits_once(session, desk):  # type: ignore[no-untyped-def]
@@ -101,7 +144,8 @@ def test_completing_in_bulk_keeps_figures_and_inbox_as_one_at_a_time_would(
 def test_a_rule_that_commits_by_itself_inside_a_batch_commits_nothing(
         session, desk):  # type: ignore[no-untyped-def]
     ivan, _rita, tasks = desk
-    with pytest.raises(RuntimeError, match="commit_change"), one_batch(session):
+    with pytest.raises(RuntimeError, match="commit_change"), \
+            one_batch(session, refusals=(DomainError,)):
         claim_task(session, task=tasks[0], by=ivan)
         _commit_by_itself(session, task=tasks[1])
     assert [session.get_one(Task, task.id).state for task in tasks[:2]] == [
@@ -112,7 +156,7 @@ def test_a_rule_that_commits_by_itself_inside_a_batch_commits_nothing(
 def test_an_error_that_is_no_refusal_rolls_the_whole_batch_back(
         session, desk):  # type: ignore[no-untyped-def]
     ivan, _rita, tasks = desk
-    with pytest.raises(ZeroDivisionError), one_batch(session):
+    with pytest.raises(ZeroDivisionError), one_batch(session, refusals=(DomainError,)):
         claim_task(session, task=tasks[0], by=ivan)
         1 / 0  # noqa: B018
     assert session.get_one(Task, tasks[0].id).state == TaskState.open

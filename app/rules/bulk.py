@@ -2,9 +2,10 @@
 or complete several tasks at once.
 
 Each task goes through the one rule of its action (app.rules.tasks), so each gets its own
-timeline event; all of them are one transaction (app.storage.db.one_batch), each task a
-savepoint in it: a task that changed meanwhile (someone else claimed it) is refused
-alone and reported for its row, and the others still succeed. One transaction rather
+timeline event; all of them are one transaction (app.storage.db.one_batch): a task that
+changed meanwhile (someone else claimed it) is refused alone and reported for its row,
+and the others still succeed (the rules refuse before they change anything; one_batch
+says what happens should one not). One transaction rather
 than one a task: what a commit writes besides the change (open-work counters, flow
 figures, search documents, inbox items, page versions) is written once for the batch,
 which is what brings 50 tasks under issue 14's 250 ms (bench/live_bulk.py).
@@ -25,7 +26,7 @@ from sqlmodel import Session, col, select
 from app.rules.errors import DomainError
 from app.rules.policy import hold_members
 from app.rules.tasks import claim_task, complete_task, hand_task, release_task
-from app.storage.db import one_batch
+from app.storage.db import BatchSpoiled, one_batch
 from app.storage.models import Task, User
 
 # The most tasks one bulk action takes: a queue page shows 50; a batch past this is a
@@ -77,8 +78,8 @@ def act_on_tasks(
     session: Session, *, tasks: Sequence[Task], by: User, action: BulkAction,
     to: User | None = None,
 ) -> list[BulkOutcome]:
-    """Does `action` to each task as `by`, each through its rule in a savepoint of one
-    transaction; `to`: the teammate a hand goes to. Refusals are reported per task,
+    """Does `action` to each task as `by`, each through its rule, in one transaction;
+    `to`: the teammate a hand goes to. Refusals are reported per task,
     never raised."""
     if len(tasks) > MAX_BULK_TASKS:
         raise TooManyTasks(len(tasks))
@@ -92,8 +93,16 @@ def act_on_tasks(
     rule = rules.get(action)
     if rule is None:
         raise ValueError(f"{action} needs a teammate to hand the tasks to")
+    try:
+        return _in_one_batch(session, tasks=tasks, by=by, to=to, rule=rule, savepoints=False)
+    except BatchSpoiled:  # a rule refused after a change: again, each task in a savepoint
+        return _in_one_batch(session, tasks=tasks, by=by, to=to, rule=rule, savepoints=True)
+
+
+def _in_one_batch(session: Session, *, tasks: Sequence[Task], by: User, to: User | None,
+                  rule: Callable[[Task], object], savepoints: bool) -> list[BulkOutcome]:
     outcomes = []
-    with one_batch(session):
+    with one_batch(session, refusals=(DomainError,), savepoints=savepoints):
         for team_id in {task.team_id for task in tasks}:
             hold_members(session, user_ids=[by.id] + ([to.id] if to else []),
                          team_id=team_id)

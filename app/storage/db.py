@@ -125,27 +125,49 @@ def commit_change(session: Session) -> None:
         session.commit()
 
 
-# Inside one_batch: the rules of one_transaction run in savepoints of one transaction.
+# Inside one_batch: the rules of one_transaction run in one transaction, each in a
+# savepoint of it or (the fast way) in none.
 _batched: ContextVar[bool] = ContextVar("baton_batched", default=False)
+_with_savepoints: ContextVar[bool] = ContextVar("baton_batch_savepoints", default=False)
+_refusals: ContextVar[tuple[type[BaseException], ...]] = ContextVar("baton_batch_refusals",
+                                                                    default=())
+
+
+class BatchSpoiled(Exception):
+    """A rule of a batch without savepoints refused after it had changed something, so
+    its change cannot be taken back alone: the batch was rolled back whole, and is to run
+    again with savepoints (one_batch(savepoints=True))."""
 
 
 @contextmanager
-def one_batch(session: Session) -> Iterator[None]:
+def one_batch(session: Session, *, refusals: tuple[type[BaseException], ...],
+              savepoints: bool = False) -> Iterator[None]:
     """Several changes of state, each through its rule, in one write transaction that
     commits once at the end: what each commit does besides (counters, figures, search
     documents, inbox items, page versions: the session's before_commit hooks, which
-    gather their rows in `session.info`) is written once for the whole batch. Each rule
-    runs in a savepoint, so a rule that refuses rolls back only its own change; anything
-    else raised rolls the whole batch back."""
+    gather their rows in `session.info`) is written once for the whole batch.
+
+    A rule that refuses (raises one of `refusals`, which the caller catches to go on)
+    takes back only its own change; anything else raised rolls the whole batch back.
+    The rules refuse before they change anything, so by default no savepoint is taken
+    (two round trips a rule fewer): a refusal leaves nothing to undo but the hooks'
+    notes, which are restored. Should a rule ever refuse after a change, BatchSpoiled is
+    raised, the batch is rolled back whole, and its caller runs it again with
+    `savepoints`, each rule in a savepoint of its own."""
     begin_write(session)
-    token = _batched.set(True)
+    token, mode = _batched.set(True), _with_savepoints.set(savepoints)
+    refused = _refusals.set(refusals)
     try:
         yield
     except BaseException:
         _batched.reset(token)
+        _with_savepoints.reset(mode)
+        _refusals.reset(refused)
         session.rollback()
         raise
     _batched.reset(token)
+    _with_savepoints.reset(mode)
+    _refusals.reset(refused)
     try:
         session.commit()
     except BaseException:
@@ -159,11 +181,32 @@ def in_batch() -> bool:
     return _batched.get()
 
 
+_FLUSHES = "flushes_in_a_batch"
+
+
+@event.listens_for(Session, "after_flush")
+def _count_flushes(session: Session, _context: Any) -> None:
+    if _batched.get():
+        session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
+
+
 def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     # The hooks note their rows when a rule calls them (before any flush) as well as at
-    # flushes: a savepoint's rollback cannot take those notes back, so they are kept as
-    # they were before the rule and put back if it refuses.
+    # flushes: neither a savepoint's rollback nor a refusal can take those notes back, so
+    # they are kept as they were before the rule and put back if it refuses.
     notes = _copy_of_notes(session.info)
+    if not _with_savepoints.get():
+        flushes = session.info.get(_FLUSHES, 0)
+        try:
+            result = rule(session, *args, **kwargs)
+            session.flush()  # this rule's rows now: the next rule starts with none pending
+        except _refusals.get() as refusal:
+            if (session.new or session.dirty or session.deleted
+                    or session.info.get(_FLUSHES, 0) != flushes):
+                raise BatchSpoiled() from refusal
+            _restore_notes(session, notes)
+            raise
+        return result
     savepoint = session.begin_nested()
     try:
         result = rule(session, *args, **kwargs)
@@ -175,11 +218,15 @@ def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs
     except BaseException:
         if savepoint.is_active:
             savepoint.rollback()
-        for key in [key for key in session.info if key.startswith(_NOTES)]:
-            del session.info[key]
-        session.info.update(notes)
+        _restore_notes(session, notes)
         raise
     return result
+
+
+def _restore_notes(session: Session, notes: dict[str, Any]) -> None:
+    for key in [key for key in session.info if key.startswith(_NOTES)]:
+        del session.info[key]
+    session.info.update(notes)
 
 
 # The prefix of the `session.info` keys under which the commit hooks gather their rows.
