@@ -2,6 +2,7 @@
 hashed, revoked by their owner or an admin, ended by deactivating their person, and
 used in one statement that also counts the rate window and the last-used time."""
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 from app.rules import api_tokens
 from app.rules.api_tokens import (
     EXPIRY_DAYS,
+    NewToken,
     create_token,
     end_tokens_of,
     revoke_token,
@@ -136,3 +138,74 @@ def test_two_processes_count_a_token_together(session: Session, make: Factory,
     # A second on, the first process writes its four and reads both processes' calls.
     assert in_process(first, now + api_tokens.SYNC_PERIOD) == 7
     assert in_process(second, now + api_tokens.SYNC_PERIOD) == 8
+
+
+def test_a_call_stamped_just_before_the_minute_counts_in_the_new_one(
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch):
+    """Threads take `now` before their read: around a minute's turn, one that read the
+    clock at hh:mm:59.999 can count after others at hh:(mm+1):00.x."""
+    monkeypatch.setattr(api_tokens, "_windows", {})
+    made = create_token(session, owner=make.user("Rita"), name="script", days=7,
+                        read_only=True)
+    new_minute = utcnow().replace(second=0, microsecond=0) + timedelta(minutes=2)
+    counts = [use_token(session, secret=made.secret, now=new_minute + timedelta(
+        milliseconds=10 * n)).count for n in range(45)]  # type: ignore[union-attr]
+    assert counts[-1] == 45
+    # One straggler of the minute before...
+    use_token(session, secret=made.secret, now=new_minute - timedelta(milliseconds=1))
+    # ... does not start the new minute's count over, in the process or the database.
+    after = use_token(session, secret=made.secret, now=new_minute + timedelta(seconds=1))
+    assert after is not None
+    assert after.count >= 46, f"count went back to {after.count}"
+
+
+def _a_batch_unwritten(session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch
+                       ) -> tuple[NewToken, datetime]:
+    """A token with SYNC_EVERY calls counted since its window's first write, in a
+    process of its own: its next call writes them."""
+    monkeypatch.setattr(api_tokens, "_windows", {})
+    made = create_token(session, owner=make.user("Rita"), name="script", days=7,
+                        read_only=True)
+    now = utcnow().replace(second=5, microsecond=0)
+    for _ in range(api_tokens.SYNC_EVERY):
+        api_tokens.count_use(session, token_id=made.token.id, secret=made.secret, now=now)
+    return made, now
+
+
+def test_calls_being_written_are_seen_by_the_other_threads(
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch):
+    made, now = _a_batch_unwritten(session, make, monkeypatch)
+    key = api_tokens.secret_hash(made.secret)
+    # The next call is due to write; while its write is in flight (a slow or locked
+    # row), another thread's call still sees those calls.
+    entered, release = threading.Event(), threading.Event()
+    real = api_tokens._add_calls
+
+    def slow_add(session, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        release.wait(5)
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(api_tokens, "_add_calls", slow_add)
+    writer = threading.Thread(target=api_tokens.count_use, kwargs=dict(
+        session=session, token_id=made.token.id, secret=made.secret, now=now))
+    writer.start()
+    entered.wait(5)
+    seen = api_tokens._windows[key].seen + 1
+    release.set()
+    writer.join()
+    assert seen == api_tokens.SYNC_EVERY + 2, f"a 22nd call would be counted as {seen}"
+
+
+def test_calls_whose_write_failed_are_written_with_the_next(
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch):
+    made, now = _a_batch_unwritten(session, make, monkeypatch)
+    real = api_tokens._add_calls
+    monkeypatch.setattr(api_tokens, "_add_calls",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("db away")))
+    with pytest.raises(RuntimeError):
+        api_tokens.count_use(session, token_id=made.token.id, secret=made.secret, now=now)
+    monkeypatch.setattr(api_tokens, "_add_calls", real)
+    count = api_tokens.count_use(session, token_id=made.token.id, secret=made.secret,
+                                 now=now)
+    assert count == api_tokens.SYNC_EVERY + 2, f"counted {count}"

@@ -165,7 +165,12 @@ class _Window:
     start: datetime
     total: int = 0  # the token's count in the database when this process last wrote
     unwritten: int = 0  # this process's calls since
+    writing: int = 0  # calls being written by another thread at this moment
     written_at: datetime | None = None
+
+    @property
+    def seen(self) -> int:
+        return self.total + self.writing + self.unwritten
 
 
 _windows: dict[str, _Window] = {}  # by secret hash: a token id is reused by a new database
@@ -180,7 +185,11 @@ def count_use(session: Session, *, token_id: int, secret: str, now: datetime) ->
     key = secret_hash(secret)
     with _windows_lock:
         counted = _windows.get(key)
-        if counted is None or counted.start != window:
+        if counted is not None and counted.start > window:
+            # A call stamped just before the minute, counted after the next one's began:
+            # it counts in the new window, which never goes back.
+            window = counted.start
+        elif counted is None or counted.start != window:
             if len(_windows) >= MAX_WINDOWS:
                 for old in [k for k, w in _windows.items() if w.start != window]:
                     del _windows[old]
@@ -189,26 +198,36 @@ def count_use(session: Session, *, token_id: int, secret: str, now: datetime) ->
         due = (counted.written_at is None or counted.unwritten >= SYNC_EVERY
                or now - counted.written_at >= SYNC_PERIOD)
         if not due:
-            return counted.total + counted.unwritten
+            return counted.seen
         calls, counted.unwritten, counted.written_at = counted.unwritten, 0, now
-    total = _add_calls(session, token_id=token_id, window=window, calls=calls, now=now)
+        counted.writing += calls  # still seen by the other threads while it is written
+    try:
+        total = _add_calls(session, token_id=token_id, window=window, calls=calls, now=now)
+    except BaseException:
+        with _windows_lock:  # not written: counted again at the next write
+            counted.writing -= calls
+            counted.unwritten += calls
+        raise
     with _windows_lock:
+        counted.writing -= calls
         counted.total = max(counted.total, total)
-        return counted.total + counted.unwritten
+        return counted.seen
 
 
 @one_transaction
 def _add_calls(session: Session, *, token_id: int, window: datetime, calls: int,
                now: datetime) -> int:
-    """Adds `calls` to the token's count in `window` (a new window starts at them) and
-    returns the count; `last_used_at` moves when a new window begins, so at most once a
-    minute, in the same statement."""
+    """Adds `calls` to the token's count in `window` (a later window starts at them; an
+    earlier one, from a late call, never replaces the row's) and returns the count;
+    `last_used_at` moves when a new window begins, so at most once a minute, in the same
+    statement."""
     t = _TOKENS.c
-    fresh = or_(t.window_start.is_(None), t.window_start != window)
+    fresh = or_(t.window_start.is_(None), t.window_start < window)
     total = session.execute(
         update(_TOKENS).where(t.id == token_id)
         .values(window_count=case((fresh, calls), else_=t.window_count + calls),
-                window_start=window, last_used_at=case((fresh, now), else_=t.last_used_at))
+                window_start=case((fresh, window), else_=t.window_start),
+                last_used_at=case((fresh, now), else_=t.last_used_at))
         .returning(t.window_count)
     ).scalar()
     session.commit()

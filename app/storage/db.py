@@ -193,7 +193,9 @@ def _count_flushes(session: Session, _context: Any) -> None:
 def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     # The hooks note their rows when a rule calls them (before any flush) as well as at
     # flushes: neither a savepoint's rollback nor a refusal can take those notes back, so
-    # they are kept as they were before the rule and put back if it refuses.
+    # they are kept as they were before the rule and put back if it refuses (after a
+    # flush of anything pending, whose notes belong to what came before).
+    session.flush()
     notes = _copy_of_notes(session.info)
     if not _with_savepoints.get():
         flushes = session.info.get(_FLUSHES, 0)

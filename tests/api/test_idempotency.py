@@ -190,3 +190,11 @@ def test_the_race_fallback_replays_the_same_request(session: Session, world: Wor
     mine = _kept_elsewhere(session, world, "this send")
     answer = idempotency._store_alone(session, mine, 409, "{}")
     assert answer.status_code == 200 and answer.headers["idempotent-replayed"] == "true"
+
+
+def test_a_body_nested_past_pythons_depth_is_fingerprinted_as_it_is(api: Api, world: World):
+    # claim takes no body, so only the key's fingerprint reads it: never a 500.
+    response = api.post(f"/tasks/{world.task.id}/claim", world.tokens["agent"],
+                        headers={**KEY, "Content-Type": "application/json"},
+                        content=b"[" * 5000 + b"]" * 5000)
+    assert response.status_code == 200

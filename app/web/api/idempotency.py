@@ -92,7 +92,7 @@ def _canonical(body: bytes) -> bytes:
     same request; a body that is not JSON is compared as it is."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past Python's depth
         return body
     return json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
 
