@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
+from app.format.condition_words import step_condition_words
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
 from app.reads.expected_finish import service_expectation
@@ -122,6 +123,9 @@ def _service_page(
     return render(request, "catalog/service.html", {
         "service": service, "version": version, "definition": definition,
         "stages": definition.stages(), "hidden_fields": hidden,
+        # When a step is needed, in the form's words (admins see the condition itself).
+        "step_conditions": [step_condition_words(definition, position)
+                            for position in range(len(definition.steps))],
         "team_names": team_names, "values": values or {}, "errors": errors or {},
         "lost_files": lost_files or [], "notice": notice,
         "expected": service_expectation(session, service.id) if service.id else None,
