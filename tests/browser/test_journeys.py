@@ -141,7 +141,7 @@ def test_an_approver_rejects_with_a_reason_and_the_requester_sees_why(
     line.get_by_role("link", name=re.compile(rf"\b{number}\b")).first.click()
     expect(requester.get_by_role("heading", level=1)).to_contain_text(number)
     expect(requester.locator(".page-head")).to_contain_text("Rejected")
-    notice = requester.get_by_role("status").filter(has_text="Rejected by")
+    notice = requester.get_by_role("alert").filter(has_text="Rejected by")
     expect(notice).to_contain_text("Rejected by Dana Dubois")
     expect(notice).to_contain_text(reason)
 

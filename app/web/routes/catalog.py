@@ -33,6 +33,7 @@ from app.rules.intake import CHECKERS, FieldProblem, body_allowance, split_form,
 from app.rules.submission import submit_request, submitted_with
 from app.storage.models import Service, User
 from app.web.auth import CurrentUser, ViewerDep
+from app.web.flash import redirect_with_flash
 from app.web.render import is_htmx, redirect, render
 from app.web.request_body import accepts_large_body, posted_form
 from app.web.session import SessionDep
@@ -172,7 +173,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     if earlier is not None:
         # This form was sent before (a double click, a retry after a cut-off answer):
         # the request it made, as if just made, whatever happened to the service since.
-        return redirect(f"/requests/{earlier.id}?submitted=1")
+        return redirect_with_flash(f"/requests/{earlier.id}", "submitted")
     service = _service_or_404(session, slug)
     version = current_version(session, service)
     definition = definition_of(version)
@@ -200,4 +201,4 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
         # A new version was published between the check above and the transaction.
         return _service_page(request, session, service, values=values, lost_files=lost,
                              status=409, notice=changed.message)
-    return redirect(f"/requests/{created.id}?submitted=1")
+    return redirect_with_flash(f"/requests/{created.id}", "submitted")
