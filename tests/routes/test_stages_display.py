@@ -268,6 +268,9 @@ def test_the_service_page_shows_conditions_targets_and_steps_that_go_together(
         "Desk Facilities alongside Account Only when Amount (EUR) is more than 10"
     )
     assert "steps marked “alongside” start together" in text_of(response)
+    # Admins keep the condition itself, on the service's admin page.
+    admin = web.login(make.user("Adam", admin=True)).get("/admin/services/hire")
+    assert "only if <code>amount &gt; 10</code>" in admin.text
 
 
 def test_a_request_keeps_the_stages_of_the_version_it_was_filed_under(
