@@ -79,12 +79,12 @@ def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> R
     groups = [ServiceGroup(lines[0].service, lines) for lines in
               (list(group) for _, group in groupby(by_step, key=lambda line: line.service.id))]
     return render(request, "overview/overview.html", {
-        "by_team": by_team, "by_step": by_step, "groups": groups,
+        "by_team": by_team, "groups": groups,
         "oldest": oldest_first(by_step),
         "open_total": sum(line.work.count for line in by_team),
         "unclaimed_total": sum(line.work.unclaimed for line in by_team),
         "overdue_total": sum(line.work.overdue for line in by_team),
-        "heat": partial(age_heat, now=now, longest=longest), "now": now,
+        "heat": partial(age_heat, now=now, longest=longest),
     })
 
 
