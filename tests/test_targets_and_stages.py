@@ -63,7 +63,7 @@ def test_a_skipped_step_says_why_on_the_timeline(session, make):
     skipped = session.exec(select(TimelineEvent).where(
         TimelineEvent.request_id == request.id, TimelineEvent.kind == "task_skipped")).all()
     assert [event.note for event in skipped] == [
-        "Not needed: the condition “amount > 25000” does not hold."]
+        "Not needed: only for requests where Amount is more than 25,000."]
 
 
 def test_the_next_stage_opens_past_skipped_steps(session, make):

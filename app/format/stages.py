@@ -1,5 +1,6 @@
 """Which steps a request needs, from its service's definition and its answers alone."""
 
+from app.format.condition_words import skip_reason_words, step_condition_words
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
 
@@ -10,4 +11,5 @@ def step_is_needed(definition: ServiceDefinition, position: int, answers: dict) 
 
 
 def skip_reason(definition: ServiceDefinition, position: int) -> str:
-    return f"Not needed: the condition “{definition.steps[position].condition}” does not hold."
+    """Why a step is not needed, in the form's words (recorded on the timeline)."""
+    return skip_reason_words(step_condition_words(definition, position) or "")

@@ -3,7 +3,8 @@
 Each table is one query over the open work counters (app.storage.work_counts), which stay a few
 hundred rows however many requests there are."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.reads.queues import TaskFilter, conditions_of
 from app.storage.models import (
     OpenWorkCount,
     Service,
@@ -96,7 +98,9 @@ def open_work_by_step(session: Session, *, now: datetime | None = None) -> list[
                  WorkCount(int(count), int(claimed), oldest, int(late)))
         for service_id, position, step_name, count, claimed, oldest, late in rows
     ]
-    return sorted(lines, key=lambda line: (line.service.name, line.position))
+    # A service's lines together, even beside another service of the same name.
+    return sorted(lines, key=lambda line: (line.service.name, line.service.id or 0,
+                                           line.position))
 
 
 def oldest_first(lines: list[StepLine]) -> StepLine | None:
@@ -120,3 +124,17 @@ def has_step(session: Session, *, position: int, service_id: int | None = None) 
     if any(len(definition.get("steps", ())) > position for definition in session.exec(current)):
         return True
     return session.exec(open_work.limit(1)).first() is not None
+
+
+def any_on_teams(session: Session, *, filters: TaskFilter, team_ids: Iterable[int]) -> bool:
+    """Whether any task of the list `filters` describes is on one of these teams (a
+    manager's own, for whom its rows have buttons): one probe of the queued-task
+    indexes, none when no team of the list is theirs."""
+    mine = set(team_ids)
+    if filters.team_ids is not None:
+        mine &= set(filters.team_ids)
+    if not mine:
+        return False
+    probe = replace(filters, team_ids=sorted(mine))
+    return session.exec(select(Task.id).where(*conditions_of(probe)).limit(1)
+                        ).first() is not None

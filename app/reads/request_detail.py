@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.format.condition_words import reworded_skip_reason
 from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
@@ -72,10 +73,15 @@ class TimelineLine:
     event: TimelineEvent
     actor_name: str
     step_name: str | None
+    # A skip reason recorded in the condition's own syntax, worded for people (never
+    # written back: the event stays as it was recorded).
+    reworded: str | None = None
 
     @property
     def skip_reason(self) -> str:
-        return without_prefix(self.event.note) if self.event.kind == EventKind.task_skipped else ""
+        if self.event.kind != EventKind.task_skipped:
+            return ""
+        return without_prefix(self.reworded or self.event.note)
 
 
 @dataclass
@@ -186,7 +192,7 @@ def request_detail(
             skip_reason(definition, step.task.position)
             if definition.steps[step.task.position].condition else ""
         )
-        step.skip_reason = without_prefix(note) or None
+        step.skip_reason = without_prefix(reworded_skip_reason(note, definition)) or None
     return RequestDetail(
         request=service_request, service=service, version=version, requester=requester,
         answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
@@ -223,10 +229,24 @@ def timeline_page(
         query = query.where(col(TimelineEvent.id) < before)
     lines = lines_of(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
     lines.reverse()
+    _reword_skips(session, service_request, lines)
     if len(lines) > size:
         lines = lines[1:]
         return TimelinePage(service_request.id, lines, earlier_before=lines[0].event.id)
     return TimelinePage(service_request.id, lines)
+
+
+def _reword_skips(session: Session, service_request: ServiceRequest,
+                  lines: list[TimelineLine]) -> None:
+    """Skip reasons recorded before they were worded for people, worded from the fields
+    of the version the request was filed under (read only when there is one)."""
+    skips = [line for line in lines if line.event.kind == EventKind.task_skipped
+             and line.event.note.startswith("Not needed: the condition “")]
+    if not skips:
+        return
+    definition = definition_of(session.get_one(ServiceVersion, service_request.version_id))
+    for line in skips:
+        line.reworded = reworded_skip_reason(line.event.note, definition)
 
 
 def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine | None:

@@ -49,6 +49,12 @@ def test_an_employee_finds_a_service_fixes_a_wrong_answer_and_files_it(
     page.get_by_role("button", name="Send request").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Onboard a new hire: Jordan Lee")
     number = re.search(r"REQ-\d+", page.get_by_role("heading", level=1).inner_text()).group(0)
+    # Said once, and not by the address: a reload no longer says it.
+    expect(page.get_by_role("status").filter(has_text="Your request is in")).to_have_count(1)
+    assert "submitted" not in page.url
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(number)
+    expect(page.get_by_text("Your request is in")).to_have_count(0)
     answers = page.get_by_role("region", name="Answers")
     expect(answers.get_by_role("link", name="contract.pdf")).to_be_visible()
     expect(answers.get_by_role("link", name="contract.pdf")).to_have_attribute(
@@ -141,7 +147,7 @@ def test_an_approver_rejects_with_a_reason_and_the_requester_sees_why(
     line.get_by_role("link", name=re.compile(rf"\b{number}\b")).first.click()
     expect(requester.get_by_role("heading", level=1)).to_contain_text(number)
     expect(requester.locator(".page-head")).to_contain_text("Rejected")
-    notice = requester.get_by_role("status").filter(has_text="Rejected by")
+    notice = requester.get_by_role("alert").filter(has_text="Rejected by")
     expect(notice).to_contain_text("Rejected by Dana Dubois")
     expect(notice).to_contain_text(reason)
 
@@ -149,10 +155,10 @@ def test_an_approver_rejects_with_a_reason_and_the_requester_sees_why(
 def test_a_manager_follows_the_oldest_step_to_its_tasks(page: Page, live_server: str):
     sign_in(page, live_server, "maria@example.com")
     page.goto(f"{live_server}/overview")
-    notice = page.locator("p.notice", has_text="Oldest open step")
+    notice = page.locator(".glance li", has_text="Oldest open step")
     link = notice.get_by_role("link")
     step_name = link.inner_text().split(" · ", 1)[1].strip()
-    oldest_age = re.search(r"open for (.+)\.$", notice.inner_text().strip()).group(1)
+    oldest_age = re.search(r"open for (.+)$", notice.inner_text().strip()).group(1)
     link.click()
 
     page.wait_for_url(re.compile(r"/overview/tasks\?service=[\w-]+&step=\d+$"))
@@ -169,3 +175,21 @@ def test_a_manager_follows_the_oldest_step_to_its_tasks(page: Page, live_server:
         expect(rows.nth(i).locator("td[data-label=Age] time")).not_to_be_empty()
     # Oldest first: the first row is the one the overview called the oldest.
     expect(rows.first.locator("td[data-label=Age]")).to_have_text(oldest_age)
+
+
+def test_on_a_phone_the_overview_keeps_overdue_and_oldest_in_view_without_sideways_scroll(
+    browser: Browser, live_server: str
+):
+    phone = browser.new_context(viewport={"width": 375, "height": 800})
+    page = phone.new_page()
+    sign_in(page, live_server, "maria@example.com")
+    page.goto(f"{live_server}/overview")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for section in ("by-team", "by-step"):
+        row = page.locator(f"section[aria-labelledby={section}] tbody tr:not(.service-row)").first
+        for label in ("Overdue", "Oldest"):
+            cell = row.locator(f"td[data-label={label}]")
+            expect(cell).to_be_visible()
+            box = cell.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375, label
+    phone.close()

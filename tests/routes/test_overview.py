@@ -17,14 +17,25 @@ def task_ids(response) -> list[int]:  # type: ignore[no-untyped-def]
 
 
 def table(response, section: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The body rows of the overview's table in one section, as lists of cell texts."""
+    """The body rows of the overview's table in one section, as lists of cell texts; a
+    row under a service's heading row (the table by step) starts with that service."""
     part = response.text.split(f'aria-labelledby="{section}"', 1)[1].split("</section>")[0]
-    body = part.split("<tbody>", 1)[1]
-    return [
-        [" ".join(re.sub(r"<[^>]+>", " ", cell).split())
-         for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, re.DOTALL)
-    ]
+    body = part.split("</thead>", 1)[1]
+    rows, service = [], []
+    for attributes, row in re.findall(r"<tr([^>]*)>(.*?)</tr>", body, re.DOTALL):
+        cells = [" ".join(re.sub(r"<[^>]+>", " ", cell).split())
+                 for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
+        if "service-row" in attributes:
+            service = cells
+        else:
+            rows.append(service + cells)
+    return rows
+
+
+def number_links(response) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Each count that links to its list, as (its address, the number it shows)."""
+    return re.findall(r'<td class="num[^"]*"[^>]*>(?:<span[^>]*>)*(?:</span>)*'
+                      r'<a href="([^"]+)" aria-label="[^"]+: \d+">(\d+)</a>', response.text)
 
 
 @pytest.fixture
@@ -83,14 +94,38 @@ def test_a_manager_sees_open_work_by_service_and_step(web, work):
         ["Onboarding", "1. Step 1", "1", "0", "1", "0", "4 h"],
         ["Onboarding", "2. Step 2", "1", "1", "0", "0", "4 h"],
     ]
-    assert "Oldest open step: New laptop · Step 1 , open for 3 d 5 h." in text_of(response)
+    assert "Oldest open step: New laptop · Step 1 , open for 3 d 5 h" in text_of(response)
+    # The service is named once, above its steps.
+    assert response.text.count("<th scope=\"rowgroup\" colspan=\"6\">New laptop</th>") == 1
+
+
+def test_zeros_are_quiet_text_and_every_other_count_a_link(web, work):
+    response = web.login(work.manager).get("/overview")
+    zeros = re.findall(r'<span class="zero">0</span>', response.text)
+    # Facilities: claimed, overdue; Hr, It: overdue; then by step: 2 + 1 + 2 + 2.
+    assert len(zeros) == 4 + 7
+    assert not re.search(r'<a [^>]*>0</a>', response.text)
+    assert len(number_links(response)) == 3 * 4 + 4 * 4 - len(zeros)
+
+
+def test_the_oldest_task_of_each_group_is_drawn_as_heat_beside_its_age(web, work):
+    response = web.login(work.manager).get("/overview")
+    teams = response.text.split('id="by-team"', 1)[1].split("</table>", 1)[0]
+    fills = re.findall(r'<span class="fill age-(\w+)" style="width: (\d+)%">', teams)
+    # Facilities 4 h, Hr 5 h, It 3 d 5 h: the oldest fills its bar, the others in
+    # proportion (on a log scale), each coloured by how long.
+    assert [level for level, _ in fills] == ["fresh", "fresh", "days"]
+    widths = [int(width) for _, width in fills]
+    assert widths[2] == 100 and 0 < widths[0] < widths[1] < widths[2]
+    assert "under a day" in text_of(response)  # the colours' legend
 
 
 def test_every_number_opens_a_list_of_exactly_that_many_tasks(web, work):
     web.login(work.manager)
     overview = web.get("/overview")
-    links = re.findall(r'<td class="num"><a href="([^"]+)">(\d+)</a>', overview.text)
-    assert len(links) == 3 * 4 + 4 * 4  # open, unclaimed, claimed, overdue
+    links = number_links(overview)
+    # open, unclaimed, claimed, overdue: every count but the zeros
+    assert len(links) == 3 * 4 + 4 * 4 - overview.text.count('<span class="zero">0</span>')
     for href, number in links:
         listed = web.get(html.unescape(href))
         assert listed.status_code == 200
@@ -132,6 +167,21 @@ def test_the_list_behind_a_team_shows_assignee_and_age_oldest_first(web, work):
     # form that posts is their own: saving the filters as a view).
     actions = re.sub(r'<details class="save-view".*?</details>', "", response.text, flags=re.S)
     assert "hx-post" not in actions and 'id="overview-save-view"' in response.text
+    # Nor an empty Actions column; and the assignee's age says what it counts.
+    assert ">Actions<" not in response.text and 'data-label="Actions"' not in response.text
+    assert re.search(r"Ivan \(claimed \d+ s ago\)", page)  # claimed as the test began
+
+
+def test_a_manager_on_the_team_gets_the_actions_column_on_its_list_only(web, make, work):
+    lead = make.user("Lena", manager=True, teams=("it",))
+    web.login(lead)
+    it_list = web.get("/overview/tasks?team=it")
+    assert it_list.text.count('data-label="Actions"') == 2 and ">Actions<" in it_list.text
+    assert "/claim" in it_list.text
+    # A list of other teams' work only: none; a list mixing both: every row has the cell.
+    assert 'data-label="Actions"' not in web.get("/overview/tasks?team=hr").text
+    everything = web.get("/overview/tasks")
+    assert everything.text.count('data-label="Actions"') == len(task_ids(everything)) == 5
 
 
 def test_the_list_behind_a_step_shows_that_steps_tasks(web, work):

@@ -156,7 +156,7 @@ def test_what_older_events_say_still_shows_past_the_newest_page(
     assert "asked for this" not in page and "cancelled the request" not in page
     assert "Comment 5 " not in page and "Comment 6 " in page
     assert "Cancelled by Rita : “Found one in storage”" in page
-    assert "Not needed: the condition “new_hire is true” does not hold." in page
+    assert "Not needed: only for requests where New hire is ticked." in page
 
 
 @pytest.mark.parametrize("before", ["0", "-1", "abc", "99999999999999999999"])

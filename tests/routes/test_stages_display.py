@@ -6,11 +6,11 @@ import html
 import re
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.config import ROOT
 from app.rules.tasks import complete_task
-from app.storage.models import Task
+from app.storage.models import Task, TimelineEvent
 from tests.factories import Factory
 from tests.test_due import define
 from tests.web import WebClient, text_of
@@ -157,14 +157,16 @@ def test_a_skipped_step_says_not_needed_and_why_instead_of_who_has_it(
     response = web.login(getattr(people, who)).get(f"/requests/{small.id}")
     assert response.status_code == 200
     skipped = step_text(response, approval)
+    # In the form's words, not the condition's syntax (`amount > 5000`).
     assert skipped == ("1. Budget approval approval Not needed "
-                       "Not needed: the condition “amount > 5000” does not hold.")
+                       "Not needed: only for requests where Amount (EUR) is more than 5,000.")
     assert "Hr" not in skipped  # no team, no assignee
     assert "<form" not in step_html(response, approval)  # nothing to act on
     assert "Open It" in step_text(response, order)
     timeline = text_of(response).split("Timeline", 1)[1]
-    assert "Budget approval is not needed: the condition “amount > 5000” does not hold." \
-        in html.unescape(timeline)
+    assert ("Budget approval is not needed: only for requests where Amount (EUR) is more "
+            "than 5,000.") in html.unescape(timeline)
+    assert "amount &gt; 5000" not in response.text
 
 
 def test_a_needed_step_is_shown_as_usual(web, make, people, purchase):
@@ -186,8 +188,31 @@ def test_without_a_recorded_reason_the_page_gives_the_versions_condition(
     session.add(approval)
     session.flush()
     response = web.login(people.rita).get(f"/requests/{large.id}")
-    assert "Not needed: the condition “amount > 5000” does not hold." in step_text(
+    assert "Not needed: only for requests where Amount (EUR) is more than 5,000." in step_text(
         response, approval)
+
+
+def test_a_reason_recorded_in_the_conditions_syntax_is_shown_in_the_forms_words(
+    web, session: Session, make, people, purchase
+):
+    """Requests skipped before reasons were worded for people recorded the condition
+    itself; the page words it from the version's fields and leaves the event as it was."""
+    small = make.request(purchase, people.rita, {"summary": "Chairs", "amount": "800"})
+    approval, _order = make.tasks(small)
+    old = "Not needed: the condition “amount > 5000” does not hold."
+    event = session.exec(select(TimelineEvent).where(
+        TimelineEvent.task_id == approval.id, TimelineEvent.kind == "task_skipped")).one()
+    event.note = old
+    session.add(event)
+    session.flush()
+    response = web.login(people.rita).get(f"/requests/{small.id}")
+    words = "only for requests where Amount (EUR) is more than 5,000."
+    assert f"Not needed: {words}" in step_text(response, approval)
+    assert f"Budget approval is not needed: {words}" in html.unescape(
+        text_of(response).split("Timeline", 1)[1])
+    assert "amount &gt; 5000" not in response.text
+    session.refresh(event)
+    assert event.note == old
 
 
 def test_my_requests_shows_skipped_steps_as_finished_segments(web, make, people, purchase):
@@ -214,8 +239,10 @@ def test_every_step_skipped_means_a_completed_request_with_each_reason(web, make
     filed = make.request(service, people.rita, {"summary": "Pens", "amount": "5"})
     response = web.login(people.rita).get(f"/requests/{filed.id}")
     first, second = make.tasks(filed)
-    assert "the condition “amount > 1000” does not hold" in step_text(response, first)
-    assert "“amount > 5000 and amount < 9000”" in step_text(response, second)
+    assert "only for requests where Amount (EUR) is more than 1,000." in step_text(
+        response, first)
+    assert ("only for requests where Amount (EUR) is more than 5,000 and Amount (EUR) is "
+            "less than 9,000.") in step_text(response, second)
     assert 'class="badge state-completed"' in response.text
     mine = web.get("/requests").text.split(f"<strong>{filed.number}</strong>", 1)[1]
     assert 'aria-label="Steps: 2 of 2 finished"' in mine
@@ -238,9 +265,12 @@ def test_the_service_page_shows_conditions_targets_and_steps_that_go_together(
     assert steps == (
         "Paperwork Hr Usually within 2 business days "
         "Account It Usually within 4 hours "
-        "Desk Facilities alongside Account Only when amount > 10"
+        "Desk Facilities alongside Account Only when Amount (EUR) is more than 10"
     )
     assert "steps marked “alongside” start together" in text_of(response)
+    # Admins keep the condition itself, on the service's admin page.
+    admin = web.login(make.user("Adam", admin=True)).get("/admin/services/hire")
+    assert "only if <code>amount &gt; 10</code>" in admin.text
 
 
 def test_a_request_keeps_the_stages_of_the_version_it_was_filed_under(

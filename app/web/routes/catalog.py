@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from app.config import get_settings
+from app.format.condition_words import step_condition_words
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
 from app.reads.expected_finish import service_expectation
@@ -32,6 +33,7 @@ from app.rules.intake import CHECKERS, FieldProblem, body_allowance, split_form,
 from app.rules.submission import submit_request, submitted_with
 from app.storage.models import Service, User
 from app.web.auth import CurrentUser, ViewerDep
+from app.web.flash import redirect_with_flash
 from app.web.render import is_htmx, redirect, render
 from app.web.request_body import accepts_large_body, posted_form
 from app.web.session import SessionDep
@@ -122,6 +124,9 @@ def _service_page(
     return render(request, "catalog/service.html", {
         "service": service, "version": version, "definition": definition,
         "stages": definition.stages(), "hidden_fields": hidden,
+        # When a step is needed, in the form's words (admins see the condition itself).
+        "step_conditions": [step_condition_words(definition, position)
+                            for position in range(len(definition.steps))],
         "team_names": team_names, "values": values or {}, "errors": errors or {},
         "lost_files": lost_files or [], "notice": notice,
         "expected": service_expectation(session, service.id) if service.id else None,
@@ -168,7 +173,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     if earlier is not None:
         # This form was sent before (a double click, a retry after a cut-off answer):
         # the request it made, as if just made, whatever happened to the service since.
-        return redirect(f"/requests/{earlier.id}?submitted=1")
+        return redirect_with_flash(f"/requests/{earlier.id}", "submitted")
     service = _service_or_404(session, slug)
     version = current_version(session, service)
     definition = definition_of(version)
@@ -196,4 +201,4 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
         # A new version was published between the check above and the transaction.
         return _service_page(request, session, service, values=values, lost_files=lost,
                              status=409, notice=changed.message)
-    return redirect(f"/requests/{created.id}?submitted=1")
+    return redirect_with_flash(f"/requests/{created.id}", "submitted")

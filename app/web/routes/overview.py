@@ -1,5 +1,10 @@
 """The manager overview and the lists behind its numbers."""
 
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from itertools import groupby
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -8,7 +13,9 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.reads.overview import (
+    StepLine,
     WorkCount,
+    any_on_teams,
     has_step,
     oldest_first,
     open_work_by_step,
@@ -22,7 +29,7 @@ from app.rules.catalog import current_version, definition_of, get_service_by_slu
 from app.rules.inputs import parse_flag
 from app.rules.saved_views import OVERVIEW_KEYS, OVERVIEW_PAGE, view_query
 from app.rules.teams import get_team_by_slug
-from app.storage.models import User, utcnow
+from app.storage.models import Service, User, utcnow
 from app.web.age_query import AgeQuery, AtQuery, opened_within
 from app.web.auth import ManagerUser, ViewerDep
 from app.web.csv_export import csv_response
@@ -34,15 +41,50 @@ from app.web.viewer import Viewer
 router = APIRouter()
 
 
+@dataclass(frozen=True)
+class Heat:
+    """How old a group's oldest task is, drawn as a bar: its length against the oldest
+    of the page (on a log scale, so four hours still shows beside six weeks) and its
+    colour by how long (under a day, under a week, longer)."""
+
+    width: int  # percent
+    level: str  # "fresh", "days" or "weeks"
+
+
+def age_heat(oldest: datetime | None, *, now: datetime, longest: float) -> Heat:
+    seconds = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    width = round(100 * math.log1p(seconds / 3600) / math.log1p(longest / 3600)) \
+        if longest > 0 else 0
+    level = "fresh" if seconds < 86400 else "days" if seconds < 7 * 86400 else "weeks"
+    return Heat(max(width, 4) if seconds else 0, level)
+
+
+@dataclass
+class ServiceGroup:
+    """A service's lines of the table by step: the service named once, above them."""
+
+    service: Service
+    lines: list[StepLine]
+
+
 @router.get("/overview", name="overview.show")
 def show_overview(request: Request, session: SessionDep, user: ManagerUser) -> Response:
     # One moment for both tables, so their overdue numbers agree with each other.
     now = utcnow()
     by_step = open_work_by_step(session, now=now)
     by_team = open_work_by_team(session, now=now)
+    longest = max((max(0.0, (now - line.work.oldest_opened_at).total_seconds())
+                   for line in by_team if line.work.oldest_opened_at), default=0.0)
+    # by_step comes sorted by service: each service's lines are together.
+    groups = [ServiceGroup(lines[0].service, lines) for lines in
+              (list(group) for _, group in groupby(by_step, key=lambda line: line.service.id))]
     return render(request, "overview/overview.html", {
-        "by_team": by_team, "by_step": by_step, "oldest": oldest_first(by_step),
+        "by_team": by_team, "groups": groups,
+        "oldest": oldest_first(by_step),
+        "open_total": sum(line.work.count for line in by_team),
+        "unclaimed_total": sum(line.work.unclaimed for line in by_team),
         "overdue_total": sum(line.work.overdue for line in by_team),
+        "heat": partial(age_heat, now=now, longest=longest),
     })
 
 
@@ -134,6 +176,7 @@ def overview_tasks_context(
                                          step=step, state=state, overdue=overdue, sort=sort,
                                          age=age, at=at)
     page = list_tasks(session, filters=filters, after=after)
+    acts = any_on_teams(session, filters=filters, team_ids=viewer.team_ids)
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     saved = {k: str(v) for k, v in params.items() if k in OVERVIEW_KEYS and v not in (None, "")}
     return {
@@ -145,8 +188,10 @@ def overview_tasks_context(
         "more_url": "/overview/tasks?" + query + "&",
         "results_url": "/overview/tasks" + (f"?{query}" if query else ""),
         "csv_url": "/overview/tasks.csv" + (f"?{query}" if query else ""),
-        # A manager on a team acts on its rows here too: the "Hand to" suggestions.
+        # A manager on a team acts on its rows here too: the "Hand to" suggestions. A
+        # list of none of their teams' tasks has no Actions column (on every page of it).
         "view": "overview", "teammates": teammates_of(session, set(viewer.team_ids)),
+        "actions_column": acts,
     }
 
 

@@ -18,6 +18,7 @@ from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest,
 from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.csv_export import csv_response
+from app.web.flash import flash_for, forget_flash
 from app.web.render import is_htmx, redirect, render
 from app.web.session import SessionDep
 
@@ -75,13 +76,18 @@ def _request_page(
         session, service_request=viewed.request,
         with_internal_notes=viewed.access.sees_internal_notes, before=before,
     )
-    return render(request, "requests/request.html", {
+    flash = flash_for(request)
+    response = render(request, "requests/request.html", {
         "detail": detail, "timeline": detail.timeline, "showing_earlier": before is not None,
         "access": viewed.access, "errors": errors or {}, "values": values or {},
-        "submitted": request.query_params.get("submitted") == "1", "now": utcnow(),
+        # Said once, on the page the form's redirect lands on (app.web.flash).
+        "submitted": flash == "submitted", "now": utcnow(),
         "version": page_version(detail.timeline),
         "following": is_following(session, user=user, request=viewed.request),
     }, status=status, headers=headers)
+    if flash:
+        forget_flash(response, f"/requests/{viewed.request.id}")
+    return response
 
 
 @router.get("/requests/{request_id}", name="requests.show")
