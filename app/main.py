@@ -46,6 +46,7 @@ from app.web.routes import (
     requests,
     saved_views,
     search,
+    task_panel,
     team_insights,
     tokens,
 )
@@ -158,7 +159,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
     routers = [area.router for area in (auth, catalog, requests, queues, bulk, overview, reports,
                                         people, search, inbox, health, admin, admin_people,
-                                        admin_services,
+                                        admin_services, task_panel,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.
                                         team_insights, insights, saved_views, tokens,

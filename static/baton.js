@@ -102,7 +102,7 @@
     ["j", "Select the next task"],
     ["k", "Select the previous task"],
     ["c", "Claim the selected task"],
-    ["d", "Complete (or approve) the selected task"],
+    ["d", "Complete (or approve) the selected task; an approval opens to be read first"],
     ["x", "Pick the selected task for a bulk action"],
     ["/", "Search the queue"],
     ["?", "Show or hide this help"],
@@ -151,6 +151,13 @@
         button.click();
         return;
       }
+    }
+    // d on a row that completes or approves only in its panel (an approval, read before
+    // it is decided; an open task) opens the panel, where Complete or Approve is.
+    var open = actions.indexOf("complete") !== -1 && row.querySelector("a.open-panel");
+    if (open) {
+      if (window.htmx) window.htmx.process(row);
+      open.click();
     }
   }
 
@@ -240,7 +247,9 @@
     if (!form || box.tagName !== "INPUT") return;
     var button = box.classList.contains("hand-to")
       ? form.querySelector("button[formaction$='/hand']")
-      : form.querySelector("button.primary");
+      : box.classList.contains("assign-to")
+        ? form.querySelector("button[formaction$='/assign']")
+        : form.querySelector("button.primary");
     event.preventDefault();
     if (button) button.click();
   });
@@ -250,6 +259,57 @@
     if (!selectedId) return;
     var row = document.getElementById(selectedId);
     if (row) markSelected(row, false);
+  });
+
+  // --- A task's panel beside the list (templates/tasks/task.html) ----------------------
+  // A row's Open (or Review) link swaps the panel in (htmx); focus goes to the panel,
+  // and back to the row's link when Close or Escape empties it. Without the script the
+  // link opens the panel as a page and Close leads back to the list.
+  var panelOpener = null, focusPanel = false;
+
+  function emptyPanel() {
+    var panel = document.getElementById("task-panel");
+    if (!panel || panel.hidden || !document.querySelector(".work-layout #task-panel")) return false;
+    var empty = document.createElement("aside");
+    empty.id = "task-panel";
+    empty.className = "task-panel";
+    empty.hidden = true;
+    panel.replaceWith(empty);
+    if (panelOpener && document.contains(panelOpener)) panelOpener.focus();
+    return true;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target.closest && event.target.closest("a.open-panel, [data-close-panel]");
+    if (!target) return;
+    if (target.matches("a.open-panel")) {
+      panelOpener = target;
+      var row = target.closest("tr.task-row");
+      if (row && shortcutTable()) markSelected(row, false);
+    } else if (emptyPanel()) event.preventDefault();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    focusPanel = Boolean(elt && elt.closest &&
+      (elt.matches("a.open-panel") || elt.closest("#task-panel")));
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!focusPanel) return;
+    focusPanel = false;
+    var panel = document.getElementById("task-panel");
+    if (!panel || panel.hidden) return;
+    // After an action, its message (or refusal) is what to read next.
+    var said = panel.querySelector("[role=alert], [role=status]");
+    (said || panel).setAttribute("tabindex", "-1");
+    (said || panel).focus({ preventScroll: true });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented || isTyping(event.target)) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (emptyPanel()) event.preventDefault();
   });
 
   // --- Bulk actions in a queue ---------------------------------------------------------

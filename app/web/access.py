@@ -87,5 +87,22 @@ def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
     return task_for_worker(session, user=user, team_ids=viewer.team_ids, task_id=task_id)
 
 
+class ViewedTask:
+    def __init__(self, task: Task, viewed: ViewedRequest):
+        self.task = task
+        self.viewed = viewed
+
+
+def get_task_for_viewer(task_id: IdPath, session: SessionDep, user: CurrentUser) -> ViewedTask:
+    """A task to look at (its detail panel): whoever may see its request sees it, under
+    the request's own rules (internal notes for its teams only); anyone else gets a 404,
+    as for the request. Acting on it still goes through get_task_for_worker."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise HTTPException(status_code=404, detail="There is no such task.")
+    return ViewedTask(task, request_for_viewer(session, user=user, request_id=task.request_id))
+
+
 RequestForViewer = Annotated[ViewedRequest, Depends(get_request_for_viewer)]
 TaskForWorker = Annotated[Task, Depends(get_task_for_worker)]
+TaskForViewer = Annotated[ViewedTask, Depends(get_task_for_viewer)]

@@ -58,6 +58,18 @@ def age(since: datetime | None, now: datetime | None = None) -> str:
     return f"{days // 7} w"
 
 
+def age_short(since: datetime | None, now: datetime | None = None) -> str:
+    """An age for a narrow column, one unit and no space: 45s, 12m, 5h, 12d, 6w (a queue
+    row shows it with the exact age beside it for hover and screen readers)."""
+    if since is None:
+        return "—"
+    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
+    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit == "w" else 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 def when(moment: datetime | None) -> str:
     # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
     return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"
@@ -124,6 +136,7 @@ templates.env.filters["number"] = number_text
 templates.env.filters["paragraphs"] = paragraphs
 templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age
+templates.env.filters["age_short"] = age_short
 templates.env.filters["when"] = when
 templates.env.filters["iso"] = iso
 templates.env.filters["state_label"] = lambda state: STATE_LABELS.get(state, state)

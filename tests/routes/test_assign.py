@@ -61,9 +61,9 @@ def test_a_lead_takes_a_stuck_claim_from_one_member_to_another(web, session, des
         TimelineEvent.kind == EventKind.assigned)).one() == "Assigned to Ivan (from Iris)"
 
 
-def test_the_queue_offers_assign_to_its_leads_only(web, desk, task):
-    assert 'name="assign_to"' in web.login(desk.lena).get("/queues/it").text
-    assert 'name="assign_to"' not in web.login(desk.ivan).get("/queues/it").text
+def test_the_task_panel_offers_assign_to_its_leads_only(web, desk, task):
+    assert 'name="assign_to"' in web.login(desk.lena).get(f"/tasks/{task.id}").text
+    assert 'name="assign_to"' not in web.login(desk.ivan).get(f"/tasks/{task.id}").text
 
 
 def test_a_member_who_is_not_a_lead_may_not_assign(web, session, desk, task):

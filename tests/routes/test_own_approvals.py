@@ -17,6 +17,11 @@ def decide_buttons(html: str, task: Task) -> list[str]:
     return re.findall(rf'formaction="/tasks/{task.id}/(approve|reject|claim)"', html)
 
 
+def panel_of(web, task: Task, view: str = "queue") -> str:  # type: ignore[no-untyped-def]
+    """The task's panel, where a list's row has an approval decided (issue 16)."""
+    return str(web.get(f"/tasks/{task.id}?view={view}", htmx=True).text)
+
+
 @pytest.fixture
 def dana(make: Factory) -> User:
     """An approver and a manager, who also files requests of her own."""
@@ -43,8 +48,10 @@ def test_the_queue_offers_no_decision_on_ones_own_request(web, own_and_other, da
     page = web.login(dana).get("/queues/approvers").text
 
     assert decide_buttons(page, own) == []
-    assert "Your own request: a teammate approves or rejects it." in page
-    assert decide_buttons(page, other) == ["claim", "approve", "reject"]
+    assert decide_buttons(page, other) == ["claim"]  # decided in its panel, after a look
+    assert decide_buttons(panel_of(web, own), own) == []
+    assert "Your own request: a teammate approves or rejects it." in panel_of(web, own)
+    assert decide_buttons(panel_of(web, other), other) == ["claim", "approve", "reject"]
 
 
 def test_the_queue_offers_it_to_another_approver(web, own_and_other, otto):
@@ -52,7 +59,8 @@ def test_the_queue_offers_it_to_another_approver(web, own_and_other, otto):
 
     page = web.login(otto).get("/queues/approvers").text
 
-    assert decide_buttons(page, own) == ["claim", "approve", "reject"]
+    assert decide_buttons(page, own) == ["claim"]
+    assert decide_buttons(panel_of(web, own), own) == ["claim", "approve", "reject"]
 
 
 def test_the_queue_offers_it_when_the_step_allows_it(web, session, make, dana):
@@ -61,7 +69,8 @@ def test_the_queue_offers_it_when_the_step_allows_it(web, session, make, dana):
 
     page = web.login(dana).get("/queues/approvers").text
 
-    assert decide_buttons(page, own) == ["claim", "approve", "reject"]
+    assert decide_buttons(page, own) == ["claim"]
+    assert decide_buttons(panel_of(web, own), own) == ["claim", "approve", "reject"]
 
 
 def test_my_work_offers_no_decision_on_ones_own_claimed_request(web, session, own_and_other,
@@ -76,7 +85,10 @@ def test_my_work_offers_no_decision_on_ones_own_claimed_request(web, session, ow
     page = web.login(dana).get("/my-work").text
 
     assert decide_buttons(page, own) == []
-    assert decide_buttons(page, other) == ["approve", "reject"]
+    assert decide_buttons(page, other) == []  # the row's Review opens them beside it
+    assert f'href="/tasks/{other.id}?view=mywork"' in page
+    assert decide_buttons(panel_of(web, own, "mywork"), own) == []
+    assert decide_buttons(panel_of(web, other, "mywork"), other) == ["approve", "reject"]
 
 
 def test_the_request_page_offers_no_decision_to_the_requester(web, own_and_other, dana,
@@ -106,7 +118,9 @@ def test_the_overview_list_offers_no_decision_on_ones_own_request(web, own_and_o
     page = web.login(dana).get("/overview/tasks?team=approvers").text
 
     assert decide_buttons(page, own) == []
-    assert decide_buttons(page, other) == ["claim", "approve", "reject"]
+    assert decide_buttons(page, other) == ["claim"]
+    assert decide_buttons(panel_of(web, own, ""), own) == []
+    assert decide_buttons(panel_of(web, other, ""), other) == ["claim", "approve", "reject"]
 
 
 @pytest.mark.parametrize("action", ["approve", "reject"])

@@ -51,6 +51,8 @@ def test_a_member_sees_the_queue_with_who_asked_how_long_ago_and_who_has_it(
     assert response.status_code == 200
     page = text_of(response)
     assert f"{old.number} New laptop: Berlin office Step 1 Rita 3 d 5 h" in page
+    # Drawn short on a wide screen (baton.css), the exact age in the title too.
+    assert 'title="3 d 5 h, open since' in response.text and 'data-short="3d"' in response.text
     assert "Iris" in page and "Claimed" in page
     assert task_ids(response) == [make.tasks(old)[0].id, claimed.id]
     assert f'hx-post="/tasks/{make.tasks(old)[0].id}/claim"' in response.text
@@ -365,11 +367,12 @@ def test_my_work_lists_exactly_my_claimed_tasks(web, session, make, desk):
 def test_a_refused_action_gives_back_what_was_typed_in_the_note(web, session, make, desk):
     task = first_task(make, desk.laptop, desk.rita)
     typed = "Asset tag 4711. " * 400  # over the 5,000 characters a note may have
+    # The note is written in the task's panel, which the refusal sends back.
     response = web.login(desk.ivan).post(
-        f"/tasks/{task.id}/complete", {"note": typed}, htmx=True)
+        f"/tasks/{task.id}/complete", {"note": typed, "view": "queue-panel"}, htmx=True)
     assert response.status_code == 422
     assert "Keep it under 5000 characters" in text_of(response)
-    assert f'value="{typed}"' in response.text
+    assert f'>{typed}</textarea>' in response.text
     assert refreshed(session, task).state == "open"
 
 
@@ -444,21 +447,26 @@ def test_an_overdue_flag_no_page_sends_is_refused(web, desk, flag):
 
 
 @pytest.mark.parametrize("holder", ["ivan", "iris"])
-def test_the_row_sent_back_after_a_claim_offers_hand_when_someone_else_could_take_it(
+def test_the_panel_after_a_claim_offers_hand_when_someone_else_could_take_it(
     web, make, desk, holder
 ):
     claimer = getattr(desk, holder)
     task = first_task(make, desk.laptop, desk.rita)
-    row = web.login(claimer).post(f"/tasks/{task.id}/claim", {}, htmx=True)
-    assert row.status_code == 200
-    assert f'formaction="/tasks/{task.id}/hand"' in row.text  # Ivan or Iris, either way
+    panel = web.login(claimer).post(f"/tasks/{task.id}/claim", {"view": "queue-panel"},
+                                    htmx=True)
+    assert panel.status_code == 200
+    assert f'formaction="/tasks/{task.id}/hand"' in panel.text  # Ivan or Iris, either way
+    # The queue's row, updated out of band, offers Complete to its holder.
+    assert f'<tr id="task-{task.id}" hx-swap-oob="true"' in panel.text
+    assert f'formaction="/tasks/{task.id}/complete"' in panel.text
 
     lone = make.service(slug="lone", steps=[("lone-team", "task")])
     only = make.user("Oona", teams=("lone-team",))
     alone = first_task(make, lone, desk.rita)
-    row = web.login(only).post(f"/tasks/{alone.id}/claim", {}, htmx=True)
-    assert row.status_code == 200 and f"/tasks/{alone.id}/release" in row.text
-    assert f'formaction="/tasks/{alone.id}/hand"' not in row.text  # no one to hand it to
+    panel = web.login(only).post(f"/tasks/{alone.id}/claim", {"view": "queue-panel"},
+                                 htmx=True)
+    assert panel.status_code == 200 and f"/tasks/{alone.id}/release" in panel.text
+    assert f'formaction="/tasks/{alone.id}/hand"' not in panel.text  # no one to hand it to
 
 
 def test_a_name_two_teammates_share_or_a_stranger_is_refused_with_a_message(
@@ -478,12 +486,14 @@ def test_a_name_two_teammates_share_or_a_stranger_is_refused_with_a_message(
     assert refreshed(session, task).assignee_id == desk.ivan.id
 
 
-def test_a_manager_on_the_team_gets_the_hand_to_list_on_the_overview_list(
+def test_a_manager_on_the_team_gets_the_hand_to_list_from_the_overview_list(
     web, session, make, desk
 ):
     boss = make.user("Maria", teams=("it",), manager=True)
     task = first_task(make, desk.laptop, desk.rita)
     claim_task(session, task=task, by=boss)
     page = web.login(boss).get("/overview/tasks?team=it")
-    assert f'<datalist id="teammates-{task.team_id}">' in page.text
-    assert f'list="teammates-{task.team_id}"' in page.text
+    assert f'href="/tasks/{task.id}"' in page.text  # the row opens the task's panel
+    panel = web.get(f"/tasks/{task.id}")
+    assert f'<datalist id="panel-teammates-{task.id}">' in panel.text
+    assert f'list="panel-teammates-{task.id}"' in panel.text

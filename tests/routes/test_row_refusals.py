@@ -33,18 +33,19 @@ def first_task(make, service, requester) -> Task:  # type: ignore[no-untyped-def
 
 
 def invalid_boxes(html: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r'<input[^>]*id="([^"]+)"[^>]*aria-invalid="true"',
-                                            html)]
+    return [m.group(1) for m in re.finditer(
+        r'<(?:input|textarea)[^>]*id="([^"]+)"[^>]*aria-invalid="true"', html)]
 
 
 def test_a_reject_without_a_reason_marks_only_the_reason_box(web, make, desk):
+    # An approval is decided in the task's panel, beside its answers (issue 16).
     task = first_task(make, desk.approval, desk.rita)
     response = web.login(desk.dana).post(f"/tasks/{task.id}/reject",
-                                         {"note": " ", "view": "queue"}, htmx=True)
+                                         {"note": " ", "view": "queue-panel"}, htmx=True)
     assert response.status_code == 422
-    assert f'id="task-{task.id}-error">Say why you reject it' in response.text
+    assert f'id="panel-{task.id}-error">Say why you reject it' in response.text
     assert invalid_boxes(response.text) == [f"note-{task.id}"]
-    assert f'aria-describedby="task-{task.id}-error"' in response.text
+    assert f'aria-describedby="panel-{task.id}-error"' in response.text
     assert f'id="assign-{task.id}"' in response.text  # there, and not marked
 
 
@@ -56,5 +57,9 @@ def test_a_claim_someone_else_won_marks_no_box(web, session, make, desk):
     assert response.status_code == 409
     assert "Iris has already claimed this task." in response.text
     assert 'class="task-row state-claimed has-error"' in response.text
-    assert f'id="assign-{task.id}"' in response.text and f'id="hand-{task.id}"' in response.text
     assert invalid_boxes(response.text) == []
+    # The same refusal in the panel, where the Assign and Hand to boxes are: none marked.
+    claimed = web.post(f"/tasks/{task.id}/claim", {"view": "queue-panel"}, htmx=True)
+    assert claimed.status_code == 409
+    assert f'id="assign-{task.id}"' in claimed.text and f'id="hand-{task.id}"' in claimed.text
+    assert invalid_boxes(claimed.text) == []

@@ -21,7 +21,6 @@ from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError, InvalidNote
 from app.rules.inputs import parse_flag
-from app.rules.policy import is_team_lead
 from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
 from app.rules.tasks import (
     approve_task,
@@ -40,6 +39,7 @@ from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
 from app.web.render import is_htmx, redirect, render, safe_next
+from app.web.routes.task_panel import panel_after_action
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
 from app.web.teammate_input import teammate_or_422
@@ -171,9 +171,6 @@ def queue_page_context(session: Session, user: User, team: Team, is_member: bool
         "services": queue_services(session, [team.id]),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue", "bulk": is_member,
-        # A lead of the team assigns its tasks to members (app.rules.tasks.assign_task).
-        "lead_of": {team.id} if is_member and is_team_lead(session, user=user,
-                                                           team_id=team.id) else set(),
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
         # The live queue: what changed since this render, and the results to show then.
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
@@ -249,7 +246,8 @@ def show_my_work(request: Request, session: SessionDep, user: CurrentUser, viewe
                  after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     page = list_tasks(session, filters=_my_work_filter(user), after=after)
     return render(request, "queues/my_work.html", {
-        "page": page, "teammates": teammates_of(session, set(viewer.team_ids)),
+        # No Hand to box on the page (it is in a task's panel): no suggestions to read.
+        "page": page, "teammates": teammates_of(session, set()),
         "view": "mywork", "more_url": "/my-work?", "now": utcnow(),
     }, block="more_rows" if is_htmx(request) and after else None)
 
@@ -271,24 +269,20 @@ def _after_action(
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
+    if view.endswith("panel"):
+        return panel_after_action(request, session, task, view=view, error=error,
+                                  message=message, note=note, error_field=error_field,
+                                  status=status)
     viewer = getattr(request.state, "viewer", None)
     row = task_row(session, task, viewer_id=viewer.user.id if viewer and viewer.user else None)
     # Other parts of the page (the queue's count) refresh themselves on this event.
     headers = {"HX-Trigger": "task-changed"}
-    # Only a claimed row offers "Hand to"; two members are enough to tell whether anyone
-    # but the holder could take it (the suggestions themselves are the page's
-    # <datalist>). Any other row needs no teammates, and no statement to read them.
-    teammates = teammates_of(
-        session, {task.team_id} if row.task.state == TaskState.claimed else set(), at_most=2)
+    # The row's other actions (Release, Hand to, Assign) are in the task's panel
+    # (app.web.routes.task_panel): the row needs no teammates, and no statement for them.
     return render(request, "tasks/_task_row.html", {
         "row": row, "view": view, "error": error, "message": message, "note": note,
         "error_field": error_field, "back": safe_next(back) if back else None,
-        "teammates": teammates, "now": utcnow(),
-        # Queue rows keep a lead's Assign (one more small read; only queue rows show it).
-        "bulk": view == "queue",
-        "lead_of": {task.team_id} if view == "queue" and viewer and viewer.user
-        and row.task.state in ("open", "claimed")
-        and is_team_lead(session, user=viewer.user, team_id=task.team_id) else set(),
+        "now": utcnow(), "bulk": view == "queue",
     }, status=status, headers=headers)
 
 

@@ -1,0 +1,80 @@
+"""A task's detail panel (issue 16): who may open it, what it shows each of them, and
+that its actions answer with it again (htmx) or come back to it (a plain post)."""
+
+import pytest
+
+from app.rules.requests import add_comment
+from app.rules.tasks import claim_task
+from tests.routes import test_queues
+from tests.web import text_of
+
+desk = test_queues.desk  # the queue tests' people and service, as a fixture here too
+
+
+@pytest.fixture
+def task(session, make, desk):  # type: ignore[no-untyped-def]
+    """IT then HR for Rita's "New laptop" (Ivan in IT, Hana in HR), with a note of IT's."""
+    desk.mona = make.user("Mona", manager=True)
+    desk.otto = make.user("Otto")
+    filed = make.request(desk.laptop, desk.rita, {"summary": "Berlin office chair"})
+    add_comment(session, service_request=filed, by=desk.ivan, body="Over budget, quietly",
+                internal=True, is_team_member=True)
+    return make.tasks(filed)[0]
+
+
+@pytest.mark.parametrize("who, status, acts, internal", [
+    ("ivan", 200, True, True),     # on the task's team: everything, and the actions
+    ("hana", 200, False, True),    # on another team of the request: sees it, acts not
+    ("mona", 200, False, True),    # a manager: as the request page shows it to them
+    ("rita", 200, False, False),   # the requester: never the internal note
+    ("otto", 404, False, False),   # anyone else: no such task
+])
+def test_the_panel_shows_each_role_what_the_request_page_would(web, desk, task, who, status,
+                                                                acts, internal):
+    response = web.login(getattr(desk, who)).get(f"/tasks/{task.id}?view=queue", htmx=True)
+    assert response.status_code == status
+    if status != 200:
+        assert "Berlin office chair" not in response.text
+        return
+    assert response.text.lstrip().startswith('<aside id="task-panel"')  # the panel alone
+    page = text_of(response)
+    assert "Answers" in page and "Berlin office chair" in page  # the answers
+    assert "Steps" in page and "Timeline" in page and "asked for this" in page
+    assert ("Over budget, quietly" in page) is internal
+    assert (f'hx-post="/tasks/{task.id}/complete"' in response.text) is acts
+    assert ('name="csrf_token"' in response.text) is acts
+
+
+def test_a_missing_task_is_a_404(web, desk):
+    assert web.login(desk.ivan).get("/tasks/999999").status_code == 404
+
+
+def test_without_javascript_the_panel_is_a_page_that_its_actions_come_back_to(
+    web, session, desk, task
+):
+    page = web.login(desk.ivan).get(f"/tasks/{task.id}?view=queue")
+    assert page.status_code == 200 and "<html" in page.text
+    assert 'href="/queues/it"' in page.text  # back to the list it was opened from
+    assert f'name="back" value="/tasks/{task.id}?view=queue"' in page.text
+    done = web.post(f"/tasks/{task.id}/claim", {"view": "queue-panel",
+                                                "back": f"/tasks/{task.id}?view=queue"})
+    assert done.status_code == 303 and done.headers["location"] == f"/tasks/{task.id}?view=queue"
+    forged = web.post(f"/tasks/{task.id}/release", {"view": "queue-panel", "csrf_token": "x"},
+                      csrf=False)
+    assert forged.status_code == 403
+    session.refresh(task)
+    assert task.state == "claimed"
+
+
+def test_an_action_in_the_panel_answers_with_the_panel_and_the_row(web, session, desk, task):
+    claim_task(session, task=task, by=desk.ivan)
+    response = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/complete", {"note": "Delivered to desk 4", "view": "mywork-panel"},
+        htmx=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "task-changed"
+    assert "Done." in text_of(response) and "Delivered to desk 4" in text_of(response)
+    # My work's row, out of band: no bulk box (that is the queue's), the team named.
+    row = response.text.split("<template>", 1)[1]
+    assert f'<tr id="task-{task.id}" hx-swap-oob="true"' in row
+    assert "bulk-pick" not in row and "state-done" in row
