@@ -16,13 +16,15 @@ REQUEST_PAGE = "a-request-page"
 # changes in the demo), and a queue with a saved view's tabs (issue 14).
 BULK_REFUSED = "queue-bulk-refused"
 SAVED_VIEW = "queue-with-a-saved-view"
+# A queue with a task's detail panel open beside it (issue 16).
+TASK_PANEL = "queue-with-a-task-panel"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
             "/search?q=kitchen", "/inbox", "/inbox?show=all"]
 PERSONAS = {
     # The profile page with its API tokens, and the API's documentation (issue 15).
     "ben@example.com": [*EVERYONE, "/profile", "/help/api"],
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it", BULK_REFUSED,
-                          SAVED_VIEW],
+                          SAVED_VIEW, TASK_PANEL],
     "maria@example.com": [
         *EVERYONE, "/overview", "/overview/tasks?team=it", "/insights",
         "/insights/onboard-new-hire", "/insights/onboard-new-hire/tasks?step=2",
@@ -94,6 +96,10 @@ def _open(page: Page, base: str, path: str) -> None:
             page.get_by_label("View name").fill("Unclaimed")
             page.get_by_role("button", name="Save view").click()
         page.locator(".view-tabs a", has_text="Unclaimed").wait_for()
+    elif path == TASK_PANEL:
+        page.goto(f"{base}/queues/it")
+        page.locator("tr.task-row a.open-panel").first.click()
+        page.locator("#task-panel .task-actions").wait_for()
     else:
         response = page.goto(f"{base}{path}")
         assert response is not None, path

@@ -121,20 +121,23 @@ def test_an_approver_rejects_with_a_reason_and_the_requester_sees_why(
     dana = browser.new_context().new_page()
     sign_in(dana, live_server, "dana@example.com")
     dana.goto(f"{live_server}/queues/approvers")
-    row = dana.locator("tr.task-row").filter(
-        has=dana.get_by_role("button", name="Reject")
-    ).first
+    row = dana.locator("tr.task-row").filter(has=dana.locator("a[data-review]")).first
     row_id = row.get_attribute("id")
     row = dana.locator(f"#{row_id}")
     number = row.locator("td[data-label=Request] strong").inner_text().strip()
     request_href = row.get_by_role("link", name=number).get_attribute("href")
     dana.evaluate("window.__sameDocument = true")
 
+    # She reviews it beside the list: the answers, then the reason and the decision.
+    row.locator("a[data-review]").click()
+    panel = dana.locator("#task-panel")
+    expect(panel.get_by_role("heading", name="Answers")).to_be_visible()
+    assert panel.locator(".answers dd").count() > 0
     reason = "Not in this quarter's budget: ask again in January."
-    row.get_by_label("Reason for the requester (required to reject)").fill(reason)
-    row.get_by_role("button", name="Reject").click()
+    panel.get_by_label("Reason for the requester (required to reject)").fill(reason)
+    panel.get_by_role("button", name="Reject").click()
     expect(row.locator("td[data-label=State]")).to_contain_text("Rejected")
-    expect(row.get_by_role("button", name="Reject")).to_have_count(0)
+    expect(panel.get_by_role("button", name="Reject")).to_have_count(0)
     assert dana.evaluate("window.__sameDocument") is True
 
     dana.goto(f"{live_server}{request_href}")

@@ -79,8 +79,12 @@ def test_enter_in_the_hand_to_box_hands_the_task_and_does_not_release_it(
     row.get_by_role("button", name="Claim").click()
     row = page.locator(f"#{row_id}")
     expect(row).to_contain_text("Claimed")
-    box = row.get_by_role("combobox", name="Hand to")
+    # Hand to is in the task's panel, beside the list (issue 16).
+    row.locator("a.open-panel").click()
+    panel = page.locator("#task-panel")
+    box = panel.get_by_role("combobox", name="Hand to")
     box.fill("iris@example.com")
     box.press("Enter")
-    expect(row).to_contain_text("Handed to Iris")
-    expect(row).not_to_contain_text("Released")
+    expect(panel).to_contain_text("Handed to Iris")
+    expect(panel).not_to_contain_text("Released")
+    expect(row).to_contain_text("Iris")  # the list's row, updated with it

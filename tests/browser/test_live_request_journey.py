@@ -17,9 +17,7 @@ def test_a_requesters_open_page_updates_when_her_approval_lands(
     dana = browser.new_context().new_page()
     sign_in(dana, live_server, "dana@example.com")
     dana.goto(f"{live_server}/queues/approvers")
-    row = dana.locator("tr.task-row").filter(
-        has=dana.get_by_role("button", name="Approve")
-    ).last
+    row = dana.locator("tr.task-row").filter(has=dana.locator("a[data-review]")).last
     row = dana.locator(f"#{row.get_attribute('id')}")
     number = row.locator("td[data-label=Request] strong").inner_text().strip()
     step_name = row.locator("td[data-label=Step]").inner_text().split("\n")[0].strip()
@@ -41,9 +39,11 @@ def test_a_requesters_open_page_updates_when_her_approval_lands(
 
     dana.goto(f"{live_server}/queues/approvers")
     dana_row = dana.locator("tr.task-row", has_text=number).filter(
-        has=dana.get_by_role("button", name="Approve"))
-    dana_row.get_by_label(re.compile("Reason for the requester")).fill("Fine by me.")
-    dana_row.get_by_role("button", name="Approve").click()
+        has=dana.locator("a[data-review]"))
+    dana_row.locator("a[data-review]").click()  # the panel: the answers, then the decision
+    panel = dana.locator("#task-panel")
+    panel.get_by_label(re.compile("Reason for the requester")).fill("Fine by me.")
+    panel.get_by_role("button", name="Approve").click()
     expect(dana.locator("tr.task-row", has_text=number).first).to_contain_text("Approved")
 
     requester.clock.fast_forward("00:16")
