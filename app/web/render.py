@@ -27,6 +27,7 @@ from app.format.numbers import number_text
 from app.reads.inbox import bell_text
 from app.storage.models import utcnow
 from app.web.auth import Viewer
+from app.web.times import exact, moment, span, viewer_zone
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 # Templates are read once per process: checking every file's time on each render cost
@@ -44,23 +45,7 @@ def age(since: datetime | None, now: datetime | None = None) -> str:
     """A short, exact-enough age: 45 s, 12 min, 5 h, 3 d 4 h, 6 w."""
     if since is None:
         return "—"
-    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h"
-    days = seconds // 86400
-    if days < 14:
-        hours = (seconds % 86400) // 3600
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    return f"{days // 7} w"
-
-
-def when(moment: datetime | None) -> str:
-    # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
-    return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"
+    return span(max(0, int(((now or utcnow()) - since).total_seconds())))
 
 
 def iso(moment: datetime | None) -> str:
@@ -110,10 +95,10 @@ def due_label(task: Any, now: datetime | None) -> Markup:
         return Markup("")
     if due < now:
         return Markup(f'<time class="due is-overdue" datetime="{escape(iso(due))}" '
-                      f'title="Was due {escape(when(due))}">overdue by '
+                      f'title="Was due {escape(exact(due))}">overdue by '
                       f'{escape(age(due, now))}</time>')
     return Markup(f'<time class="due" datetime="{escape(iso(due))}" title="Due '
-                  f'{escape(when(due))}">due in {escape(age(now, due))}</time>')
+                  f'{escape(exact(due))}">due in {escape(age(now, due))}</time>')
 
 
 templates.env.globals["is_late"] = is_late
@@ -124,7 +109,7 @@ templates.env.filters["number"] = number_text
 templates.env.filters["paragraphs"] = paragraphs
 templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age
-templates.env.filters["when"] = when
+templates.env.filters["moment"] = moment
 templates.env.filters["iso"] = iso
 templates.env.filters["state_label"] = lambda state: STATE_LABELS.get(state, state)
 templates.env.globals["FIELD_TYPE_LABELS"] = FIELD_TYPE_LABELS
@@ -161,9 +146,11 @@ def render(
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **(context or {}),
     }
-    response: Response = templates.TemplateResponse(
-        request, name, page, status_code=status, headers=headers, block_name=block
-    )
+    # Rendered here and now (TemplateResponse renders as it is made), in the viewer's zone.
+    with viewer_zone(viewer.user.time_zone if viewer.user else None):
+        response: Response = templates.TemplateResponse(
+            request, name, page, status_code=status, headers=headers, block_name=block
+        )
     response.headers["Vary"] = "HX-Request"
     return response
 
