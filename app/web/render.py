@@ -22,7 +22,7 @@ from app.config import ROOT, get_settings
 from app.format.conditions import ConditionError
 from app.format.conditions import parse as parse_condition
 from app.format.conditions import to_data as condition_data
-from app.format.definitions import FIELD_TYPE_LABELS
+from app.format.definitions import FIELD_TYPE_LABELS, reflowed
 from app.format.numbers import number_text
 from app.reads.inbox import bell_text
 from app.storage.models import utcnow
@@ -54,8 +54,8 @@ def iso(moment: datetime | None) -> str:
 
 def paragraphs(text: str | None) -> Markup:
     """Catalog files wrap long lines; a blank line is what separates paragraphs."""
-    blocks = [" ".join(block.split()) for block in (text or "").split("\n\n")]
-    return Markup("".join(f"<p>{escape(block)}</p>" for block in blocks if block))
+    return Markup("".join(f"<p>{escape(block)}</p>"
+                          for block in reflowed(text or "").split("\n\n") if block))
 
 
 def file_size(size: int) -> str:
