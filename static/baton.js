@@ -536,6 +536,26 @@
   document.addEventListener("htmx:load", function (event) { applyWithin(event.detail.elt); });
   document.addEventListener("DOMContentLoaded", function () { applyWithin(document); });
 
+  // --- Time zone (issue 16): the sign-in form and the profile's "use this browser's"
+  // button take the browser's zone, so that pages show times in it.
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-browser-time-zone]").forEach(function (input) {
+      input.value = browserZone();
+    });
+    document.querySelectorAll("button[data-fill-time-zone]").forEach(function (button) {
+      var zone = browserZone();
+      var input = document.getElementById(button.getAttribute("data-fill-time-zone"));
+      if (!zone || !input) return;
+      button.hidden = false;
+      button.textContent = "Use this browser’s: " + zone;
+      button.addEventListener("click", function () { input.value = zone; input.focus(); });
+    });
+  });
+  // --- end time zone
+
   // Move focus to the error summary when a form comes back with errors.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");

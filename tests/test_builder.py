@@ -16,6 +16,7 @@ from app.format.definitions import (
     DefinitionError,
     FieldDefinition,
     parse_service,
+    texts_reflowed,
 )
 from app.reads.versions import (
     diff_definitions,
@@ -95,9 +96,19 @@ def purchase_data(**service: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("path", sorted(p for p in SERVICES.glob("*.toml")
                                         if p.name != "teams.toml"), ids=lambda p: p.stem)
 def test_every_example_service_goes_through_the_form_unchanged(path: Path):
+    """Unchanged but for its texts, which the builder shows reflowed (issue 16): each
+    paragraph one line, as pages show them."""
     definition = parse_service(tomllib.loads(path.read_text()))
     form = read_form(posted(form_of(definition)))
-    assert parse_service(definition_data(form)).to_data() == definition.to_data()
+    assert parse_service(definition_data(form)).to_data() == texts_reflowed(
+        definition.to_data())
+
+
+def test_the_builder_shows_a_files_wrapped_paragraphs_as_one_line_each():
+    definition = parse_service(purchase_data(
+        description="Buy things for\nthe office.\n\nWith  approvals\nabove 1000.\n"))
+    assert form_of(definition).service["description"] == (
+        "Buy things for the office.\n\nWith approvals above 1000.")
 
 
 def test_a_form_becomes_the_definition_it_describes():
@@ -244,8 +255,19 @@ def test_moving_rows_up_and_down_keeps_the_keyboard_on_the_moved_row():
     assert [row["name"] for row in form.steps] == ["y", "x"]
 
 
+def test_a_dragged_row_moves_to_where_it_was_dropped_and_the_others_close_up():
+    form, focus = apply_action(rows_form("a", "b", "c", "d"), "field_to:3:0")
+    assert keys(form) == ["d", "a", "b", "c"] and focus == "b-fields-0-row"
+    form, focus = apply_action(form, "field_to:0:2")
+    assert keys(form) == ["a", "b", "d", "c"] and focus == "b-fields-2-row"
+    form, _ = apply_action(rows_form(steps=("x", "y", "z")), "step_to:0:2")
+    assert [row["name"] for row in form.steps] == ["y", "z", "x"]
+
+
 @pytest.mark.parametrize("action", ["field_up:0", "field_down:2", "remove_field:3",
-                                    "remove_field", "explode", "field_up:x", "refresh"])
+                                    "remove_field", "explode", "field_up:x", "refresh",
+                                    "field_to:1:1", "field_to:3:0", "field_to:0:3",
+                                    "field_to:1", "field_up:1:0"])
 def test_an_impossible_or_unknown_action_changes_nothing(action: str):
     original = rows_form("a", "b", "c")
     form, focus = apply_action(original, action)

@@ -279,5 +279,24 @@ def parse_teams(data: dict[str, Any]) -> list[TeamDefinition]:
         raise DefinitionError(_describe(error)) from None
 
 
+def reflowed(text: str) -> str:
+    """A description, help or instructions as what it says: each paragraph on one line,
+    a blank line between paragraphs. Service files wrap long lines; only a blank line
+    separates paragraphs (how pages show these texts, and how the builder edits them)."""
+    return "\n\n".join(" ".join(block.split()) for block in text.split("\n\n")
+                        if block.strip())
+
+
+def texts_reflowed(data: dict[str, Any]) -> dict[str, Any]:
+    """A definition's data (to_data()) with its description, help and instructions
+    reflowed: what the builder gives back for it, saved without a change."""
+    def texts(row: dict[str, Any], *keys: str) -> dict[str, Any]:
+        return row | {key: reflowed(row[key]) for key in keys if key in row}
+    return texts(data, "description") | {
+        "fields": [texts(field, "help") for field in data.get("fields", [])],
+        "steps": [texts(step, "instructions") for step in data.get("steps", [])],
+    }
+
+
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80]

@@ -22,6 +22,7 @@ from app.format.definitions import (
     StepDefinition,
     cross_problems,
     parse_service,
+    texts_reflowed,
 )
 from app.rules.audit import record_admin_action
 from app.rules.builder_form import (
@@ -207,6 +208,11 @@ def publish_service(
         latest = current_version(session, existing).number
         if latest != base_version:
             raise ServiceChanged(latest)
+    # The builder shows a file's wrapped texts reflowed (issue 16): saved as they came, a
+    # service is unchanged, not a new version differing in line breaks alone.
+    if existing is not None and definition.to_data() == texts_reflowed(
+            current_version(session, existing).definition):
+        return existing, None
     try:
         service, version = save_service(session, definition=definition, by=by)
     except IntegrityError:

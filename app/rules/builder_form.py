@@ -21,6 +21,7 @@ from app.format.definitions import (
     LIMITS_BY_TYPE,
     FieldDefinition,
     ServiceDefinition,
+    reflowed,
     slugify,
 )
 from app.format.numbers import number_text
@@ -204,16 +205,17 @@ def definition_data(form: BuilderForm) -> dict[str, Any]:
 
 
 def form_of(definition: ServiceDefinition) -> BuilderForm:
-    """The builder's form for a definition: saved unchanged, it gives the same data."""
+    """The builder's form for a definition: saved unchanged, it gives the same data, its
+    texts reflowed (one line a paragraph, not the file's wrapped lines)."""
     service = {
         "name": definition.name, "slug": definition.slug, "category": definition.category,
-        "description": definition.description, "ordering": definition.ordering,
+        "description": reflowed(definition.description), "ordering": definition.ordering,
         "active": "true" if definition.active else "false",
     }
     fields = []
     for f in definition.fields:
         row = blank_field() | {
-            "key": f.key, "label": f.label, "type": f.type, "help": f.help,
+            "key": f.key, "label": f.label, "type": f.type, "help": reflowed(f.help),
             "required": "on" if f.required else "", "options": "\n".join(f.options or ()),
             "integer": "on" if f.integer else "", "placeholder": f.placeholder or "",
             "show_if": f.show_if or "",
@@ -227,7 +229,8 @@ def form_of(definition: ServiceDefinition) -> BuilderForm:
     for s in definition.steps:
         days = s.target_business_days is not None
         steps.append(blank_step() | {
-            "name": s.name, "team": s.team, "kind": s.kind, "instructions": s.instructions,
+            "name": s.name, "team": s.team, "kind": s.kind,
+            "instructions": reflowed(s.instructions),
             "target": number_text(s.target_business_days if days else s.target_hours),
             "target_unit": "business_days" if days else "hours",
             "condition": s.condition or "", "stage": number_text(s.stage),
@@ -269,17 +272,21 @@ def preview_fields(form: BuilderForm) -> list[FieldDefinition]:
 
 
 _ACTION = re.compile(r"^(add_field|add_step|remove_field|remove_step|field_up|field_down|"
-                     r"step_up|step_down)(?::(\d{1,4}))?$")
+                     r"step_up|step_down|field_to|step_to)(?::(\d{1,4}))?(?::(\d{1,4}))?$")
 
 
 def apply_action(form: BuilderForm, action: str) -> tuple[BuilderForm, str | None]:
     """The form with one button's change applied (`add_field`, `remove_step:2`,
-    `field_up:3` …), and the id of the control the keyboard should be on afterwards.
-    Anything else (an unknown or out-of-range action) changes nothing."""
+    `field_up:3`, or `field_to:3:0` where a row was dragged: row 3 to place 0 …), and the
+    id of the control the keyboard should be on afterwards. Anything else (an unknown or
+    out-of-range action) changes nothing."""
     match = _ACTION.match(action)
     if match is None:
         return form, None
     verb, number = match[1], int(match[2]) if match[2] else None
+    place = int(match[3]) if match[3] else None
+    if (place is not None) != verb.endswith("_to"):
+        return form, None
     section = "fields" if "field" in verb else "steps"
     rows = list(getattr(form, section))
     first = "label" if section == "fields" else "name"
@@ -293,6 +300,11 @@ def apply_action(form: BuilderForm, action: str) -> tuple[BuilderForm, str | Non
         del rows[number]
         focus = (f"b-{section}-{number}-{first}" if number < len(rows)
                  else f"b-add-{section}")
+    elif place is not None:
+        if place >= len(rows) or place == number:
+            return form, None
+        rows.insert(place, rows.pop(number))
+        focus = f"b-{section}-{place}-row"  # the moved row's summary line
     else:
         to = number - 1 if verb.endswith("_up") else number + 1
         if not 0 <= to < len(rows):

@@ -13,6 +13,8 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from zoneinfo import available_timezones
 
 from app.rules.errors import DomainError
 
@@ -23,6 +25,8 @@ MAX_PERSON_LENGTH = MAX_NAME_LENGTH + MAX_EMAIL_LENGTH + 3
 # The longest number or date anyone types ("-1 234 567 890.25" is 17).
 MAX_NUMBER_LENGTH = 40
 MAX_FLAG_LENGTH = 10
+# The longest IANA time zone name is 32 characters ("America/Argentina/ComodRivadavia").
+MAX_TIME_ZONE_LENGTH = 64
 
 
 class InputInvalid(DomainError):
@@ -209,3 +213,27 @@ def parse_date(text: str) -> date | None:
         return date(int(year), int(month), int(day))
     except ValueError:
         raise refusal from None
+
+
+# --- time zones ---------------------------------------------------------------------------
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA names this system knows (read from disk once: the call walks the zone
+    files)."""
+    return frozenset(available_timezones())
+
+
+def parse_time_zone(text: str) -> str | None:
+    """An IANA time zone name as a browser reports it ("Europe/Berlin"), and only one
+    this system knows; None for nothing."""
+    if len(text) > MAX_TIME_ZONE_LENGTH:
+        raise TooLong(limit=MAX_TIME_ZONE_LENGTH, length=len(text))
+    line = text.strip()
+    if not line:
+        return None
+    if line not in time_zone_names():
+        raise InputInvalid("Choose a time zone from the list, written like Europe/Berlin "
+                           "or America/New_York.")
+    return line

@@ -20,10 +20,12 @@ from app.rules.directory import active_people_meant
 from app.rules.errors import DomainError, FormInvalid, InvalidTransition, NotAllowed
 from app.rules.inputs import (
     MAX_NAME_LENGTH,
+    InputInvalid,
     TooLong,
     collapsed_line,
     is_email,
     parse_person,
+    parse_time_zone,
 )
 from app.rules.policy import may_administer
 from app.rules.sign_in import hash_password
@@ -270,3 +272,19 @@ def reactivate_person(session: Session, *, person: User, by: User) -> User:
                         detail="Can sign in again; teams and roles are as before.")
     session.commit()
     return person
+
+
+@one_transaction
+def set_time_zone(session: Session, *, person: User, text: str) -> str | None:
+    """A person chooses the zone their pages show times in (an IANA name; nothing for
+    UTC until their browser's is taken at their next sign-in). FormInvalid by the
+    field for a name this system does not know. Commits; returns the zone kept."""
+    try:
+        zone = parse_time_zone(text)
+    except InputInvalid as refused:
+        raise FormInvalid({"time_zone": refused.message}) from None
+    kept = session.get_one(User, person.id)
+    kept.time_zone = zone
+    session.add(kept)
+    session.commit()
+    return zone

@@ -14,6 +14,7 @@ from argon2.exceptions import VerificationError
 from sqlmodel import Session, col, delete, select
 
 from app.config import get_settings
+from app.rules.inputs import InputInvalid, parse_time_zone
 from app.storage.db import one_transaction
 from app.storage.models import LoginSession, User, utcnow
 
@@ -64,10 +65,22 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
 
 
 @one_transaction
-def start_session(session: Session, *, user: User) -> str:
-    """Signs the user in; returns the token for the cookie. Commits."""
+def start_session(session: Session, *, user: User, browser_zone: str = "") -> str:
+    """Signs the user in; returns the token for the cookie. Commits.
+
+    `browser_zone`: the time zone the sign-in form read from the browser. Kept as the
+    person's when they have none yet (a zone chosen on the profile stays); a name this
+    system does not know is ignored: it never stops anyone signing in."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    if user.time_zone is None:
+        try:
+            zone = parse_time_zone(browser_zone)
+        except InputInvalid:
+            zone = None
+        if zone is not None:
+            user.time_zone = zone
+            session.add(user)
     session.exec(delete(LoginSession).where(  # type: ignore[call-overload]
         col(LoginSession.user_id) == user.id, col(LoginSession.expires_at) < now
     ))

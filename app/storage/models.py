@@ -41,6 +41,9 @@ class User(SQLModel, table=True):
     is_admin: bool = False
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # An IANA name ("Europe/Berlin"): the zone pages show this person's times in. Taken
+    # from their browser as they sign in, changed on their profile; None shows UTC.
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class Team(SQLModel, table=True):

@@ -22,11 +22,12 @@ from app.config import ROOT, get_settings
 from app.format.conditions import ConditionError
 from app.format.conditions import parse as parse_condition
 from app.format.conditions import to_data as condition_data
-from app.format.definitions import FIELD_TYPE_LABELS
+from app.format.definitions import FIELD_TYPE_LABELS, reflowed
 from app.format.numbers import number_text
 from app.reads.inbox import bell_text
 from app.storage.models import utcnow
 from app.web.auth import Viewer
+from app.web.times import exact, moment, span, viewer_zone
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 # Templates are read once per process: checking every file's time on each render cost
@@ -44,18 +45,7 @@ def age(since: datetime | None, now: datetime | None = None) -> str:
     """A short, exact-enough age: 45 s, 12 min, 5 h, 3 d 4 h, 6 w."""
     if since is None:
         return "—"
-    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h"
-    days = seconds // 86400
-    if days < 14:
-        hours = (seconds % 86400) // 3600
-        return f"{days} d {hours} h" if hours else f"{days} d"
-    return f"{days // 7} w"
+    return span(max(0, int(((now or utcnow()) - since).total_seconds())))
 
 
 def age_short(since: datetime | None, now: datetime | None = None) -> str:
@@ -70,19 +60,14 @@ def age_short(since: datetime | None, now: datetime | None = None) -> str:
     return f"{seconds}s"
 
 
-def when(moment: datetime | None) -> str:
-    # "2026-11-21 14:05 UTC"; isoformat is several times cheaper than strftime.
-    return moment.isoformat(" ", "minutes")[:16] + " UTC" if moment else "—"
-
-
 def iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
 
 
 def paragraphs(text: str | None) -> Markup:
     """Catalog files wrap long lines; a blank line is what separates paragraphs."""
-    blocks = [" ".join(block.split()) for block in (text or "").split("\n\n")]
-    return Markup("".join(f"<p>{escape(block)}</p>" for block in blocks if block))
+    return Markup("".join(f"<p>{escape(block)}</p>"
+                          for block in reflowed(text or "").split("\n\n") if block))
 
 
 def file_size(size: int) -> str:
@@ -122,10 +107,10 @@ def due_label(task: Any, now: datetime | None) -> Markup:
         return Markup("")
     if due < now:
         return Markup(f'<time class="due is-overdue" datetime="{escape(iso(due))}" '
-                      f'title="Was due {escape(when(due))}">overdue by '
+                      f'title="Was due {escape(exact(due))}">overdue by '
                       f'{escape(age(due, now))}</time>')
     return Markup(f'<time class="due" datetime="{escape(iso(due))}" title="Due '
-                  f'{escape(when(due))}">due in {escape(age(now, due))}</time>')
+                  f'{escape(exact(due))}">due in {escape(age(now, due))}</time>')
 
 
 templates.env.globals["is_late"] = is_late
@@ -137,7 +122,8 @@ templates.env.filters["paragraphs"] = paragraphs
 templates.env.filters["file_size"] = file_size
 templates.env.filters["age"] = age
 templates.env.filters["age_short"] = age_short
-templates.env.filters["when"] = when
+templates.env.filters["moment"] = moment
+templates.env.filters["exact"] = exact
 templates.env.filters["iso"] = iso
 templates.env.filters["state_label"] = lambda state: STATE_LABELS.get(state, state)
 templates.env.globals["FIELD_TYPE_LABELS"] = FIELD_TYPE_LABELS
@@ -174,9 +160,11 @@ def render(
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         **(context or {}),
     }
-    response: Response = templates.TemplateResponse(
-        request, name, page, status_code=status, headers=headers, block_name=block
-    )
+    # Rendered here and now (TemplateResponse renders as it is made), in the viewer's zone.
+    with viewer_zone(viewer.user.time_zone if viewer.user else None):
+        response: Response = templates.TemplateResponse(
+            request, name, page, status_code=status, headers=headers, block_name=block
+        )
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -73,3 +73,27 @@ def test_an_admin_builds_a_threshold_service_and_requests_take_different_steps(
             expect(_state_of(ben, "CFO approval")).to_have_text("Waiting")
             expect(_state_of(ben, "Place order")).to_have_text("Waiting")
     ben.context.close()
+
+
+def test_the_builders_rows_open_one_at_a_time_and_move_by_drag(page: Page, live_server: str):
+    """Issue 16: every field and step folded to one line, one opened at a time (the
+    others close), and a step dragged onto the first takes its place (unsaved: the
+    builder comes back in the new order)."""
+    sign_in(page, live_server, "adam@example.com")
+    page.goto(f"{live_server}/admin/services/purchase-request/edit")
+    rows = page.locator("#b-steps details.b-details")
+    expect(rows).to_have_count(3)
+    assert rows.evaluate_all("rows => rows.map(row => row.open)") == [False, False, False]
+    page.locator("#b-steps-1-row").click()
+    expect(page.get_by_label("Team").nth(1)).to_be_visible()
+    page.locator("#b-steps-0-row").click()
+    assert rows.evaluate_all("rows => rows.map(row => row.open)") == [True, False, False]
+    # The team list is a whole select, wide enough for its longest name.
+    team = page.locator("#b-steps-0-team")
+    assert team.evaluate("box => box.scrollWidth <= box.clientWidth + 1")
+    # Both rows in view: Playwright's drag does not scroll the window between its ends.
+    page.set_viewport_size({"width": 1440, "height": 2400})
+    page.drag_and_drop("#b-steps-2-row", "#b-steps-0-row")
+    expect(page.locator("#b-steps .b-what")).to_have_text(
+        ["Step 1: Place order", "Step 2: Department head approval", "Step 3: CFO approval"])
+    expect(page.locator("#b-steps-0-row")).to_be_focused()

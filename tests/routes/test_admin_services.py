@@ -322,6 +322,37 @@ def test_buttons_add_move_and_remove_rows_and_keep_everything_else(
     assert (values["steps.0.name"], values["steps.1.name"]) == ("Two", "One")
 
 
+def opened_rows(page: Response, section: str) -> list[bool]:
+    """Which rows of a list the builder shows open (issue 16: folded to a line each)."""
+    return [" open" in tag for tag in re.findall(
+        rf'<li class="b-row[^"]*" id="b-{section}-\d+"[^>]*>\s*(<details[^>]*>)', page.text)]
+
+
+def test_rows_are_folded_but_the_one_being_worked_on_or_with_a_problem(
+    web: WebClient, admin: User, teams
+):
+    builder = Builder(web.login(admin), "/admin/services/new")
+    assert opened_rows(builder.page, "steps") == [True]  # a new service's blank step
+    builder.press("add_field", name="Desk", steps__0__name="Fit", steps__0__team="approvers")
+    builder.press("add_field", fields__0__label="First", fields__0__key="first")
+    assert opened_rows(builder.page, "fields") == [False, True]  # the keyboard is there
+    assert opened_rows(builder.page, "steps") == [False]
+    # Each row's summary line says what it is, with its type and rules.
+    page = builder.press("refresh", fields__1__label="Second", fields__1__key="second",
+                         fields__1__required=True)
+    assert re.search(r'<summary draggable="true" id="b-fields-1-row">.*Field 2: Second.*'
+                     r'Text · required</span></summary>', page.text)
+    assert opened_rows(page, "fields") == [False, False]
+    # Dragging the second onto the first: it moves there, its summary keeps the keyboard.
+    page = builder.press("field_to:1:0")
+    assert [builder.values[f"fields.{i}.key"] for i in range(2)] == ["second", "first"]
+    assert re.search(r'<summary draggable="true" id="b-fields-0-row" autofocus>', page.text)
+    # Rows with problems stay open beside each other: they have no accordion name.
+    page = builder.press("save", fields__0__key="Bad key!", fields__1__key="Bad too!")
+    assert page.status_code == 422 and opened_rows(page, "fields") == [True, True]
+    assert page.text.count('<details class="b-details" open>') == 2
+
+
 def test_every_button_is_a_real_labelled_button_and_every_input_has_a_label(
     web: WebClient, admin: User, laptop: Service
 ):
@@ -477,8 +508,9 @@ def test_the_service_page_lists_versions_and_compares_any_two(
     builder.press("save", steps__1__name="Approve", steps__1__team="approvers",
                   steps__1__kind="approval", fields__0__help="What is it for?")
     text = text_of(web.get("/admin/services/laptop"))
-    assert re.search(r"3 current \S+ \S+ UTC Ada Admin .*"
-                     r"2 \S+ \S+ UTC Ada Admin .*1 \S+ \S+ UTC Baton \(command line\)", text)
+    saved = r"(just now|\d+ s ago) \(\w+ \d+ \w+ \d+, \d\d:\d\d UTC\)"  # tests/test_times.py
+    assert re.search(rf"3 current {saved} Ada Admin .*"
+                     rf"2 {saved} Ada Admin .*1 {saved} Baton \(command line\)", text)
     compared = text_of(web.get("/admin/services/laptop?from=2&to=3"))
     assert "From version 2 to version 3" in compared
     assert "Fields added Screen size screen (Select)" in compared

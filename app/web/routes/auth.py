@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.config import get_settings
 from app.demo import DEMO_PASSWORD, demo_accounts
+from app.rules.inputs import MAX_TIME_ZONE_LENGTH
 from app.rules.login_throttle import TooManyAttempts, count_attempt, record_success
 from app.rules.sign_in import authenticate, end_session, start_session
 from app.web.auth import ANON_CSRF_COOKIE, SESSION_COOKIE, ViewerDep, new_anon_csrf_token
@@ -48,6 +49,8 @@ def log_in(
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
+    # Filled in by static/baton.js from the browser (Intl); empty without script.
+    time_zone: Annotated[str, Form(max_length=MAX_TIME_ZONE_LENGTH)] = "",
 ) -> Response:
     # Behind a reverse proxy this is the proxy's address unless uvicorn trusts its
     # X-Forwarded-For (--forwarded-allow-ips / --proxy-headers, see the README): then
@@ -68,7 +71,7 @@ def log_in(
             request, session, next_url=safe_next(next), email=email, status=422,
             error="That e-mail and password do not match an active account.",
         )
-    token = start_session(session, user=user)
+    token = start_session(session, user=user, browser_zone=time_zone)
     record_success(session, attempt)
     response = redirect(safe_next(next))
     settings = get_settings()

@@ -1,6 +1,7 @@
-"""A person's profile page with their API tokens (issue 15), and an admin's view of
-anyone's: make a token (its secret shown once, on the answer to the form, never again),
-revoke one. The rules are app.rules.api_tokens'."""
+"""A person's profile page: their time zone (issue 16) and their API tokens (issue 15),
+and an admin's view of anyone's tokens: make a token (its secret shown once, on the
+answer to the form, never again), revoke one. The rules are app.rules.api_tokens' and
+app.rules.people's."""
 
 from typing import Annotated
 
@@ -17,6 +18,8 @@ from app.rules.api_tokens import (
     tokens_of,
 )
 from app.rules.errors import DomainError, FormInvalid
+from app.rules.inputs import MAX_TIME_ZONE_LENGTH, time_zone_names
+from app.rules.people import set_time_zone
 from app.storage.models import User, utcnow
 from app.web.access import IdPath
 from app.web.auth import AdminUser, CurrentUser
@@ -36,12 +39,25 @@ def _profile_page(request: Request, session: Session, user: User, *,
         "person": user, "tokens": tokens_of(session, owner_id=user.id), "now": utcnow(),
         "state_of": token_state, "expiry_days": EXPIRY_DAYS, "made": made,
         "errors": errors or {}, "values": values or {}, "notice": notice,
+        "time_zones": sorted(time_zone_names()),
     }, status=status)
 
 
 @router.get("/profile", name="profile.show")
 def show_profile(request: Request, session: SessionDep, user: CurrentUser) -> Response:
     return _profile_page(request, session, user)
+
+
+@router.post("/profile/time-zone", name="profile.set_time_zone")
+def set_own_time_zone(request: Request, session: SessionDep, user: CurrentUser,
+                      time_zone: Annotated[str, Form(max_length=MAX_TIME_ZONE_LENGTH)] = "",
+                      ) -> Response:
+    try:
+        set_time_zone(session, person=user, text=time_zone)
+    except FormInvalid as invalid:
+        return _profile_page(request, session, user, errors=invalid.errors,
+                             values={"time_zone": time_zone}, status=422)
+    return redirect("/profile#time-zone", request)
 
 
 @router.post("/profile/tokens", name="profile.create_token")
