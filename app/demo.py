@@ -9,7 +9,7 @@ it is plainly the bottleneck, and the latest onboarding requests still wait ther
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -19,7 +19,7 @@ from app.demo_answers import DemoAnswers, Filing, email_local_part
 from app.rules.catalog import current_version, definition_of, import_catalog, teams_by_slug
 from app.rules.errors import DomainError
 from app.rules.intake import validate_intake
-from app.rules.people import create_person
+from app.rules.people import create_person, deactivate_person
 from app.rules.requests import cancel_request
 from app.rules.submission import submit_request
 from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
@@ -298,4 +298,24 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
         except DomainError:
             session.rollback()
         made += 1
+    _deactivate_leavers_gone(session, admin=people["adam@example.com"])
     return made
+
+
+def _deactivate_leavers_gone(session: Session, *, admin: User) -> None:
+    """A colleague whose offboarding is complete and whose last day has passed can no
+    longer be picked in a form: the admin deactivated them that evening."""
+    today = utcnow().date()
+    gone: dict[int, date] = {}
+    for answers in session.exec(
+        select(ServiceRequest.answers).join(Service, col(Service.id) == ServiceRequest.service_id)
+        .where(Service.slug == "offboarding", ServiceRequest.state == "completed")
+    ):
+        employee, last_day = answers.get("employee"), answers.get("last_day")
+        if employee and last_day and date.fromisoformat(last_day) < today:
+            gone[employee["id"]] = date.fromisoformat(last_day)
+    for user_id, last_day in gone.items():
+        person = session.get_one(User, user_id)
+        if person.is_active:
+            with frozen_at(datetime.combine(last_day, time(18), UTC)):
+                deactivate_person(session, person=person, by=admin)

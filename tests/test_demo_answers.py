@@ -4,7 +4,7 @@ sentence is repeated, and dates lie after the day a request was filed."""
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlmodel import Session, col, select
@@ -42,6 +42,7 @@ def test_the_demo_reads_true(session: Session, attachments_dir: Path) -> None:
     no_two_requests_repeat_their_answers_title_or_a_sentence(demo)
     each_text_answer_is_drawn_from_its_own_service_s_pool(session, demo)
     every_date_answer_lies_after_the_day_its_request_was_filed(demo)
+    a_colleague_is_deactivated_once_offboarded_and_gone(session, demo)
 
 
 def _text(value: object) -> str | None:
@@ -103,3 +104,13 @@ def every_date_answer_lies_after_the_day_its_request_was_filed(demo: list) -> No
             if request.answers[key]:
                 assert date.fromisoformat(request.answers[key]) > request.created_at.date(), (
                     request.title, key)
+
+
+def a_colleague_is_deactivated_once_offboarded_and_gone(session: Session, demo: list) -> None:
+    people = {user.id: user for user in session.exec(select(User))}
+    today = datetime.now(UTC).date()
+    gone = {request.answers["employee"]["id"] for slug, request in demo
+            if slug == "offboarding" and request.state == "completed"
+            and date.fromisoformat(request.answers["last_day"]) < today}
+    assert gone  # the history has some
+    assert {user.id for user in people.values() if not user.is_active} == gone
