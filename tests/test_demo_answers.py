@@ -9,9 +9,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app import demo_scenarios as scenarios
-from app.demo import seed_demo
-from app.demo_answers import asset_tag_of, email_local_part
+from app.demo import scenarios, seed_demo, words
+from app.demo.answers import asset_tag_of, email_local_part
 from app.storage.models import Service, ServiceRequest, User
 
 SERVICES = Path(__file__).resolve().parent.parent / "services"
@@ -70,17 +69,17 @@ def no_two_requests_repeat_their_answers_title_or_a_sentence(demo: list) -> None
 def each_text_answer_is_drawn_from_its_own_service_s_pool(session: Session,
                                                          demo: list) -> None:
     people = {user.id: user for user in session.exec(select(User))}
-    leavers = set(scenarios.LEAVERS)
+    leavers = set(words.LEAVERS)
     for slug, request in demo:
         answers = request.answers
         requester = people[request.requester_id]
         if slug == "onboard-new-hire":
             name = answers["full_name"]
             first, last = name.split(" ", 1)
-            assert first in scenarios.FIRST_NAMES and last in scenarios.LAST_NAMES
+            assert first in words.FIRST_NAMES and last in words.LAST_NAMES
             assert answers["personal_email"].split("@")[0] == email_local_part(name)
-            assert answers["job_title"] in scenarios.JOB_TITLES[answers["department"]]
-            assert answers.get("notes") in (None, *scenarios.ONBOARDING_NOTES)
+            assert answers["job_title"] in words.JOB_TITLES[answers["department"]]
+            assert answers.get("notes") in (None, *words.ONBOARDING_NOTES)
             continue
         pool = POOLS[slug]
         person = answers.get("user")

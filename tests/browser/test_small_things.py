@@ -13,7 +13,7 @@ def test_a_demo_account_fills_the_form_and_sign_out_looks_like_the_navigation(
     page: Page, live_server: str
 ):
     page.goto(f"{live_server}/login")
-    page.get_by_role("button", name="ana@example.com").click()
+    page.get_by_role("button", name="ana@example.com", exact=True).click()
     expect(page.get_by_label("E-mail")).to_have_value("ana@example.com")
     expect(page.get_by_label("Password")).to_have_value(DEMO_PASSWORD)
     expect(page.get_by_role("button", name="Sign in")).to_be_focused()

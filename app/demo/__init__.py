@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app import demo_scenarios
-from app.demo_answers import DemoAnswers, Filing, email_local_part
+import app.demo.words as words
+from app.demo.answers import DemoAnswers, Filing, email_local_part
 from app.rules.catalog import current_version, definition_of, import_catalog, teams_by_slug
 from app.rules.errors import DomainError
 from app.rules.intake import validate_intake
@@ -95,7 +95,7 @@ def seed_leavers(session: Session) -> list[User]:
     """The people the offboarding requests are about: colleagues in the directory (so the
     form's person field names them) who are not demo accounts and cannot sign in."""
     leavers = []
-    for name in demo_scenarios.LEAVERS:
+    for name in words.LEAVERS:
         email = f"{email_local_part(name)}@example.com"
         user = session.exec(select(User).where(User.email == email)).first()
         leavers.append(user or create_person(session, email=email, name=name,
@@ -144,7 +144,7 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
         tick()
         with frozen_at(clock[0]):
             cancel_request(session, service_request=_request(session, request_id),
-                           by=requester, reason=rng.choice(demo_scenarios.CANCELS))
+                           by=requester, reason=rng.choice(words.CANCELS))
     elif end == "claimed":
         waiting_for_claim = session.exec(select(Task).where(
             Task.request_id == request_id, Task.state == TaskState.open)).first()
@@ -157,11 +157,11 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
 
 def _rejection(session: Session, task: Task, rng: random.Random) -> str:
     service = session.get_one(Service, task.service_id)
-    return rng.choice(demo_scenarios.REJECTIONS.get(service.slug, ["Not needed after all."]))
+    return rng.choice(words.REJECTIONS.get(service.slug, ["Not needed after all."]))
 
 
 def _work_note(task: Task, rng: random.Random) -> str:
-    notes = demo_scenarios.STEP_NOTES.get(task.step_name, ["", "", "Done."])
+    notes = words.STEP_NOTES.get(task.step_name, ["", "", "Done."])
     return rng.choice(notes).format(n=rng.randint(1000, 9999))
 
 
@@ -287,9 +287,13 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
                                      attachments_dir=attachments_dir)
         try:
             if recent:
-                steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
-                         "completed": 99, "rejected": 99,
-                         "cancelled": rng.randint(0, 1)}[plan.end]
+                # How far an unfinished request got: its service's successive recent
+                # requests stop at its first, second, third step in turn, so every queue
+                # of a service's steps holds some of its requests (the browser journeys
+                # claim an offboarding at IT's step, its second).
+                turn = plan.index // len(services)
+                steps = {"open": turn % 3, "claimed": turn % 3, "completed": 99,
+                         "rejected": 99, "cancelled": turn % 2}[plan.end]
                 _play(session, created.id, steps=steps, end=plan.end, rng=rng,  # type: ignore[arg-type]
                       clock=[plan.start], requester=requester)
             else:

@@ -1,5 +1,5 @@
 """The demo's answers (issue 16 item 9): each request's answers drawn from its own service's
-scenarios (app/demo_scenarios.py), with the people, e-mail addresses and dates that fit
+scenarios (app/words.py), with the people, e-mail addresses and dates that fit
 them: a new hire's personal address is made from their name, a start date or a move date
 lies after the day the request was filed, an offboarding names the person leaving."""
 
@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app import demo_scenarios as scenarios
+import app.demo.scenarios as scenarios
+import app.demo.words as words
 from app.format.definitions import FieldDefinition, ServiceDefinition
 from app.storage.models import User
 
@@ -59,8 +60,8 @@ class DemoAnswers:
     _notes_left: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._notes_left = self.rng.sample(scenarios.ONBOARDING_NOTES,
-                                           len(scenarios.ONBOARDING_NOTES))
+        self._notes_left = self.rng.sample(words.ONBOARDING_NOTES,
+                                           len(words.ONBOARDING_NOTES))
 
     def _deal(self, name: str, items: list[Any]) -> Any:
         if name not in self._decks:
@@ -115,19 +116,19 @@ class DemoAnswers:
         return answers
 
     def _onboarding(self, filing: Filing) -> dict[str, Any]:
-        name = self._deal("new hires", [f"{first} {last}" for first in scenarios.FIRST_NAMES
-                                        for last in scenarios.LAST_NAMES])
-        department = self.rng.choice(sorted(scenarios.JOB_TITLES))
+        name = self._deal("new hires", [f"{first} {last}" for first in words.FIRST_NAMES
+                                        for last in words.LAST_NAMES])
+        department = self.rng.choice(sorted(words.JOB_TITLES))
         remote = self.rng.random() < 0.2
         equipment = ["Laptop", "Headset"] + self.rng.sample(
             ["Monitor", "Docking station", "Keyboard & mouse", "Mobile phone"], k=2)
         answers: dict[str, Any] = {
             "full_name": name,
             "personal_email": (f"{email_local_part(name)}@"
-                               f"{self.rng.choice(scenarios.PERSONAL_DOMAINS)}"),
+                               f"{self.rng.choice(words.PERSONAL_DOMAINS)}"),
             "start_date": self._days_after(filing, 14, 42),
             "department": department,
-            "job_title": self.rng.choice(scenarios.JOB_TITLES[department]),
+            "job_title": self.rng.choice(words.JOB_TITLES[department]),
             "hiring_manager": filing.requester.email,
             "equipment": equipment,
             "remote": remote,
