@@ -1,7 +1,9 @@
 """The `baton` command."""
 
 import argparse
+import errno
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -49,6 +51,43 @@ def _sweep_attachments() -> None:
                      daemon=True).start()
 
 
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Says plainly, and exits 1, when the address cannot be listened on (another program
+    has the port): before the demo spends seconds loading, and before uvicorn's own
+    "[Errno 98]" line. A probe bound and closed at once, with SO_REUSEADDR as uvicorn
+    binds (a port left in TIME_WAIT is free; one with a listener is not)."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            print(f"Port {port} on {host} is already in use by another program: stop it, "
+                  "or choose another port with --port.", file=sys.stderr)
+        else:
+            print(f"Baton cannot listen on {host}:{port}: {error.strerror or error}.",
+                  file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+class _SayWhereWhenListening(logging.Filter):
+    """Prints "Baton runs at …" when uvicorn reports its socket listening (with one
+    worker and with several), so the line never appears for a port that was not bound."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Uvicorn running on"):
+            print(f"Baton runs at {self.url}", flush=True)
+        return True
+
+
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -56,7 +95,10 @@ def _serve(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     settings.require_secret_key()
+    _refuse_a_taken_port(args.host, args.port)
     _sweep_attachments()
+    logging.getLogger("uvicorn.error").addFilter(
+        _SayWhereWhenListening(f"http://{args.host}:{args.port}"))
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_level="info",
                 access_log=settings.access_log,
@@ -157,6 +199,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from app.config import get_settings
     from app.demo import DEMO_PASSWORD, DEMO_PEOPLE, seed_demo
 
+    if not args.no_serve:
+        _refuse_a_taken_port(args.host, args.port)
     cmd_migrate(args)
     settings = get_settings()
     with _session() as session:
@@ -168,7 +212,6 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print("Demo data was already there; catalog files re-imported.")
     print(f"Every demo account's password is {DEMO_PASSWORD!r}; the login page lists them.")
     if not args.no_serve:
-        print(f"Baton runs at http://{args.host}:{args.port}")
         _serve(args)
 
 

@@ -562,3 +562,26 @@
     if (summary) summary.focus();
   });
 })();
+
+// The login page's demo accounts (demo mode only, issue 16): choosing one fills the form
+// with its e-mail and the demo password and moves to "Sign in", so Enter signs in.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button.demo-fill");
+    if (!button) return;
+    var form = document.querySelector("form[action='/login']");
+    var list = button.closest("[data-password]");
+    if (!form || !list) return;
+    form.querySelector("#email").value = button.getAttribute("data-email");
+    form.querySelector("#password").value = list.getAttribute("data-password");
+    form.querySelector("button[type=submit]").focus();
+  });
+})();
+
+// A service page on a narrow screen (issue 16): the form comes first and the explanation
+// above it is folded to one line; it stays open on a wide screen (and without JavaScript).
+document.addEventListener("DOMContentLoaded", function () {
+  var about = document.querySelector("details.service-about");
+  if (about && window.matchMedia("(max-width: 760px)").matches) about.open = false;
+});

@@ -1,13 +1,37 @@
-"""A requester's list of their own requests, each with its steps' progress."""
+"""A requester's list of their own requests, each with its steps' progress, filtered by
+state, service, filing dates and words of the title (or its number)."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
-from app.storage.models import QUEUED_TASK_STATES, Service, ServiceRequest, Task, Team
+from app.storage.models import (
+    QUEUED_TASK_STATES,
+    Service,
+    ServiceRequest,
+    Task,
+    TaskState,
+    Team,
+)
 
 PAGE_SIZE = 25
+MAX_TEXT_LENGTH = 100
+FINISHED_STATES = (TaskState.done, TaskState.approved, TaskState.skipped)
+
+
+@dataclass(frozen=True)
+class MyFilters:
+    """What My requests is narrowed to; each part already checked (the route's job)."""
+
+    state: str | None = None
+    service_id: int | None = None
+    filed_from: date | None = None  # UTC days, both ends included
+    filed_until: date | None = None
+    text: str = ""  # part of the title, at most MAX_TEXT_LENGTH characters
+    number: int | None = None  # the request number the text is, if it is one
 
 
 @dataclass
@@ -27,6 +51,10 @@ class RequestLine:
     def current(self) -> list[StepProgress]:
         return [step for step in self.steps if step.state in QUEUED_TASK_STATES]
 
+    @property
+    def finished(self) -> int:
+        return sum(step.state in FINISHED_STATES for step in self.steps)
+
 
 def steps_by_request(session: Session, request_ids: list[int]) -> dict[int, list[StepProgress]]:
     """One query for the steps of many requests (no query per request)."""
@@ -45,8 +73,8 @@ def steps_by_request(session: Session, request_ids: list[int]) -> dict[int, list
 
 
 def requests_of(
-    session: Session, *, requester_id: int, before: int | None = None, state: str | None = None,
-    limit: int = PAGE_SIZE,
+    session: Session, *, requester_id: int, before: int | None = None,
+    filters: MyFilters = MyFilters(), limit: int = PAGE_SIZE,
 ) -> tuple[list[RequestLine], int | None]:
     """Newest first, keyset-paginated by id; returns the lines and the next cursor."""
     query = (
@@ -54,8 +82,21 @@ def requests_of(
         .join(Service, col(Service.id) == ServiceRequest.service_id)
         .where(ServiceRequest.requester_id == requester_id)
     )
-    if state:
-        query = query.where(ServiceRequest.state == state)
+    if filters.state:
+        query = query.where(ServiceRequest.state == filters.state)
+    if filters.service_id:
+        query = query.where(ServiceRequest.service_id == filters.service_id)
+    if filters.filed_from:
+        query = query.where(col(ServiceRequest.created_at)
+                            >= datetime.combine(filters.filed_from, time.min, UTC))
+    if filters.filed_until:
+        query = query.where(col(ServiceRequest.created_at) < datetime.combine(
+            filters.filed_until + timedelta(days=1), time.min, UTC))
+    if filters.text:
+        in_title = func.lower(ServiceRequest.title).contains(filters.text.lower(),
+                                                             autoescape=True)
+        query = query.where(or_(in_title, col(ServiceRequest.id) == filters.number)
+                            if filters.number else in_title)
     if before is not None:
         query = query.where(col(ServiceRequest.id) < before)
     rows = list(session.exec(query.order_by(col(ServiceRequest.id).desc()).limit(limit + 1)))
@@ -70,8 +111,17 @@ def requests_of(
 EXPORT_BATCH = 500
 
 
+def services_of(session: Session, *, requester_id: int) -> list[tuple[int, str]]:
+    """(id, name) of the services the requester has asked for, for the service filter."""
+    asked = select(ServiceRequest.service_id).where(
+        ServiceRequest.requester_id == requester_id).distinct()
+    return list(session.exec(select(Service.id, Service.name)
+                             .where(col(Service.id).in_(asked)).order_by(col(Service.name))))
+
+
 def all_requests_of(
-    session: Session, *, requester_id: int, state: str | None = None, batch: int | None = None
+    session: Session, *, requester_id: int, filters: MyFilters = MyFilters(),
+    batch: int | None = None,
 ) -> Iterator[RequestLine]:
     """Every line of the list, newest first, read a batch at a time by the list's own
     cursor (for a CSV that streams in constant memory). `batch`: EXPORT_BATCH lines unless
@@ -79,7 +129,7 @@ def all_requests_of(
     before = None
     while True:
         lines, before = requests_of(session, requester_id=requester_id, before=before,
-                                    state=state, limit=batch or EXPORT_BATCH)
+                                    filters=filters, limit=batch or EXPORT_BATCH)
         yield from lines
         if before is None:
             return

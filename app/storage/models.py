@@ -1,4 +1,7 @@
-"""Baton's tables. Timestamps are aware UTC (see app.storage.clock)."""
+"""Baton's tables. Timestamps are aware UTC (see app.storage.clock). Primary keys are typed
+`int` (not `int | None`) although they are None until the row is flushed: every object
+Baton passes around has been flushed, and this keeps `x.id` usable without a None check
+at each call site."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -20,12 +23,6 @@ from app.storage.saved_view_tables import SavedView as SavedView
 from app.storage.throttle_table import LoginThrottle as LoginThrottle
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-# Primary keys are typed `int` (not `int | None`) although they are None until the row is
-# flushed: every object Baton passes around has been flushed, and this keeps `x.id` usable
-# without a None check at each call site.
-
 
 # The largest id the integer columns hold on PostgreSQL; larger numbers in URLs or
 # searches are refused or match nothing instead of failing in the database.

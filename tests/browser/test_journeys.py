@@ -68,6 +68,14 @@ def test_an_employee_finds_a_service_fixes_a_wrong_answer_and_files_it(
     progress = line.locator("ol.progress")
     expect(progress).to_have_attribute("aria-label", re.compile(r"Steps: \d+ of 5 finished"))
     expect(progress.locator(".seg.state-open")).not_to_have_count(0)
+    expect(line.locator(".steps-done")).to_have_text(re.compile(r"^\d of 5 steps done$"))
+    expect(line.locator(".step-now")).not_to_have_count(0)
+    # The filters apply as they change: no button is pressed (issue 16 item 8).
+    page.get_by_label("Title or number").fill("Jordan Lee")
+    expect(page).to_have_url(re.compile(r"q=Jordan"))
+    expect(page.locator(".request-line")).to_have_count(1)
+    page.get_by_label("Service").select_option(label="Request a laptop")
+    expect(page.locator("#my-requests")).to_contain_text("None of your requests matches")
 
 
 def test_a_team_member_claims_and_completes_in_place_and_a_colleague_is_told_who_won(

@@ -115,6 +115,30 @@ def test_searching_the_catalog_filters_services(web: WebClient, make: Factory, e
     assert "No service matches “submarine”" in nothing
 
 
+def test_a_card_shows_its_service_s_whole_description_in_paragraphs(
+    web: WebClient, make: Factory, employee: User
+):
+    long = ("Ask for a laptop. " * 15).strip()
+    make.service(name="New laptop", category="Hardware",
+                 description=f"{long}\nwrapped in the file.\n\nA second paragraph.")
+    html = web.get("/catalog").text
+    assert f"<p>{long} wrapped in the file.</p>" in html  # reflowed, not cut at 160
+    assert "<p>A second paragraph.</p>" in html
+
+
+def test_a_search_that_finds_nothing_offers_every_service_by_name(
+    web: WebClient, make: Factory, employee: User
+):
+    laptop = make.service(name="New laptop", category="Hardware")
+    make.service(name="Desk move", category="Facilities")
+    for htmx in (False, True):
+        html = web.get("/catalog?q=submarine", htmx=htmx).text
+        offer = html[html.index('<ul class="every-service">'):]
+        assert f'<a href="/services/{laptop.slug}">New laptop</a>' in offer
+        assert "Desk move" in offer
+    assert 'class="every-service"' not in web.get("/catalog?q=laptop").text
+
+
 def test_an_htmx_search_returns_only_the_services_block(web: WebClient, make: Factory,
                                                          employee: User):
     make.service(name="New laptop", category="Hardware")

@@ -2,12 +2,14 @@
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, col, select
 
 from app.rules.requests import cancel_request
 from app.rules.tasks import complete_task
+from app.storage.clock import frozen_at
 from app.storage.models import ServiceRequest, Task, TimelineEvent, User
 from tests.factories import Factory
 from tests.web import WebClient, text_of
@@ -121,6 +123,80 @@ def test_the_state_filter_shows_only_requests_in_that_state(
     assert everything.status_code == 200
     assert f"<strong>{dropped.number}</strong>" in everything.text
     assert f"<strong>{still_open.number}</strong>" in everything.text
+
+
+def test_each_line_says_in_words_how_many_steps_are_done_and_which_step_is_now(
+    web: WebClient, make: Factory, people: People, session
+):
+    service = make.service(name="New laptop", steps=[("it", "task"), ("facilities", "task")])
+    filed = make.request(service, people.requester, {"summary": "Words"})
+    complete_task(session, task=make.tasks(filed)[0], by=people.worker)
+    web.login(people.requester)
+    response = web.get("/requests")
+    line = line_of(response.text, filed)
+    assert '<span class="steps-done">1 of 2 steps done</span>' in line
+    assert '<strong class="step-now">Step 2</strong>' in line
+    assert 'class="legend"' not in response.text  # the words say it: no colour key
+
+
+def test_my_requests_are_filtered_by_service_filing_dates_and_words_of_the_title(
+    web: WebClient, make: Factory, people: People
+):
+    laptops = make.service(name="New laptop")
+    desks = make.service(name="Desk move")
+    with frozen_at(datetime(2026, 3, 2, 9, tzinfo=UTC)):
+        march = make.request(laptops, people.requester, {"summary": "A 100% quiet laptop"})
+    with frozen_at(datetime(2026, 5, 4, 9, tzinfo=UTC)):
+        may = make.request(desks, people.requester, {"summary": "Desk by the window"})
+    theirs = make.request(laptops, people.outsider, {"summary": "Not mine"})
+    web.login(people.requester)
+
+    def shown(query: str) -> set[str]:
+        response = web.get(f"/requests?{query}")
+        assert response.status_code == 200
+        return set(re.findall(r"<strong>(REQ-\d+)</strong>", response.text)) - {theirs.number}
+
+    assert shown(f"service={laptops.id}") == {march.number}
+    assert shown("filed_from=2026-04-01") == {may.number}
+    assert shown("filed_until=2026-03-02") == {march.number}  # both ends included
+    assert shown("filed_from=2026-03-02&filed_until=2026-05-04") == {march.number, may.number}
+    assert shown("q=WINDOW") == {may.number}  # any case
+    assert shown("q=100%25") == {march.number}  # % is a character, not a wildcard
+    assert shown("q=a%25laptop") == set()  # which a wildcard would match
+    assert shown(f"q={march.number}") == {march.number}  # a number finds its request
+    nothing = web.get("/requests?q=zebra").text
+    assert "None of your requests matches these filters." in nothing
+    assert '<a href="/requests">Show all my requests</a>' in nothing
+    # The service filter offers the services the requester asked for, and the CSV and
+    # the next page's link keep every filter.
+    page = web.get(f"/requests?service={laptops.id}&q=quiet").text
+    assert f'<option value="{laptops.id}" selected>New laptop</option>' in page
+    assert f"/requests.csv?service={laptops.id}&amp;q=quiet" in page
+    csv = web.get(f"/requests.csv?service={desks.id}").text
+    assert may.number in csv and march.number not in csv
+
+
+@pytest.mark.parametrize("query, field, message", [
+    ("filed_from=2026-13-01", "filed_from", "Enter a real date as YYYY-MM-DD"),
+    ("filed_until=yesterday", "filed_until", "Enter a real date as YYYY-MM-DD"),
+    ("filed_from=2026-05-04&filed_until=2026-03-02", "filed_until",
+     "This is before “Filed from” (2026-05-04)"),
+    ("q=" + "x" * 101, "q", "Use at most 100 characters"),
+    ("q=" + "x" * 5000, "q", "Use at most 100 characters"),
+])
+def test_a_wrong_filter_is_said_by_its_input_and_the_others_still_apply(
+    web: WebClient, make: Factory, people: People, query: str, field: str, message: str
+):
+    filed = make.request(make.service(name="New laptop"), people.requester, {"summary": "Kept"})
+    web.login(people.requester)
+    for htmx in (False, True):
+        response = web.get(f"/requests?{query}", htmx=htmx)
+        assert response.status_code == 422
+        said = re.search(rf'id="mine-{field}-error"[^>]*>(.*?)</p>', response.text)
+        assert said and message in said.group(1)
+        assert f"<strong>{filed.number}</strong>" in response.text
+    # htmx: the list, with every input's message out of band (an empty one clears it).
+    assert 'hx-swap-oob="true"' in response.text and "<form" not in response.text
 
 
 # --- the request page, per role ------------------------------------------------------------

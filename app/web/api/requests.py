@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.reads.my_requests import requests_of
+from app.reads.my_requests import MyFilters, requests_of
 from app.reads.request_detail import request_detail
 from app.rules.catalog import active_services, current_version, definition_of, get_service_by_slug
 from app.rules.errors import IntakeInvalid, ServiceChanged
@@ -123,7 +123,7 @@ def list_my_requests(
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Any:
     lines, next_before = requests_of(session, requester_id=caller.user.id, before=before,
-                                     state=state.value if state else None)
+                                     filters=MyFilters(state=state.value if state else None))
     return {"requests": [request_summary(line) for line in lines], "next_before": next_before}
 
 

@@ -87,8 +87,10 @@ def show_catalog(
     categories: dict[str, list[Service]] = {}
     for service in services:
         categories.setdefault(service.category, []).append(service)
+    # A search that finds nothing offers every service by name instead of an empty page.
+    every = active_services(session) if q and not services else []
     return render(
-        request, "catalog/catalog.html", {"categories": categories, "q": q},
+        request, "catalog/catalog.html", {"categories": categories, "q": q, "every": every},
         block="services" if is_htmx(request) else None,
     )
 

@@ -1,17 +1,27 @@
 """A requester's requests, the request page, comments, cancelling, attachments."""
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from app.config import get_settings
-from app.reads.my_requests import RequestLine, all_requests_of, requests_of
+from app.reads.my_requests import (
+    MAX_TEXT_LENGTH,
+    MyFilters,
+    RequestLine,
+    all_requests_of,
+    requests_of,
+    services_of,
+)
 from app.reads.request_changes import newer_events, page_version, poll_request
 from app.reads.request_detail import request_detail, timeline_page
+from app.reads.search import number_in
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
 from app.rules.inbox import is_following
+from app.rules.inputs import InputInvalid, parse_date, raw_limit, without_control_characters
 from app.rules.policy import access_by
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest, utcnow
@@ -20,6 +30,7 @@ from app.web.auth import CurrentUser, ViewerDep
 from app.web.csv_export import csv_response
 from app.web.flash import flash_for, forget_flash
 from app.web.render import is_htmx, redirect, render
+from app.web.routes.queues import ServiceFilter
 from app.web.session import SessionDep
 
 router = APIRouter()
@@ -30,21 +41,55 @@ REQUEST_STATES = {state.value for state in RequestState}
 @router.get("/requests", name="requests.mine")
 def show_my_requests(
     request: Request, session: SessionDep, user: CurrentUser,
-    state: str = "", before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    state: str = "", service: ServiceFilter = None, filed_from: str = "",
+    filed_until: str = "", q: str = "",
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    state = _request_state(state)
+    filters, problems = _my_filters(state, service, filed_from, filed_until, q)
     lines, next_before = requests_of(
-        session, requester_id=user.id, before=before, state=state or None
+        session, requester_id=user.id, before=before, filters=filters
     )
+    typed = {"state": filters.state, "service": filters.service_id, "filed_from": filed_from,
+             "filed_until": filed_until, "q": q[:MAX_TEXT_LENGTH]}
+    kept = {key: value for key, value in typed.items() if value}
+    htmx = is_htmx(request)
     return render(request, "requests/my_requests.html", {
-        "lines": lines, "next_before": next_before, "state": state,
+        "lines": lines, "next_before": next_before, "filters": filters, "typed": typed,
+        "kept": kept, "problems": problems, "oob": htmx,
         "states": [s.value for s in RequestState],
-    })
+        "services": services_of(session, requester_id=user.id),
+    }, block="results" if htmx else None, status=422 if problems else 200)
 
 
 def _request_state(text: str) -> str:
     """The state My requests is filtered by; anything unknown is all of them."""
     return text if text in REQUEST_STATES else ""
+
+
+def _my_filters(state: str, service: int | None, filed_from: str, filed_until: str,
+                text: str) -> tuple[MyFilters, dict[str, str]]:
+    """The filters as typed, checked: each wrong one is left out and said by its input."""
+    problems: dict[str, str] = {}
+    dates: dict[str, date | None] = {}
+    for name, typed in (("filed_from", filed_from), ("filed_until", filed_until)):
+        try:
+            dates[name] = parse_date(typed)
+        except InputInvalid as invalid:
+            problems[name], dates[name] = str(invalid), None
+    first, last = dates["filed_from"], dates["filed_until"]
+    if first and last and first > last:
+        problems["filed_until"] = (f"This is before “Filed from” ({first.isoformat()}): "
+                                   "put the earlier date first.")
+        last = None
+    # Bounded before anything reads it further (inputs.raw_limit).
+    words = (without_control_characters(text).strip()
+             if len(text) <= raw_limit(MAX_TEXT_LENGTH) else text)
+    if len(words) > MAX_TEXT_LENGTH:
+        problems["q"] = f"Use at most {MAX_TEXT_LENGTH} characters (this has {len(words)})."
+        words = ""
+    return MyFilters(state=_request_state(state) or None, service_id=service,
+                     filed_from=first, filed_until=last, text=words,
+                     number=number_in(words) if words else None), problems
 
 
 def _request_cells(line: RequestLine) -> list[Any]:
@@ -56,15 +101,19 @@ def _request_cells(line: RequestLine) -> list[Any]:
 
 
 @router.get("/requests.csv", name="requests.mine_csv")
-def export_my_requests(session: SessionDep, user: CurrentUser, state: str = "") -> Response:
-    """My requests as CSV: the viewer's own requests (rule 6), with the page's filter."""
-    state = _request_state(state)
-    lines = all_requests_of(session, requester_id=user.id, state=state or None)
+def export_my_requests(
+    session: SessionDep, user: CurrentUser, state: str = "", service: ServiceFilter = None,
+    filed_from: str = "", filed_until: str = "", q: str = "",
+) -> Response:
+    """My requests as CSV: the viewer's own requests (rule 6), with the page's filters
+    (a wrong one is left out, as on the page)."""
+    filters, _ = _my_filters(state, service, filed_from, filed_until, q)
+    lines = all_requests_of(session, requester_id=user.id, filters=filters)
     return csv_response(
         (_request_cells(line) for line in lines),
         header=["Request", "Title", "Service", "State", "Now at", "Filed (UTC)",
                 "Closed (UTC)"],
-        name=f"my-requests-{state}" if state else "my-requests")
+        name=f"my-requests-{filters.state}" if filters.state else "my-requests")
 
 
 def _request_page(

@@ -7,17 +7,19 @@ laptop") waits days in IT's queue while every other step is picked up within hou
 it is plainly the bottleneck, and the latest onboarding requests still wait there."""
 
 import random
+import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from app.format.definitions import FieldDefinition, ServiceDefinition
+import app.demo.words as words
+from app.demo.answers import DemoAnswers, Filing, email_local_part
 from app.rules.catalog import current_version, definition_of, import_catalog, teams_by_slug
 from app.rules.errors import DomainError
 from app.rules.intake import validate_intake
-from app.rules.people import create_person
+from app.rules.people import create_person, deactivate_person
 from app.rules.requests import cancel_request
 from app.rules.submission import submit_request
 from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
@@ -65,53 +67,6 @@ def demo_accounts(session: Session) -> list[DemoPerson]:
     return [person for person in DEMO_PEOPLE if person.email in existing]
 
 
-def _sample_answer(field: FieldDefinition, rng: random.Random, people: list[User]) -> list[str]:
-    names = ["Jordan Lee", "Sam Patel", "Mia Novak", "Lucas Martin", "Priya Shah", "Tom Berg"]
-    summaries = ["For the Q3 customer project", "Replacement for a broken one",
-                 "Needed for the new team in Lyon", "Urgent before the audit",
-                 "Second floor, room 2.14", "Licence for the design team"]
-    long_texts = ["Needed for the new project starting next month; the team agreed on this "
-                  "in the planning meeting.", "The current one stopped working last week "
-                  "and a loan unit is not enough for the daily work."]
-    kind = field.type
-    example = (field.placeholder or "").removeprefix("e.g. ").removeprefix("e.g.").strip()
-    if kind == "text" and example and not example.endswith("…") and rng.random() < 0.5:
-        text = example
-        return [text[: field.max_length] if field.max_length else text]
-    if kind in ("text", "long_text"):
-        if kind == "long_text":
-            text = rng.choice(long_texts)
-        elif "name" in field.key or "name" in field.label.lower():
-            text = rng.choice(names)
-        else:
-            text = rng.choice(summaries)
-        if field.min_length and len(text) < field.min_length:
-            text = (text + " ") * (field.min_length // len(text) + 1)
-        return [text[: field.max_length] if field.max_length else text]
-    if kind == "number":
-        low = field.min if field.min is not None else 1
-        high = min(field.max if field.max is not None else low + 10000, low + 20000)
-        return [str(int(rng.uniform(low, high)))]
-    if kind == "date":
-        return [(utcnow() + timedelta(days=rng.randint(3, 40))).date().isoformat()]
-    if kind == "select":
-        return [rng.choice(field.options or [""])]
-    if kind == "multi_select":
-        options = field.options or []
-        return rng.sample(options, k=rng.randint(1, min(2, len(options))))
-    if kind == "checkbox":
-        return ["on"] if field.required or rng.random() < 0.5 else []
-    if kind == "email":
-        return ["jordan.lee@example.org"]
-    if kind == "person":
-        return [rng.choice(people).email]
-    return []
-
-
-def _answers(definition: ServiceDefinition, rng: random.Random, people: list[User]) -> dict:
-    return {field.key: _sample_answer(field, rng, people) for field in definition.fields}
-
-
 def seed_people(session: Session) -> dict[str, User]:
     teams = teams_by_slug(session)
     people: dict[str, User] = {}
@@ -134,6 +89,19 @@ def seed_people(session: Session) -> dict[str, User]:
             add_member(session, team=team, user=people["maria@example.com"])
     session.commit()
     return people
+
+
+def seed_leavers(session: Session) -> list[User]:
+    """The people the offboarding requests are about: colleagues in the directory (so the
+    form's person field names them) who are not demo accounts and cannot sign in."""
+    leavers = []
+    for name in words.LEAVERS:
+        email = f"{email_local_part(name)}@example.com"
+        user = session.exec(select(User).where(User.email == email)).first()
+        leavers.append(user or create_person(session, email=email, name=name,
+                                             password=secrets.token_urlsafe(16)))
+    session.commit()
+    return leavers
 
 
 def _member_for(session: Session, task: Task, rng: random.Random) -> User:
@@ -167,16 +135,16 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
             if task.kind == "approval":
                 if end == "rejected":
                     reject_task(session, task=task, by=worker,
-                                reason="Not in this quarter's budget; ask again in January.")
+                                reason=_rejection(session, task, rng))
                     return
-                approve_task(session, task=task, by=worker, note="Fine by me.")
+                approve_task(session, task=task, by=worker, note=rng.choice(["", "Approved."]))
             else:
-                complete_task(session, task=task, by=worker, note=rng.choice(["", "All set."]))
+                complete_task(session, task=task, by=worker, note=_work_note(task, rng))
     if end == "cancelled":
         tick()
         with frozen_at(clock[0]):
             cancel_request(session, service_request=_request(session, request_id),
-                           by=requester, reason="Plans changed; no longer needed.")
+                           by=requester, reason=rng.choice(words.CANCELS))
     elif end == "claimed":
         waiting_for_claim = session.exec(select(Task).where(
             Task.request_id == request_id, Task.state == TaskState.open)).first()
@@ -185,6 +153,16 @@ def _play(session: Session, request_id: int, *, steps: int, end: str, rng: rando
             with frozen_at(clock[0]):
                 claim_task(session, task=waiting_for_claim,
                            by=_member_for(session, waiting_for_claim, rng))
+
+
+def _rejection(session: Session, task: Task, rng: random.Random) -> str:
+    service = session.get_one(Service, task.service_id)
+    return rng.choice(words.REJECTIONS.get(service.slug, ["Not needed after all."]))
+
+
+def _work_note(task: Task, rng: random.Random) -> str:
+    notes = words.STEP_NOTES.get(task.step_name, ["", "", "Done."])
+    return rng.choice(notes).format(n=rng.randint(1000, 9999))
 
 
 def _request(session: Session, request_id: int) -> ServiceRequest:
@@ -260,9 +238,9 @@ def _play_history(session: Session, request_id: int, *, service: Service, reques
             return
         with frozen_at(done_at):
             if task.kind == "approval":
-                approve_task(session, task=task, by=worker, note="Fine by me.")
+                approve_task(session, task=task, by=worker, note=rng.choice(["", "Approved."]))
             else:
-                complete_task(session, task=task, by=worker, note=rng.choice(["", "All set."]))
+                complete_task(session, task=task, by=worker, note=_work_note(task, rng))
 
 
 def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
@@ -278,6 +256,11 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
     requesters = [people["ana@example.com"], people["ben@example.com"]] + everyone[2:6]
     rng = random.Random(seed)
     history_rng = random.Random(seed + 1)
+    # The people requests are about (a laptop's user, a hiring manager): not the admin or
+    # the manager, whose accounts show those roles.
+    colleagues = [user for user in everyone if not (user.is_admin or user.is_manager)]
+    answers = DemoAnswers(random.Random(seed + 2), people=colleagues,
+                          leavers=seed_leavers(session))
     services = list(session.exec(select(Service).order_by(col(Service.slug))))
     endings = ["open", "claimed", "completed", "open", "claimed", "rejected", "cancelled"]
     starts = sorted(utcnow() - timedelta(days=rng.uniform(0.2, 24), hours=rng.uniform(0, 12))
@@ -292,12 +275,11 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
         version = current_version(session, service)
         definition = definition_of(version)
         recent = plan.end != "history"
-        play_rng = rng if recent else history_rng
         requester = requesters[(plan.index if recent else number) % len(requesters)]
         if 0 <= plan.index < len(services):
             requester = people["ana@example.com"]
-        intake = validate_intake(session, definition=definition,
-                                 values=_answers(definition, play_rng, everyone), uploads={},
+        values = answers.for_service(service.slug, definition, Filing(requester, plan.start))
+        intake = validate_intake(session, definition=definition, values=values, uploads={},
                                  max_upload_mb=20)
         with frozen_at(plan.start):
             created = submit_request(session, service=service, version=version,
@@ -305,9 +287,13 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
                                      attachments_dir=attachments_dir)
         try:
             if recent:
-                steps = {"open": rng.randint(0, 2), "claimed": rng.randint(0, 2),
-                         "completed": 99, "rejected": 99,
-                         "cancelled": rng.randint(0, 1)}[plan.end]
+                # How far an unfinished request got: its service's successive recent
+                # requests stop at its first, second, third step in turn, so every queue
+                # of a service's steps holds some of its requests (the browser journeys
+                # claim an offboarding at IT's step, its second).
+                turn = plan.index // len(services)
+                steps = {"open": turn % 3, "claimed": turn % 3, "completed": 99,
+                         "rejected": 99, "cancelled": turn % 2}[plan.end]
                 _play(session, created.id, steps=steps, end=plan.end, rng=rng,  # type: ignore[arg-type]
                       clock=[plan.start], requester=requester)
             else:
@@ -316,4 +302,24 @@ def seed_demo(session: Session, *, services_dir: Path, attachments_dir: Path,
         except DomainError:
             session.rollback()
         made += 1
+    _deactivate_leavers_gone(session, admin=people["adam@example.com"])
     return made
+
+
+def _deactivate_leavers_gone(session: Session, *, admin: User) -> None:
+    """A colleague whose offboarding is complete and whose last day has passed can no
+    longer be picked in a form: the admin deactivated them that evening."""
+    today = utcnow().date()
+    gone: dict[int, date] = {}
+    for answers in session.exec(
+        select(ServiceRequest.answers).join(Service, col(Service.id) == ServiceRequest.service_id)
+        .where(Service.slug == "offboarding", ServiceRequest.state == "completed")
+    ):
+        employee, last_day = answers.get("employee"), answers.get("last_day")
+        if employee and last_day and date.fromisoformat(last_day) < today:
+            gone[employee["id"]] = date.fromisoformat(last_day)
+    for user_id, last_day in gone.items():
+        person = session.get_one(User, user_id)
+        if person.is_active:
+            with frozen_at(datetime.combine(last_day, time(18), UTC)):
+                deactivate_person(session, person=person, by=admin)
