@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, text
 from sqlmodel import Session
 
 from app.reads.search_snippets import Snippet, best_parts, marked
+from app.rules.inputs import dates_out_of_order
 from app.rules.policy import may_see_request
 from app.storage.models import MAX_ID, ServiceRequest, User, request_number
 from app.storage.search_index import PG_CONFIG
@@ -79,13 +80,7 @@ class SearchFilters:
     filed_until: date | None = None
 
     def dates_problem(self) -> str | None:
-        """Dates the wrong way round: searched as typed they would find nothing, and
-        "no match" would be the wrong answer."""
-        if self.filed_from and self.filed_until and self.filed_from > self.filed_until:
-            return (f"The dates are the wrong way round: “Filed from” "
-                    f"({self.filed_from.isoformat()}) is after “until” "
-                    f"({self.filed_until.isoformat()}).")
-        return None
+        return dates_out_of_order(self.filed_from, self.filed_until)
 
 
 @dataclass(frozen=True)

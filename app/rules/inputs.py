@@ -215,6 +215,15 @@ def parse_date(text: str) -> date | None:
         raise refusal from None
 
 
+def dates_out_of_order(first: date | None, last: date | None) -> str | None:
+    """What is wrong with a "from … until" pair the wrong way round, or None: searched as
+    typed it would find nothing, and "no match" would be the wrong answer."""
+    if first and last and first > last:
+        return (f"The dates are the wrong way round: “Filed from” ({first.isoformat()}) "
+                f"is after “until” ({last.isoformat()}).")
+    return None
+
+
 # --- time zones ---------------------------------------------------------------------------
 
 

@@ -180,7 +180,7 @@ def test_my_requests_are_filtered_by_service_filing_dates_and_words_of_the_title
     ("filed_from=2026-13-01", "filed_from", "Enter a real date as YYYY-MM-DD"),
     ("filed_until=yesterday", "filed_until", "Enter a real date as YYYY-MM-DD"),
     ("filed_from=2026-05-04&filed_until=2026-03-02", "filed_until",
-     "This is before “Filed from” (2026-05-04)"),
+     "The dates are the wrong way round: “Filed from” (2026-05-04) is after “until”"),
     ("q=" + "x" * 101, "q", "Use at most 100 characters"),
     ("q=" + "x" * 5000, "q", "Use at most 100 characters"),
 ])

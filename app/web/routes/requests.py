@@ -21,7 +21,13 @@ from app.reads.search import number_in
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
 from app.rules.inbox import is_following
-from app.rules.inputs import InputInvalid, parse_date, raw_limit, without_control_characters
+from app.rules.inputs import (
+    InputInvalid,
+    dates_out_of_order,
+    parse_date,
+    raw_limit,
+    without_control_characters,
+)
 from app.rules.policy import access_by
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest, utcnow
@@ -77,10 +83,8 @@ def _my_filters(state: str, service: int | None, filed_from: str, filed_until: s
         except InputInvalid as invalid:
             problems[name], dates[name] = str(invalid), None
     first, last = dates["filed_from"], dates["filed_until"]
-    if first and last and first > last:
-        problems["filed_until"] = (f"This is before “Filed from” ({first.isoformat()}): "
-                                   "put the earlier date first.")
-        last = None
+    if out_of_order := dates_out_of_order(first, last):
+        problems["filed_until"], last = out_of_order, None
     # Bounded before anything reads it further (inputs.raw_limit).
     words = (without_control_characters(text).strip()
              if len(text) <= raw_limit(MAX_TEXT_LENGTH) else text)

@@ -12,9 +12,9 @@ from sqlmodel import Session
 from app.reads.request_detail import request_detail
 from app.reads.task_rows import task_row
 from app.reads.teammates import teammates_of
-from app.rules.policy import is_team_lead, request_access
-from app.storage.models import ServiceRequest, Task, TaskState, Team, User, utcnow
-from app.web.access import TaskForViewer, ViewedRequest
+from app.rules.policy import is_team_lead
+from app.storage.models import Task, TaskState, Team, User, utcnow
+from app.web.access import TaskForViewer, ViewedRequest, request_for_viewer
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.render import is_htmx, render
 from app.web.session import SessionDep
@@ -71,9 +71,7 @@ def panel_after_action(request: Request, session: Session, task: Task, *, view: 
     viewer: Viewer = request.state.viewer
     user = viewer.user
     assert user is not None  # the action's access dependency signed them in
-    service_request = session.get_one(ServiceRequest, task.request_id)
-    viewed = ViewedRequest(service_request,
-                           request_access(session, user=user, request=service_request))
+    viewed = request_for_viewer(session, user=user, request_id=task.request_id)
     context = panel_context(session, user, viewer, task, viewed, list_view=list_of(view))
     context.update(error=error, message=message, note=note, error_field=error_field,
                    row_oob=context["list_view"] is not None)
