@@ -64,6 +64,13 @@ if SERVER_URL.startswith("postgresql"):
     )
 os.environ["BATON_DATABASE_URL"] = DATABASE_URL
 
+# Every test client runs the application's lifespan, and freezing the garbage collector's
+# objects there starts with a full collection: about 0.1 s a test over the suite's heap,
+# a minute or more of each run. A server process does it once; the tests of the switch
+# (tests/test_speed_switches.py) turn it on themselves. Servers the tests start as
+# processes of their own keep the default.
+get_settings().freeze_gc = False
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

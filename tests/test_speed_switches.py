@@ -80,7 +80,10 @@ def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def desk(committed: Engine, still_clock: None) -> Iterator[Desk]:
+def desk(committed: Engine, still_clock: None,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
+    for name in OFF:  # every switch on, as in production (tests/conftest.py turns one off)
+        monkeypatch.setattr(get_settings(), name, Settings.model_fields[name].default)
     with Session(committed, expire_on_commit=False) as session:
         make = Factory(session)
         service = make.service(slug="printers", steps=[("it", "task"), ("hr", "approval")])
@@ -223,7 +226,9 @@ def test_the_process_is_tuned_as_its_switches_say(
         "serving"] + (["unfreeze"] if freeze else [])
 
 
-def test_the_switches_are_on_by_default():
+def test_the_switches_are_on_by_default(monkeypatch: pytest.MonkeyPatch):
+    for name in OFF:
+        monkeypatch.delenv(f"BATON_{name.upper()}", raising=False)
     settings = Settings()
 
     assert all(getattr(settings, name) != off for name, off in OFF.items())
