@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # glibc malloc arenas per worker process; 0 leaves the C library's default
     # (app.web.process_tuning).
     malloc_arenas: int = 2
+    # Size in KiB from which glibc gives freed memory back to the system at once (its
+    # mmap and trim thresholds); 0 leaves the C library's own, which grow with use
+    # (app.web.process_tuning).
+    malloc_release_kib: int = 128
     # Move what start-up imported out of the garbage collector's sight (app.web.process_tuning).
     freeze_gc: bool = True
 

@@ -69,7 +69,7 @@ def tokens_for(url: str, emails: list[str]) -> Iterator[list[str]]:
         engine.dispose()
 
 
-def _team_request_ids(url: str, team_slug: str, limit: int) -> list[int]:
+def team_request_ids(url: str, team_slug: str, limit: int) -> list[int]:
     engine = make_engine(url)
     with Session(engine) as session:
         team = session.exec(select(Team).where(Team.slug == team_slug)).one()
@@ -90,7 +90,7 @@ def _answers(form: dict[str, list[str]]) -> dict[str, object]:
 
 def measure(url: str, rounds: int) -> list[str]:
     subjects = discover(url, tasks_needed=0)
-    request_ids = _team_request_ids(url, subjects.team_slug, 2000)
+    request_ids = team_request_ids(url, subjects.team_slug, 2000)
     if len(request_ids) < 2:
         raise BenchError("the busiest team has fewer than two open tasks")
     answers = json.dumps({"answers": _answers(subjects.form)})

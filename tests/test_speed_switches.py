@@ -40,6 +40,7 @@ OFF: dict[str, Any] = {
     "commit_reads": False,
     "one_trip_session": False,
     "malloc_arenas": 0,
+    "malloc_release_kib": 0,
     "freeze_gc": False,
 }
 
@@ -209,21 +210,37 @@ def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
     assert len(opened) == (1 if one_trip else 0)
 
 
-@pytest.mark.parametrize(("arenas", "freeze"), [(2, True), (0, False), (4, False)])
+@pytest.mark.parametrize(("arenas", "release", "freeze"),
+                         [(2, 128, True), (0, 0, False), (4, 0, False), (0, 64, False)])
 def test_the_process_is_tuned_as_its_switches_say(
-    monkeypatch: pytest.MonkeyPatch, arenas: int, freeze: bool,
+    monkeypatch: pytest.MonkeyPatch, arenas: int, release: int, freeze: bool,
 ):
     calls: list[object] = []
-    monkeypatch.setattr(app.web.process_tuning, "limit_malloc_arenas", calls.append)
+    monkeypatch.setattr(app.web.process_tuning, "limit_malloc_arenas",
+                        lambda count: calls.append(("arenas", count)))
+    monkeypatch.setattr(app.web.process_tuning, "release_freed_memory",
+                        lambda kib: calls.append(("release", kib)))
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
-    settings = Settings(malloc_arenas=arenas, freeze_gc=freeze)
+    settings = Settings(malloc_arenas=arenas, malloc_release_kib=release, freeze_gc=freeze)
 
     with app.web.process_tuning.tuned_process(settings):
         calls.append("serving")
 
-    assert calls == ([arenas] if arenas else []) + (["freeze"] if freeze else []) + [
+    assert calls == ([("arenas", arenas)] if arenas else []) + (
+        [("release", release)] if release else []) + (["freeze"] if freeze else []) + [
         "serving"] + (["unfreeze"] if freeze else [])
+
+
+def test_freed_memory_is_released_from_the_size_asked(monkeypatch: pytest.MonkeyPatch):
+    set_to: list[tuple[int, int]] = []
+    monkeypatch.setattr(app.web.process_tuning, "_mallopt",
+                        lambda *settings: set_to.extend(settings))
+
+    app.web.process_tuning.release_freed_memory(128)
+
+    # glibc's M_MMAP_THRESHOLD and M_TRIM_THRESHOLD, in bytes
+    assert sorted(set_to) == [(-3, 131072), (-1, 131072)]
 
 
 def test_the_switches_are_on_by_default(monkeypatch: pytest.MonkeyPatch):
