@@ -95,3 +95,19 @@ def test_the_access_matrix(session: Session, make: Factory, role: str, question:
     expected = MATRIX[role][QUESTIONS.index(question)]
     assert answer(session, make, question, person=person, service=service,
                   request=request) is expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_request_read_with_its_access_answers_as_request_access(
+        session: Session, make: Factory, role: str):
+    """The pages load a request with the person's access in one statement
+    (request_with_access): the same access as request_access, for every role."""
+    service = purchase(session, make)
+    requester = make.user("Rita")
+    request = make.request(service, requester)
+    person = requester if role == "requester" else PEOPLE[role](make)
+    found = policy.request_with_access(session, user=person, request_id=request.id)
+    assert found is not None and found[0] is request
+    assert found[1] == policy.request_access(session, user=person, request=request)
+    assert found[1].can_view is MATRIX[role][QUESTIONS.index("see request")]
+    assert policy.request_with_access(session, user=person, request_id=request.id + 1) is None

@@ -17,7 +17,7 @@ from app.rules.policy import (
     is_on_task_team,
     may_see_queue,
     may_see_request,
-    request_access,
+    request_with_access,
 )
 from app.rules.teams import get_team_by_slug
 from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
@@ -37,13 +37,10 @@ class ViewedRequest:
 def request_for_viewer(session: Session, *, user: User, request_id: int) -> ViewedRequest:
     """The request, if `user` may see it (rule 6); else a 404. The pages and the API
     (app.web.api) both load a request through this."""
-    service_request = session.get(ServiceRequest, request_id)
-    if service_request is None:
+    found = request_with_access(session, user=user, request_id=request_id)
+    if found is None or not found[1].can_view:
         raise HTTPException(status_code=404, detail=NOT_FOUND)
-    access = request_access(session, user=user, request=service_request)
-    if not access.can_view:
-        raise HTTPException(status_code=404, detail=NOT_FOUND)
-    return ViewedRequest(service_request, access)
+    return ViewedRequest(*found)
 
 
 def task_for_worker(session: Session, *, user: User, team_ids: Collection[int],
