@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.reads.inbox import inbox_page, team_news, unread_count
+from app.reads.request_detail import request_detail
 from app.rules.errors import NotAllowed
+from app.rules.following import is_following
 from app.rules.inbox import (
     followers,
-    is_following,
     look_at_team,
     mark_all_read,
     mark_read,
@@ -281,8 +282,8 @@ def test_someone_who_cannot_see_a_request_cannot_follow_it(session, people, file
 
 
 def test_is_following_says_for_one_person_what_followers_says(session, make, people, filed):
-    """The request page asks one person's following in one statement; followers() lists
-    everyone the inbox tells: they agree for each way of following and not following."""
+    """The request page asks one person's following with its other columns; followers()
+    lists everyone the inbox tells: they agree for each way of following and not."""
     first = make.tasks(filed)[0]
     claim_task(session, task=first, by=people.worker)
     hand_task(session, task=first, by=people.worker, to=people.teammate)  # holds, no event
@@ -295,6 +296,9 @@ def test_is_following_says_for_one_person_what_followers_says(session, make, peo
         "Wendy Worker", "Tom Teammate", "Fay Facilities", "Maria Manager"}
     for person in people.everyone():
         assert is_following(session, user=person, request=filed) == (person.id in everyone)
+        # The request page reads it with its head (request_detail's `follower`).
+        assert request_detail(session, service_request=filed, with_internal_notes=False,
+                              follower=person).following == (person.id in everyone)
     set_following(session, user=people.teammate, request=filed, following=False)
     assert not is_following(session, user=people.teammate, request=filed)
 

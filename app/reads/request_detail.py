@@ -21,6 +21,7 @@ from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.rules.catalog import definition_of
+from app.rules.following import following_columns, follows
 from app.rules.policy import requester_may_approve
 from app.storage.models import (
     Attachment,
@@ -135,6 +136,8 @@ class RequestDetail:
     ending: TimelineLine | None = None
     # How long it usually takes, while it is open (display only).
     expected: RequestExpectation | None = None
+    # Whether the viewer follows the request (app.rules.inbox), when asked.
+    following: bool | None = None
 
     @property
     def stages(self) -> list[StageGroup]:
@@ -169,6 +172,9 @@ _HEAD = (select(ServiceVersion, Service, User)
          .join(Service, col(Service.id) == ServiceVersion.service_id)
          .join(User, col(User.id) == bindparam("requester_id", type_=Integer))
          .where(ServiceVersion.id == bindparam("version_id", type_=Integer)))
+# The same with whether the viewer follows the request (app.rules.inbox.follows).
+_HEAD_FOLLOWING = _HEAD.add_columns(*following_columns(
+    _REQUEST, bindparam("viewer_id", type_=Integer)))
 _ASSIGNEE = aliased(User, name="assignee")
 _STEPS = (select(Task, Team.name, _ASSIGNEE.name)
           .join(Team, col(Team.id) == Task.team_id)
@@ -184,17 +190,23 @@ _ATTACHMENTS = (select(Attachment).where(Attachment.request_id == _REQUEST)
 
 def request_detail(
     session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
-    before: int | None = None,
+    before: int | None = None, follower: User | None = None,
 ) -> RequestDetail:
     """The request page: `before`, the id of an event, shows the page of the timeline
-    just before it rather than the newest."""
-    # The version, service and requester by their keys in one statement: on PostgreSQL
-    # each statement is a round trip, and this page is the one every requester opens.
-    version, service, requester = session.execute(_HEAD, {
-        "requester_id": service_request.requester_id,
-        "version_id": service_request.version_id}).one()
-    definition = definition_of(version)
+    just before it rather than the newest; `follower`: say whether that person follows
+    the request (RequestDetail.following)."""
+    # The version, service and requester by their keys in one statement (with whether
+    # the viewer follows the request): on PostgreSQL each statement is a round trip, and
+    # this page is the one every requester opens.
     keyed = {"request_id": service_request.id}
+    head = session.execute(_HEAD if follower is None else _HEAD_FOLLOWING, {
+        **keyed, "requester_id": service_request.requester_id,
+        "version_id": service_request.version_id,
+        "viewer_id": follower.id if follower else None}).one()
+    version, service, requester = head[:3]
+    following = (follows(follower.id, service_request, *head[3:])
+                 if follower is not None else None)
+    definition = definition_of(version)
 
     attachments: dict[str, list[Attachment]] = {}
     if any(field.type == "file" for field in definition.fields):
@@ -231,6 +243,7 @@ def request_detail(
         ending=_ending(session, service_request, timeline, newest=before is None),
         expected=request_expectation(session, service.id, [step.task for step in steps])
         if service_request.state == RequestState.open and service.id is not None else None,
+        following=following,
     )
 
 

@@ -65,18 +65,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    and_,
-    bindparam,
-    event,
-    exists,
-    insert,
-    inspect,
-    or_,
-    update,
-)
+from sqlalchemy import ColumnElement, and_, event, insert, inspect, or_, update
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
@@ -391,30 +380,6 @@ def mark_all_read(session: Session, *, by: User, up_to: int | None = None,
                                 .where(Membership.user_id == by.id)).all():
         _look(session, by.id, team_id, looked)
     session.commit()
-
-
-# followers() for one person, in one statement: their own choice, whether they worked on
-# the request, whether they hold one of its tasks (each a seek of its key or index).
-_REQUEST_ID = bindparam("request_id", type_=Integer)
-_PERSON_ID = bindparam("user_id", type_=Integer)
-_FOLLOWING = select(  # type: ignore[call-overload]
-    select(RequestFollow.following).where(RequestFollow.request_id == _REQUEST_ID,
-                                          RequestFollow.user_id == _PERSON_ID)
-    .scalar_subquery(),
-    exists().where(col(TimelineEvent.request_id) == _REQUEST_ID,
-                   col(TimelineEvent.actor_id) == _PERSON_ID,
-                   col(TimelineEvent.kind).in_(WORKED_KINDS)),
-    exists().where(col(Task.request_id) == _REQUEST_ID, col(Task.assignee_id) == _PERSON_ID),
-)
-
-
-def is_following(session: Session, *, user: User, request: ServiceRequest) -> bool:
-    """Whether `user` is among followers(request) (the request page's Follow button)."""
-    choice, worked, holds = session.execute(
-        _FOLLOWING, {"request_id": request.id, "user_id": user.id}).one()
-    if choice is not None:
-        return bool(choice)
-    return user.id == request.requester_id or bool(worked) or bool(holds)
 
 
 @one_transaction

@@ -20,7 +20,6 @@ from app.reads.request_detail import request_detail, timeline_page
 from app.reads.search import number_in
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
-from app.rules.inbox import is_following
 from app.rules.inputs import (
     InputInvalid,
     dates_out_of_order,
@@ -127,7 +126,7 @@ def _request_page(
 ) -> Response:
     detail = request_detail(
         session, service_request=viewed.request,
-        with_internal_notes=viewed.access.sees_internal_notes, before=before,
+        with_internal_notes=viewed.access.sees_internal_notes, before=before, follower=user,
     )
     flash = flash_for(request)
     response = render(request, "requests/request.html", {
@@ -136,7 +135,7 @@ def _request_page(
         # Said once, on the page the form's redirect lands on (app.web.flash).
         "submitted": flash == "submitted", "now": utcnow(),
         "version": page_version(detail.timeline),
-        "following": is_following(session, user=user, request=viewed.request),
+        "following": detail.following,
     }, status=status, headers=headers)
     if flash:
         forget_flash(response, f"/requests/{viewed.request.id}")
