@@ -22,7 +22,7 @@ from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.rules.catalog import definition_of
 from app.rules.following import following_columns, follows
-from app.rules.policy import requester_may_approve
+from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
 from app.storage.models import (
     Attachment,
     EventKind,
@@ -188,24 +188,68 @@ _ATTACHMENTS = (select(Attachment).where(Attachment.request_id == _REQUEST)
                 .order_by(col(Attachment.id)))
 
 
-def request_detail(
-    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
-    before: int | None = None, follower: User | None = None,
-) -> RequestDetail:
-    """The request page: `before`, the id of an event, shows the page of the timeline
-    just before it rather than the newest; `follower`: say whether that person follows
-    the request (RequestDetail.following)."""
+@dataclass(frozen=True)
+class PageHead:
+    """What the page shows of a request besides its own row: its version, service and
+    requester, and whether the viewer follows it (None when not asked)."""
+
+    version: ServiceVersion
+    service: Service
+    requester: User
+    following: bool | None = None
+
+
+# The request page's first read, for its viewer: the request, whether one of their teams
+# has a task of it (the EXISTS of app.rules.policy, which decides the access), its head
+# and whether they follow it, in one statement.
+_VIEWER = bindparam("viewer_id", type_=Integer)
+_PAGE = (select(ServiceRequest, team_on_request(_VIEWER, _REQUEST),  # type: ignore[call-overload]
+                ServiceVersion, Service, User, *following_columns(_REQUEST, _VIEWER))
+         .join(ServiceVersion, col(ServiceVersion.id) == ServiceRequest.version_id)
+         .join(Service, col(Service.id) == ServiceVersion.service_id)
+         .join(User, col(User.id) == ServiceRequest.requester_id)
+         .where(ServiceRequest.id == _REQUEST))
+
+
+def request_page_with_access(session: Session, *, user: User, request_id: int
+                             ) -> tuple[ServiceRequest, RequestAccess, PageHead] | None:
+    """The request, `user`'s access to it (app.rules.policy.access_as, as
+    request_with_access decides it) and the page's head; None for no such request."""
+    row = session.execute(_PAGE, {"request_id": request_id, "viewer_id": user.id}).first()
+    if row is None:
+        return None
+    request, on_team, version, service, requester, *following = row
+    access = access_as(user, request, is_team_member=user.is_active and bool(on_team))
+    return request, access, PageHead(version, service, requester,
+                                     follows(user.id, request, *following))
+
+
+def request_head(session: Session, service_request: ServiceRequest,
+                 follower: User | None) -> PageHead:
     # The version, service and requester by their keys in one statement (with whether
-    # the viewer follows the request): on PostgreSQL each statement is a round trip, and
-    # this page is the one every requester opens.
-    keyed = {"request_id": service_request.id}
+    # the viewer follows the request): on PostgreSQL each statement is a round trip.
     head = session.execute(_HEAD if follower is None else _HEAD_FOLLOWING, {
-        **keyed, "requester_id": service_request.requester_id,
+        "request_id": service_request.id, "requester_id": service_request.requester_id,
         "version_id": service_request.version_id,
         "viewer_id": follower.id if follower else None}).one()
     version, service, requester = head[:3]
-    following = (follows(follower.id, service_request, *head[3:])
-                 if follower is not None else None)
+    return PageHead(version, service, requester,
+                    follows(follower.id, service_request, *head[3:])
+                    if follower is not None else None)
+
+
+def request_detail(
+    session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
+    before: int | None = None, follower: User | None = None, head: PageHead | None = None,
+) -> RequestDetail:
+    """The request page: `before`, the id of an event, shows the page of the timeline
+    just before it rather than the newest; `follower`: say whether that person follows
+    the request (RequestDetail.following); `head`: read already (request_page_with_access)."""
+    if head is None:
+        head = request_head(session, service_request, follower)
+    version, service, requester, following = (head.version, head.service, head.requester,
+                                              head.following)
+    keyed = {"request_id": service_request.id}
     definition = definition_of(version)
 
     attachments: dict[str, list[Attachment]] = {}

@@ -30,7 +30,13 @@ from app.rules.inputs import (
 from app.rules.policy import access_by
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest, utcnow
-from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
+from app.web.access import (
+    NOT_FOUND,
+    IdPath,
+    RequestForViewer,
+    RequestPageForViewer,
+    get_request_for_viewer,
+)
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.csv_export import csv_response
 from app.web.flash import flash_for, forget_flash
@@ -127,6 +133,7 @@ def _request_page(
     detail = request_detail(
         session, service_request=viewed.request,
         with_internal_notes=viewed.access.sees_internal_notes, before=before, follower=user,
+        head=viewed.head,
     )
     flash = flash_for(request)
     response = render(request, "requests/request.html", {
@@ -144,7 +151,7 @@ def _request_page(
 
 @router.get("/requests/{request_id}", name="requests.show")
 def show_request(
-    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestPageForViewer,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The request page with its newest events; `before` (an event's id): the events
