@@ -37,7 +37,7 @@ from app.web.access import (
     RequestPageForViewer,
     get_request_for_viewer,
 )
-from app.web.auth import CurrentUser, ViewerDep
+from app.web.auth import CurrentUser
 from app.web.csv_export import csv_response
 from app.web.flash import flash_for, forget_flash
 from app.web.render import is_htmx, redirect, render
@@ -169,7 +169,7 @@ def show_request(
 
 @router.get("/requests/{request_id}/changes", name="requests.changes")
 def request_changes(
-    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    request: Request, session: SessionDep, user: CurrentUser,
     request_id: IdPath, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
     """The live request page's poll (app.reads.request_changes): 204 while the viewer has
@@ -179,8 +179,7 @@ def request_changes(
     Every open request page asks this every 15 s, so its "nothing changed" answer is one
     statement that reads who may see the request with whether it changed; the access
     is still decided by app.rules.policy (access_by), as RequestForViewer would."""
-    answer = poll_request(session, request_id=request_id, since=since,
-                          team_ids=viewer.team_ids)
+    answer = poll_request(session, request_id=request_id, since=since, user_id=user.id)
     access = (access_by(user, requester_id=answer.requester_id,
                         is_team_member=answer.on_team) if answer else None)
     if answer is None or access is None or not access.can_view:
