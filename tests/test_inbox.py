@@ -9,8 +9,17 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.reads.inbox import inbox_page, team_news, unread_count
+from app.reads.request_detail import request_detail
 from app.rules.errors import NotAllowed
-from app.rules.inbox import look_at_team, mark_all_read, mark_read, open_item, set_following
+from app.rules.following import is_following
+from app.rules.inbox import (
+    followers,
+    look_at_team,
+    mark_all_read,
+    mark_read,
+    open_item,
+    set_following,
+)
 from app.rules.mentions import InvalidMention, mentionable_people
 from app.rules.progress import record_event
 from app.rules.requests import add_comment, cancel_request
@@ -270,6 +279,28 @@ def test_following_brings_comments_and_unfollowing_stops_them(session, make, peo
 def test_someone_who_cannot_see_a_request_cannot_follow_it(session, people, filed, who):
     with pytest.raises(NotAllowed):
         set_following(session, user=getattr(people, who), request=filed, following=True)
+
+
+def test_is_following_says_for_one_person_what_followers_says(session, make, people, filed):
+    """The request page asks one person's following with its other columns; followers()
+    lists everyone the inbox tells: they agree for each way of following and not."""
+    first = make.tasks(filed)[0]
+    claim_task(session, task=first, by=people.worker)
+    hand_task(session, task=first, by=people.worker, to=people.teammate)  # holds, no event
+    comment(session, filed, people.facilities, "Desk is ready")  # worked on it
+    set_following(session, user=people.manager, request=filed, following=True)
+    set_following(session, user=people.requester, request=filed, following=False)
+    everyone = followers(session, request=filed)
+    assert {person.name for person in people.everyone()
+            if is_following(session, user=person, request=filed)} == {
+        "Wendy Worker", "Tom Teammate", "Fay Facilities", "Maria Manager"}
+    for person in people.everyone():
+        assert is_following(session, user=person, request=filed) == (person.id in everyone)
+        # The request page reads it with its head (request_detail's `follower`).
+        assert request_detail(session, service_request=filed, with_internal_notes=False,
+                              follower=person).following == (person.id in everyone)
+    set_following(session, user=people.teammate, request=filed, following=False)
+    assert not is_following(session, user=people.teammate, request=filed)
 
 
 def test_a_worker_who_unfollows_hears_no_more(session, make, people, filed):

@@ -8,6 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from app.format.definitions import parse_service
+from app.reads.request_detail import request_page_with_access
 from app.rules import policy
 from app.rules.catalog import save_service
 from app.storage.models import Service, ServiceRequest, StepKind, Task, User
@@ -95,3 +96,26 @@ def test_the_access_matrix(session: Session, make: Factory, role: str, question:
     expected = MATRIX[role][QUESTIONS.index(question)]
     assert answer(session, make, question, person=person, service=service,
                   request=request) is expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_request_read_with_its_access_answers_as_request_access(
+        session: Session, make: Factory, role: str):
+    """The pages load a request with the person's access in one statement
+    (request_with_access; the request page with its head, request_page_with_access):
+    the same access as request_access, for every role."""
+    service = purchase(session, make)
+    requester = make.user("Rita")
+    request = make.request(service, requester)
+    person = requester if role == "requester" else PEOPLE[role](make)
+    found = policy.request_with_access(session, user=person, request_id=request.id)
+    assert found is not None and found[0] is request
+    assert found[1] == policy.request_access(session, user=person, request=request)
+    assert found[1].can_view is MATRIX[role][QUESTIONS.index("see request")]
+    assert policy.request_with_access(session, user=person, request_id=request.id + 1) is None
+    # The request page reads the same access with its head, in one statement.
+    page = request_page_with_access(session, user=person, request_id=request.id)
+    assert page is not None and page[0] is request and page[1] == found[1]
+    assert page[2].requester.id == requester.id and page[2].service.id == service.id
+    assert page[2].following is (role == "requester")
+    assert request_page_with_access(session, user=person, request_id=request.id + 1) is None

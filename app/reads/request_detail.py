@@ -7,8 +7,12 @@ is read on its own.
 """
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Protocol
 
+from sqlalchemy import BindParameter, Integer, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -17,7 +21,8 @@ from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.rules.catalog import definition_of
-from app.rules.policy import requester_may_approve
+from app.rules.following import following_columns, follows
+from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
 from app.storage.models import (
     Attachment,
     EventKind,
@@ -68,9 +73,32 @@ class StageGroup:
         return len(self.steps) > 1
 
 
+class Event(Protocol):
+    """A timeline event as shown: a TimelineEvent, or a row of its columns (lines_of)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def request_id(self) -> int: ...
+    @property
+    def task_id(self) -> int | None: ...
+    @property
+    def actor_id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def note(self) -> str: ...
+    @property
+    def is_internal(self) -> bool: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def via(self) -> str | None: ...
+
+
 @dataclass
 class TimelineLine:
-    event: TimelineEvent
+    event: Event
     actor_name: str
     step_name: str | None
     # A skip reason recorded in the condition's own syntax, worded for people (never
@@ -108,6 +136,8 @@ class RequestDetail:
     ending: TimelineLine | None = None
     # How long it usually takes, while it is open (display only).
     expected: RequestExpectation | None = None
+    # Whether the viewer follows the request (app.rules.inbox), when asked.
+    following: bool | None = None
 
     @property
     def stages(self) -> list[StageGroup]:
@@ -134,44 +164,107 @@ def without_prefix(reason: str) -> str:
     return text
 
 
+# The page's statements, built once with bound parameters: building a select, its
+# comparisons and an alias of User again for every page cost more CPU than running them
+# (about 0.5 ms a page on SQLite); SQLAlchemy then finds each compiled in its cache.
+_REQUEST = bindparam("request_id", type_=Integer)
+_HEAD = (select(ServiceVersion, Service, User)
+         .join(Service, col(Service.id) == ServiceVersion.service_id)
+         .join(User, col(User.id) == bindparam("requester_id", type_=Integer))
+         .where(ServiceVersion.id == bindparam("version_id", type_=Integer)))
+# The same with whether the viewer follows the request (app.rules.inbox.follows).
+_HEAD_FOLLOWING = _HEAD.add_columns(*following_columns(
+    _REQUEST, bindparam("viewer_id", type_=Integer)))
+_ASSIGNEE = aliased(User, name="assignee")
+_STEPS = (select(Task, Team.name, _ASSIGNEE.name)
+          .join(Team, col(Team.id) == Task.team_id)
+          .outerjoin(_ASSIGNEE, _ASSIGNEE.id == col(Task.assignee_id))  # type: ignore[arg-type]
+          .where(Task.request_id == _REQUEST)
+          .order_by(col(Task.position)))
+_SKIP_NOTES = select(TimelineEvent.task_id, TimelineEvent.note).where(
+    TimelineEvent.request_id == _REQUEST, TimelineEvent.kind == EventKind.task_skipped,
+    TimelineEvent.note != "")
+_ATTACHMENTS = (select(Attachment).where(Attachment.request_id == _REQUEST)
+                .order_by(col(Attachment.id)))
+
+
+@dataclass(frozen=True)
+class PageHead:
+    """What the page shows of a request besides its own row: its version, service and
+    requester, and whether the viewer follows it (None when not asked)."""
+
+    version: ServiceVersion
+    service: Service
+    requester: User
+    following: bool | None = None
+
+
+# The request page's first read, for its viewer: the request, whether one of their teams
+# has a task of it (the EXISTS of app.rules.policy, which decides the access), its head
+# and whether they follow it, in one statement.
+_VIEWER = bindparam("viewer_id", type_=Integer)
+_PAGE = (select(ServiceRequest, team_on_request(_VIEWER, _REQUEST),  # type: ignore[call-overload]
+                ServiceVersion, Service, User, *following_columns(_REQUEST, _VIEWER))
+         .join(ServiceVersion, col(ServiceVersion.id) == ServiceRequest.version_id)
+         .join(Service, col(Service.id) == ServiceVersion.service_id)
+         .join(User, col(User.id) == ServiceRequest.requester_id)
+         .where(ServiceRequest.id == _REQUEST))
+
+
+def request_page_with_access(session: Session, *, user: User, request_id: int
+                             ) -> tuple[ServiceRequest, RequestAccess, PageHead] | None:
+    """The request, `user`'s access to it (app.rules.policy.access_as, as
+    request_with_access decides it) and the page's head; None for no such request."""
+    row = session.execute(_PAGE, {"request_id": request_id, "viewer_id": user.id}).first()
+    if row is None:
+        return None
+    request, on_team, version, service, requester, *following = row
+    access = access_as(user, request, is_team_member=user.is_active and bool(on_team))
+    return request, access, PageHead(version, service, requester,
+                                     follows(user.id, request, *following))
+
+
+def request_head(session: Session, service_request: ServiceRequest,
+                 follower: User | None) -> PageHead:
+    # The version, service and requester by their keys in one statement (with whether
+    # the viewer follows the request): on PostgreSQL each statement is a round trip.
+    head = session.execute(_HEAD if follower is None else _HEAD_FOLLOWING, {
+        "request_id": service_request.id, "requester_id": service_request.requester_id,
+        "version_id": service_request.version_id,
+        "viewer_id": follower.id if follower else None}).one()
+    version, service, requester = head[:3]
+    return PageHead(version, service, requester,
+                    follows(follower.id, service_request, *head[3:])
+                    if follower is not None else None)
+
+
 def request_detail(
     session: Session, *, service_request: ServiceRequest, with_internal_notes: bool,
-    before: int | None = None,
+    before: int | None = None, follower: User | None = None, head: PageHead | None = None,
 ) -> RequestDetail:
     """The request page: `before`, the id of an event, shows the page of the timeline
-    just before it rather than the newest."""
-    # The version, service and requester by their keys in one statement: on PostgreSQL
-    # each statement is a round trip, and this page is the one every requester opens.
-    version, service, requester = session.exec(
-        select(ServiceVersion, Service, User)
-        .join(Service, col(Service.id) == ServiceVersion.service_id)
-        .join(User, col(User.id) == service_request.requester_id)
-        .where(ServiceVersion.id == service_request.version_id)).one()
+    just before it rather than the newest; `follower`: say whether that person follows
+    the request (RequestDetail.following); `head`: read already (request_page_with_access)."""
+    if head is None:
+        head = request_head(session, service_request, follower)
+    version, service, requester, following = (head.version, head.service, head.requester,
+                                              head.following)
+    keyed = {"request_id": service_request.id}
     definition = definition_of(version)
 
     attachments: dict[str, list[Attachment]] = {}
     if any(field.type == "file" for field in definition.fields):
-        for attachment in session.exec(
-            select(Attachment).where(Attachment.request_id == service_request.id)
-            .order_by(col(Attachment.id))
-        ):
+        for (attachment,) in session.execute(_ATTACHMENTS, keyed):
             attachments.setdefault(attachment.field_key, []).append(attachment)
     answers = [
         AnswerLine(field, service_request.answers.get(field.key), attachments.get(field.key, []))
         for field in definition.fields
     ]
 
-    assignee = aliased(User)
     steps = [
         StepLine(task, team_name, assignee_name, definition.steps[task.position].instructions,
                  requester_may_approve=requester_may_approve(definition, task.position))
-        for task, team_name, assignee_name in session.exec(
-            select(Task, Team.name, assignee.name)
-            .join(Team, col(Team.id) == Task.team_id)
-            .outerjoin(assignee, assignee.id == col(Task.assignee_id))  # type: ignore[arg-type]
-            .where(Task.request_id == service_request.id)
-            .order_by(col(Task.position))
-        )
+        for task, team_name, assignee_name in session.execute(_STEPS, keyed)
     ]
 
     timeline = timeline_page(session, service_request=service_request,
@@ -181,12 +274,7 @@ def request_detail(
     skipped = [step for step in steps if step.task.state == TaskState.skipped]
     reasons: dict[int | None, str] = {}
     if skipped:
-        reasons = {task_id: note for task_id, note in session.exec(
-            select(TimelineEvent.task_id, TimelineEvent.note).where(
-                TimelineEvent.request_id == service_request.id,
-                TimelineEvent.kind == EventKind.task_skipped, TimelineEvent.note != "",
-            )
-        )}
+        reasons = {task_id: note for task_id, note in session.execute(_SKIP_NOTES, keyed)}
     for step in skipped:
         note = reasons.get(step.task.id) or (
             skip_reason(definition, step.task.position)
@@ -196,24 +284,48 @@ def request_detail(
     return RequestDetail(
         request=service_request, service=service, version=version, requester=requester,
         answers=answers, steps=steps, timeline=timeline, ordering=definition.ordering,
-        ending=_ending(session, service_request),
+        ending=_ending(session, service_request, timeline, newest=before is None),
         expected=request_expectation(session, service.id, [step.task for step in steps])
         if service_request.state == RequestState.open and service.id is not None else None,
+        following=following,
     )
 
 
-def lines_of(session: Session, query: Any) -> list[TimelineLine]:
-    return [TimelineLine(event, actor_name or "Baton", step_name)
-            for event, actor_name, step_name in session.exec(query)]
+# An event as the pages show it: its own columns, its actor's name and its step's name,
+# as plain rows (an ORM object each, with its identity and state kept by the session,
+# cost more than the page's rendering of it).
+_EVENT_COLUMNS: tuple[Any, ...] = tuple(col(column) for column in (
+    TimelineEvent.id, TimelineEvent.request_id, TimelineEvent.task_id,
+    TimelineEvent.actor_id, TimelineEvent.kind, TimelineEvent.note,
+    TimelineEvent.is_internal, TimelineEvent.created_at, TimelineEvent.via)) + (
+    col(User.name).label("actor_name"), col(Task.step_name).label("step_name"))
 
 
-def events_of(request_id: int) -> Any:
+def lines_of(session: Session, query: Any, params: dict[str, Any] | None = None
+             ) -> list[TimelineLine]:
+    return [TimelineLine(event, event.actor_name or "Baton", event.step_name)
+            for event in session.execute(query, params or {})]
+
+
+def events_of(request_id: int | BindParameter[int]) -> Any:
+    """A request's events with their actor's and step's names (`request_id`: the id, or
+    a bound parameter of a statement built once)."""
     return (
-        select(TimelineEvent, User.name, Task.step_name)
+        core_select(*_EVENT_COLUMNS)
         .outerjoin(User, col(User.id) == TimelineEvent.actor_id)
         .outerjoin(Task, col(Task.id) == TimelineEvent.task_id)
-        .where(TimelineEvent.request_id == request_id)
+        .where(col(TimelineEvent.request_id) == request_id)
     )
+
+
+@lru_cache(maxsize=8)
+def _timeline_statement(with_internal_notes: bool, before: bool, size: int) -> Any:
+    query = events_of(_REQUEST)
+    if not with_internal_notes:
+        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
+    if before:
+        query = query.where(col(TimelineEvent.id) < bindparam("before", type_=Integer))
+    return query.order_by(col(TimelineEvent.id).desc()).limit(size + 1)
 
 
 def timeline_page(
@@ -222,12 +334,9 @@ def timeline_page(
 ) -> TimelinePage:
     """The newest `size` events (before the event `before`, when given), oldest first:
     one walk back along the request's timeline index."""
-    query = events_of(service_request.id)
-    if not with_internal_notes:
-        query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
-    if before is not None:
-        query = query.where(col(TimelineEvent.id) < before)
-    lines = lines_of(session, query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
+    lines = lines_of(session, _timeline_statement(with_internal_notes, before is not None,
+                                                  size),
+                     {"request_id": service_request.id, "before": before})
     lines.reverse()
     _reword_skips(session, service_request, lines)
     if len(lines) > size:
@@ -249,12 +358,25 @@ def _reword_skips(session: Session, service_request: ServiceRequest,
         line.reworded = reworded_skip_reason(line.event.note, definition)
 
 
-def _ending(session: Session, service_request: ServiceRequest) -> TimelineLine | None:
-    """Who rejected or cancelled the request, and why (never an internal note)."""
+_ENDINGS = (EventKind.rejected, EventKind.request_cancelled)
+_ENDING = (events_of(_REQUEST)
+           .where(col(TimelineEvent.kind).in_(_ENDINGS),
+                  col(TimelineEvent.is_internal).is_(False))
+           .order_by(col(TimelineEvent.id).desc()).limit(1))
+
+
+def _ending(session: Session, service_request: ServiceRequest, timeline: TimelinePage,
+            *, newest: bool) -> TimelineLine | None:
+    """Who rejected or cancelled the request, and why (never an internal note). Found
+    in the timeline's newest page when it is there (the newest such event of all is then
+    the newest of that page); read on its own otherwise."""
     if service_request.state not in (RequestState.rejected, RequestState.cancelled):
         return None
-    query = events_of(service_request.id).where(
-        col(TimelineEvent.kind).in_([EventKind.rejected, EventKind.request_cancelled]),
-        col(TimelineEvent.is_internal).is_(False))
-    lines = lines_of(session, query.order_by(col(TimelineEvent.id).desc()).limit(1))
+    if newest:
+        for line in reversed(timeline.lines):
+            if line.event.kind in _ENDINGS and not line.event.is_internal:
+                return line
+        if timeline.earlier_before is None:
+            return None
+    lines = lines_of(session, _ENDING, {"request_id": service_request.id})
     return lines[0] if lines else None

@@ -382,10 +382,6 @@ def mark_all_read(session: Session, *, by: User, up_to: int | None = None,
     session.commit()
 
 
-def is_following(session: Session, *, user: User, request: ServiceRequest) -> bool:
-    return user.id in followers(session, request=request)
-
-
 @one_transaction
 def set_following(session: Session, *, user: User, request: ServiceRequest,
                   following: bool) -> None:

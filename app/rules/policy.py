@@ -7,8 +7,9 @@ A deactivated person may do nothing: they cannot sign in, and a rule given one r
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import Exists, Integer, bindparam, exists
 from sqlmodel import Session, col, select
 
 from app.format.definitions import ServiceDefinition
@@ -62,17 +63,26 @@ def hold_members(session: Session, *, user_ids: Iterable[int], team_id: int) -> 
 kept_for_the_transaction(_HELD)
 
 
+def team_on_request(user_id: Any, request_id: Any) -> Exists:
+    """Whether any of the person's teams owns a task of the request, as SQL (the ids:
+    values, columns or bound parameters)."""
+    return exists().where(
+        col(Task.request_id) == request_id,
+        col(Task.team_id).in_(select(Membership.team_id).where(Membership.user_id == user_id)),
+    )
+
+
 def has_team_on_request(session: Session, *, user: User, request_id: int) -> bool:
     """Whether any of the user's teams owns a task of this request."""
-    query = select(
-        exists().where(
-            col(Task.request_id) == request_id,
-            col(Task.team_id).in_(
-                select(Membership.team_id).where(Membership.user_id == user.id)
-            ),
-        )
-    )
-    return bool(session.exec(query).one())
+    return bool(session.exec(select(team_on_request(user.id, request_id))).one())
+
+
+# A request with whether the person is on one of its teams: the one statement of
+# request_with_access, built once.
+_REQUEST_ID = bindparam("request_id", type_=Integer)
+_WITH_TEAM = select(  # type: ignore[call-overload]
+    ServiceRequest, team_on_request(bindparam("user_id", type_=Integer), _REQUEST_ID),
+).where(ServiceRequest.id == _REQUEST_ID)
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,17 @@ def request_access(session: Session, *, user: User, request: ServiceRequest) -> 
         raise ValueError("A request that is not saved yet has no access rules.")
     on_team = user.is_active and has_team_on_request(session, user=user, request_id=request.id)
     return access_as(user, request, is_team_member=on_team)
+
+
+def request_with_access(session: Session, *, user: User, request_id: int
+                        ) -> tuple[ServiceRequest, RequestAccess] | None:
+    """The request and `user`'s access to it (request_access), read in one statement;
+    None when there is no such request."""
+    row = session.execute(_WITH_TEAM, {"request_id": request_id, "user_id": user.id}).first()
+    if row is None:
+        return None
+    request, on_team = row
+    return request, access_as(user, request, is_team_member=user.is_active and bool(on_team))
 
 
 def may_see_request(session: Session, *, user: User, request: ServiceRequest) -> bool:

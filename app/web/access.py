@@ -12,12 +12,13 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path
 from sqlmodel import Session
 
+from app.reads.request_detail import PageHead, request_page_with_access
 from app.rules.policy import (
     RequestAccess,
     is_on_task_team,
     may_see_queue,
     may_see_request,
-    request_access,
+    request_with_access,
 )
 from app.rules.teams import get_team_by_slug
 from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
@@ -29,21 +30,20 @@ IdPath = Annotated[int, Path(le=MAX_ID)]
 
 
 class ViewedRequest:
-    def __init__(self, request: ServiceRequest, access: RequestAccess):
+    def __init__(self, request: ServiceRequest, access: RequestAccess,
+                 head: PageHead | None = None):
         self.request = request
         self.access = access
+        self.head = head  # the request page's head, when read with the access
 
 
 def request_for_viewer(session: Session, *, user: User, request_id: int) -> ViewedRequest:
     """The request, if `user` may see it (rule 6); else a 404. The pages and the API
     (app.web.api) both load a request through this."""
-    service_request = session.get(ServiceRequest, request_id)
-    if service_request is None:
+    found = request_with_access(session, user=user, request_id=request_id)
+    if found is None or not found[1].can_view:
         raise HTTPException(status_code=404, detail=NOT_FOUND)
-    access = request_access(session, user=user, request=service_request)
-    if not access.can_view:
-        raise HTTPException(status_code=404, detail=NOT_FOUND)
-    return ViewedRequest(service_request, access)
+    return ViewedRequest(*found)
 
 
 def task_for_worker(session: Session, *, user: User, team_ids: Collection[int],
@@ -82,6 +82,17 @@ def get_request_for_viewer(
     return request_for_viewer(session, user=user, request_id=request_id)
 
 
+def get_request_page_for_viewer(
+    request_id: IdPath, session: SessionDep, user: CurrentUser
+) -> ViewedRequest:
+    """get_request_for_viewer for the request page: the same access, read in the same
+    statement as the page's head (app.reads.request_detail.request_page_with_access)."""
+    found = request_page_with_access(session, user=user, request_id=request_id)
+    if found is None or not found[1].can_view:
+        raise HTTPException(status_code=404, detail=NOT_FOUND)
+    return ViewedRequest(*found)
+
+
 def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
                         viewer: ViewerDep) -> Task:
     return task_for_worker(session, user=user, team_ids=viewer.team_ids, task_id=task_id)
@@ -104,5 +115,6 @@ def get_task_for_viewer(task_id: IdPath, session: SessionDep, user: CurrentUser)
 
 
 RequestForViewer = Annotated[ViewedRequest, Depends(get_request_for_viewer)]
+RequestPageForViewer = Annotated[ViewedRequest, Depends(get_request_page_for_viewer)]
 TaskForWorker = Annotated[Task, Depends(get_task_for_worker)]
 TaskForViewer = Annotated[ViewedTask, Depends(get_task_for_viewer)]

@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from app.format.definitions import FieldDefinition, StepDefinition
 from app.reads.my_requests import RequestLine
-from app.reads.request_detail import RequestDetail, TimelineLine
+from app.reads.request_detail import Event, RequestDetail, TimelineLine
 from app.reads.search import SearchResult
 from app.reads.task_rows import TaskRow
-from app.storage.models import Service, ServiceRequest, Task, TimelineEvent
+from app.storage.models import Service, ServiceRequest, Task
 
 # An answer as JSON: text (text, long text, date, e-mail, a select's option, a person's
 # e-mail), a number, a checkbox's true or false, a multi-select's options, or null.
@@ -253,7 +253,7 @@ def filed(request: ServiceRequest) -> dict[str, Any]:
             "state": request.state, "created_at": request.created_at}
 
 
-def event_out(event: TimelineEvent, actor_name: str, step_name: str | None) -> dict[str, Any]:
+def event_out(event: Event, actor_name: str, step_name: str | None) -> dict[str, Any]:
     return {"id": event.id, "kind": event.kind,
             "actor": {"id": event.actor_id, "name": actor_name}, "step_name": step_name,
             "task_id": event.task_id, "note": event.note, "internal": event.is_internal,

@@ -20,7 +20,6 @@ from app.reads.request_detail import request_detail, timeline_page
 from app.reads.search import number_in
 from app.rules.attachments import content_disposition, locate
 from app.rules.errors import InvalidNote, TooManyComments
-from app.rules.inbox import is_following
 from app.rules.inputs import (
     InputInvalid,
     dates_out_of_order,
@@ -31,8 +30,14 @@ from app.rules.inputs import (
 from app.rules.policy import access_by
 from app.rules.requests import add_comment, cancel_request
 from app.storage.models import MAX_ID, Attachment, RequestState, ServiceRequest, utcnow
-from app.web.access import NOT_FOUND, IdPath, RequestForViewer, get_request_for_viewer
-from app.web.auth import CurrentUser, ViewerDep
+from app.web.access import (
+    NOT_FOUND,
+    IdPath,
+    RequestForViewer,
+    RequestPageForViewer,
+    get_request_for_viewer,
+)
+from app.web.auth import CurrentUser
 from app.web.csv_export import csv_response
 from app.web.flash import flash_for, forget_flash
 from app.web.render import is_htmx, redirect, render
@@ -127,7 +132,8 @@ def _request_page(
 ) -> Response:
     detail = request_detail(
         session, service_request=viewed.request,
-        with_internal_notes=viewed.access.sees_internal_notes, before=before,
+        with_internal_notes=viewed.access.sees_internal_notes, before=before, follower=user,
+        head=viewed.head,
     )
     flash = flash_for(request)
     response = render(request, "requests/request.html", {
@@ -136,7 +142,7 @@ def _request_page(
         # Said once, on the page the form's redirect lands on (app.web.flash).
         "submitted": flash == "submitted", "now": utcnow(),
         "version": page_version(detail.timeline),
-        "following": is_following(session, user=user, request=viewed.request),
+        "following": detail.following,
     }, status=status, headers=headers)
     if flash:
         forget_flash(response, f"/requests/{viewed.request.id}")
@@ -145,7 +151,7 @@ def _request_page(
 
 @router.get("/requests/{request_id}", name="requests.show")
 def show_request(
-    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestForViewer,
+    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestPageForViewer,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The request page with its newest events; `before` (an event's id): the events
@@ -163,7 +169,7 @@ def show_request(
 
 @router.get("/requests/{request_id}/changes", name="requests.changes")
 def request_changes(
-    request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
+    request: Request, session: SessionDep, user: CurrentUser,
     request_id: IdPath, since: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> Response:
     """The live request page's poll (app.reads.request_changes): 204 while the viewer has
@@ -173,8 +179,7 @@ def request_changes(
     Every open request page asks this every 15 s, so its "nothing changed" answer is one
     statement that reads who may see the request with whether it changed; the access
     is still decided by app.rules.policy (access_by), as RequestForViewer would."""
-    answer = poll_request(session, request_id=request_id, since=since,
-                          team_ids=viewer.team_ids)
+    answer = poll_request(session, request_id=request_id, since=since, user_id=user.id)
     access = (access_by(user, requester_id=answer.requester_id,
                         is_team_member=answer.on_team) if answer else None)
     if answer is None or access is None or not access.can_view:
