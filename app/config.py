@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # Open a request's session and read who is asking in one trip to the thread pool
     # (app.web.one_trip_session).
     one_trip_session: bool = True
+    # Keep what pages read of the directory (a team by its address, its members, a
+    # person's saved views, the services' names) per directory version
+    # (app.storage.directory_cache).
+    directory_cache: bool = True
     # glibc malloc arenas per worker process; 0 leaves the C library's default
     # (app.web.process_tuning).
     malloc_arenas: int = 2

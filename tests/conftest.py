@@ -38,6 +38,7 @@ from app.main import create_app  # noqa: E402
 from app.reads.expected_finish import forget_remembered  # noqa: E402
 from app.reads.step_durations import forget_kept  # noqa: E402
 from app.storage.db import make_engine  # noqa: E402
+from app.storage.directory_cache import forget_directory  # noqa: E402
 from app.storage.migrate import upgrade  # noqa: E402
 from app.web.session import get_session  # noqa: E402
 from tests.factories import Factory  # noqa: E402
@@ -129,9 +130,11 @@ def session(engine: Engine) -> Iterator[Session]:
     connection.close()
     # The rolled-back rows' ids come again in the next test: durations the insights
     # kept in memory for them (app.reads.step_durations) and the expected-finish
-    # sentences remembered for them must not outlive the test.
+    # sentences remembered for them must not outlive the test, nor what the directory
+    # cache kept at the test's directory versions, which come again too.
     forget_kept()
     forget_remembered()
+    forget_directory()
 
 
 @pytest.fixture
@@ -147,6 +150,7 @@ def committed(engine: Engine) -> Iterator[Engine]:
                                 else "DELETE FROM search_document"))
     forget_kept()
     forget_remembered()
+    forget_directory()
 
 
 @pytest.fixture

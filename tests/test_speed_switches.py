@@ -39,6 +39,7 @@ OFF: dict[str, Any] = {
     "queue_page_seconds": 0,
     "commit_reads": False,
     "one_trip_session": False,
+    "directory_cache": False,
     "malloc_arenas": 0,
     "malloc_release_kib": 0,
     "freeze_gc": False,

@@ -2,12 +2,16 @@
 each queue's open, claimed and overdue tasks, the services with work in a queue, and
 the changes the live queue polls for."""
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.reads.queues import TaskFilter, conditions_of
+from app.storage.directory_cache import directory_kept
 from app.storage.models import (
     QUEUED_TASK_STATES,
     OpenWorkCount,
@@ -19,15 +23,22 @@ from app.storage.models import (
 )
 
 
+def countable(filters: TaskFilter) -> bool:
+    """Whether the list's filters are ones the open work counters are kept by (teams,
+    service, step, open or claimed)."""
+    return not (tuple(filters.states) != QUEUED_TASK_STATES
+                or filters.state not in (None, "open", "claimed")
+                or filters.assignee_id is not None or filters.overdue
+                or bool(filters.search.strip())
+                # The counters know nothing of when a task was opened.
+                or filters.opened_after is not None or filters.opened_until is not None)
+
+
 def count_from_counters(session: Session, filters: TaskFilter) -> int | None:
     """The list's exact count from the open work counters when its filters are ones the
-    counters are kept by (teams, service, step, open or claimed), so that a queue of
-    twenty thousand tasks is counted by adding a few numbers; None otherwise."""
-    if (tuple(filters.states) != QUEUED_TASK_STATES
-            or filters.state not in (None, "open", "claimed")
-            or filters.assignee_id is not None or filters.overdue or filters.search.strip()
-            # The counters know nothing of when a task was opened.
-            or filters.opened_after is not None or filters.opened_until is not None):
+    counters are kept by (`countable`), so that a queue of twenty thousand tasks is
+    counted by adding a few numbers; None otherwise."""
+    if not countable(filters):
         return None
     counted = {"open": OpenWorkCount.open_count, "claimed": OpenWorkCount.claimed_count}.get(
         filters.state or "", OpenWorkCount.open_count + OpenWorkCount.claimed_count)
@@ -41,16 +52,57 @@ def count_from_counters(session: Session, filters: TaskFilter) -> int | None:
     return int(session.exec(query).one())
 
 
-def services_with_queued_tasks(session: Session, team_ids: list[int]) -> list[Service]:
-    """The services offered as a queue filter: those with open work in these teams (read
-    from the open work counters, not from every queued task)."""
-    service_ids = select(OpenWorkCount.service_id).where(
-        col(OpenWorkCount.team_id).in_(team_ids),
-        OpenWorkCount.open_count + OpenWorkCount.claimed_count > 0,
-    )
-    return list(session.exec(
-        select(Service).where(col(Service.id).in_(service_ids)).order_by(Service.name)
-    ))
+class ServiceName(NamedTuple):
+    id: int
+    name: str
+
+
+def service_names(session: Session) -> dict[int, str]:
+    """Every service's name by its id, kept per directory version
+    (app.storage.directory_cache): never changed by the caller."""
+    return directory_kept(session, ("service names",), lambda: dict(
+        session.exec(select(col(Service.id), col(Service.name))).all()))
+
+
+_TEAM_COUNTERS = (
+    sa_select(col(OpenWorkCount.service_id), func.sum(col(OpenWorkCount.open_count)),
+              func.sum(col(OpenWorkCount.claimed_count)))
+    .where(col(OpenWorkCount.team_id) == bindparam("team"))
+    .group_by(col(OpenWorkCount.service_id))
+)
+
+
+@dataclass(frozen=True)
+class TeamCounters:
+    """One team's open and claimed tasks by service, from the open work counters: a
+    queue page's count and its filter's services, in one statement."""
+
+    by_service: dict[int, tuple[int, int]]  # service id -> (open, claimed)
+
+    def count(self, filters: TaskFilter) -> int | None:
+        """The exact count of the team's list with these filters, when the counters say
+        it (`countable`, no step); None otherwise."""
+        if not countable(filters) or filters.position is not None:
+            return None
+        wanted = {"open": (1, 0), "claimed": (0, 1)}.get(filters.state or "", (1, 1))
+        return sum(opened * wanted[0] + claimed * wanted[1]
+                   for service_id, (opened, claimed) in self.by_service.items()
+                   if filters.service_id in (None, service_id))
+
+    def services(self, session: Session) -> list[ServiceName]:
+        """The services offered as the queue's filter: those with open or claimed work
+        here, by name."""
+        names = service_names(session)
+        return sorted((ServiceName(service_id, names[service_id])
+                       for service_id, counts in self.by_service.items()
+                       if sum(counts) > 0 and service_id in names),
+                      key=lambda service: (service.name, service.id))
+
+
+def team_counters(session: Session, team_id: int) -> TeamCounters:
+    rows = session.connection().execute(_TEAM_COUNTERS, {"team": team_id})
+    return TeamCounters({service_id: (int(opened), int(claimed))
+                         for service_id, opened, claimed in rows})
 
 
 def queue_counts(session: Session, team_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from sqlmodel import Session
 
 from app.rules.teams import Member, active_members_of
+from app.storage.directory_cache import directory_kept
 
 
 class Teammates:
@@ -14,6 +15,7 @@ class Teammates:
     claimed row made a queue page mostly <option>s and tripled its rendering time)."""
 
     def __init__(self, members: dict[int, list[Member]]):
+        # Possibly shared with other requests (app.storage.directory_cache): only read.
         self.members = members
 
     def lists(self) -> list[tuple[int, list[Member]]]:
@@ -27,5 +29,9 @@ class Teammates:
 def teammates_of(session: Session, team_ids: Collection[int], *,
                  at_most: int | None = None) -> Teammates:
     """The active members of these teams (no statement for no teams); `at_most`: only the
-    first ones, in all."""
-    return Teammates(active_members_of(session, team_ids, at_most))
+    first ones, in all. Kept per directory version (app.storage.directory_cache)."""
+    if not team_ids:
+        return Teammates({})
+    teams = frozenset(team_ids)
+    return Teammates(directory_kept(session, ("teammates", teams, at_most),
+                                    lambda: active_members_of(session, teams, at_most)))

@@ -28,6 +28,7 @@ from sqlmodel import Session
 # Imported first so that its before_commit hook is registered, and runs, before ours.
 from app.storage import work_counts  # noqa: F401
 from app.storage.db import in_batch
+from app.storage.directory_cache import directory_changing
 from app.storage.models import (
     DirectoryVersion,
     Membership,
@@ -83,6 +84,7 @@ def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
         session.info.setdefault(_QUEUES, set()).update(teams)
     if _noted_directory_change(session):
         session.info[_DIRECTORY] = True
+        directory_changing(session)
 
 
 @event.listens_for(Session, "before_commit")
@@ -108,4 +110,9 @@ def _forget_changes(session: Session, transaction: Any) -> None:
     # A savepoint rolled back leaves the outer transaction's changes, and their notes.
     if not transaction.nested:
         session.info.pop(_QUEUES, None)
-        session.info.pop(_DIRECTORY, None)
+        if session.info.pop(_DIRECTORY, False):
+            # What was kept since the change may have been read with it (in tests, on the
+            # same connection): it is gone now.
+            directory_changing(session)
+    elif session.info.get(_DIRECTORY):
+        directory_changing(session)

@@ -21,6 +21,7 @@ from app.rules.policy import (
     request_with_access,
 )
 from app.rules.teams import get_team_by_slug
+from app.storage.directory_cache import directory_kept
 from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.session import SessionDep
@@ -64,13 +65,20 @@ def task_for_worker(session: Session, *, user: User, team_ids: Collection[int],
     return task
 
 
+def _team_line(team: Team | None) -> tuple[int, str, str] | None:
+    return None if team is None else (team.id, team.slug, team.name)
+
+
 def queue_team(session: Session, *, user: User, team_ids: Collection[int],
                team_slug: str) -> tuple[Team, bool]:
     """The team whose queue is asked for, and whether `user` is on it: members and
     managers may look (a 403 for anyone else, a 404 for no such team)."""
-    team = get_team_by_slug(session, team_slug)
-    if team is None:
+    found = directory_kept(session, ("team", team_slug),
+                           lambda: _team_line(get_team_by_slug(session, team_slug)))
+    if found is None:
         raise HTTPException(status_code=404, detail="There is no such team.")
+    # A team of its own for each request (what is kept is shared by the worker's threads).
+    team = Team(id=found[0], slug=found[1], name=found[2])
     if not may_see_queue(user, team_ids, team.id):
         raise HTTPException(status_code=403, detail="This is the queue of a team you are not on.")
     return team, team.id in team_ids

@@ -9,7 +9,6 @@ server rendered lands where the user is looking.
 """
 
 import json
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,43 +24,15 @@ from app.format.conditions import to_data as condition_data
 from app.format.definitions import FIELD_TYPE_LABELS, reflowed
 from app.format.numbers import number_text
 from app.reads.inbox import bell_text
-from app.storage.models import utcnow
 from app.web.auth import Viewer
-from app.web.times import exact, moment, span, viewer_zone
+from app.web.task_row_html import STATE_LABELS, task_row, task_rows
+from app.web.times import age, age_short, due_label, exact, is_late, iso, moment, viewer_zone
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 # Templates are read once per process: checking every file's time on each render cost
 # about a tenth of a queue page. Restart the server to see an edited template.
 templates.env.auto_reload = False
 
-STATE_LABELS = {
-    "waiting": "Waiting", "open": "Open", "claimed": "Claimed", "done": "Done",
-    "approved": "Approved", "rejected": "Rejected", "skipped": "Not needed",
-    "cancelled": "Cancelled", "completed": "Completed",
-}
-
-
-def age(since: datetime | None, now: datetime | None = None) -> str:
-    """A short, exact-enough age: 45 s, 12 min, 5 h, 3 d 4 h, 6 w."""
-    if since is None:
-        return "—"
-    return span(max(0, int(((now or utcnow()) - since).total_seconds())))
-
-
-def age_short(since: datetime | None, now: datetime | None = None) -> str:
-    """An age for a narrow column, one unit and no space: 45s, 12m, 5h, 12d, 6w (a queue
-    row shows it with the exact age beside it for hover and screen readers)."""
-    if since is None:
-        return "—"
-    seconds = max(0, int(((now or utcnow()) - since).total_seconds()))
-    for unit, size in (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size * (2 if unit == "w" else 1):
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-def iso(moment: datetime | None) -> str:
-    return moment.isoformat() if moment else ""
 
 
 def paragraphs(text: str | None) -> Markup:
@@ -90,32 +61,11 @@ def condition_json(text: str | None) -> str:
         return ""
 
 
-def is_late(task: Any, now: datetime | None) -> bool:
-    """Whether an open or claimed task is past its due time (display only: Baton tells
-    no one, it shows it)."""
-    return bool(task.due_at and now and task.state in ("open", "claimed")
-                and task.due_at < now)
-
-
-def due_label(task: Any, now: datetime | None) -> Markup:
-    """An open or claimed task's due time: "due in 3 h" or "overdue by 2 d", the exact
-    time in the <time> element; nothing for a task without a target or out of a queue.
-    Python, not a macro: it is called for every row of every list of tasks (and an
-    f-string, not Markup.format, which cost a tenth of a 50-row list's rendering)."""
-    due = task.due_at
-    if not (due and now and task.state in ("open", "claimed")):
-        return Markup("")
-    if due < now:
-        return Markup(f'<time class="due is-overdue" datetime="{escape(iso(due))}" '
-                      f'title="Was due {escape(exact(due))}">overdue by '
-                      f'{escape(age(due, now))}</time>')
-    return Markup(f'<time class="due" datetime="{escape(iso(due))}" title="Due '
-                  f'{escape(exact(due))}">due in {escape(age(now, due))}</time>')
-
-
 templates.env.globals["is_late"] = is_late
 templates.env.filters["bell_text"] = bell_text
 templates.env.globals["due_label"] = due_label
+templates.env.globals["task_row"] = task_row
+templates.env.globals["task_rows"] = task_rows
 templates.env.filters["condition_json"] = condition_json
 templates.env.filters["number"] = number_text
 templates.env.filters["paragraphs"] = paragraphs

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from app.reads.inbox import unread_count
 from app.rules.sign_in import token_hash
+from app.storage.directory_cache import note_directory_version
 from app.storage.models import LoginSession, Membership, User, utcnow
 from app.storage.page_versions import directory_version
 
@@ -60,6 +61,9 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
         if row is not None:
             login, user, teams, directory = row
             if login.expires_at > utcnow() and user.is_active:
+                # What the page reads of the directory may come from memory, as read at
+                # this version (app.storage.directory_cache).
+                note_directory_version(session, directory)
                 team_ids = team_ids_of(teams)
                 # A snapshot, not the session's object: a rule that fails rolls the session
                 # back (expiring its objects) and the error page must still know who you are.

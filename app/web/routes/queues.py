@@ -15,8 +15,7 @@ from sqlmodel import Session
 from app.reads.inbox import unread_count
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.saved_views import views_of
-from app.reads.task_counts import count_changes, overdue_counts, queue_counts
-from app.reads.task_counts import services_with_queued_tasks as queue_services
+from app.reads.task_counts import count_changes, overdue_counts, queue_counts, team_counters
 from app.reads.task_rows import list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError, InvalidNote
@@ -158,7 +157,12 @@ def queue_page_context(session: Session, user: User, team: Team, is_member: bool
     page, and for the page a refused saved view's form re-renders
     (app.web.routes.saved_views)."""
     now = filters.now or utcnow()
-    page = list_tasks(session, filters=filters, after=after)
+    # The count and the services of the filter in one read of the team's counters.
+    counters = team_counters(session, team.id)
+    total = None if after else counters.count(filters)
+    page = list_tasks(session, filters=filters, after=after, counted=total is None)
+    if total is not None:
+        page.total = total
     kept = _kept(filters, within)
     saved = {key: kept[key] for key in QUEUE_KEYS if key in kept}
     return {
@@ -168,7 +172,7 @@ def queue_page_context(session: Session, user: User, team: Team, is_member: bool
         "team": team, "page": page, "is_member": is_member, "now": now, "within": within,
         "age_counted_at": (datetime.fromtimestamp(int(within.params["at"]), UTC)
                            if within else None),
-        "services": queue_services(session, [team.id]),
+        "services": counters.services(session),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue", "bulk": is_member,
         "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
