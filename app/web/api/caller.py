@@ -22,7 +22,9 @@ from app.config import get_settings
 from app.rules.acting import token_label
 from app.rules.api_tokens import TokenUse, count_use, live_token
 from app.storage.api_tables import ApiToken
+from app.storage.directory_cache import note_directory_version
 from app.storage.models import User, utcnow
+from app.storage.page_versions import directory_version
 from app.web.api.problems import ApiProblem, problem, problem_body, unauthenticated
 from app.web.session import SessionDep
 from app.web.viewer import TEAMS_OF_USER, team_ids_of
@@ -59,12 +61,18 @@ def _secret_of(request: Request) -> str:
 def get_caller(request: Request, session: SessionDep) -> ApiCaller:
     secret = _secret_of(request)
     now = utcnow()
-    # The token, its person and their teams in one statement, in the request's read.
-    row = session.execute(live_token(secret, now).add_columns(User, TEAMS_OF_USER)
+    # The token, its person, their teams and the directory version in one statement, in
+    # the request's read.
+    row = session.execute(live_token(secret, now)
+                          .add_columns(User, TEAMS_OF_USER, directory_version)
                           .join(User, col(User.id) == ApiToken.user_id)).first()
     if row is None:
         raise unauthenticated("This token is unknown, expired or revoked.", invalid=True)
-    token_id, _user_id, name, read_only, user, teams = row
+    token_id, _user_id, name, read_only, user, teams, directory = row
+    if user.is_active:
+        # What the call reads of the directory may come from memory, as read at this
+        # version (app.storage.directory_cache).
+        note_directory_version(session, directory)
     use = TokenUse(token_id=token_id, user_id=user.id, name=name, read_only=read_only,
                    window_start=now.replace(second=0, microsecond=0),
                    count=count_use(session, token_id=token_id, secret=secret, now=now))
