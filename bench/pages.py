@@ -41,7 +41,7 @@ from sqlmodel import Session
 from app.storage.db import make_engine
 from bench.api import tokens_for
 from bench.client import BenchError, Browser, Reply, sign_in, summarise
-from bench.load import Server, server_env, serving
+from bench.load import Server, fresh_address, server_env, serving
 from bench.seed import PASSWORD
 from bench.subjects import Subjects, discover
 
@@ -171,6 +171,16 @@ def poll(ctx: Context) -> Call | None:
         "GET", polls[n], 204, headers={"HX-Request": "true"}))
 
 
+def queue_page(ctx: Context) -> Call:
+    """The busiest team's queue page as its member, rendered at every request: each at
+    an address of its own (`render=N`, which the page ignores), so the kept page
+    (app.web.page_cache) never answers it."""
+    browser = ctx.person(ctx.subjects.member_email)
+    path = f"/queues/{ctx.subjects.team_slug}"
+    serial = iter(range(1, 10**9))
+    return lambda: browser.expect("GET", fresh_address(path, next(serial)), 200)
+
+
 # (name, what it is, how to make its call), in the order they run.
 SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
     ("floor", "GET /healthz (the floor: SELECT 1, nobody signed in)", floor),
@@ -183,6 +193,8 @@ SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
      "at random", api_request),
     ("poll", "GET /requests/<id>/changes, nothing changed (204), member, at random among "
      "open requests", poll),
+    ("queue-rendered", "GET /queues/<busiest team>, 50 rows, as its member, rendered at "
+     "every request (the kept page bypassed)", queue_page),
 ]
 
 
