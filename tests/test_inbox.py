@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, col, select
 
-from app.reads.inbox import inbox_page, team_news, unread_count
+from app.reads.inbox import bell_of, inbox_page, team_news
+from app.reads.inbox import unread_count as bell_statement_count
 from app.reads.request_detail import request_detail
 from app.rules.errors import NotAllowed
 from app.rules.following import is_following
@@ -39,6 +40,16 @@ from app.storage.models import (
     utcnow,
 )
 from tests.factories import Factory
+
+
+def unread_count(session: Session, *, user_id: int, team_ids: frozenset[int]) -> int:
+    """The bell's count both ways: its own statement (bound teams; app.web.page_cache's
+    check) and the column of the viewer's statement (app.web.viewer, every page), which
+    must agree for every case below."""
+    alone = bell_statement_count(session, user_id=user_id, team_ids=team_ids)
+    with_viewer = session.exec(select(bell_of(col(User.id))).where(col(User.id) == user_id)).one()
+    assert with_viewer == alone
+    return alone
 
 
 @dataclass

@@ -26,7 +26,7 @@ def team_mark(user: ColumnElement[int], team: ColumnElement[int]) -> ColumnEleme
     """When the person last looked at the team's news; never: the epoch."""
     mark = (select(TeamLook.looked_at)
             .where(col(TeamLook.user_id) == user, col(TeamLook.team_id) == team)
-            .scalar_subquery())
+            .correlate_except(TeamLook).scalar_subquery())
     return func.coalesce(mark, literal(_EPOCH, type_=UTCDateTime()))
 
 
@@ -49,7 +49,8 @@ def told_in_person(user: ColumnElement[int]) -> ColumnElement[bool]:
     notice is not theirs to see, nor to wait for (ix_inbox_item_event: one seek a
     notice). Said of the TeamNotice of the statement around it."""
     return exists(select(InboxItem.id).where(col(InboxItem.event_id) == TeamNotice.event_id,
-                                             col(InboxItem.user_id) == user))
+                                             col(InboxItem.user_id) == user)
+                  .correlate_except(InboxItem))
 
 
 def notices_for(team: ColumnElement[int] | int, since: ColumnElement[datetime],
