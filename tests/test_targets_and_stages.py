@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import DefinitionError, parse_service
 from app.format.targets import add_business_days, due_time, is_overdue
+from app.reads.request_detail import request_detail
 from app.rules.catalog import save_service
 from app.rules.errors import IntakeInvalid
 from app.rules.tasks import approve_task, complete_task
@@ -246,3 +247,22 @@ def test_timestamps_come_back_from_the_database_as_aware_utc(session, make):
     task = session.exec(select(type(make.tasks(request)[0])).where(
         col(type(make.tasks(request)[0]).request_id) == request.id)).one()
     assert task.due_at is not None and task.due_at.tzinfo is not None
+
+
+def test_each_skipped_step_shows_the_reason_written_when_it_was_skipped(session, make):
+    """request_detail reads each skipped step's reason with the step (its newest
+    task_skipped event with a note); a step without such a note falls back on its
+    version's condition, and a step not skipped has none."""
+    purchase = service(session, make, steps=PURCHASE)
+    request = make.request(purchase, make.user(), {"amount": 500})
+    events = session.exec(select(TimelineEvent).where(
+        TimelineEvent.request_id == request.id, TimelineEvent.kind == "task_skipped")
+        .order_by(col(TimelineEvent.id))).all()
+    assert len(events) == 2
+    events[0].note = "Not needed: written by hand for the first"
+    events[1].note = ""  # none recorded: the condition's words
+    session.commit()
+    detail = request_detail(session, service_request=request, with_internal_notes=False)
+    assert [step.skip_reason for step in detail.steps] == [
+        "written by hand for the first", "only for requests where Amount is more than 25,000.",
+        None]
