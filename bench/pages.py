@@ -20,14 +20,22 @@ subject while the pool lasts (a page the database just read is the cheap case):
 
 A subject is a name and a function that, given the run's Context, returns the call to
 time (or None when the data has nothing to time it on); SUBJECTS lists them in the
-order they run. To add one (the rendered queue page, filing, claim and complete):
-write its function and append it to SUBJECTS.
+order they run. To add one: write its function and append it to SUBJECTS.
+
+Three subjects write (`file`, `claim`, `complete`): run them on a database of your own,
+never the shared 1M ones. `file` posts the service form bench.subjects finds (the one
+with the most fields) as the browser does, each time with a fresh one-time key (as each
+form page carries one): 303 to the new request. `claim` claims the busiest team's open
+tasks as its member, one a request, newest first, as the queue row's button does (an
+htmx post answered with the row); `complete` then completes the tasks `claim` claimed,
+in the same order (when `claim` did not run first, it claims them itself, untimed).
 """
 
 import argparse
 import os
 import random
 import re
+import secrets
 import sys
 import tempfile
 import time
@@ -36,14 +44,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.storage.db import make_engine
+from app.storage.models import Team
 from bench.api import tokens_for
 from bench.client import BenchError, Browser, Reply, sign_in, summarise
 from bench.load import Server, fresh_address, server_env, serving
 from bench.seed import PASSWORD
-from bench.subjects import Subjects, discover
+from bench.subjects import Subjects, discover, open_task_ids
 
 ROUNDS = 300
 WARMUP = 20
@@ -64,6 +73,9 @@ class Context:
     _people: dict[str, Browser] = field(default_factory=dict)
     _ids: dict[str, list[int]] = field(default_factory=dict)
     api_headers: dict[str, str] = field(default_factory=dict)
+    rounds: int = ROUNDS
+    warmup: int = WARMUP
+    claimed: list[int] = field(default_factory=list)
 
     def person(self, email: str) -> Browser:
         if email not in self._people:
@@ -181,6 +193,73 @@ def queue_page(ctx: Context) -> Call:
     return lambda: browser.expect("GET", fresh_address(path, next(serial)), 200)
 
 
+HTMX = {"HX-Request": "true"}
+
+
+def file_request(ctx: Context) -> Call:
+    """The requester files the busiest form (multipart, as the browser sends it), with a
+    fresh one-time key each time: 303 to the new request's page."""
+    browser = ctx.person(ctx.subjects.requester_email)
+    path = f"/services/{ctx.subjects.service_slug}/requests"
+    form = {**ctx.subjects.form, "csrf_token": browser.csrf_token}
+
+    def one() -> Reply:
+        reply = browser.expect("POST", path, 303, multipart=True,
+                               form={**form, "submission_key": secrets.token_urlsafe(24)})
+        if not reply.headers.get("location", "").startswith("/requests/"):
+            raise BenchError(f"POST {path} did not lead to a new request: "
+                             f"{reply.headers.get('location')}")
+        return reply
+    return one
+
+
+def _task_action(ctx: Context, action: str) -> Callable[[int], Reply]:
+    browser = ctx.person(ctx.subjects.member_email)
+    form = {"csrf_token": browser.csrf_token, "view": "queue",
+            "back": f"/queues/{ctx.subjects.team_slug}", "note": ""}
+    headers = {**HTMX, "X-CSRF-Token": browser.csrf_token}
+    return lambda task_id: browser.expect("POST", f"/tasks/{task_id}/{action}", 200,
+                                          form=form, headers=headers)
+
+
+def _open_tasks(ctx: Context, count: int) -> list[int]:
+    engine = make_engine(ctx.url)
+    try:
+        with Session(engine) as session:
+            team = session.exec(select(Team).where(Team.slug == ctx.subjects.team_slug)).one()
+            ids = open_task_ids(session, team, count)
+    finally:
+        engine.dispose()
+    if len(ids) < count:
+        raise BenchError(f"{len(ids)} open tasks in the busiest team; {count} needed")
+    return ids
+
+
+def claim(ctx: Context) -> Call:
+    """The member claims the next open task of the busiest team (newest first)."""
+    post = _task_action(ctx, "claim")
+    tasks = iter(_open_tasks(ctx, ctx.warmup + ctx.rounds))
+
+    def one() -> Reply:
+        task_id = next(tasks)
+        reply = post(task_id)
+        ctx.claimed.append(task_id)
+        return reply
+    return one
+
+
+def complete(ctx: Context) -> Call:
+    """The member completes the tasks `claim` claimed, in turn (claiming them first,
+    untimed, when `claim` did not run)."""
+    if len(ctx.claimed) < ctx.warmup + ctx.rounds:
+        claim_one = claim(ctx)
+        while len(ctx.claimed) < ctx.warmup + ctx.rounds:
+            claim_one()
+    post = _task_action(ctx, "complete")
+    tasks = iter(list(ctx.claimed))
+    return lambda: post(next(tasks))
+
+
 # (name, what it is, how to make its call), in the order they run.
 SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
     ("floor", "GET /healthz (the floor: SELECT 1, nobody signed in)", floor),
@@ -195,6 +274,9 @@ SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
      "open requests", poll),
     ("queue-rendered", "GET /queues/<busiest team>, 50 rows, as its member, rendered at "
      "every request (the kept page bypassed)", queue_page),
+    ("file", "POST /services/<busiest form>/requests as the requester (WRITES)", file_request),
+    ("claim", "POST /tasks/<id>/claim, htmx, as the busiest team's member (WRITES)", claim),
+    ("complete", "POST /tasks/<id>/complete, htmx, the tasks claimed (WRITES)", complete),
 ]
 
 
@@ -241,7 +323,8 @@ def measure(url: str, *, only: list[str] | None, rounds: int, warmup: int, pool:
         with serving([sys.executable, "-m", "app.cli", "serve"], workers=1, env=env,
                      log=Path(tmp) / "server.log") as server:
             ctx = Context(url, server, subjects, pool, seed,
-                          api_headers={"Authorization": f"Bearer {token}"})
+                          api_headers={"Authorization": f"Bearer {token}"},
+                          rounds=rounds, warmup=warmup)
             try:
                 for name, _what, make in chosen:
                     call = make(ctx)
