@@ -94,6 +94,11 @@ _HOLDERS = "baton_inbox_holders"
 GIVEN_KINDS = ("handed", "assigned")
 FINISHED_KINDS = (EventKind.request_completed, EventKind.request_rejected,
                   EventKind.request_cancelled)
+# The kinds _deliver makes items or notices of; a commit whose events are all of other
+# kinds (a claim, a task completed with nothing opening after it, a request filed) reads
+# nothing for them.
+DELIVERED_KINDS = frozenset(str(kind) for kind in (
+    *GIVEN_KINDS, EventKind.comment, EventKind.note, EventKind.task_opened, *FINISHED_KINDS))
 # What makes someone a worker of a request, and so one of its followers.
 WORKED_KINDS = (EventKind.claimed, EventKind.released, EventKind.handed,
                 EventKind.completed, EventKind.approved, EventKind.rejected,
@@ -153,7 +158,8 @@ def _deliver_pending(session: Session) -> None:
         return
     by_request: dict[int, list[_Event]] = defaultdict(list)
     for noted in pending.values():
-        by_request[noted.event.request_id].append(noted.event)
+        if str(noted.event.kind) in DELIVERED_KINDS:
+            by_request[noted.event.request_id].append(noted.event)
     # What every request's delivery reads, read once for the commit (a bulk action
     # delivers for up to 100 requests), and its items written in one statement.
     rows: list[dict[str, Any]] = []

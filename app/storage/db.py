@@ -8,6 +8,8 @@ from functools import lru_cache, wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
+from sqlalchemy.dialects.sqlite import pysqlite as sqlite_pysqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -274,6 +276,15 @@ def _no_commit_inside_a_batch(session: Session) -> None:
     # batch so far, half done; commit_change is the batch-aware commit.
     if _batched.get() and not session.info.get(_RELEASING):
         raise RuntimeError("A rule committed inside one_batch: use commit_change.")
+
+
+def named_sql(statement: Any, dialect: str) -> str:
+    """`statement` as the driver's SQL text with named parameters (psycopg's %(name)s,
+    sqlite3's :name), for Connection.exec_driver_sql with a dict: how a statement of
+    many VALUES, which SQLAlchemy's cache does not keep, is compiled once and kept."""
+    if dialect == "sqlite":
+        return str(statement.compile(dialect=sqlite_pysqlite.dialect(paramstyle="named")))
+    return str(statement.compile(dialect=postgresql_psycopg.dialect()))
 
 
 @lru_cache

@@ -20,14 +20,14 @@ requests of their claims) locked in opposite orders.
 from functools import cache
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import Integer, bindparam, event, func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 # Imported first so that its before_commit hook is registered, and runs, before ours.
 from app.storage import work_counts  # noqa: F401
-from app.storage.db import in_batch
+from app.storage.db import in_batch, named_sql
 from app.storage.directory_cache import directory_changing
 from app.storage.models import (
     DirectoryVersion,
@@ -68,6 +68,19 @@ def _raise_statement(dialect: str, table: Any, key: str) -> Any:
         index_elements=[key], set_={"version": table.c.version + 1})
 
 
+@cache
+def _raise_teams_sql(dialect: str, count: int) -> str:
+    """Raising `count` teams' queue versions in one statement (parameters team_id_<n>),
+    the rows taken in the order given; compiled once per dialect and number of teams."""
+    insert_into = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert_into(_QUEUE_VERSIONS).values([
+        {"team_id": bindparam(f"team_id_{n}", type_=Integer), "version": literal_column("1")}
+        for n in range(count)])
+    return named_sql(statement.on_conflict_do_update(
+        index_elements=["team_id"],
+        set_={"version": _QUEUE_VERSIONS.c.version + literal_column("1")}), dialect)
+
+
 def _noted_directory_change(session: Session) -> bool:
     return any(
         isinstance(row, _DIRECTORY_ROWS)
@@ -97,9 +110,13 @@ def _raise_versions(session: Session) -> None:
     if not (teams or directory):
         return
     dialect = session.get_bind().dialect.name
-    for team in sorted(teams or ()):
+    ordered = sorted(teams or ())
+    if len(ordered) > 1:  # one statement, the rows in team order (their locks too)
+        session.connection().exec_driver_sql(_raise_teams_sql(dialect, len(ordered)), {
+            f"team_id_{n}": team for n, team in enumerate(ordered)})
+    elif ordered:
         session.execute(_raise_statement(dialect, _QUEUE_VERSIONS, "team_id"),
-                        {"team_id": team, "version": 1})
+                        {"team_id": ordered[0], "version": 1})
     if directory:
         session.execute(_raise_statement(dialect, _DIRECTORY_VERSIONS, "id"),
                         {"id": 1, "version": 1})

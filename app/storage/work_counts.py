@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, event, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from app.storage.db import in_batch
+from app.storage.db import in_batch, named_sql
 from app.storage.models import OpenWorkCount, Task, TaskState, is_queued
 
 _PENDING = "baton_open_work_changes"
@@ -69,15 +68,17 @@ def _upsert_statement(dialect: str) -> Any:
 
 
 @cache
-def _rows_upsert_sql(count: int) -> str:
-    """PostgreSQL (psycopg): the upsert of `count` rows in one statement, row n's values
-    being parameters <column>_n. It takes the rows in the order given, so their locks in
-    key order as one at a time did (PostgreSQL refuses a key given twice: the pending
-    counts are by key). Compiled once per number of rows, as SQL text, as
-    flow_figures._rows_with_weeks_sql is: SQLAlchemy's cache does not keep a statement
-    of many VALUES, and a task finished opens the next step's: two rows, one trip."""
+def _rows_upsert_sql(dialect: str, count: int) -> str:
+    """The upsert of `count` rows in one statement, row n's values being parameters
+    <column>_n (named: psycopg's %(name)s, sqlite3's :name). It takes the rows in the
+    order given, so their locks in key order as one at a time did (PostgreSQL refuses a
+    key given twice: the pending counts are by key). Compiled once per dialect and number
+    of rows, as SQL text, as flow_figures._rows_with_weeks_sql is: SQLAlchemy's cache
+    does not keep a statement of many VALUES, and a request filed counts each of its
+    steps (one statement, not one a step), a task finished opens the next step's."""
     table = OpenWorkCount.__table__  # type: ignore[attr-defined]
-    statement = postgresql_insert(table).values([
+    insert_into = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    statement = insert_into(table).values([
         {column.name: bindparam(f"{column.name}_{n}", type_=column.type)
          for column in table.columns} for n in range(count)])
     statement = statement.on_conflict_do_update(
@@ -85,20 +86,18 @@ def _rows_upsert_sql(count: int) -> str:
         set_={name: getattr(table.c, name) + getattr(statement.excluded, name)
               for name in ("open_count", "claimed_count", "due_count")},
     )
-    return str(statement.compile(dialect=postgresql_psycopg.dialect()))
+    return named_sql(statement, dialect)
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) > 1:
-        connection.exec_driver_sql(_rows_upsert_sql(len(rows)), {
+    if len(rows) > 1:
+        connection.exec_driver_sql(_rows_upsert_sql(connection.dialect.name, len(rows)), {
             f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()})
         return
-    statement = _upsert_statement(connection.dialect.name)
-    for row in rows:  # one at a time, in key order (see the module's docstring)
-        session.execute(statement, row)
+    session.execute(_upsert_statement(connection.dialect.name), rows[0])
 
 
 @event.listens_for(Session, "before_commit")
