@@ -25,10 +25,11 @@ order they run. To add one: write its function and append it to SUBJECTS.
 Three subjects write (`file`, `claim`, `complete`): run them on a database of your own,
 never the shared 1M ones. `file` posts the service form bench.subjects finds (the one
 with the most fields) as the browser does, each time with a fresh one-time key (as each
-form page carries one): 303 to the new request. `claim` claims the busiest team's open
-tasks as its member, one a request, newest first, as the queue row's button does (an
-htmx post answered with the row); `complete` then completes the tasks `claim` claimed,
-in the same order (when `claim` did not run first, it claims them itself, untimed).
+form page carries one): 303 to the new request. `claim` claims the open tasks (not
+approvals) of the team with the most, as its first active member, newest first, as the
+queue row's button does (an htmx post answered with the row); `complete` then completes
+the tasks `claim` claimed, in the same order (when `claim` did not run first, it claims
+them itself, untimed). Each run uses up tasks: measure A/B on copies of one seed.
 """
 
 import argparse
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.storage.db import make_engine
 from app.storage.models import Team
@@ -76,6 +77,7 @@ class Context:
     rounds: int = ROUNDS
     warmup: int = WARMUP
     claimed: list[int] = field(default_factory=list)
+    worker: tuple[str, str] = ("", "")  # who claims (e-mail) and their team (slug)
 
     def person(self, email: str) -> Browser:
         if email not in self._people:
@@ -213,32 +215,44 @@ def file_request(ctx: Context) -> Call:
     return one
 
 
-def _task_action(ctx: Context, action: str) -> Callable[[int], Reply]:
-    browser = ctx.person(ctx.subjects.member_email)
-    form = {"csrf_token": browser.csrf_token, "view": "queue",
-            "back": f"/queues/{ctx.subjects.team_slug}", "note": ""}
+def _worker(ctx: Context, count: int) -> tuple[str, str, list[int]]:
+    """The team with the most open tasks (not approvals), its first active member, and
+    `count` of those tasks, newest first: claiming and completing uses them up, so the
+    busiest team by open and claimed tasks may have none left to claim."""
+    engine = make_engine(ctx.url)
+    try:
+        with Session(engine) as session:
+            team_id = session.execute(text(
+                "SELECT team_id FROM task WHERE state = 'open' AND kind = 'task' "
+                "GROUP BY team_id ORDER BY count(*) DESC LIMIT 1")).scalar_one()
+            team = session.get_one(Team, team_id)
+            email = session.execute(text(
+                "SELECT u.email FROM membership m JOIN \"user\" u ON u.id = m.user_id "
+                "WHERE m.team_id = :team AND u.is_active ORDER BY u.id LIMIT 1"),
+                {"team": team_id}).scalar_one()
+            ids = open_task_ids(session, team, count)
+    finally:
+        engine.dispose()
+    if len(ids) < count:
+        raise BenchError(f"{len(ids)} open tasks in the team with the most; {count} needed")
+    return email, team.slug, ids
+
+
+def _task_action(ctx: Context, email: str, slug: str, action: str) -> Callable[[int], Reply]:
+    browser = ctx.person(email)
+    form = {"csrf_token": browser.csrf_token, "view": "queue", "back": f"/queues/{slug}",
+            "note": ""}
     headers = {**HTMX, "X-CSRF-Token": browser.csrf_token}
     return lambda task_id: browser.expect("POST", f"/tasks/{task_id}/{action}", 200,
                                           form=form, headers=headers)
 
 
-def _open_tasks(ctx: Context, count: int) -> list[int]:
-    engine = make_engine(ctx.url)
-    try:
-        with Session(engine) as session:
-            team = session.exec(select(Team).where(Team.slug == ctx.subjects.team_slug)).one()
-            ids = open_task_ids(session, team, count)
-    finally:
-        engine.dispose()
-    if len(ids) < count:
-        raise BenchError(f"{len(ids)} open tasks in the busiest team; {count} needed")
-    return ids
-
-
 def claim(ctx: Context) -> Call:
-    """The member claims the next open task of the busiest team (newest first)."""
-    post = _task_action(ctx, "claim")
-    tasks = iter(_open_tasks(ctx, ctx.warmup + ctx.rounds))
+    """A member of the team with the most open tasks claims them in turn (newest first)."""
+    email, slug, ids = _worker(ctx, ctx.warmup + ctx.rounds)
+    ctx.worker = (email, slug)
+    post = _task_action(ctx, email, slug, "claim")
+    tasks = iter(ids)
 
     def one() -> Reply:
         task_id = next(tasks)
@@ -255,7 +269,7 @@ def complete(ctx: Context) -> Call:
         claim_one = claim(ctx)
         while len(ctx.claimed) < ctx.warmup + ctx.rounds:
             claim_one()
-    post = _task_action(ctx, "complete")
+    post = _task_action(ctx, *ctx.worker, "complete")
     tasks = iter(list(ctx.claimed))
     return lambda: post(next(tasks))
 
@@ -275,7 +289,8 @@ SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
     ("queue-rendered", "GET /queues/<busiest team>, 50 rows, as its member, rendered at "
      "every request (the kept page bypassed)", queue_page),
     ("file", "POST /services/<busiest form>/requests as the requester (WRITES)", file_request),
-    ("claim", "POST /tasks/<id>/claim, htmx, as the busiest team's member (WRITES)", claim),
+    ("claim", "POST /tasks/<id>/claim, htmx, as a member of the team with the most open "
+     "tasks (WRITES)", claim),
     ("complete", "POST /tasks/<id>/complete, htmx, the tasks claimed (WRITES)", complete),
 ]
 
