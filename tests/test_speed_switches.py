@@ -7,6 +7,8 @@ These tests commit for real: the session dependency, its transactions and the ke
 checks run as in production, on the database under test."""
 
 import gc
+import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -14,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -23,13 +26,14 @@ from starlette.requests import Request
 
 import app.storage.clock
 import app.web.process_tuning
+import app.web.routes
 from app.config import Settings, get_settings
 from app.main import create_app
-from app.storage.db import request_session
+from app.storage.db import get_engine, request_session
 from app.storage.models import Team
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
-from app.web.session import get_session
+from app.web.session import READS_ALONE, get_session
 from app.web.viewer import SESSION_COOKIE
 from tests.factories import Factory
 from tests.web import WebClient, run_async
@@ -39,6 +43,7 @@ OFF: dict[str, Any] = {
     "queue_page_seconds": 0,
     "commit_reads": False,
     "one_trip_session": False,
+    "reads_alone": False,
     "directory_cache": False,
     "malloc_arenas": 0,
     "malloc_release_kib": 0,
@@ -56,7 +61,8 @@ class Desk:
         """The main pages: a team's queue (whole, its htmx fragment, searched), My work,
         a request, the overview, the queues list."""
         return ["/queues/it", "/queues/it?q=printer", "/my-work",
-                f"/requests/{self.request_id}", "/overview", "/queues"]
+                f"/requests/{self.request_id}", "/overview", "/queues",
+                f"/requests/{self.request_id}/changes?since=0"]
 
     def browse(self, pages: list[str], *, htmx: bool = False) -> dict[str, str]:
         """Each page as a fresh app with the settings of the moment renders it."""
@@ -209,6 +215,45 @@ def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
 
     assert run_async(a_page()) is one_trip
     assert len(opened) == (1 if one_trip else 0)
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_the_poll_reads_without_a_transaction_on_postgresql_only_with_the_switch_on(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
+):
+    monkeypatch.setattr(get_settings(), "reads_alone", alone)
+    # For each statement the poll sends, whether the driver wraps it in a transaction.
+    in_transaction: list[bool] = []
+
+    def seen(connection: Any, *_args: Any) -> None:
+        in_transaction.append(not getattr(connection.connection.dbapi_connection,
+                                          "autocommit", False))
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        desk.browse([f"/requests/{desk.request_id}/changes?since=0"], htmx=True)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+
+    postgresql = get_engine().dialect.name == "postgresql"
+    assert in_transaction  # the viewer, the poll and the events it shows
+    assert set(in_transaction) == {not (postgresql and alone)}
+
+
+def test_only_pages_that_answer_get_are_read_alone():
+    # A route named READS_ALONE runs statement by statement: a post, which writes, never.
+    routes = {route.name: route for module in _route_modules()
+              for route in getattr(module, "router", APIRouter()).routes
+              if isinstance(route, APIRoute)}
+
+    assert routes.keys() >= READS_ALONE
+    assert all(routes[name].methods == {"GET"} for name in READS_ALONE)
+
+
+def _route_modules() -> list[Any]:
+    package = app.web.routes
+    return [importlib.import_module(f"{package.__name__}.{info.name}")
+            for info in pkgutil.iter_modules(package.__path__)]
 
 
 @pytest.mark.parametrize(("arenas", "release", "freeze"),

@@ -298,16 +298,37 @@ def get_engine() -> Engine:
 
 
 @contextmanager
-def request_session(engine: Engine) -> Iterator[Session]:
+def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Session]:
     """The session of one web request, on one connection for the whole request. A
     session on the engine gave its connection back at every commit and took one again
     for the next statement: a post whose rule commits and whose answer then reads the
     row took two, each with its pre-ping and BEGIN (on PostgreSQL, four more round
-    trips, and a connection without that post's prepared statements)."""
+    trips, and a connection without that post's prepared statements).
+
+    `reads_alone`: the request only reads, and on PostgreSQL its statements go without a
+    transaction around them (the connection in autocommit): no BEGIN before the first,
+    no COMMIT after the last, two round trips of the four a poll took. What it reads is
+    the same: at PostgreSQL's READ COMMITTED each statement of a transaction sees what
+    was committed when it began, as a statement alone does. Only for routes that write
+    nothing (app.web.session.READS_ALONE): a write there would commit statement by
+    statement."""
     with engine.connect() as connection, \
-            Session(connection, expire_on_commit=False) as session:
+            Session(_alone(connection) if reads_alone else connection,
+                    expire_on_commit=False) as session:
+        # Ending such a session sends nothing: app.web.one_trip_session closes it on the
+        # event loop.
+        session.info[READS_ALONE] = reads_alone
         yield session
         end_request(session)
+
+
+READS_ALONE = "reads_alone"
+
+
+def _alone(connection: Connection) -> Connection:
+    if connection.dialect.name != "postgresql":
+        return connection
+    return connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def end_request(session: Session) -> None:
