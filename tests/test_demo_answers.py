@@ -42,6 +42,7 @@ def test_the_demo_reads_true(session: Session, attachments_dir: Path) -> None:
     each_text_answer_is_drawn_from_its_own_service_s_pool(session, demo)
     every_date_answer_lies_after_the_day_its_request_was_filed(demo)
     a_colleague_is_deactivated_once_offboarded_and_gone(session, demo)
+    a_new_hire_in_an_office_job_does_not_work_fully_remotely(demo)
 
 
 def _text(value: object) -> str | None:
@@ -113,3 +114,10 @@ def a_colleague_is_deactivated_once_offboarded_and_gone(session: Session, demo: 
             and date.fromisoformat(request.answers["last_day"]) < today}
     assert gone  # the history has some
     assert {user.id for user in people.values() if not user.is_active} == gone
+
+
+def a_new_hire_in_an_office_job_does_not_work_fully_remotely(demo: list) -> None:
+    hires = [request.answers for slug, request in demo if slug == "onboard-new-hire"]
+    assert any(answers["remote"] for answers in hires)  # some do work remotely
+    assert not [answers["full_name"] for answers in hires
+                if answers["job_title"] in words.ON_SITE_TITLES and answers["remote"]]

@@ -131,8 +131,10 @@ class DemoAnswers:
             "job_title": self.rng.choice(words.JOB_TITLES[department]),
             "hiring_manager": filing.requester.email,
             "equipment": equipment,
-            "remote": remote,
         }
+        # Decided after the title (the draws stay in their order, so the rest of the demo
+        # is the same): an office manager working fully remotely did not read true.
+        answers["remote"] = remote and answers["job_title"] not in words.ON_SITE_TITLES
         if "Monitor" in equipment:
             answers["monitor_size"] = "32 inch" if department == "Product" else "27 inch"
         # A note now and then, each at most once in the whole demo.

@@ -25,6 +25,8 @@ JOB_TITLES = {
     "People & HR": ["HR Business Partner", "Recruiter", "Payroll Specialist"],
     "Operations": ["Office Manager", "Operations Analyst", "Procurement Specialist"],
 }
+# Jobs done in the office: a new hire in one never works fully remotely.
+ON_SITE_TITLES = {"Office Manager"}
 
 ONBOARDING_NOTES = [
     "Needs a sit-stand desk; the occupational health note is with HR.",

@@ -117,7 +117,8 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
             held = age(changed, moment_now)
             assignee += (
                 f' <time class="muted" datetime="{iso(changed)}" title="Claimed {held} ago" '
-                f'data-short="({age_short(changed, moment_now)})"><span class="age-exact">'
+                f'data-short="(claimed {age_short(changed, moment_now)})">'
+                '<span class="age-exact">'
                 f'(claimed {held} ago<span class="visually-hidden"> '
                 f'({escape(exact(changed))})</span>)</span></time>')
     else:

@@ -16,8 +16,10 @@ REQUEST_PAGE = "a-request-page"
 # changes in the demo), and a queue with a saved view's tabs (issue 14).
 BULK_REFUSED = "queue-bulk-refused"
 SAVED_VIEW = "queue-with-a-saved-view"
-# A queue with a task's detail panel open beside it (issue 16).
+# A queue with a task's detail panel open beside it (issue 16), and an approval's panel
+# (the answers, the reason field, Approve and Reject).
 TASK_PANEL = "queue-with-a-task-panel"
+APPROVAL_PANEL = "approvals-with-a-review-panel"
 EVERYONE = ["/catalog", SERVICE, FORM_ERRORS, "/requests", REQUEST_PAGE, "/queues", "/my-work",
             "/search?q=kitchen", "/inbox", "/inbox?show=all"]
 PERSONAS = {
@@ -25,6 +27,7 @@ PERSONAS = {
     "ben@example.com": [*EVERYONE, "/profile", "/help/api"],
     "ivan@example.com": [*EVERYONE, "/queues/it", "/insights/teams/it", BULK_REFUSED,
                           SAVED_VIEW, TASK_PANEL],
+    "dana@example.com": ["/queues/approvers", APPROVAL_PANEL],
     "maria@example.com": [
         *EVERYONE, "/overview", "/overview/tasks?team=it", "/insights",
         "/insights/onboard-new-hire", "/insights/onboard-new-hire/tasks?step=2",
@@ -99,6 +102,10 @@ def _open(page: Page, base: str, path: str) -> None:
     elif path == TASK_PANEL:
         page.goto(f"{base}/queues/it")
         page.locator("tr.task-row a.open-panel").first.click()
+        page.locator("#task-panel .task-actions").wait_for()
+    elif path == APPROVAL_PANEL:
+        page.goto(f"{base}/queues/approvers")
+        page.locator("tr.task-row a[data-review]").first.click()
         page.locator("#task-panel .task-actions").wait_for()
     else:
         response = page.goto(f"{base}{path}")

@@ -5,7 +5,7 @@ turn; a page too wide is named with the elements that stick out past the right e
 from playwright.sync_api import Browser
 
 from tests.browser.conftest import sign_in
-from tests.browser.test_accessibility import REQUEST_PAGE, SERVICE, _open
+from tests.browser.test_accessibility import APPROVAL_PANEL, REQUEST_PAGE, SERVICE, _open
 
 PHONE = {"width": 375, "height": 812}
 PAGES = {
@@ -14,6 +14,7 @@ PAGES = {
                         "/inbox?show=all", "/profile", "/help/api"],
     "ivan@example.com": ["/queues", "/queues/it", "/my-work", REQUEST_PAGE,
                          "/insights/teams/it"],
+    "dana@example.com": ["/queues/approvers", APPROVAL_PANEL],
     "maria@example.com": ["/overview", "/overview/tasks?team=it", "/insights",
                           "/insights/onboard-new-hire", "/insights/tasks?team=it",
                           "/insights/onboard-new-hire/completed", "/reports"],

@@ -2,7 +2,7 @@
 
 They are taken only when BATON_SCREENSHOTS=1 (`scripts/screenshots`): a normal run skips
 them, as every page they show is loaded by the browser tests already (the journeys, the
-375 px check of every main page, axe in both schemes), and seventeen more page loads
+375 px check of every main page, axe in both schemes), and nineteen more page loads
 cost the suite most of a minute on its one browser worker."""
 
 import os
@@ -29,6 +29,10 @@ SHOTS = [
     ("form-375.png", "ben@example.com", "/services/onboard-new-hire", NARROW, "light"),
     ("queue.png", "ivan@example.com", "/queues/it", WIDE, "light"),
     ("queue-375.png", "ivan@example.com", "/queues/it", NARROW, "light"),
+    # The first task's panel open beside the queue (its answers, actions and steps), and
+    # an approval reviewed in the approvers' queue.
+    ("queue-panel.png", "ivan@example.com", "/queues/it", WIDE, "light"),
+    ("approval-panel.png", "dana@example.com", "/queues/approvers", WIDE, "light"),
     ("overview.png", "maria@example.com", "/overview", WIDE, "light"),
     ("overview-375.png", "maria@example.com", "/overview", NARROW, "light"),
     ("builder.png", "adam@example.com", "/admin/services/onboard-new-hire/edit", WIDE, "light"),
@@ -39,6 +43,10 @@ SHOTS = [
     ("insights-dark.png", "maria@example.com", ONBOARDING_INSIGHTS, WIDE, "dark"),
     ("team-insights.png", "ivan@example.com", "/insights/teams/it", WIDE, "light"),
 ]
+
+# The link that opens a task's panel, for the shots taken with it open.
+PANELS = {"queue-panel.png": "tr.task-row a.open-panel",
+          "approval-panel.png": "tr.task-row a[data-review]"}
 
 
 @pytest.mark.skipif(os.environ.get("BATON_SCREENSHOTS") != "1",
@@ -56,6 +64,9 @@ def test_screenshot(
     page.goto(f"{live_server}{path}")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
     expect(page.get_by_role("heading", level=1)).not_to_be_empty()
+    if name in PANELS:
+        page.locator(PANELS[name]).first.click()
+        expect(page.locator("#task-panel .task-actions")).to_be_visible()
     OUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUT / name), full_page=True, animations="disabled")
     assert (OUT / name).stat().st_size > 0

@@ -1,12 +1,13 @@
 """Issue 16 item 10's small things that only a browser shows: a demo account fills the
-login form, "Sign out" looks like the navigation, and on a phone the service form comes
-first (its explanation folded) and no timeline timestamp breaks between date and time."""
+login form (its address on one line, even on a phone), "Sign out" looks like the navigation,
+on a phone the service form comes first (its explanation folded) and no timeline timestamp
+breaks between date and time, and the overview's drill-down says what an assignee's age is."""
 
 import re
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import DEMO_PASSWORD
+from tests.browser.conftest import DEMO_PASSWORD, sign_in
 
 
 def test_a_demo_account_fills_the_form_and_sign_out_looks_like_the_navigation(
@@ -56,3 +57,31 @@ def test_on_a_phone_the_form_comes_first_and_timestamps_keep_together(
         " parseFloat(getComputedStyle(el).lineHeight) || 20])")
     assert heights and all(height < 1.5 * line for height, line in heights), heights
     context.close()
+
+
+def test_on_a_phone_each_demo_address_stays_on_one_line(browser: Browser, live_server: str):
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/login")
+    buttons = page.locator("button.demo-fill")
+    expect(buttons.first).to_be_visible()
+    # Each button one line high: no "ana@examp" above "le.com".
+    heights = buttons.evaluate_all(
+        "els => els.map(el => [el.textContent, el.getBoundingClientRect().height,"
+        " parseFloat(getComputedStyle(el).lineHeight) || 20])")
+    assert all(height < 2 * line for _, height, line in heights), heights
+    context.close()
+
+
+def test_the_drill_down_says_an_assignee_s_age_is_since_they_claimed(
+    page: Page, live_server: str
+):
+    """The short age drawn at wide widths says what it counts: "(claimed 2w)", not "(2w)"
+    (the exact "claimed 2 w ago" is the text read out and the title)."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_server, "maria@example.com")
+    page.goto(f"{live_server}/overview/tasks?team=it")
+    held = page.locator("td[data-label=Assignee] time").first
+    expect(held).to_be_visible()
+    drawn = held.evaluate("el => getComputedStyle(el, '::before').content")
+    assert re.fullmatch(r'"\(claimed \d+[smhdw]\)" / ""', drawn), drawn

@@ -139,6 +139,16 @@ def test_each_line_says_in_words_how_many_steps_are_done_and_which_step_is_now(
     assert 'class="legend"' not in response.text  # the words say it: no colour key
 
 
+def test_a_request_of_one_step_says_step_not_steps(
+    web: WebClient, make: Factory, people: People
+):
+    service = make.service(name="New laptop")
+    filed = make.request(service, people.requester, {"summary": "One step"})
+    web.login(people.requester)
+    line = line_of(web.get("/requests").text, filed)
+    assert '<span class="steps-done">0 of 1 step done</span>' in line
+
+
 def test_my_requests_are_filtered_by_service_filing_dates_and_words_of_the_title(
     web: WebClient, make: Factory, people: People
 ):
