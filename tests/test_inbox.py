@@ -164,6 +164,15 @@ def test_the_request_moving_on_reaches_its_requester(session, make, people, file
     assert page.lines[0].step_name == "Step 2" and page.lines[0].visible
 
 
+def test_the_request_moving_on_does_not_reach_a_requester_no_longer_active(
+    session, make, people, filed
+):
+    people.requester.is_active = False
+    session.commit()
+    complete_task(session, task=make.tasks(filed)[0], by=people.worker)
+    assert who_got(session, people) == {}
+
+
 def test_the_request_completed_reaches_its_followers(session, make, people, filed):
     first, second = make.tasks(filed)
     complete_task(session, task=first, by=people.worker)

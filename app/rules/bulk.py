@@ -10,10 +10,11 @@ than one a task: what a commit writes besides the change (open-work counters, fl
 figures, search documents, inbox items, page versions) is written once for the batch,
 which is what brings 50 tasks under issue 14's 250 ms (bench/live_bulk.py).
 
-Locks: the batch holds its requests' locks until its commit. Tasks are taken in request
-order and all belong to one team, so the acting member's rows (and, for a hand, the
-teammate's) are locked at the first task, before any request, as every single change
-locks them (app.rules.tasks): two batches, or a batch and a deactivation, take their
+Locks: the batch holds its requests' locks until its commit. The acting member's rows
+(and, for a hand, the teammate's) are locked first, then all its requests at once in id
+order (app.rules.progress.hold_requests), as every single change locks a member before
+its request (app.rules.tasks) and a deactivation its person before the requests of the
+claims it returns, in id order: two batches, or a batch and a deactivation, take their
 locks in the same order and cannot deadlock.
 """
 
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from app.rules.errors import DomainError
 from app.rules.policy import hold_members
+from app.rules.progress import hold_requests
 from app.rules.tasks import claim_task, complete_task, hand_task, release_task
 from app.storage.db import BatchSpoiled, one_batch
 from app.storage.models import Task, User
@@ -106,6 +108,7 @@ def _in_one_batch(session: Session, *, tasks: Sequence[Task], by: User, to: User
         for team_id in {task.team_id for task in tasks}:
             hold_members(session, user_ids=[by.id] + ([to.id] if to else []),
                          team_id=team_id)
+        hold_requests(session, [task.request_id for task in tasks])
         for task in tasks:
             try:
                 rule(task)

@@ -167,17 +167,19 @@ def _deliver_pending(session: Session) -> None:
     ids = sorted(by_request)
     for start in range(0, len(ids), _READ_AT_ONCE):
         chunk = ids[start:start + _READ_AT_ONCE]
-        requests = session.exec(select(ServiceRequest)
-                                .where(col(ServiceRequest.id).in_(chunk))).all()
+        requests = session.exec(
+            select(ServiceRequest, User.is_active)
+            .join(User, col(User.id) == ServiceRequest.requester_id)
+            .where(col(ServiceRequest.id).in_(chunk))).all()
         choices: dict[int, dict[int, bool]] = defaultdict(dict)
         for request_id, user_id, following in session.exec(
                 select(RequestFollow.request_id, RequestFollow.user_id,
                        RequestFollow.following)
                 .where(col(RequestFollow.request_id).in_(chunk))):
             choices[request_id][user_id] = following
-        for request in requests:
+        for request, requester_active in requests:
             _deliver(session, request, sorted(by_request[request.id]), holders,
-                     choices[request.id], rows, notices)
+                     choices[request.id], rows, notices, requester_active=requester_active)
     if rows:
         session.execute(insert(InboxItem), rows)
     if notices:
@@ -264,7 +266,8 @@ def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[i
 
 def _deliver(session: Session, request: ServiceRequest, events: list[_Event],
              holders: dict[int, int | None], choices: dict[int, bool],
-             rows: list[dict[str, Any]], notices: list[dict[str, Any]]) -> None:
+             rows: list[dict[str, Any]], notices: list[dict[str, Any]], *,
+             requester_active: bool) -> None:
     """Adds the items (and team notices) of one request's `events` to `rows` (and
     `notices`); `choices`: who chose to follow the request (True) or to stop (False)."""
     request_id = request.id
@@ -273,8 +276,15 @@ def _deliver(session: Session, request: ServiceRequest, events: list[_Event],
     told: set[tuple[int, int]] = set()  # (person, event): one event, one item a person
 
     def add(people: Iterable[int], noted: _Event, reason: str, notes: bool = False) -> None:
-        for person in who_may_see(session, request=request, people=set(people) - {
-                noted.actor_id}, notes=notes):
+        wanted = set(people) - {noted.actor_id}
+        if not notes and wanted <= {request.requester_id}:
+            # The requester alone, told their request moved (the commonest item of a
+            # bulk completion): rule 6 lets them see it while they are active, which the
+            # requests' read told already.
+            allowed = wanted if requester_active else set()
+        else:
+            allowed = who_may_see(session, request=request, people=wanted, notes=notes)
+        for person in allowed:
             if (person, noted.id) in told:
                 continue
             told.add((person, noted.id))

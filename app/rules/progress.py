@@ -10,6 +10,7 @@ UPDATE); before it, they lock the acting member's membership and person rows FOR
 (see app.rules.tasks.require_member).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -95,9 +96,42 @@ def lock_request(session: Session, request_id: int) -> ServiceRequest:
     ).one()
 
 
+# The requests a batch locked and read with their tasks at its start (hold_requests), by
+# id: each with its tasks in step order; dropped as its transaction ends.
+_HELD = "requests_held"
+kept_for_the_transaction(_HELD)
+
+
+def hold_requests(session: Session, request_ids: Iterable[int]) -> None:
+    """Locks these requests and reads them and all their tasks, in two statements, for a
+    batch that changes them one by one (app.rules.bulk): till its transaction ends their
+    rows are locked and the session's objects are what the database holds (every change
+    goes through them), so lock_with_tasks need not read them again, two statements a
+    task. Locked in id order, as a batch acts on them: two batches cannot deadlock."""
+    ids = sorted(set(request_ids))
+    if not ids:
+        return
+    requests = session.exec(
+        select(ServiceRequest).where(col(ServiceRequest.id).in_(ids))
+        .order_by(col(ServiceRequest.id)).with_for_update()
+        .execution_options(populate_existing=True)).all()
+    # The objects themselves, kept: the session's identity map holds them only weakly.
+    held: dict[int, tuple[ServiceRequest, list[Task]]] = {
+        request.id: (request, []) for request in requests}
+    for task in session.exec(
+            select(Task).where(col(Task.request_id).in_(ids))
+            .order_by(col(Task.request_id), col(Task.position))
+            .execution_options(populate_existing=True)):
+        held[task.request_id][1].append(task)
+    session.info.setdefault(_HELD, {}).update(held)
+
+
 def lock_with_tasks(session: Session, task: Task) -> tuple[ServiceRequest, list[Task]]:
     """Lock the task's request and reload it and all its tasks (`task` among them, as
     loaded under the lock), in step order: what a finished task advances through."""
+    held: dict[int, tuple[ServiceRequest, list[Task]]] | None = session.info.get(_HELD)
+    if held is not None and task.request_id in held:
+        return held[task.request_id]
     request = lock_request(session, task.request_id)
     tasks = list(session.exec(
         select(Task).where(Task.request_id == request.id).order_by(col(Task.position))
