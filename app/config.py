@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # (app.web.one_trip_session).
     one_trip_session: bool = True
     # On PostgreSQL, run the statements of a route that only reads (the live request
-    # page's poll) without BEGIN and COMMIT around them (app.web.session.READS_ALONE).
+    # page's poll) without BEGIN and COMMIT around them (app.web.reads_alone).
     reads_alone: bool = True
     # Keep what pages read of the directory (a team by its address, its members, a
     # person's saved views, the services' names) per directory version

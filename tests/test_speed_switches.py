@@ -33,7 +33,8 @@ from app.storage.db import get_engine, request_session
 from app.storage.models import Team
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
-from app.web.session import READS_ALONE, get_session
+from app.web.reads_alone import READS_ALONE
+from app.web.session import get_session
 from app.web.viewer import SESSION_COOKIE
 from tests.factories import Factory
 from tests.web import WebClient, run_async

@@ -310,19 +310,19 @@ def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Se
     no COMMIT after the last, two round trips of the four a poll took. What it reads is
     the same: at PostgreSQL's READ COMMITTED each statement of a transaction sees what
     was committed when it began, as a statement alone does. Only for routes that write
-    nothing (app.web.session.READS_ALONE): a write there would commit statement by
+    nothing (app.web.reads_alone): a write there would commit statement by
     statement."""
     with engine.connect() as connection, \
             Session(_alone(connection) if reads_alone else connection,
                     expire_on_commit=False) as session:
         # Ending such a session sends nothing: app.web.one_trip_session closes it on the
         # event loop.
-        session.info[READS_ALONE] = reads_alone
+        session.info[READS_ALONE_KEY] = reads_alone
         yield session
         end_request(session)
 
 
-READS_ALONE = "reads_alone"
+READS_ALONE_KEY = "reads_alone"
 
 
 def _alone(connection: Connection) -> Connection:

@@ -28,14 +28,13 @@ from fastapi import Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.storage.db import READS_ALONE, get_engine, request_session
+from app.storage.db import READS_ALONE_KEY, get_engine, request_session
+from app.web.reads_alone import reads_alone
 from app.web.viewer import load_viewer
 
 
 def open_with_viewer(request: Request) -> tuple[ExitStack, Session]:
     """Opens the request's session and, for a page, reads who is asking: one trip."""
-    from app.web.session import reads_alone
-
     stack = ExitStack()
     session = stack.enter_context(
         request_session(get_engine(), reads_alone=reads_alone(request)))
@@ -52,7 +51,7 @@ async def close(stack: ExitStack, session: Session, *failed: Any) -> None:
     """Closes what open_with_viewer opened: on the event loop for SQLite, and for a
     route that only reads (app.storage.db.request_session, reads_alone), whose
     connection has no transaction to end on PostgreSQL either."""
-    if session.get_bind().dialect.name == "sqlite" or session.info.get(READS_ALONE):
+    if session.get_bind().dialect.name == "sqlite" or session.info.get(READS_ALONE_KEY):
         stack.__exit__(*failed)
     else:
         await run_in_threadpool(stack.__exit__, *failed)

@@ -14,20 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from app.config import get_settings
 from app.storage.db import DATABASE_UNAVAILABLE, get_engine, request_session
 from app.web import one_trip_session
+from app.web.reads_alone import reads_alone
 
 _log = logging.getLogger("baton")
-
-
-# The routes that only read and are asked most: every open page asks its poll every 15 s.
-# Their statements go without a transaction around them (app.storage.db.request_session,
-# reads_alone): a route named here must never write.
-READS_ALONE = frozenset({"requests.changes"})
-
-
-def reads_alone(request: Request) -> bool:
-    """Whether the request's statements may go without a transaction (BATON_READS_ALONE)."""
-    route = request.scope.get("route")
-    return get_settings().reads_alone and getattr(route, "name", None) in READS_ALONE
 
 
 def _open(request: Request) -> tuple[ExitStack, Session]:

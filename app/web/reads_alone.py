@@ -1,0 +1,19 @@
+"""The seam "reads alone" (BATON_READS_ALONE, on by default): the routes that only read
+and are asked most run their statements without a transaction around them on
+PostgreSQL (app.storage.db.request_session, reads_alone). Every open request page asks
+its poll every 15 s: no BEGIN and no COMMIT is two round trips of the four it took.
+
+Invariant: a route named here never writes; a write there would commit statement by
+statement (tests/test_speed_switches.py checks that each is a GET)."""
+
+from starlette.requests import HTTPConnection
+
+from app.config import get_settings
+
+READS_ALONE = frozenset({"requests.changes"})
+
+
+def reads_alone(request: HTTPConnection) -> bool:
+    """Whether the request's statements may go without a transaction."""
+    route = request.scope.get("route")
+    return get_settings().reads_alone and getattr(route, "name", None) in READS_ALONE
