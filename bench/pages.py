@@ -328,13 +328,14 @@ def time_subject(name: str, call: Call, server: Server, *, rounds: int,
 
 
 def measure(url: str, *, only: list[str] | None, rounds: int, warmup: int, pool: int,
-            seed: int) -> Iterator[Figure]:
+            seed: int, settings: list[str] = []) -> Iterator[Figure]:  # noqa: B006
     chosen = [s for s in SUBJECTS if only is None or s[0] in only]
     subjects = discover(url, tasks_needed=0)
     with tokens_for(url, [subjects.manager_email]) as (token,), \
             tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp:
         env = {**server_env(database_url=url, data_dir=Path(tmp), secret="b" * 40,
                             access_log=False), "BATON_API_REQUESTS_PER_MINUTE": "100000000"}
+        env.update(setting.split("=", 1) for setting in settings)
         with serving([sys.executable, "-m", "app.cli", "serve"], workers=1, env=env,
                      log=Path(tmp) / "server.log") as server:
             ctx = Context(url, server, subjects, pool, seed,
@@ -363,17 +364,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", type=int, default=POOL,
                         help="request ids drawn at random per kind of viewer")
     parser.add_argument("--seed", type=int, default=18, help="random seed of the draws")
+    parser.add_argument("--setting", action="append", default=[], metavar="BATON_X=VALUE",
+                        help="a setting for the server (an A/B of a switch)")
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else None
     if only and (unknown := set(only) - set(names)):
         parser.error(f"unknown subjects: {', '.join(sorted(unknown))}")
     print(f"{args.database_url.split(':')[0]}; {os.cpu_count()} CPUs; one worker; "
           f"sequential client; load average {os.getloadavg()[0]:.2f}; "
-          f"{time.strftime('%H:%M UTC', time.gmtime())}")
+          f"{time.strftime('%H:%M UTC', time.gmtime())}; settings {args.setting or 'the defaults'}")
     print("| subject | requests | p50 ms | p95 ms | p99 ms | server CPU ms | body bytes |")
     print("|---|---:|---:|---:|---:|---:|---:|", flush=True)
     for figure in measure(args.database_url, only=only, rounds=args.rounds,
-                          warmup=args.warmup, pool=args.pool, seed=args.seed):
+                          warmup=args.warmup, pool=args.pool, seed=args.seed,
+                          settings=args.setting):
         print(figure.row(), flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
