@@ -195,6 +195,16 @@ def queue_page(ctx: Context) -> Call:
     return lambda: browser.expect("GET", fresh_address(path, next(serial)), 200)
 
 
+def queue_search(ctx: Context) -> Call:
+    """The busiest team's queue searched for a word of a title (bench.subjects'
+    search_word, which matches about half of the team's queued tasks at 1M), as its
+    member, rendered at every request: issue 18's growth from 10k to 1M."""
+    browser = ctx.person(ctx.subjects.member_email)
+    path = f"/queues/{ctx.subjects.team_slug}?q={ctx.subjects.search_word}"
+    serial = iter(range(1, 10**9))
+    return lambda: browser.expect("GET", fresh_address(path, next(serial)), 200)
+
+
 HTMX = {"HX-Request": "true"}
 
 
@@ -288,6 +298,8 @@ SUBJECTS: list[tuple[str, str, Callable[[Context], Call | None]]] = [
      "open requests", poll),
     ("queue-rendered", "GET /queues/<busiest team>, 50 rows, as its member, rendered at "
      "every request (the kept page bypassed)", queue_page),
+    ("queue-search", "GET /queues/<busiest team>?q=<a word of a title>, as its member, "
+     "rendered at every request", queue_search),
     ("file", "POST /services/<busiest form>/requests as the requester (WRITES)", file_request),
     ("claim", "POST /tasks/<id>/claim, htmx, as a member of the team with the most open "
      "tasks (WRITES)", claim),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
+import app.web.routes.queues
 from app.reads.queues import TaskFilter
 from app.reads.task_rows import list_tasks
 from app.rules.tasks import claim_task
@@ -118,6 +119,23 @@ def test_filters_come_from_the_query_string(web, session, make, desk):
     filtered = web.get(f"/queues/it?service={desk.laptop.id}&q=berlin")
     assert task_ids(filtered) == [berlin.id]
     assert "1 task matches these filters" in text_of(filtered)
+
+
+def test_a_title_search_counts_its_matches_up_to_a_limit_then_says_more_than(
+    web, make, desk, monkeypatch
+):
+    # Counting every match of a common word read the whole queue: it stops at a limit.
+    monkeypatch.setattr(app.web.routes.queues, "SEARCH_COUNTED_AT_MOST", 3)
+    berlin = [first_task(make, desk.laptop, desk.rita, "Berlin office") for _ in range(4)]
+    first_task(make, desk.laptop, desk.rita, "Paris office")
+    web.login(desk.ivan)
+    many = web.get("/queues/it?q=berlin")
+    assert "More than 3 tasks match these filters" in text_of(many)
+    assert task_ids(many) == [task.id for task in berlin]  # the rows are all there
+    few = web.get("/queues/it?q=paris")
+    assert "1 task matches these filters" in text_of(few)
+    monkeypatch.setattr(app.web.routes.queues, "SEARCH_COUNTED_AT_MOST", 4)
+    assert "4 tasks match these filters" in text_of(web.get("/queues/it?q=berlin"))
 
 
 def test_the_forms_blank_choices_mean_no_filter(web, make, desk):

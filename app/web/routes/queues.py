@@ -16,7 +16,7 @@ from app.reads.inbox import unread_count
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.saved_views import views_of
 from app.reads.task_counts import count_changes, overdue_counts, queue_counts, team_counters
-from app.reads.task_rows import list_tasks, task_row
+from app.reads.task_rows import SEARCH_COUNTED_AT_MOST, list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError, InvalidNote
 from app.rules.inputs import parse_flag
@@ -160,7 +160,8 @@ def queue_page_context(session: Session, user: User, team: Team, is_member: bool
     # The count and the services of the filter in one read of the team's counters.
     counters = team_counters(session, team.id)
     total = None if after else counters.count(filters)
-    page = list_tasks(session, filters=filters, after=after, counted=total is None)
+    page = list_tasks(session, filters=filters, after=after, counted=total is None,
+                      search_counted_at_most=SEARCH_COUNTED_AT_MOST)
     if total is not None:
         page.total = total
     kept = _kept(filters, within)
