@@ -40,9 +40,10 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -200,7 +201,7 @@ def queue_search(ctx: Context) -> Call:
     search_word, which matches about half of the team's queued tasks at 1M), as its
     member, rendered at every request: issue 18's growth from 10k to 1M."""
     browser = ctx.person(ctx.subjects.member_email)
-    path = f"/queues/{ctx.subjects.team_slug}?q={ctx.subjects.search_word}"
+    path = f"/queues/{ctx.subjects.team_slug}?q={quote(ctx.subjects.search_word)}"
     serial = iter(range(1, 10**9))
     return lambda: browser.expect("GET", fresh_address(path, next(serial)), 200)
 
@@ -340,7 +341,7 @@ def time_subject(name: str, call: Call, server: Server, *, rounds: int,
 
 
 def measure(url: str, *, only: list[str] | None, rounds: int, warmup: int, pool: int,
-            seed: int, settings: list[str] = []) -> Iterator[Figure]:  # noqa: B006
+            seed: int, settings: Sequence[str] = ()) -> Iterator[Figure]:
     chosen = [s for s in SUBJECTS if only is None or s[0] in only]
     subjects = discover(url, tasks_needed=0)
     with tokens_for(url, [subjects.manager_email]) as (token,), \
@@ -380,6 +381,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a setting for the server (an A/B of a switch)")
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else None
+    if bad := [setting for setting in args.setting if "=" not in setting]:
+        parser.error(f"--setting wants BATON_X=VALUE, not {', '.join(bad)}")
     if only and (unknown := set(only) - set(names)):
         parser.error(f"unknown subjects: {', '.join(sorted(unknown))}")
     print(f"{args.database_url.split(':')[0]}; {os.cpu_count()} CPUs; one worker; "

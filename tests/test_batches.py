@@ -4,12 +4,12 @@ the commit hooks write (counters, figures, search documents, inbox items) is wri
 and agrees with a recount afterwards."""
 
 import pytest
-from sqlalchemy import event
-from sqlmodel import select
+from sqlalchemy import event, update
+from sqlmodel import col, select
 
 from app.rules import bulk
 from app.rules.bulk import BulkAction, act_on_tasks
-from app.rules.errors import DomainError, NotAllowed
+from app.rules.errors import AlreadyClaimed, DomainError, NotAllowed
 from app.rules.progress import set_task_state
 from app.rules.tasks import claim_task
 from app.rules.teams import remove_team_member
@@ -175,3 +175,40 @@ def test_the_membership_a_batch_held_is_asked_again_after_its_commit(
                        person=ivan, by=admin)
     with pytest.raises(NotAllowed):
         claim_task(session, task=tasks[3], by=ivan)
+
+
+def _laptop_requests(make, count):  # type: ignore[no-untyped-def]
+    service = make.service(slug="laptop", steps=[("it", "task"), ("it", "task")])
+    rita = make.user("Rita")
+    return [make.tasks(make.request(service, rita))[0] for _ in range(count)]
+
+
+def _claimed_elsewhere(session, task, by):  # type: ignore[no-untyped-def]
+    # Another transaction's claim, as the session sees it: a Core UPDATE leaves the
+    # session's objects as they were read.
+    session.connection().execute(update(Task).where(col(Task.id) == task.id)
+                                 .values(state=TaskState.claimed, assignee_id=by.id))
+
+
+def test_a_batch_acts_on_its_tasks_as_they_are_under_its_locks(session, make):  # type: ignore[no-untyped-def]
+    # The bulk route reads its tasks before any lock (tasks_for_bulk); the batch reads
+    # them again under its requests' locks (hold_requests), so a task claimed meanwhile
+    # is refused, not claimed twice (rule 4).
+    ivan = make.user("Ivan", teams=("it",))
+    iris = make.user("Iris", teams=("it",))
+    tasks = _laptop_requests(make, 3)
+    _claimed_elsewhere(session, tasks[1], iris)
+    outcomes = act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.claim)
+    assert [outcome.done for outcome in outcomes] == [True, False, True]
+    assert session.get_one(Task, tasks[1].id).assignee_id == iris.id
+
+
+def test_the_requests_a_batch_held_are_read_again_after_its_commit(session, make):  # type: ignore[no-untyped-def]
+    ivan = make.user("Ivan", teams=("it",))
+    iris = make.user("Iris", teams=("it",))
+    tasks = _laptop_requests(make, 2)
+    act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.claim)
+    act_on_tasks(session, tasks=tasks, by=ivan, action=BulkAction.release)
+    _claimed_elsewhere(session, tasks[1], iris)
+    with pytest.raises(AlreadyClaimed):
+        claim_task(session, task=tasks[1], by=ivan)

@@ -19,7 +19,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.requests import Request
@@ -223,12 +223,15 @@ def test_the_poll_reads_without_a_transaction_on_postgresql_only_with_the_switch
     desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
 ):
     monkeypatch.setattr(get_settings(), "reads_alone", alone)
-    # For each statement the poll sends, whether the driver wraps it in a transaction.
+    # For each statement the poll sends, whether the driver wraps it in a transaction
+    # (sqlite3's autocommit is -1 from Python 3.12: only True is "without one").
     in_transaction: list[bool] = []
+    sent: list[str] = []
 
-    def seen(connection: Any, *_args: Any) -> None:
-        in_transaction.append(not getattr(connection.connection.dbapi_connection,
-                                          "autocommit", False))
+    def seen(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        in_transaction.append(getattr(connection.connection.dbapi_connection,
+                                      "autocommit", False) is not True)
+        sent.append(" ".join(statement.split()))
 
     event.listen(get_engine(), "before_cursor_execute", seen)
     try:
@@ -239,6 +242,22 @@ def test_the_poll_reads_without_a_transaction_on_postgresql_only_with_the_switch
     postgresql = get_engine().dialect.name == "postgresql"
     assert in_transaction  # the viewer, the poll and the events it shows
     assert set(in_transaction) == {not (postgresql and alone)}
+    # It only reads, and locks nothing: alone, a lock would be let go at once. (SQLite's
+    # BEGIN is Baton's own: app.storage.db._tune_sqlite.)
+    assert all(statement.startswith("SELECT") and " FOR " not in statement
+               for statement in sent if statement != "BEGIN"), sent
+
+
+def test_a_write_where_a_route_reads_alone_is_refused(committed: Engine):
+    # A write added to a route that reads alone would commit statement by statement.
+    with request_session(committed, reads_alone=True) as session:
+        if committed.dialect.name != "postgresql":
+            pytest.skip("reads alone is PostgreSQL's: SQLite keeps its transaction")
+        with pytest.raises(RuntimeError, match="reads alone"):
+            session.execute(update(Team).values(name="Renamed"))
+        session.rollback()
+    with Session(committed) as session:
+        assert "Renamed" not in session.exec(select(Team.name)).all()
 
 
 def test_only_pages_that_answer_get_are_read_alone():

@@ -279,8 +279,9 @@ def _deliver(session: Session, request: ServiceRequest, events: list[_Event],
         wanted = set(people) - {noted.actor_id}
         if not notes and wanted <= {request.requester_id}:
             # The requester alone, told their request moved (the commonest item of a
-            # bulk completion): rule 6 lets them see it while they are active, which the
-            # requests' read told already.
+            # bulk completion). Rule 6 as sees_request (and app.rules.policy's
+            # RequestAccess) says it for a request's own requester, without its internal
+            # notes: they see it while they are active, which the requests' read told.
             allowed = wanted if requester_active else set()
         else:
             allowed = who_may_see(session, request=request, people=wanted, notes=notes)

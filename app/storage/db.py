@@ -55,6 +55,11 @@ def _note_writes(engine: Engine) -> None:
     def _on_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip()[:6].upper() != "SELECT":
             conn.info["wrote"] = True
+            if conn.get_execution_options().get(READS_ALONE_KEY):
+                # A route that reads alone (app.web.reads_alone) never writes: here each
+                # statement would commit on its own, half a change at a time.
+                raise RuntimeError("a write in a request that reads alone: "
+                                   + statement.lstrip()[:40])
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -308,10 +313,10 @@ def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Se
     `reads_alone`: the request only reads, and on PostgreSQL its statements go without a
     transaction around them (the connection in autocommit): no BEGIN before the first,
     no COMMIT after the last, two round trips of the four a poll took. What it reads is
-    the same: at PostgreSQL's READ COMMITTED each statement of a transaction sees what
-    was committed when it began, as a statement alone does. Only for routes that write
-    nothing (app.web.reads_alone): a write there would commit statement by
-    statement."""
+    the same: at PostgreSQL's READ COMMITTED (its default, which Baton keeps) each
+    statement of a transaction sees what was committed when it began, as a statement
+    alone does. Only for routes that write nothing (app.web.reads_alone): a write
+    there would commit statement by statement, so it is refused (_note_writes)."""
     with engine.connect() as connection, \
             Session(_alone(connection) if reads_alone else connection,
                     expire_on_commit=False) as session:
@@ -328,7 +333,8 @@ READS_ALONE_KEY = "reads_alone"
 def _alone(connection: Connection) -> Connection:
     if connection.dialect.name != "postgresql":
         return connection
-    return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection.execution_options(isolation_level="AUTOCOMMIT",
+                                        **{READS_ALONE_KEY: True})
 
 
 def end_request(session: Session) -> None:

@@ -8,7 +8,9 @@ on PostgreSQL.
 - It opens the session and, for a page (a GET), reads who is asking in the same trip,
   leaving the viewer where get_viewer finds it.
 - It closes on the event loop where closing only ends a SQLite read or gives back a
-  connection; on PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the pool.
+  connection, as for a route that reads alone (app.web.reads_alone: no transaction to
+  end); elsewhere on PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the
+  pool.
 
 Invariants, which make the page the same as the plain way's (tests/test_speed_switches.py):
 - The viewer is read in the same transaction as the page, before anything it shows (the

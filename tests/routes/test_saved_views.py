@@ -174,6 +174,8 @@ def test_a_plain_post_of_a_refused_name_shows_the_queue_again_with_the_message(
     # The page's forms come back to the list, not to the address of this post.
     assert 'name="back" value="/queues/it?q=berlin"' in response.text
     assert 'value="/queues/it/views"' not in response.text
+    # Its count refreshes from the list too (a GET of this post's address is a 405).
+    assert 'id="queue-count" hx-get="/queues/it?q=berlin"' in response.text
     assert tabs(response) == ["All", "Mine"]
 
 
