@@ -55,7 +55,7 @@ def _note_writes(engine: Engine) -> None:
     def _on_execute(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if statement.lstrip()[:6].upper() != "SELECT":
             conn.info["wrote"] = True
-            if conn.get_execution_options().get(READS_ALONE_KEY):
+            if reads_alone_on(conn):
                 # A route that reads alone (app.web.reads_alone) never writes: here each
                 # statement would commit on its own, half a change at a time.
                 raise RuntimeError("a write in a request that reads alone: "
@@ -320,14 +320,18 @@ def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Se
     with engine.connect() as connection, \
             Session(_alone(connection) if reads_alone else connection,
                     expire_on_commit=False) as session:
-        # Ending such a session sends nothing: app.web.one_trip_session closes it on the
-        # event loop.
-        session.info[READS_ALONE_KEY] = reads_alone
         yield session
         end_request(session)
 
 
+# The execution option that marks a connection whose statements go alone.
 READS_ALONE_KEY = "reads_alone"
+
+
+def reads_alone_on(connection: Connection) -> bool:
+    """Whether the connection runs its statements without a transaction (request_session):
+    ending it sends nothing to the database."""
+    return bool(connection.get_execution_options().get(READS_ALONE_KEY))
 
 
 def _alone(connection: Connection) -> Connection:

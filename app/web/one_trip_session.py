@@ -27,10 +27,11 @@ from contextlib import ExitStack
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.storage.db import READS_ALONE_KEY, get_engine, request_session
+from app.storage.db import get_engine, reads_alone_on, request_session
 from app.web.reads_alone import reads_alone
 from app.web.viewer import load_viewer
 
@@ -53,7 +54,8 @@ async def close(stack: ExitStack, session: Session, *failed: Any) -> None:
     """Closes what open_with_viewer opened: on the event loop for SQLite, and for a
     route that only reads (app.storage.db.request_session, reads_alone), whose
     connection has no transaction to end on PostgreSQL either."""
-    if session.get_bind().dialect.name == "sqlite" or session.info.get(READS_ALONE_KEY):
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" or (isinstance(bind, Connection) and reads_alone_on(bind)):
         stack.__exit__(*failed)
     else:
         await run_in_threadpool(stack.__exit__, *failed)
