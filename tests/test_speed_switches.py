@@ -219,8 +219,9 @@ def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
 
 
 @pytest.mark.parametrize("alone", [True, False])
-def test_the_poll_reads_without_a_transaction_on_postgresql_only_with_the_switch_on(
-    desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
+@pytest.mark.parametrize("page", ["poll", "request page"])
+def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_only(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool, page: str,
 ):
     monkeypatch.setattr(get_settings(), "reads_alone", alone)
     # For each statement the poll sends, whether the driver wraps it in a transaction
@@ -235,7 +236,10 @@ def test_the_poll_reads_without_a_transaction_on_postgresql_only_with_the_switch
 
     event.listen(get_engine(), "before_cursor_execute", seen)
     try:
-        desk.browse([f"/requests/{desk.request_id}/changes?since=0"], htmx=True)
+        if page == "poll":
+            desk.browse([f"/requests/{desk.request_id}/changes?since=0"], htmx=True)
+        else:
+            desk.browse([f"/requests/{desk.request_id}"])
     finally:
         event.remove(get_engine(), "before_cursor_execute", seen)
 

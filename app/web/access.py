@@ -90,11 +90,12 @@ def get_request_for_viewer(
     return request_for_viewer(session, user=user, request_id=request_id)
 
 
-def get_request_page_for_viewer(
-    request_id: IdPath, session: SessionDep, user: CurrentUser
-) -> ViewedRequest:
-    """get_request_for_viewer for the request page: the same access, read in the same
-    statement as the page's head (app.reads.request_detail.request_page_with_access)."""
+def request_page_for_viewer(session: Session, *, user: User, request_id: int
+                            ) -> ViewedRequest:
+    """request_for_viewer for the request page: the same access, read in the same
+    statement as the page's head (app.reads.request_detail.request_page_with_access).
+    Called by the page's route itself, not as a dependency of its own: a sync
+    dependency is a trip to the thread pool and back (about 0.1 ms) before the route's."""
     found = request_page_with_access(session, user=user, request_id=request_id)
     if found is None or not found[1].can_view:
         raise HTTPException(status_code=404, detail=NOT_FOUND)
@@ -123,6 +124,5 @@ def get_task_for_viewer(task_id: IdPath, session: SessionDep, user: CurrentUser)
 
 
 RequestForViewer = Annotated[ViewedRequest, Depends(get_request_for_viewer)]
-RequestPageForViewer = Annotated[ViewedRequest, Depends(get_request_page_for_viewer)]
 TaskForWorker = Annotated[Task, Depends(get_task_for_worker)]
 TaskForViewer = Annotated[ViewedTask, Depends(get_task_for_viewer)]

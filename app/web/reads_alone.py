@@ -1,7 +1,11 @@
 """The seam "reads alone" (BATON_READS_ALONE, on by default): the routes that only read
 and are asked most run their statements without a transaction around them on
 PostgreSQL (app.storage.db.request_session, reads_alone). Every open request page asks
-its poll every 15 s: no BEGIN and no COMMIT is two round trips of the four it took.
+its poll every 15 s: no BEGIN and no COMMIT is two round trips of the four it took. The
+request page itself, the page every requester opens, is two of six.
+
+Not the queue page: a member opening it moves their "new tasks since you last looked"
+mark (app.rules.team_looks), a write.
 
 Invariant: a route named here never writes; a write there would commit statement by
 statement (tests/test_speed_switches.py checks that each is a GET)."""
@@ -10,7 +14,7 @@ from starlette.requests import HTTPConnection
 
 from app.config import get_settings
 
-READS_ALONE = frozenset({"requests.changes"})
+READS_ALONE = frozenset({"requests.changes", "requests.show"})
 
 
 def reads_alone(request: HTTPConnection) -> bool:

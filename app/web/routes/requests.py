@@ -34,8 +34,8 @@ from app.web.access import (
     NOT_FOUND,
     IdPath,
     RequestForViewer,
-    RequestPageForViewer,
     get_request_for_viewer,
+    request_page_for_viewer,
 )
 from app.web.auth import CurrentUser
 from app.web.csv_export import csv_response
@@ -151,12 +151,13 @@ def _request_page(
 
 @router.get("/requests/{request_id}", name="requests.show")
 def show_request(
-    request: Request, session: SessionDep, user: CurrentUser, viewed: RequestPageForViewer,
+    request: Request, session: SessionDep, user: CurrentUser, request_id: IdPath,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The request page with its newest events; `before` (an event's id): the events
     just before that one, as the whole page or, for htmx, as the list items that go
     where its "show earlier" link was."""
+    viewed = request_page_for_viewer(session, user=user, request_id=request_id)
     if before is not None and is_htmx(request):
         timeline = timeline_page(
             session, service_request=viewed.request,
