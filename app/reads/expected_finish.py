@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from math import ceil, floor
 from threading import Lock
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Float, Integer, Select, bindparam, func, literal_column, union_all
 from sqlalchemy import select as sa_select
@@ -37,7 +37,6 @@ from app.storage.models import (
     RequestLeadTime,
     ServiceWeek,
     StepWeek,
-    Task,
     TaskDuration,
     TaskState,
 )
@@ -302,7 +301,18 @@ def forget_remembered() -> None:
         _remembered.clear()
 
 
-def request_expectation(session: Session, service_id: int, tasks: Sequence[Task]
+class OpenStep(Protocol):
+    """What an expectation reads of a request's task (a Task, or a row of its columns)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def state(self) -> str: ...
+
+
+def request_expectation(session: Session, service_id: int, tasks: Sequence[OpenStep]
                         ) -> RequestExpectation:
     """An open request's expectations, from its tasks (those open or claimed count).
 

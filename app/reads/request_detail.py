@@ -7,9 +7,8 @@ is read on its own.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import BindParameter, Integer, bindparam, case
 from sqlalchemy import select as core_select
@@ -20,6 +19,7 @@ from app.format.condition_words import reworded_skip_reason
 from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
+from app.reads.request_rows import Event, StepTask
 from app.rules.catalog import definition_of
 from app.rules.following import following_columns, follows
 from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
@@ -49,7 +49,7 @@ class AnswerLine:
 
 @dataclass
 class StepLine:
-    task: Task
+    task: StepTask
     team_name: str
     assignee_name: str | None
     instructions: str
@@ -71,29 +71,6 @@ class StageGroup:
     @property
     def together(self) -> bool:
         return len(self.steps) > 1
-
-
-class Event(Protocol):
-    """A timeline event as shown: a TimelineEvent, or a row of its columns (lines_of)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def request_id(self) -> int: ...
-    @property
-    def task_id(self) -> int | None: ...
-    @property
-    def actor_id(self) -> int | None: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def note(self) -> str: ...
-    @property
-    def is_internal(self) -> bool: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def via(self) -> str | None: ...
 
 
 @dataclass
@@ -183,11 +160,16 @@ _SKIP_NOTE = (select(TimelineEvent.note)
               .where(TimelineEvent.request_id == _REQUEST, TimelineEvent.task_id == Task.id,
                      TimelineEvent.kind == EventKind.task_skipped, TimelineEvent.note != "")
               .order_by(col(TimelineEvent.id).desc()).limit(1).scalar_subquery())
-_STEPS = (select(Task, Team.name, _ASSIGNEE.name,
-                 case((col(Task.state) == TaskState.skipped, _SKIP_NOTE), else_=None))
+# The task's columns, not a Task: the page only shows them, and an object each, kept by
+# the session, cost a fifth of the statement (0.04 ms a page, SQLite 20k).
+_STEPS = (core_select(*Task.__table__.columns,  # type: ignore[attr-defined]
+                      col(Team.name).label("team_name"),
+                      col(_ASSIGNEE.name).label("assignee_name"),
+                      case((col(Task.state) == TaskState.skipped, _SKIP_NOTE),
+                           else_=None).label("skip_note"))
           .join(Team, col(Team.id) == Task.team_id)
           .outerjoin(_ASSIGNEE, _ASSIGNEE.id == col(Task.assignee_id))  # type: ignore[arg-type]
-          .where(Task.request_id == _REQUEST)
+          .where(col(Task.request_id) == _REQUEST)
           .order_by(col(Task.position)))
 _ATTACHMENTS = (select(Attachment).where(Attachment.request_id == _REQUEST)
                 .order_by(col(Attachment.id)))
@@ -268,12 +250,13 @@ def request_detail(
 
     steps: list[StepLine] = []
     reasons: dict[int | None, str] = {}
-    for task, team_name, assignee_name, skip_note in session.execute(_STEPS, keyed):
+    for task in session.connection().execute(_STEPS, keyed):
         steps.append(StepLine(
-            task, team_name, assignee_name, definition.steps[task.position].instructions,
+            task, task.team_name, task.assignee_name,
+            definition.steps[task.position].instructions,
             requester_may_approve=requester_may_approve(definition, task.position)))
-        if skip_note:
-            reasons[task.id] = skip_note
+        if task.skip_note:
+            reasons[task.id] = task.skip_note
 
     timeline = timeline_page(session, service_request=service_request,
                              with_internal_notes=with_internal_notes, before=before)
@@ -308,8 +291,11 @@ _EVENT_COLUMNS: tuple[Any, ...] = tuple(col(column) for column in (
 
 def lines_of(session: Session, query: Any, params: dict[str, Any] | None = None
              ) -> list[TimelineLine]:
+    # On the session's connection: columns need none of the ORM's work on a statement,
+    # which cost a quarter of its time (0.05 ms a page, SQLite 20k). Its callers read
+    # after their rules committed, so there is nothing unflushed for it to miss.
     return [TimelineLine(event, event.actor_name or "Baton", event.step_name)
-            for event in session.execute(query, params or {})]
+            for event in session.connection().execute(query, params or {})]
 
 
 def events_of(request_id: int | BindParameter[int]) -> Any:

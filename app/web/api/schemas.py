@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field, field_validator
 
 from app.format.definitions import FieldDefinition, StepDefinition
 from app.reads.my_requests import RequestLine
-from app.reads.request_detail import Event, RequestDetail, TimelineLine
+from app.reads.request_detail import Event, RequestDetail, StepTask, TimelineLine
 from app.reads.search import SearchResult
 from app.reads.task_rows import TaskRow
-from app.storage.models import Service, ServiceRequest, Task
+from app.storage.models import Service, ServiceRequest
 
 # An answer as JSON: text (text, long text, date, e-mail, a select's option, a person's
 # e-mail), a number, a checkbox's true or false, a multi-select's options, or null.
@@ -240,7 +240,7 @@ def service_summary(service: Service) -> ServiceSummary:
                           description=service.description)
 
 
-def task_out(task: Task) -> dict[str, Any]:
+def task_out(task: StepTask) -> dict[str, Any]:
     return {"id": task.id, "request_id": task.request_id, "position": task.position,
             "step_name": task.step_name, "kind": task.kind, "state": task.state,
             "team_id": task.team_id, "assignee_id": task.assignee_id,
