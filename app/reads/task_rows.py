@@ -330,7 +330,10 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
           ) -> list[TaskRow]:
     width = len(_TASK_LINE_COLUMNS)
     rows = []
-    for row in session.execute(query, params):
+    # On the session's connection: columns need none of the ORM's work on a result,
+    # which cost a third of reading a page of rows (SQLite 20k). Rows are read after the
+    # rules committed, so there is nothing unflushed for it to miss.
+    for row in session.connection().execute(query, params or {}):
         task = TaskLine(*row[:width])
         title, service_name, team_name, requester_name, assignee_name, requester_id = (
             row[width:])
