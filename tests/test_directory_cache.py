@@ -9,6 +9,8 @@ import pytest
 from sqlmodel import Session
 
 from app.config import get_settings
+from app.format.definitions import parse_service
+from app.rules.catalog import current_version, definition_of, save_service
 from app.rules.teams import remove_team_member, rename_team
 from app.storage import directory_cache
 from app.storage.directory_cache import directory_kept, note_directory_version
@@ -83,6 +85,24 @@ def test_a_member_who_left_is_no_longer_offered_nor_a_team_under_its_old_name(
     assert olga.email not in _datalist(page) and ivan.email in _datalist(page)
     rename_team(session, team=make.team("it"), name="Helpdesk", by=admin)
     assert "<h1>Helpdesk" in web.get("/queues/it").text
+
+
+def test_a_service_form_kept_in_memory_follows_a_new_version_and_a_retirement(
+        web: WebClient, session: Session, make: Factory):
+    service = make.service(slug="laptop", steps=[("it", "task")])
+    web.login(make.user("Rita"))
+    for _ in range(2):  # the second from memory
+        assert "Cost centre" not in web.get("/services/laptop").text
+    assert directory_cache.kept_entries() > 0
+    changed = definition_of(current_version(session, service)).to_data()
+    changed["fields"].append({"key": "cost_centre", "label": "Cost centre", "type": "text"})
+    save_service(session, definition=parse_service(changed))
+    session.commit()
+    assert "Cost centre" in web.get("/services/laptop").text
+    changed["active"] = False
+    save_service(session, definition=parse_service(changed))
+    session.commit()
+    assert web.get("/services/laptop").status_code == 404
 
 
 def test_a_row_escapes_what_it_shows(web: WebClient, make: Factory):

@@ -18,6 +18,7 @@ from app.format.definitions import (
 )
 from app.rules.audit import record_admin_action
 from app.storage.db import one_transaction
+from app.storage.directory_cache import directory_kept
 from app.storage.models import Service, ServiceVersion, Team, User
 
 TEAMS_FILE = "teams.toml"
@@ -50,6 +51,29 @@ def current_version(session: Session, service: Service) -> ServiceVersion:
     if version is None:  # save_service makes a service with its first version
         raise LookupError(f"The service {service.slug} has no current version.")
     return version
+
+
+def kept_service(session: Session, slug: str) -> Service | None:
+    """get_service_by_slug for the form and its filing, which change no service: from
+    memory while the directory version the session read is current (a service's every
+    change raises it: app.storage.directory_cache), as a copy of the service's own."""
+    found = directory_kept(session, ("service", slug),
+                           lambda: _columns(get_service_by_slug(session, slug)))
+    return None if found is None else Service.model_construct(**found)
+
+
+def kept_current_version(session: Session, service: Service) -> ServiceVersion:
+    """current_version, as kept_service keeps the service: a version never changes, and
+    which one is current is a change to its service."""
+    found = directory_kept(session, ("current version", service.id, service.current_version_id),
+                           lambda: current_version(session, service).model_dump())
+    return ServiceVersion.model_construct(**found)
+
+
+def _columns(row: Service | None) -> dict[str, Any] | None:
+    # What is kept is shared by the worker's threads and never changed: plain values,
+    # each request making its own object of them.
+    return None if row is None else row.model_dump()
 
 
 def teams_by_slug(session: Session) -> dict[str, Team]:

@@ -13,7 +13,7 @@ from app.rules.catalog import definition_of
 from app.rules.errors import InvalidTransition, ServiceChanged
 from app.rules.intake import Intake, request_title
 from app.rules.progress import record_event
-from app.rules.teams import team_slugs_by_id
+from app.rules.teams import kept_team_ids_by_slug
 from app.storage import flow_figures, work_counts
 from app.storage.db import one_transaction
 from app.storage.models import (
@@ -60,7 +60,7 @@ def _file_request(
     if current_version_id != version.id:
         raise ServiceChanged()
     definition = definition_of(version)
-    teams = {slug: team_id for team_id, slug in team_slugs_by_id(session).items()}
+    teams = kept_team_ids_by_slug(session)
     now = utcnow()
     request = ServiceRequest(
         service_id=service.id, version_id=version.id, requester_id=requester.id,

@@ -18,6 +18,7 @@ from app.rules.errors import FormInvalid, InvalidTransition
 from app.rules.inputs import collapsed_line
 from app.rules.tasks import return_claims_to_queue
 from app.storage.db import one_transaction
+from app.storage.directory_cache import directory_kept
 from app.storage.models import (
     Membership,
     Task,
@@ -48,6 +49,13 @@ def get_team_by_slug(session: Session, slug: str) -> Team | None:
 
 def team_slugs_by_id(session: Session) -> dict[int, str]:
     return {team_id: slug for team_id, slug in session.exec(select(Team.id, Team.slug))}
+
+
+def kept_team_ids_by_slug(session: Session) -> dict[str, int]:
+    """Every team's id by its slug, from memory while the directory version the session
+    read is current (app.storage.directory_cache). Never to be changed by the caller."""
+    return directory_kept(session, ("team ids by slug",), lambda: {
+        slug: team_id for team_id, slug in team_slugs_by_id(session).items()})
 
 
 def active_members(session: Session, team_id: int) -> list[User]:

@@ -23,9 +23,9 @@ from app.format.definitions import ServiceDefinition
 from app.reads.expected_finish import service_expectation
 from app.rules.catalog import (
     active_services,
-    current_version,
     definition_of,
-    get_service_by_slug,
+    kept_current_version,
+    kept_service,
     teams_by_slug,
 )
 from app.rules.errors import IntakeInvalid, ServiceChanged
@@ -96,7 +96,7 @@ def show_catalog(
 
 
 def _service_or_404(session: SessionDep, slug: str) -> Service:
-    service = get_service_by_slug(session, slug)
+    service = kept_service(session, slug)
     if service is None or not service.is_active:
         raise HTTPException(status_code=404, detail="There is no such service in the catalog.")
     return service
@@ -117,7 +117,7 @@ def _service_page(
     values: dict[str, list[str]] | None = None, errors: dict[str, str] | None = None,
     lost_files: list[str] | None = None, notice: str | None = None, status: int = 200,
 ) -> Response:
-    version = current_version(session, service)
+    version = kept_current_version(session, service)
     definition = definition_of(version)
     team_names = {slug: team.name for slug, team in teams_by_slug(session).items()}
     # A blank form shows every field until the browser's script hides some, so that
@@ -148,10 +148,10 @@ def _submission_allowance(session: SessionDep, _user: User, path_params: dict[st
                           ) -> int:
     """How large a filled-in form of this service may be (read by app.web.request_body
     before the body is; a service that does not exist gets the small default)."""
-    service = get_service_by_slug(session, str(path_params.get("slug", "")))
+    service = kept_service(session, str(path_params.get("slug", "")))
     if service is None or service.current_version_id is None:
         return 0
-    definition = definition_of(current_version(session, service))
+    definition = definition_of(kept_current_version(session, service))
     return body_allowance(definition, get_settings().max_upload_mb)
 
 
@@ -177,7 +177,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
         # the request it made, as if just made, whatever happened to the service since.
         return redirect_with_flash(f"/requests/{earlier.id}", "submitted")
     service = _service_or_404(session, slug)
-    version = current_version(session, service)
+    version = kept_current_version(session, service)
     definition = definition_of(version)
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
@@ -200,7 +200,9 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
             attachments_dir=settings.attachments_dir, submission_key=key,
         )
     except ServiceChanged as changed:
-        # A new version was published between the check above and the transaction.
-        return _service_page(request, session, service, values=values, lost_files=lost,
-                             status=409, notice=changed.message)
+        # A new version was published between the check above and the transaction: the
+        # service read again (the rollback made the session forget the directory
+        # version it had read the service at), so the form shown is the new version's.
+        return _service_page(request, session, _service_or_404(session, slug), values=values,
+                             lost_files=lost, status=409, notice=changed.message)
     return redirect_with_flash(f"/requests/{created.id}", "submitted")
