@@ -1,5 +1,6 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
+import select
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,11 +37,29 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engi
     # LIFO: the connection just returned is the next one out, so the few connections a
     # worker keeps busy are the ones that hold psycopg's prepared statements.
     engine = create_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
-        pool_use_lifo=True,
+        url, pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True,
     )
+    _check_on_checkout(engine)
     _note_writes(engine)
     return engine
+
+
+def _check_on_checkout(engine: Engine) -> None:
+    """A pooled PostgreSQL connection is checked as it is handed out, so a database
+    restart needs no restart of Baton: the first request after it gets a new connection,
+    not a dead one. Checked without a round trip (SQLAlchemy's pool_pre_ping sends a
+    SELECT at every checkout, a round trip a request): a server that ends a connection
+    (a restart, a backend killed, an idle timeout) tells the client and closes its end,
+    so the socket of an idle connection that has anything to read is a dead one. A
+    healthy idle connection has nothing to read (Baton does not LISTEN). A connection
+    lost without a word (a network cut) fails at its first statement instead: a 503,
+    and the pool drops it (DATABASE_UNAVAILABLE)."""
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
+            # The pool drops it and hands out another (a new one, at worst).
+            raise DisconnectionError("the server has ended this connection")
 
 
 def _note_writes(engine: Engine) -> None:
@@ -307,7 +326,7 @@ def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Se
     """The session of one web request, on one connection for the whole request. A
     session on the engine gave its connection back at every commit and took one again
     for the next statement: a post whose rule commits and whose answer then reads the
-    row took two, each with its pre-ping and BEGIN (on PostgreSQL, four more round
+    row took two, each with its check and BEGIN (on PostgreSQL, four more round
     trips, and a connection without that post's prepared statements).
 
     `reads_alone`: the request only reads, and on PostgreSQL its statements go without a

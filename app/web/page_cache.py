@@ -103,8 +103,9 @@ def keep_queue_page(request: Request, session: Session, viewer: Viewer, team_id:
 def _checking_engine(url: URL) -> Engine:
     """The checks' own pool, in autocommit, so that a check is one statement (on
     PostgreSQL one round trip: a pooled, pre-pinged transaction made it four, ping,
-    BEGIN, SELECT, COMMIT). No pre-ping: a connection the server has dropped fails its
-    check, the page is rendered as usual, and the pool replaces the connection.
+    BEGIN, SELECT, COMMIT). No check as it leaves the pool (app.storage.db): a
+    connection the server has dropped fails its check, the page is rendered as usual,
+    and the pool replaces the connection.
 
     On SQLite the checks run on the event loop, one at a time, so one connection is
     all they use; from the requests' pool, whose connections are given back on the

@@ -1,8 +1,8 @@
 """PostgreSQL restarts under a running, busy Baton: while it is down Baton answers 503
 with Retry-After (never a 500), and the moment it is back every request succeeds again,
 without Baton being restarted. The pool checks a connection before handing it out
-(`pool_pre_ping`); without that the first requests after the restart would fail on dead
-connections.
+(app.storage.db._check_on_checkout; tests/test_pooled_connections.py); without that the
+first requests after the restart would fail on dead connections.
 
 The server restarted is a private one (tests/production/private_postgresql.py), never
 the machine's shared PostgreSQL."""
@@ -15,16 +15,11 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from app.storage.db import RETRY_AFTER_SECONDS, make_engine
+from app.storage.db import RETRY_AFTER_SECONDS
 from app.storage.models import Task, TaskState
 from tests.factories import Factory
 from tests.production.conftest import FaultDatabase, wait_until
 from tests.production.private_postgresql import PrivatePostgreSQL
-
-
-def test_postgresql_connections_are_checked_before_use():
-    engine = make_engine("postgresql+psycopg://baton@db.invalid/baton")  # never connects
-    assert engine.pool._pre_ping  # type: ignore[attr-defined]
 
 
 @dataclass
