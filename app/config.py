@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # person's saved views, the services' names) per directory version
     # (app.storage.directory_cache).
     directory_cache: bool = True
+    # On SQLite, every Nth write transaction has the write-ahead log copied back into the
+    # database file on a thread of its own, not in the request that fills the log; 0
+    # leaves it to SQLite (app.storage.sqlite_checkpoints).
+    sqlite_checkpoint_every: int = 8
     # glibc malloc arenas per worker process; 0 leaves the C library's default
     # (app.web.process_tuning).
     malloc_arenas: int = 2

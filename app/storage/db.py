@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from app.config import get_settings
+from app.storage.sqlite_checkpoints import wrote as checkpoint_wrote
 
 # The errors of a database that is not answering: restarting, unreachable, out of
 # connections, or (SQLite) locked past the busy timeout. The same request will very
@@ -99,7 +100,16 @@ def _tune_sqlite(engine: Engine) -> None:
         # IMMEDIATE, taking the write lock up front: a deferred one that read first and
         # wrote later would fail at once with SQLITE_BUSY when another writer got in
         # between, instead of waiting its turn (see one_transaction).
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+        writing = _writing.get()
+        conn.info["sqlite_writing"] = writing
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+    database = engine.url.database or ""
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        if conn.info.pop("sqlite_writing", False) and database != ":memory:":
+            checkpoint_wrote(database)
 
 
 _writing: ContextVar[bool] = ContextVar("baton_writing", default=False)
