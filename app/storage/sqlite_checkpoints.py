@@ -27,6 +27,7 @@ _lock = Lock()
 _written: dict[str, int] = {}  # database file -> write transactions since its last
 _asked: set[str] = set()  # database files with a checkpoint asked for and not yet done
 _connections: dict[str, sqlite3.Connection] = {}  # used by _thread only
+_KEPT_CONNECTIONS = 4
 _thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-checkpoint")
 
 
@@ -50,6 +51,8 @@ def _checkpoint(database: str) -> None:
     try:
         connection = _connections.get(database)
         if connection is None:
+            if len(_connections) >= _KEPT_CONNECTIONS:  # a process of many databases (tests)
+                _connections.pop(next(iter(_connections))).close()
             connection = _connections[database] = sqlite3.connect(database)
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
     except sqlite3.Error as error:  # the next one tries again; SQLite's own stays
