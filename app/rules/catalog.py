@@ -56,9 +56,12 @@ def current_version(session: Session, service: Service) -> ServiceVersion:
 def kept_service(session: Session, slug: str) -> Service | None:
     """get_service_by_slug for the form and its filing, which change no service: from
     memory while the directory version the session read is current (a service's every
-    change raises it: app.storage.directory_cache), as a copy of the service's own."""
-    found = directory_kept(session, ("service", slug),
-                           lambda: _columns(get_service_by_slug(session, slug)))
+    change raises it: app.storage.directory_cache), as a copy of the service's own.
+    Every service is kept in one entry, read in one statement, so that addresses of no
+    service keep nothing (nor push out what other pages keep)."""
+    found = directory_kept(session, ("services by slug",), lambda: {
+        service.slug: service.model_dump() for service in session.exec(select(Service))
+    }).get(slug)
     return None if found is None else Service.model_construct(**found)
 
 
@@ -68,12 +71,6 @@ def kept_current_version(session: Session, service: Service) -> ServiceVersion:
     found = directory_kept(session, ("current version", service.id, service.current_version_id),
                            lambda: current_version(session, service).model_dump())
     return ServiceVersion.model_construct(**found)
-
-
-def _columns(row: Service | None) -> dict[str, Any] | None:
-    # What is kept is shared by the worker's threads and never changed: plain values,
-    # each request making its own object of them.
-    return None if row is None else row.model_dump()
 
 
 def teams_by_slug(session: Session) -> dict[str, Team]:

@@ -1,6 +1,5 @@
 """The engine, the per-request session, and the SQLite settings Baton relies on."""
 
-import select
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from app.config import get_settings
+from app.storage.pooled_connections import KEEPALIVES, check_on_checkout
 from app.storage.sqlite_checkpoints import wrote as checkpoint_wrote
 
 # The errors of a database that is not answering: restarting, unreachable, out of
@@ -39,28 +39,11 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engi
     # worker keeps busy are the ones that hold psycopg's prepared statements.
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True,
+        connect_args=KEEPALIVES,
     )
-    _check_on_checkout(engine)
+    check_on_checkout(engine)
     _note_writes(engine)
     return engine
-
-
-def _check_on_checkout(engine: Engine) -> None:
-    """A pooled PostgreSQL connection is checked as it is handed out, so a database
-    restart needs no restart of Baton: the first request after it gets a new connection,
-    not a dead one. Checked without a round trip (SQLAlchemy's pool_pre_ping sends a
-    SELECT at every checkout, a round trip a request): a server that ends a connection
-    (a restart, a backend killed, an idle timeout) tells the client and closes its end,
-    so the socket of an idle connection that has anything to read is a dead one. A
-    healthy idle connection has nothing to read (Baton does not LISTEN). A connection
-    lost without a word (a network cut) fails at its first statement instead: a 503,
-    and the pool drops it (DATABASE_UNAVAILABLE)."""
-
-    @event.listens_for(engine, "checkout")
-    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if dbapi_connection.closed or select.select([dbapi_connection.fileno()], [], [], 0)[0]:
-            # The pool drops it and hands out another (a new one, at worst).
-            raise DisconnectionError("the server has ended this connection")
 
 
 def _note_writes(engine: Engine) -> None:

@@ -22,7 +22,10 @@ ANON_CSRF_COOKIE = "baton_csrf"
 
 @dataclass
 class Viewer:
-    """Who is looking: the signed-in person (or None) and the CSRF token to embed."""
+    """Who is looking: the signed-in person (or None) and the CSRF token to embed.
+    `user` is a snapshot made without the ORM (load_viewer): read it, never set its
+    attributes nor hand it to a session; a rule that changes the person reads them
+    again (app.rules.people.set_time_zone)."""
 
     user: User | None
     csrf_token: str

@@ -1,7 +1,7 @@
 """PostgreSQL restarts under a running, busy Baton: while it is down Baton answers 503
 with Retry-After (never a 500), and the moment it is back every request succeeds again,
 without Baton being restarted. The pool checks a connection before handing it out
-(app.storage.db._check_on_checkout; tests/test_pooled_connections.py); without that the
+(app.storage.pooled_connections; tests/test_pooled_connections.py); without that the
 first requests after the restart would fail on dead connections.
 
 The server restarted is a private one (tests/production/private_postgresql.py), never

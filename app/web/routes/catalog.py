@@ -24,6 +24,7 @@ from app.reads.expected_finish import service_expectation
 from app.rules.catalog import (
     active_services,
     definition_of,
+    get_service_by_slug,
     kept_current_version,
     kept_service,
     teams_by_slug,
@@ -95,8 +96,10 @@ def show_catalog(
     )
 
 
-def _service_or_404(session: SessionDep, slug: str) -> Service:
-    service = kept_service(session, slug)
+def _service_or_404(session: SessionDep, slug: str, *, fresh: bool = False) -> Service:
+    """The active service at `slug`, kept (app.rules.catalog.kept_service) or, `fresh`,
+    read now."""
+    service = get_service_by_slug(session, slug) if fresh else kept_service(session, slug)
     if service is None or not service.is_active:
         raise HTTPException(status_code=404, detail="There is no such service in the catalog.")
     return service
@@ -182,9 +185,11 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
         # Shown one version, the form would be checked against another: show the new
-        # form, answers kept, to be checked by the person who sends it.
-        return _service_page(request, session, service, values=values, lost_files=lost,
-                             status=409, notice=ServiceChanged().message)
+        # form, answers kept, to be checked by the person who sends it. Read now, not
+        # kept: the form may be of a version newer than the directory this request read.
+        return _service_page(request, session, _service_or_404(session, slug, fresh=True),
+                             values=values, lost_files=lost, status=409,
+                             notice=ServiceChanged().message)
     settings = get_settings()
     try:
         intake = validate_intake(
@@ -203,6 +208,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
         # A new version was published between the check above and the transaction: the
         # service read again (the rollback made the session forget the directory
         # version it had read the service at), so the form shown is the new version's.
-        return _service_page(request, session, _service_or_404(session, slug), values=values,
-                             lost_files=lost, status=409, notice=changed.message)
+        return _service_page(request, session, _service_or_404(session, slug, fresh=True),
+                             values=values, lost_files=lost, status=409,
+                             notice=changed.message)
     return redirect_with_flash(f"/requests/{created.id}", "submitted")
