@@ -16,7 +16,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from app.config import get_settings
-from app.storage.pooled_connections import KEEPALIVES, check_on_checkout
+from app.storage.pooled_connections import check_on_checkout, keepalives_for
+from app.storage.sqlite_checkpoints import database_file
 from app.storage.sqlite_checkpoints import wrote as checkpoint_wrote
 
 # The errors of a database that is not answering: restarting, unreachable, out of
@@ -39,7 +40,7 @@ def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engi
     # worker keeps busy are the ones that hold psycopg's prepared statements.
     engine = create_engine(
         url, pool_size=pool_size, max_overflow=max_overflow, pool_use_lifo=True,
-        connect_args=KEEPALIVES,
+        connect_args=keepalives_for(url),
     )
     check_on_checkout(engine)
     _note_writes(engine)
@@ -65,9 +66,12 @@ def _note_writes(engine: Engine) -> None:
                                    + statement.lstrip()[:40])
 
 
+_DATABASE_FILE = "baton_database_file"
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -76,6 +80,8 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # Where app.storage.sqlite_checkpoints finds the file ("" in memory).
+        record.info[_DATABASE_FILE] = database_file(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -87,12 +93,10 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.info["sqlite_writing"] = writing
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
-    database = engine.url.database or ""
-
     @event.listens_for(engine, "commit")
     def _on_commit(conn: Any) -> None:
-        if conn.info.pop("sqlite_writing", False) and database != ":memory:":
-            checkpoint_wrote(database)
+        if conn.info.pop("sqlite_writing", False):
+            checkpoint_wrote(conn.connection.info.get(_DATABASE_FILE, ""))
 
 
 _writing: ContextVar[bool] = ContextVar("baton_writing", default=False)

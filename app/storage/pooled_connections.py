@@ -4,7 +4,7 @@ pool's checks, and the keepalives that make a silently dropped connection look e
 import select
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
@@ -14,6 +14,13 @@ from sqlalchemy.exc import DisconnectionError
 # reads as ended and check_on_checkout replaces it before a request gets it.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
               "keepalives_count": 3}
+
+
+def keepalives_for(url: str) -> dict[str, int]:
+    """KEEPALIVES, but for what the database URL sets itself (its own wins). Settings of
+    libpq's environment (PGKEEPALIVES...) are overridden: name them in the URL."""
+    own = make_url(url).query
+    return {name: value for name, value in KEEPALIVES.items() if name not in own}
 
 
 def check_on_checkout(engine: Engine) -> None:

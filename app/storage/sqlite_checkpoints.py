@@ -16,55 +16,107 @@ Nothing here changes what any request reads or writes: the log and the file toge
 are the database either way."""
 
 import logging
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from threading import Lock
+from urllib.parse import quote
 
 from app.config import get_settings
 
 _log = logging.getLogger("baton")
-_lock = Lock()
-_written: dict[str, int] = {}  # database file -> write transactions since its last
-_asked: set[str] = set()  # database files with a checkpoint asked for and not yet done
-_connections: dict[str, sqlite3.Connection] = {}  # used by _thread only
 _KEPT_CONNECTIONS = 4
-_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-checkpoint")
+
+
+class _State:
+    """The process's checkpoints: made again in a forked child (os.register_at_fork),
+    which has no thread and must not use its parent's SQLite connections."""
+
+    def __init__(self) -> None:
+        self.lock = Lock()
+        self.written: dict[str, int] = {}  # database file -> write transactions since
+        self.asked: set[str] = set()  # files with a checkpoint asked for and not yet done
+        # Used by the thread only: file -> its connection and the file it opened.
+        self.connections: dict[str, tuple[sqlite3.Connection, tuple[int, int]]] = {}
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="baton-checkpoint")
+
+
+_state = _State()
+
+
+def _forked() -> None:
+    global _state
+    _state = _State()  # the parent's connections are dropped, never closed, in the child
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def database_file(connection: sqlite3.Connection) -> str:
+    """The absolute path of a connection's main database file; "" for one in memory."""
+    for _seq, name, path in connection.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(path or "")
+    return ""
 
 
 def wrote(database: str) -> None:
-    """A write transaction on `database` (a file) is committing: every Nth asks for a
-    checkpoint, which runs on this module's thread while the request goes on."""
+    """A write transaction on `database` (a file's absolute path) is committing: every
+    Nth asks for a checkpoint, which runs on this module's thread while the request goes
+    on. Never raises: a checkpoint not asked for is SQLite's own again, and a commit
+    must not fail for it."""
     every = get_settings().sqlite_checkpoint_every
     if every <= 0 or not database:
         return
-    with _lock:
-        count = _written.get(database, 0) + 1
-        if count < every or database in _asked:
-            _written[database] = count
+    state = _state
+    with state.lock:
+        count = state.written.get(database, 0) + 1
+        if count < every or database in state.asked:
+            state.written[database] = count
             return
-        _written[database] = 0
-        _asked.add(database)
-    _thread.submit(_checkpoint, database)
-
-
-def _checkpoint(database: str) -> None:
+        state.written[database] = 0
+        state.asked.add(database)
     try:
-        connection = _connections.get(database)
-        if connection is None:
-            if len(_connections) >= _KEPT_CONNECTIONS:  # a process of many databases (tests)
-                _connections.pop(next(iter(_connections))).close()
-            connection = _connections[database] = sqlite3.connect(database)
-        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-    except sqlite3.Error as error:  # the next one tries again; SQLite's own stays
+        state.thread.submit(_checkpoint, state, database)
+    except RuntimeError as refused:  # the interpreter is shutting down, or no thread
+        with state.lock:
+            state.asked.discard(database)
+        _log.debug("no checkpoint of %s: %s", database, refused)
+
+
+def _checkpoint(state: _State, database: str) -> None:
+    try:
+        _connection(state, database).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except (sqlite3.Error, OSError) as error:  # the next one tries again; SQLite's own stays
         _log.warning("checkpoint of %s failed: %s", database, error)
-        dropped = _connections.pop(database, None)
-        if dropped is not None:
-            dropped.close()
+        _drop(state, database)
     finally:
-        with _lock:
-            _asked.discard(database)
+        with state.lock:
+            state.asked.discard(database)
+
+
+def _connection(state: _State, database: str) -> sqlite3.Connection:
+    """The kept connection to `database`, opened again when the path names another file
+    than it opened (the database was replaced); never creating one."""
+    stat = os.stat(database)
+    opened = (stat.st_dev, stat.st_ino)
+    kept = state.connections.get(database)
+    if kept is not None and kept[1] == opened:
+        return kept[0]
+    _drop(state, database)
+    if len(state.connections) >= _KEPT_CONNECTIONS:  # a process of many databases (tests)
+        _drop(state, next(iter(state.connections)))
+    connection = sqlite3.connect(f"file:{quote(database)}?mode=rw", uri=True)
+    state.connections[database] = (connection, opened)
+    return connection
+
+
+def _drop(state: _State, database: str) -> None:
+    kept = state.connections.pop(database, None)
+    if kept is not None:
+        kept[0].close()
 
 
 def settle() -> None:
     """Waits for the checkpoints asked for so far (tests)."""
-    _thread.submit(lambda: None).result()
+    _state.thread.submit(lambda: None).result()
