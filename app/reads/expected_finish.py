@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from math import ceil, floor
 from threading import Lock
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Float, Integer, Select, bindparam, func, literal_column, union_all
 from sqlalchemy import select as sa_select
@@ -33,6 +33,7 @@ from sqlmodel import Session, col
 
 from app.format.targets import business_clock
 from app.reads.insights import rank
+from app.reads.request_rows import StepTask
 from app.storage.models import (
     RequestLeadTime,
     ServiceWeek,
@@ -301,18 +302,7 @@ def forget_remembered() -> None:
         _remembered.clear()
 
 
-class OpenStep(Protocol):
-    """What an expectation reads of a request's task (a Task, or a row of its columns)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def position(self) -> int: ...
-    @property
-    def state(self) -> str: ...
-
-
-def request_expectation(session: Session, service_id: int, tasks: Sequence[OpenStep]
+def request_expectation(session: Session, service_id: int, tasks: Sequence[StepTask]
                         ) -> RequestExpectation:
     """An open request's expectations, from its tasks (those open or claimed count).
 
