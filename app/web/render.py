@@ -15,17 +15,17 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup, escape
 
 from app.config import ROOT, get_settings
 from app.format.conditions import ConditionError
 from app.format.conditions import parse as parse_condition
 from app.format.conditions import to_data as condition_data
-from app.format.definitions import FIELD_TYPE_LABELS
+from app.format.definitions import FIELD_TYPE_LABELS, reflowed
 from app.format.numbers import number_text
 from app.reads.inbox import bell_text
 from app.web.auth import Viewer
 from app.web.event_markup import event_html
-from app.web.step_markup import paragraphs, step_html
 from app.web.task_row_html import STATE_LABELS, task_row, task_rows
 from app.web.times import age, age_short, due_label, exact, is_late, iso, moment, viewer_zone
 
@@ -34,6 +34,12 @@ templates = Jinja2Blocks(directory=str(ROOT / "templates"))
 # about a tenth of a queue page. Restart the server to see an edited template.
 templates.env.auto_reload = False
 
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Catalog files wrap long lines; a blank line is what separates paragraphs."""
+    return Markup("".join(f"<p>{escape(block)}</p>"
+                          for block in reflowed(text or "").split("\n\n") if block))
 
 
 def file_size(size: int) -> str:
@@ -62,7 +68,6 @@ templates.env.globals["due_label"] = due_label
 templates.env.globals["task_row"] = task_row
 templates.env.globals["task_rows"] = task_rows
 templates.env.globals["event_html"] = event_html
-templates.env.globals["step_html"] = step_html
 templates.env.filters["condition_json"] = condition_json
 templates.env.filters["number"] = number_text
 templates.env.filters["paragraphs"] = paragraphs
