@@ -11,7 +11,7 @@ from app.format.definitions import parse_service
 from app.reads.request_detail import request_page_with_access
 from app.rules import policy
 from app.rules.catalog import save_service
-from app.storage.models import Service, ServiceRequest, StepKind, Task, User
+from app.storage.models import Service, ServiceRequest, ServiceVersion, StepKind, Task, User
 from tests.factories import Factory
 
 ROLES = ("requester", "member", "other team", "manager", "admin", "outsider", "deactivated")
@@ -115,7 +115,12 @@ def test_the_request_read_with_its_access_answers_as_request_access(
     assert policy.request_with_access(session, user=person, request_id=request.id + 1) is None
     # The request page reads the same access with its head, in one statement.
     page = request_page_with_access(session, user=person, request_id=request.id)
-    assert page is not None and page[0] is request and page[1] == found[1]
-    assert page[2].requester.id == requester.id and page[2].service.id == service.id
+    assert page is not None and page[1] == found[1]
+    # Snapshots of the rows (app.storage.snapshots), with the rows' own values.
+    assert page[0].model_dump() == request.model_dump() and page[0] is not request
+    assert page[2].requester.model_dump() == requester.model_dump()
+    assert page[2].service.model_dump() == service.model_dump()
+    version = session.get(ServiceVersion, request.version_id)
+    assert version is not None and page[2].version.model_dump() == version.model_dump()
     assert page[2].following is (role == "requester")
     assert request_page_with_access(session, user=person, request_id=request.id + 1) is None

@@ -2,13 +2,32 @@
 request page's Follow button, read with the page's other columns rather than by listing
 every follower."""
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, exists
+from sqlalchemy import ColumnElement, Integer, bindparam, exists, literal_column
 from sqlmodel import Session, col, select
 
-from app.rules.inbox import WORKED_KINDS
-from app.storage.models import RequestFollow, ServiceRequest, Task, TimelineEvent, User
+from app.storage.models import (
+    EventKind,
+    RequestFollow,
+    ServiceRequest,
+    Task,
+    TimelineEvent,
+    User,
+)
+
+# What makes someone a worker of a request, and so one of its followers.
+WORKED_KINDS = (EventKind.claimed, EventKind.released, EventKind.handed,
+                EventKind.completed, EventKind.approved, EventKind.rejected,
+                EventKind.comment, EventKind.note, "assigned")
+
+
+def is_worked_kind(kind: Any) -> ColumnElement[bool]:
+    """`kind IN WORKED_KINDS` with the kinds written into the statement: a list bound as
+    a parameter is spread into one parameter per kind at every execution, which cost a
+    twelfth of the request page's first statement."""
+    return cast(ColumnElement[bool],
+                kind.in_([literal_column(f"'{worked}'") for worked in WORKED_KINDS]))
 
 
 def following_columns(request_id: Any, user_id: Any) -> tuple[Any, Any, Any]:
@@ -21,7 +40,7 @@ def following_columns(request_id: Any, user_id: Any) -> tuple[Any, Any, Any]:
         .scalar_subquery(),
         exists().where(col(TimelineEvent.request_id) == request_id,
                        col(TimelineEvent.actor_id) == user_id,
-                       col(TimelineEvent.kind).in_(WORKED_KINDS)),
+                       is_worked_kind(col(TimelineEvent.kind))),
         exists().where(col(Task.request_id) == request_id, col(Task.assignee_id) == user_id),
     )
 

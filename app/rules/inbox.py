@@ -70,6 +70,7 @@ from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from app.rules.errors import NotAllowed
+from app.rules.following import is_worked_kind
 from app.rules.policy import may_see_request
 from app.storage.db import in_batch, one_transaction
 from app.storage.models import (
@@ -99,10 +100,6 @@ FINISHED_KINDS = (EventKind.request_completed, EventKind.request_rejected,
 # nothing for them.
 DELIVERED_KINDS = frozenset(str(kind) for kind in (
     *GIVEN_KINDS, EventKind.comment, EventKind.note, EventKind.task_opened, *FINISHED_KINDS))
-# What makes someone a worker of a request, and so one of its followers.
-WORKED_KINDS = (EventKind.claimed, EventKind.released, EventKind.handed,
-                EventKind.completed, EventKind.approved, EventKind.rejected,
-                EventKind.comment, EventKind.note, "assigned")
 
 
 class _Event(NamedTuple):
@@ -222,7 +219,7 @@ def followers(session: Session, *, request: ServiceRequest,
     people.update(actor for actor in session.exec(
         select(TimelineEvent.actor_id).distinct()
         .where(TimelineEvent.request_id == request.id,
-               col(TimelineEvent.kind).in_(WORKED_KINDS))) if actor is not None)
+               is_worked_kind(col(TimelineEvent.kind)))) if actor is not None)
     people.update(holder for holder in session.exec(
         select(Task.assignee_id).distinct()
         .where(Task.request_id == request.id)) if holder is not None)

@@ -15,6 +15,7 @@ from app.rules.sign_in import token_hash
 from app.storage.directory_cache import note_directory_version
 from app.storage.models import LoginSession, Membership, User, utcnow
 from app.storage.page_versions import directory_version
+from app.storage.snapshots import Snapshot
 
 SESSION_COOKIE = "baton_session"
 ANON_CSRF_COOKIE = "baton_csrf"
@@ -55,10 +56,9 @@ def team_ids_of(teams: str | None) -> frozenset[int]:
 # about a tenth of a millisecond a page). Columns, not the login's and the person's
 # objects: the page gets a snapshot of the person anyway (load_viewer), and loading two
 # objects into the session to copy one cost another 0.1 ms a page (SQLite, 20k).
-_PERSON: tuple[Any, ...] = tuple(User.__table__.columns)  # type: ignore[attr-defined]
-_PERSON_FIELDS = tuple(column.key for column in _PERSON)
+_PERSON = Snapshot(User)
 _VIEWER = (
-    core_select(col(LoginSession.expires_at), col(LoginSession.csrf_token), *_PERSON,
+    core_select(col(LoginSession.expires_at), col(LoginSession.csrf_token), *_PERSON.columns,
                 TEAMS_OF_USER, directory_version)
     .join(User, col(User.id) == LoginSession.user_id)
     .where(col(LoginSession.token_hash) == bindparam("token_hash", type_=String))
@@ -79,11 +79,10 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
         row = session.connection().execute(statement, {"token_hash": token_hash(token)}).first()
         if row is not None:
             expires_at, csrf_token = row[:_FIRST_PERSON]
-            # A snapshot, not an object of the session: a rule that fails rolls the
-            # session back (expiring its objects) and the error page must still know who
-            # you are. Made as read (no validation: the columns are the person's own).
-            user = User.model_construct(**dict(zip(_PERSON_FIELDS, row[_FIRST_PERSON:_TEAMS],
-                                                   strict=True)))
+            # A snapshot, not an object of the session (app.storage.snapshots): a rule
+            # that fails rolls the session back (expiring its objects) and the error
+            # page must still know who you are.
+            user = _PERSON.made(row, _FIRST_PERSON)
             teams, directory = row[_TEAMS], row[_TEAMS + 1]
             if expires_at > utcnow() and user.is_active:
                 # What the page reads of the directory may come from memory, as read at
