@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from app.config import get_settings
 from app.format.definitions import parse_service
-from app.rules.catalog import current_version, definition_of, save_service
+from app.rules import catalog
+from app.rules.catalog import current_version, definition_of, kept_definition, save_service
 from app.rules.teams import remove_team_member, rename_team
 from app.storage import directory_cache
 from app.storage.directory_cache import directory_kept, note_directory_version
@@ -103,6 +104,20 @@ def test_a_service_form_kept_in_memory_follows_a_new_version_and_a_retirement(
     save_service(session, definition=parse_service(changed))
     session.commit()
     assert web.get("/services/laptop").status_code == 404
+
+
+def test_a_version_s_definition_is_checked_once_and_each_version_has_its_own(
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch):
+    laptop = current_version(session, make.service(slug="laptop", steps=[("it", "task")]))
+    desk = current_version(session, make.service(slug="desk", steps=[("facilities", "task")]))
+    checked: list[int | None] = []
+    monkeypatch.setattr(catalog, "definition_of",
+                        lambda version: checked.append(version.id) or definition_of(version))
+    note_directory_version(session, 1)
+    assert kept_definition(session, laptop) is kept_definition(session, laptop)
+    assert kept_definition(session, desk).steps[0].team == "facilities"
+    assert kept_definition(session, laptop).steps[0].team == "it"
+    assert checked == [laptop.id, desk.id]
 
 
 def test_a_row_escapes_what_it_shows(web: WebClient, make: Factory):

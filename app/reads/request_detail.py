@@ -20,7 +20,7 @@ from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.reads.request_rows import Event, StepTask
-from app.rules.catalog import definition_of
+from app.rules.catalog import definition_of, kept_definition
 from app.rules.following import following_columns, follows
 from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
 from app.storage.models import (
@@ -252,7 +252,7 @@ def request_detail(
     version, service, requester, following = (head.version, head.service, head.requester,
                                               head.following)
     keyed = {"request_id": service_request.id}
-    definition = definition_of(version)
+    definition = kept_definition(session, version)
 
     attachments: dict[str, list[Attachment]] = {}
     if any(field.type == "file" for field in definition.fields):

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from app.format.stages import skip_reason, step_is_needed
 from app.format.targets import due_time
 from app.rules.attachments import StagedFile, discard, place, stage
-from app.rules.catalog import definition_of
+from app.rules.catalog import kept_definition
 from app.rules.errors import InvalidTransition, ServiceChanged
 from app.rules.intake import Intake, request_title
 from app.rules.progress import record_event
@@ -59,7 +59,7 @@ def _file_request(
         raise InvalidTransition("This service is retired and takes no new requests.")
     if current_version_id != version.id:
         raise ServiceChanged()
-    definition = definition_of(version)
+    definition = kept_definition(session, version)
     teams = kept_team_ids_by_slug(session)
     now = utcnow()
     request = ServiceRequest(

@@ -23,9 +23,9 @@ from app.format.definitions import ServiceDefinition
 from app.reads.expected_finish import service_expectation
 from app.rules.catalog import (
     active_services,
-    definition_of,
     get_service_by_slug,
     kept_current_version,
+    kept_definition,
     kept_service,
     teams_by_slug,
 )
@@ -121,7 +121,7 @@ def _service_page(
     lost_files: list[str] | None = None, notice: str | None = None, status: int = 200,
 ) -> Response:
     version = kept_current_version(session, service)
-    definition = definition_of(version)
+    definition = kept_definition(session, version)
     team_names = {slug: team.name for slug, team in teams_by_slug(session).items()}
     # A blank form shows every field until the browser's script hides some, so that
     # without JavaScript nothing is out of reach; a form that comes back starts right.
@@ -154,7 +154,7 @@ def _submission_allowance(session: SessionDep, _user: User, path_params: dict[st
     service = kept_service(session, str(path_params.get("slug", "")))
     if service is None or service.current_version_id is None:
         return 0
-    definition = definition_of(kept_current_version(session, service))
+    definition = kept_definition(session, kept_current_version(session, service))
     return body_allowance(definition, get_settings().max_upload_mb)
 
 
@@ -181,7 +181,7 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
         return redirect_with_flash(f"/requests/{earlier.id}", "submitted")
     service = _service_or_404(session, slug)
     version = kept_current_version(session, service)
-    definition = definition_of(version)
+    definition = kept_definition(session, version)
     lost = [f.label for f in definition.fields if f.type == "file" and uploads.get(f.key)]
     if values.get("version_id", [""])[0] != str(version.id):
         # Shown one version, the form would be checked against another: show the new
