@@ -20,7 +20,7 @@ from app.format.definitions import FieldDefinition
 from app.format.stages import skip_reason
 from app.reads.expected_finish import RequestExpectation, request_expectation
 from app.reads.request_rows import Event, StepTask
-from app.rules.catalog import definition_of, kept_definition
+from app.rules.catalog import kept_definition, kept_definition_by_id
 from app.rules.following import following_columns, follows
 from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
 from app.storage.models import (
@@ -359,7 +359,7 @@ def _reword_skips(session: Session, service_request: ServiceRequest,
              and line.event.note.startswith("Not needed: the condition “")]
     if not skips:
         return
-    definition = definition_of(session.get_one(ServiceVersion, service_request.version_id))
+    definition = kept_definition_by_id(session, service_request.version_id)
     for line in skips:
         line.reworded = reworded_skip_reason(line.event.note, definition)
 

@@ -55,6 +55,13 @@ def kept_definition(session: Session, version: ServiceVersion) -> ServiceDefinit
     return directory_kept(session, ("definition", version.id), lambda: definition_of(version))
 
 
+def kept_definition_by_id(session: Session, version_id: int) -> ServiceDefinition:
+    """kept_definition with only the version's id at hand: the version is read only when
+    its definition is not kept."""
+    return directory_kept(session, ("definition", version_id),
+                          lambda: definition_of(session.get_one(ServiceVersion, version_id)))
+
+
 def current_version(session: Session, service: Service) -> ServiceVersion:
     version = (session.get(ServiceVersion, service.current_version_id)
                if service.current_version_id is not None else None)

@@ -19,7 +19,7 @@ from app.storage.models import (
 # What makes someone a worker of a request, and so one of its followers.
 WORKED_KINDS = (EventKind.claimed, EventKind.released, EventKind.handed,
                 EventKind.completed, EventKind.approved, EventKind.rejected,
-                EventKind.comment, EventKind.note, "assigned")
+                EventKind.comment, EventKind.note, EventKind.assigned)
 
 
 def is_worked_kind(kind: Any) -> ColumnElement[bool]:

@@ -1,8 +1,9 @@
 """The seam "directory cache" (BATON_DIRECTORY_CACHE; false reads everything every time):
 what pages read of the directory (a team found by its address, a team's active members,
 a person's saved views, the services' names; for the service form and filing, the
-services, their current versions and the teams' ids) kept in each worker's memory, and used
-again while the directory version (app.storage.page_versions) is the one it was read at.
+services, their current versions and the teams' ids; a version's definition, checked)
+kept in each worker's memory, and used again while the directory version
+(app.storage.page_versions) is the one it was read at.
 
 Its invariant: an entry is kept under the directory version its request's session read
 before it read the entry (with the viewer, app.web.viewer; with the API's caller,

@@ -4,8 +4,9 @@ Loading an object through the session (its state, its place in the identity map,
 ORM's result handling) cost more than the statement that read it: on the request page,
 its four objects cost about a quarter of a millisecond on SQLite. A snapshot is the same
 class with the same values, made as read (no validation: the columns are the row's own),
-and held by no session: read it, never set its attributes nor hand it to a session. A
-rule that changes the row reads it again through the session."""
+and held by no session: read it, never set its attributes nor hand it to a session (either
+raises), nor compare it with `==` to an object of the session (never equal). A rule that
+changes the row reads it again through the session."""
 
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar, cast
