@@ -130,3 +130,7 @@ def test_a_row_escapes_what_it_shows(web: WebClient, make: Factory):
     assert "<script>" not in row and "<i>" not in row
     assert "Rita &#34;R&#34; &lt;i&gt;" in row
     assert ">Claim</button>" in row
+    # The "Hand to" suggestions (app.web.task_row_html.teammate_lists) escape names too.
+    suggestions = page[page.index('<datalist id="teammates-'):]
+    suggestions = suggestions[:suggestions.index("</datalist>")]
+    assert "<b>" not in suggestions and ">Ivan &lt;b&gt;</option>" in suggestions

@@ -26,7 +26,7 @@ from app.format.numbers import number_text
 from app.reads.inbox import bell_text
 from app.web.auth import Viewer
 from app.web.event_markup import event_html
-from app.web.task_row_html import STATE_LABELS, task_row, task_rows
+from app.web.task_row_html import STATE_LABELS, task_row, task_rows, teammate_lists
 from app.web.times import age, age_short, due_label, exact, is_late, iso, moment, viewer_zone
 
 templates = Jinja2Blocks(directory=str(ROOT / "templates"))
@@ -67,6 +67,7 @@ templates.env.filters["bell_text"] = bell_text
 templates.env.globals["due_label"] = due_label
 templates.env.globals["task_row"] = task_row
 templates.env.globals["task_rows"] = task_rows
+templates.env.globals["teammate_lists"] = teammate_lists
 templates.env.globals["event_html"] = event_html
 templates.env.filters["condition_json"] = condition_json
 templates.env.filters["number"] = number_text

@@ -23,6 +23,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from app.reads.task_rows import TaskRow
+from app.reads.teammates import Teammates
 from app.web.times import age, age_short, clock_now, due_label, exact, iso
 
 STATE_LABELS = {
@@ -35,8 +36,9 @@ STATE_LABELS = {
 class RowSetting:
     """What every row of one list shares: who looks, from which page, how."""
 
-    __slots__ = ("actions_column", "back", "bulk", "csrf_token", "error", "message", "now",
-                 "oob", "team_ids", "user_id", "view", "_form_tail", "_panel_query")
+    __slots__ = ("actions_column", "back", "bulk", "csrf_token", "error", "message",
+                 "moment_now", "now", "oob", "team_ids", "user_id", "view", "_form_tail",
+                 "_panel_query")
 
     def __init__(self, *, user_id: int | None, team_ids: Iterable[int], view: str,
                  bulk: bool, now: datetime | None, csrf_token: str, back: str,
@@ -53,6 +55,8 @@ class RowSetting:
         self.message = message
         self.oob = oob
         self.actions_column = actions_column
+        # What the rows' ages count from: the page's clock (app.web.times), read once.
+        self.moment_now = clock_now()
         # The hidden inputs every row's form repeats, escaped once a list.
         self._form_tail = (
             f'      <input type="hidden" name="csrf_token" value="{escape(csrf_token)}">\n'
@@ -77,7 +81,7 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
     step = escape(t.step_name)
     title = escape(row.request.title)
     view = setting.view
-    moment_now = clock_now()
+    moment_now = setting.moment_now
     parts = [
         f'<tr id="task-{task_id}"', ' hx-swap-oob="true"' if setting.oob else "",
         f' class="task-row state-{state}', " is-overdue" if late else "",
@@ -101,7 +105,7 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
     if opened is None:
         parts.append('  <td data-label="Age" class="age">—</td>\n')
     else:
-        since = escape(exact(opened))
+        since = exact(opened)  # Baton's own words and digits, as due_label's
         opened_age = age(opened, moment_now)
         parts.append(
             f'  <td data-label="Age" class="age"><time datetime="{iso(opened)}" '
@@ -120,7 +124,7 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
                 f'data-short="(claimed {age_short(changed, moment_now)})">'
                 '<span class="age-exact">'
                 f'(claimed {held} ago<span class="visually-hidden"> '
-                f'({escape(exact(changed))})</span>)</span></time>')
+                f'({exact(changed)})</span>)</span></time>')
     else:
         assignee = '<span class="muted">—</span>'
     parts.append(
@@ -196,6 +200,18 @@ def task_rows(context: Context, rows: Iterable[TaskRow]) -> Markup:
     """The rows of a list, for a template (`{{ task_rows(page.rows) }}`)."""
     setting = _setting(context)
     return Markup("".join([task_row_html(row, setting) for row in rows]))
+
+
+def teammate_lists(teammates: Teammates, prefix: str = "teammates") -> Markup:
+    """The "Hand to" suggestions: a <datalist> of each team's active members, once a
+    page (`{{ teammate_lists(teammates) }}`). Python, not a template loop: a team of
+    sixty cost a quarter of a millisecond of a queue page through Jinja."""
+    return Markup("".join([
+        f'<datalist id="{prefix}-{team_id}">'
+        + "".join([f'<option value="{escape(person.email)}">{escape(person.name)}</option>'
+                   for person in people])
+        + "</datalist>\n"
+        for team_id, people in teammates.lists()]))
 
 
 @pass_context
