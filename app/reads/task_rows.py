@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import ServiceDefinition
 from app.reads.queues import (
+    SORTS,
     Cursor,
     TaskFilter,
     after_cursor,
@@ -44,6 +45,7 @@ from app.storage.models import (
     Task,
     Team,
     User,
+    is_queued,
     request_number,
     utcnow,
 )
@@ -145,14 +147,19 @@ def list_tasks(
     if after:
         conditions.append(after_cursor(Cursor.decode(after, sort)))
     page_of = _ROWS.where(*conditions)
-    if searches_titles(filters):
+    plain = _plain_first_page(filters, sort) if limit == PAGE_SIZE and not after else None
+    if plain is not None:
+        rows = _rows(session, plain[0], {"team_id": plain[1]})
+    elif searches_titles(filters):
         # PostgreSQL guesses that `LIKE '%word%'` keeps 5 of a queue's 16,000 tasks, so it
         # read all of them from the table and sorted them (13,000 matched the bench's
         # word: 10-500 ms). The page's ids first, walking the queue's covering index in
         # order, then their rows.
         page_of = _ROWS.where(col(Task.id).in_(
             select(Task.id).where(*conditions).order_by(*order_of(sort)).limit(limit + 1)))
-    rows = _rows(session, page_of.order_by(*order_of(sort)).limit(limit + 1))
+        rows = _rows(session, page_of.order_by(*order_of(sort)).limit(limit + 1))
+    else:
+        rows = _rows(session, page_of.order_by(*order_of(sort)).limit(limit + 1))
     allow_own_approvals(session, rows, filters.viewer_id)
     next_cursor = None
     if len(rows) > limit:
@@ -323,6 +330,23 @@ def _rows_query() -> Any:
 # Built once: making the statement (five subqueries, an alias) cost more than running
 # it, and a statement kept whole keeps its cache key (SQLAlchemy memoizes it).
 _ROWS = _rows_query()
+# A team queue's first page with no filter, the list opened most, built once per order
+# with the team bound (the same statement conditions_of builds for it): built again at
+# every page, its cache key was worked out again too, a twentieth of the page's time.
+_PLAIN_FIRST_PAGES = {
+    sort: _ROWS.where(is_queued(), col(Task.team_id) == bindparam("team_id", type_=Integer))
+    .order_by(*order_of(sort)).limit(PAGE_SIZE + 1)
+    for sort in SORTS}
+
+
+def _plain_first_page(filters: TaskFilter, sort: str) -> tuple[Any, int] | None:
+    """_PLAIN_FIRST_PAGES's statement and its team, when the filters ask for nothing but
+    one team's queued tasks in an order."""
+    if filters.team_ids is None or len(filters.team_ids) != 1:
+        return None
+    bare = TaskFilter(team_ids=filters.team_ids, viewer_id=filters.viewer_id,
+                      sort=filters.sort, now=filters.now)
+    return (_PLAIN_FIRST_PAGES[sort], filters.team_ids[0]) if filters == bare else None
 _ONE_ROW = _ROWS.where(Task.id == bindparam("task_id"))
 
 
