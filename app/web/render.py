@@ -9,6 +9,7 @@ server rendered lands where the user is looking.
 """
 
 import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -62,7 +63,17 @@ def condition_json(text: str | None) -> str:
         return ""
 
 
+def service_options(services: Iterable[Any], selected: int | None) -> Markup:
+    """A filter's <option>s of services (`{{ service_options(services, chosen_id) }}`):
+    Python, not a template loop, which cost two microseconds an option (sixty on a
+    queue page)."""
+    return Markup("".join([
+        f'<option value="{service.id}" {"selected" if service.id == selected else ""}>'
+        f"{escape(service.name)}</option>" for service in services]))
+
+
 templates.env.globals["is_late"] = is_late
+templates.env.globals["service_options"] = service_options
 templates.env.filters["bell_text"] = bell_text
 templates.env.globals["due_label"] = due_label
 templates.env.globals["task_row"] = task_row

@@ -121,6 +121,17 @@ def test_filters_come_from_the_query_string(web, session, make, desk):
     assert "1 task matches these filters" in text_of(filtered)
 
 
+def test_the_service_filter_offers_the_queue_s_services_and_keeps_the_chosen_one(
+        web, make, desk):
+    chairs = make.service(slug="chairs", name='Chairs <b>& "desks"</b>', steps=[("it", "task")])
+    first_task(make, chairs, desk.rita)
+    first_task(make, desk.laptop, desk.rita)
+    page = web.login(desk.ivan).get(f"/queues/it?service={chairs.id}").text
+    assert (f'<option value="{chairs.id}" selected>Chairs &lt;b&gt;&amp; &#34;desks&#34;'
+            "&lt;/b&gt;</option>") in page
+    assert f'<option value="{desk.laptop.id}" >' in page
+
+
 def test_a_title_search_counts_its_matches_up_to_a_limit_then_says_more_than(
     web, make, desk, monkeypatch
 ):
