@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from app.reads import task_rows
 from app.reads.queues import BadCursor, TaskFilter
 from app.reads.task_counts import queue_counts
 from app.reads.task_rows import list_tasks
@@ -185,6 +186,27 @@ def test_pages_chain_through_the_queue_without_gaps_or_repeats(session, make):
         after = page.next_cursor
     assert pages == 4
     assert seen == everything
+
+
+@pytest.mark.parametrize("sort", ["oldest", "due"])
+def test_a_plain_first_page_is_the_page_the_filters_would_build(session, make, monkeypatch,
+                                                                 sort):
+    """A team's first page with no filter runs a statement built once
+    (app.reads.task_rows._PLAIN_FIRST_PAGES): the same rows, in the same order, with the
+    same next page, as the statement the filters build."""
+    it = make_queue(session, make, 53)
+    dated = make.service(steps=[("it", "task")], target_hours=4)
+    for index in range(4):
+        filed_at(make, START + timedelta(minutes=index), dated)
+    filters = TaskFilter(team_ids=[it.id], sort=sort)
+
+    def page() -> tuple[list[int], str | None]:
+        found = list_tasks(session, filters=filters)
+        return [row.task.id for row in found.rows], found.next_cursor
+
+    plain = page()
+    monkeypatch.setattr(task_rows, "_plain_first_page", lambda *_args: None)
+    assert page() == plain and len(plain[0]) == task_rows.PAGE_SIZE and plain[1]
 
 
 def test_a_deep_page_is_the_tail_of_the_full_list(session, make):

@@ -146,8 +146,7 @@ def list_tasks(
             total = session.exec(select(func.count()).select_from(Task).where(*conditions)).one()
     if after:
         conditions.append(after_cursor(Cursor.decode(after, sort)))
-    page_of = _ROWS.where(*conditions)
-    plain = _plain_first_page(filters, sort) if limit == PAGE_SIZE and not after else None
+    plain = _plain_first_page(filters, sort) if limit == _PLAIN_LIMIT and not after else None
     if plain is not None:
         rows = _rows(session, plain[0], {"team_id": plain[1]})
     elif searches_titles(filters):
@@ -159,7 +158,8 @@ def list_tasks(
             select(Task.id).where(*conditions).order_by(*order_of(sort)).limit(limit + 1)))
         rows = _rows(session, page_of.order_by(*order_of(sort)).limit(limit + 1))
     else:
-        rows = _rows(session, page_of.order_by(*order_of(sort)).limit(limit + 1))
+        rows = _rows(session, _ROWS.where(*conditions).order_by(*order_of(sort))
+                     .limit(limit + 1))
     allow_own_approvals(session, rows, filters.viewer_id)
     next_cursor = None
     if len(rows) > limit:
@@ -333,9 +333,10 @@ _ROWS = _rows_query()
 # A team queue's first page with no filter, the list opened most, built once per order
 # with the team bound (the same statement conditions_of builds for it): built again at
 # every page, its cache key was worked out again too, a twentieth of the page's time.
+_PLAIN_LIMIT = PAGE_SIZE
 _PLAIN_FIRST_PAGES = {
     sort: _ROWS.where(is_queued(), col(Task.team_id) == bindparam("team_id", type_=Integer))
-    .order_by(*order_of(sort)).limit(PAGE_SIZE + 1)
+    .order_by(*order_of(sort)).limit(_PLAIN_LIMIT + 1)
     for sort in SORTS}
 
 
@@ -346,7 +347,9 @@ def _plain_first_page(filters: TaskFilter, sort: str) -> tuple[Any, int] | None:
         return None
     bare = TaskFilter(team_ids=filters.team_ids, viewer_id=filters.viewer_id,
                       sort=filters.sort, now=filters.now)
-    return (_PLAIN_FIRST_PAGES[sort], filters.team_ids[0]) if filters == bare else None
+    return (_PLAIN_FIRST_PAGES[sort], next(iter(filters.team_ids))) if filters == bare else None
+
+
 _ONE_ROW = _ROWS.where(Task.id == bindparam("task_id"))
 
 
