@@ -114,8 +114,10 @@ class RequestDetail:
     ending: TimelineLine | None = None
     # How long it usually takes, while it is open (display only).
     expected: RequestExpectation | None = None
-    # Whether the viewer follows the request (app.rules.inbox), when asked.
+    # Whether the viewer follows the request (app.rules.inbox), when asked, and whether
+    # they chose to (then the request's moves reach them too, as they reach its requester).
     following: bool | None = None
+    chose_to_follow: bool = False
 
     @property
     def stages(self) -> list[StageGroup]:
@@ -185,6 +187,7 @@ class PageHead:
     service: Service
     requester: User
     following: bool | None = None
+    chose_to_follow: bool = False
 
 
 # The request page's first read, for its viewer: the request, whether one of their teams
@@ -222,7 +225,8 @@ def request_page_with_access(session: Session, *, user: User, request_id: int
     on_team, *following = row[_AT_EXTRAS:]
     access = access_as(user, request, is_team_member=user.is_active and bool(on_team))
     head = PageHead(_PAGE_VERSION.made(row, _AT_VERSION), _PAGE_SERVICE.made(row, _AT_SERVICE),
-                    _PAGE_REQUESTER.made(row, _AT_REQUESTER), follows(user.id, request, *following))
+                    _PAGE_REQUESTER.made(row, _AT_REQUESTER), follows(user.id, request, *following),
+                    chose_to_follow=following[0] is True)
     return request, access, head
 
 
@@ -237,7 +241,8 @@ def request_head(session: Session, service_request: ServiceRequest,
     version, service, requester = head[:3]
     return PageHead(version, service, requester,
                     follows(follower.id, service_request, *head[3:])
-                    if follower is not None else None)
+                    if follower is not None else None,
+                    chose_to_follow=follower is not None and head[3] is True)
 
 
 def request_detail(
@@ -290,7 +295,7 @@ def request_detail(
         ending=_ending(session, service_request, timeline, newest=before is None),
         expected=request_expectation(session, service.id, [step.task for step in steps])
         if service_request.state == RequestState.open and service.id is not None else None,
-        following=following,
+        following=following, chose_to_follow=head.chose_to_follow,
     )
 
 

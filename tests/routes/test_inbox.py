@@ -210,6 +210,21 @@ def test_following_and_unfollowing_from_the_request_page(web: WebClient, session
     assert choice is not None and not choice.following
 
 
+def test_the_follow_button_says_what_reaches_the_inbox(web: WebClient, session, people, filed):
+    """Moves reach the requester and those who chose to follow, not those who follow for
+    having worked on the request (app.rules.inbox): the page says which."""
+    comment(session, filed, people.worker, "On it")
+    web.login(people.worker)
+    assert "its comments reach your inbox" in web.get(f"/requests/{filed.id}").text
+    web.login(people.teammate)
+    assert ("Follow this request to see its comments and moves in your inbox"
+            in web.get(f"/requests/{filed.id}").text)
+    web.post(f"/requests/{filed.id}/follow")
+    assert "its comments and moves reach your inbox" in web.get(f"/requests/{filed.id}").text
+    web.login(people.requester)
+    assert "its comments and moves reach your inbox" in web.get(f"/requests/{filed.id}").text
+
+
 def test_the_requester_follows_already(web: WebClient, people, filed):
     web.login(people.requester)
     assert f'action="/requests/{filed.id}/unfollow"' in web.get(f"/requests/{filed.id}").text

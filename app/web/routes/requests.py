@@ -142,7 +142,7 @@ def _request_page(
         # Said once, on the page the form's redirect lands on (app.web.flash).
         "submitted": flash == "submitted", "now": utcnow(),
         "version": page_version(detail.timeline),
-        "following": detail.following,
+        "following": detail.following, "chose_to_follow": detail.chose_to_follow,
     }, status=status, headers=headers)
     if flash:
         forget_flash(response, f"/requests/{viewed.request.id}")
