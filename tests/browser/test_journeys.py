@@ -81,7 +81,7 @@ def test_an_employee_finds_a_service_fixes_a_wrong_answer_and_files_it(
 def test_a_team_member_claims_and_completes_in_place_and_a_colleague_is_told_who_won(
     browser: Browser, live_server: str
 ):
-    ivan = browser.new_context().new_page()
+    ivan = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     iris = browser.new_context().new_page()
     sign_in(ivan, live_server, "ivan@example.com")
     sign_in(iris, live_server, "iris@example.com")
@@ -99,6 +99,15 @@ def test_a_team_member_claims_and_completes_in_place_and_a_colleague_is_told_who
     ivan.locator(f"#{row_id}").get_by_role("button", name="Claim").click()
     expect(ivan.locator(f"#{row_id}")).to_contain_text("Ivan Ivanov")
     expect(ivan.locator(f"#{row_id}")).to_contain_text("Claimed")
+    # The row's "You claimed this task." sits on a line of its own above the buttons: on
+    # theirs it widened the table, cut the titles short and could push Open out of sight.
+    said = ivan.locator(f"#{row_id} td.actions p.ok")
+    expect(said).to_have_text("You claimed this task.")
+    said_box = said.bounding_box()
+    button = ivan.locator(f"#{row_id}").get_by_role("button", name="Complete").bounding_box()
+    assert said_box is not None and button is not None
+    assert said_box["y"] + said_box["height"] <= button["y"] + 1
+    assert ivan.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     iris.locator(f"#{row_id}").get_by_role("button", name="Claim").click()
     expect(iris.locator(f"#{row_id}")).to_contain_text("Ivan Ivanov has already claimed this task")
