@@ -203,6 +203,16 @@ def test_the_show_older_link_continues_the_queue_with_its_filters(web, session, 
     assert "Show older tasks" not in rest.text
 
 
+def test_the_show_older_row_spans_the_table_and_links_without_a_stray_separator(
+        web, make, desk):
+    for _ in range(51):
+        first_task(make, desk.laptop, desk.rita)
+    page = web.login(desk.ivan).get("/queues/it").text
+    columns = page.split("<thead>", 1)[1].split("</thead>", 1)[0].count("<th ")
+    assert f'<tr class="more-row" id="more-row"><td colspan="{columns}">' in page
+    assert 'href="/queues/it?after=' in page
+
+
 @pytest.mark.parametrize("after", ["nonsense", "2024-03-01T09:00:00%2B00:00_99999999999999999999"])
 @pytest.mark.parametrize("htmx", [False, True])
 def test_a_broken_page_link_is_a_400(web, make, desk, after, htmx):

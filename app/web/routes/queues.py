@@ -176,7 +176,7 @@ def queue_page_context(session: Session, user: User, team: Team, is_member: bool
         "services": counters.services(session),
         "teammates": teammates_of(session, {team.id} if is_member else set()),
         "view": "queue", "bulk": is_member,
-        "more_url": f"/queues/{team.slug}?" + urlencode(kept) + "&",
+        "more_url": f"/queues/{team.slug}?" + (urlencode(kept) + "&" if kept else ""),
         # The live queue: what changed since this render, and the results to show then.
         "results_url": f"/queues/{team.slug}" + (f"?{urlencode(kept)}" if kept else ""),
         "changes_url": f"/queues/{team.slug}/changes?"
