@@ -3,7 +3,7 @@ hashed, revoked by their owner or an admin, ended by deactivating their person, 
 used in one statement that also counts the rate window and the last-used time."""
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -11,7 +11,9 @@ from sqlmodel import Session, select
 from app.rules import api_tokens
 from app.rules.api_tokens import (
     EXPIRY_DAYS,
+    RATE_WINDOW,
     NewToken,
+    TokenUse,
     create_token,
     end_tokens_of,
     revoke_token,
@@ -35,6 +37,18 @@ def test_a_token_is_stored_as_the_hash_of_its_secret_only(session: Session, make
     assert made.secret not in {str(value) for value in stored.model_dump().values()}
     assert stored.read_only is False
     assert stored.expires_at - stored.created_at == timedelta(days=30)
+
+
+@pytest.mark.parametrize(("left", "said"), [
+    (timedelta(seconds=44, microseconds=500), 45), (timedelta(seconds=45), 45),
+    (timedelta(seconds=44, microseconds=999_999), 45), (timedelta(microseconds=1), 1),
+    (timedelta(0), 1),
+])
+def test_retry_after_rounds_what_is_left_of_the_window_up(left: timedelta, said: int):
+    start = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    use = TokenUse(token_id=1, user_id=1, name="script", read_only=True, window_start=start,
+                   count=61)
+    assert use.retry_after(start + RATE_WINDOW - left) == said
 
 
 @pytest.mark.parametrize(("name", "days", "field"), [

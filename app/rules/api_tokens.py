@@ -16,6 +16,7 @@ SYNC_EVERY calls each, or a second of their traffic) before every process refuse
 """
 
 import hashlib
+import math
 import secrets
 import threading
 from dataclasses import dataclass
@@ -138,7 +139,7 @@ class TokenUse:
 
     def retry_after(self, now: datetime) -> int:
         """Whole seconds until the window ends (at least 1)."""
-        return max(1, int((self.window_start + RATE_WINDOW - now).total_seconds() + 0.999))
+        return max(1, math.ceil((self.window_start + RATE_WINDOW - now).total_seconds()))
 
 
 _TOKENS = ApiToken.__table__  # type: ignore[attr-defined]
