@@ -202,12 +202,12 @@ def task_rows(context: Context, rows: Iterable[TaskRow]) -> Markup:
     return Markup("".join([task_row_html(row, setting) for row in rows]))
 
 
-def teammate_lists(teammates: Teammates, prefix: str = "teammates") -> Markup:
+def teammate_lists(teammates: Teammates) -> Markup:
     """The "Hand to" suggestions: a <datalist> of each team's active members, once a
     page (`{{ teammate_lists(teammates) }}`). Python, not a template loop: a team of
     sixty cost a quarter of a millisecond of a queue page through Jinja."""
     return Markup("".join([
-        f'<datalist id="{prefix}-{team_id}">'
+        f'<datalist id="teammates-{team_id}">'
         + "".join([f'<option value="{escape(person.email)}">{escape(person.name)}</option>'
                    for person in people])
         + "</datalist>\n"
