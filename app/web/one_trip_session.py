@@ -2,11 +2,12 @@
 app.web.session.get_session opens and closes a request's session in fewer trips between
 the event loop and the thread pool. Each trip costs about 0.1 ms of CPU
 (bench/RESULTS.md): the plain way takes one to open, one to close, and one for who is
-asking (app.web.auth.get_viewer); this way, for a page, one in all on SQLite and two
-on PostgreSQL.
+asking (app.web.auth.get_viewer); this way, one in all on SQLite, and on PostgreSQL
+one more where closing ends a transaction.
 
-- It opens the session and, for a page (a GET), reads who is asking in the same trip,
-  leaving the viewer where get_viewer finds it.
+- It opens the session and reads who is asking in the same trip, leaving the viewer
+  where get_viewer finds it: for a page, and for a form post, whose CSRF check
+  (app.web.auth.require_csrf) then asks for it without a trip of its own.
 - It closes on the event loop where closing only ends a SQLite read or gives back a
   connection, as for a route that reads alone (app.web.reads_alone: no transaction to
   end); elsewhere on PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the
@@ -16,8 +17,8 @@ Invariants, which make the page the same as the plain way's (tests/test_speed_sw
 - The viewer is read in the same transaction as the page, before anything it shows (the
   kept queue page's directory version relies on it: app.web.page_cache).
 - No transaction is held while a request's body is read: app.web.request_body reads
-  every body before any of this runs, and a form post still reads its viewer after its
-  form, in the CSRF check (app.web.auth.require_csrf), as the plain way does.
+  every body before any of this runs, so reading a post's viewer here, before the CSRF
+  check reads its form, waits on no client either.
 - Closing does what the plain way's closing does (app.storage.db.request_session), only
   on another thread.
 """
@@ -37,16 +38,15 @@ from app.web.viewer import load_viewer
 
 
 def open_with_viewer(request: Request) -> tuple[ExitStack, Session]:
-    """Opens the request's session and, for a page, reads who is asking: one trip."""
+    """Opens the request's session and reads who is asking: one trip."""
     stack = ExitStack()
     session = stack.enter_context(
         request_session(get_engine(), reads_alone=reads_alone(request)))
-    if request.method in ("GET", "HEAD"):
-        try:
-            request.state.viewer = load_viewer(request, session)
-        except BaseException:
-            stack.__exit__(*sys.exc_info())
-            raise
+    try:
+        request.state.viewer = load_viewer(request, session)
+    except BaseException:
+        stack.__exit__(*sys.exc_info())
+        raise
     return stack, session
 
 
