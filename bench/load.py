@@ -119,13 +119,14 @@ def _wait_healthy(server: Server, log: Path, timeout: float = 60) -> None:
 
 @contextmanager
 def serving(command: list[str], *, workers: int, env: Mapping[str, str],
-            log: Path) -> Iterator[Server]:
-    """Runs `command --port P --workers N` until the block ends."""
+            log: Path, cwd: Path = ROOT) -> Iterator[Server]:
+    """Runs `command --port P --workers N` in `cwd` until the block ends (`python -m
+    app.cli` there serves that checkout's code: bench.pages_ab)."""
     port = free_port()
     with open(log, "a") as output:
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-            cwd=ROOT, env=dict(env), stdout=output, stderr=subprocess.STDOUT,
+            cwd=cwd, env=dict(env), stdout=output, stderr=subprocess.STDOUT,
         )
         server = Server(process, port, workers)
         try:
