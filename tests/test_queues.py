@@ -12,7 +12,9 @@ from app.reads.task_counts import queue_counts
 from app.reads.task_rows import list_tasks
 from app.rules.requests import cancel_request
 from app.rules.tasks import claim_task, complete_task
+from app.rules.teams import rename_team
 from app.storage.clock import frozen_at
+from app.storage.directory_cache import note_directory_version
 from app.storage.models import Task
 from tests.factories import Factory
 
@@ -261,3 +263,36 @@ def test_queue_counts_are_exact_per_team(session, make):
     assert queue_counts(session, [it.id, hr.id, legal.id]) == {
         it.id: (1, 2), hr.id: (2, 0), legal.id: (0, 0),
     }
+
+
+def _names(session, team):  # type: ignore[no-untyped-def]
+    page = list_tasks(session, filters=TaskFilter(team_ids=[team.id]))
+    return [(row.service_name, row.team_name) for row in page.rows]
+
+
+def test_a_lists_rows_name_their_service_and_team_as_the_directory_now_names_them(
+        session, make):
+    """The names come from the directory kept in memory (app.reads.task_counts), which a
+    rename replaces (app.storage.directory_cache)."""
+    it = make.team("it", name="IT")
+    make.request(make.service(name="Laptop", steps=[("it", "task")]), make.user())
+    admin = make.user("Ada", admin=True)
+    note_directory_version(session, 1)
+    assert _names(session, it) == [("Laptop", "IT")]
+    rename_team(session, team=it, name="Helpdesk", by=admin)
+    note_directory_version(session, 2)
+    assert _names(session, it) == [("Laptop", "Helpdesk")]
+
+
+def test_a_row_of_a_service_or_team_newer_than_the_kept_names_is_named_afresh(
+        session, make, monkeypatch):
+    """On PostgreSQL a list's rows may be newer than the directory version its request
+    read (each statement sees what is committed when it starts): names kept at that
+    version may lack a service or a team added since, and are then read afresh."""
+    it = make.team("it", name="IT")
+    make.request(make.service(name="Laptop", steps=[("it", "task")]), make.user())
+    for reader in ("service_names", "team_names"):
+        read = getattr(task_rows, reader)
+        monkeypatch.setattr(task_rows, reader,
+                            lambda session, fresh=False, read=read: read(session) if fresh else {})
+    assert _names(session, it) == [("Laptop", "IT")]

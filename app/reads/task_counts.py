@@ -1,6 +1,7 @@
 """The counts beside lists of tasks: a list's exact count from the open work counters,
 each queue's open, claimed and overdue tasks, the services with work in a queue, and
-the changes the live queue polls for."""
+the changes the live queue polls for; and the services' and teams' names the lists
+show."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +19,7 @@ from app.storage.models import (
     Service,
     Task,
     TaskState,
+    Team,
     is_queued,
     utcnow,
 )
@@ -57,11 +59,23 @@ class ServiceName(NamedTuple):
     name: str
 
 
-def service_names(session: Session) -> dict[int, str]:
+def service_names(session: Session, *, fresh: bool = False) -> dict[int, str]:
     """Every service's name by its id, kept per directory version
-    (app.storage.directory_cache): never changed by the caller."""
-    return directory_kept(session, ("service names",), lambda: dict(
-        session.exec(select(col(Service.id), col(Service.name))).all()))
+    (app.storage.directory_cache; `fresh`: read now): never changed by the caller."""
+    return _names(session, Service, fresh=fresh)
+
+
+def team_names(session: Session, *, fresh: bool = False) -> dict[int, str]:
+    """Every team's name by its id, as service_names."""
+    return _names(session, Team, fresh=fresh)
+
+
+def _names(session: Session, model: type[Service] | type[Team], *, fresh: bool
+           ) -> dict[int, str]:
+    def read() -> dict[int, str]:
+        return dict(session.exec(select(col(model.id), col(model.name))).all())
+
+    return read() if fresh else directory_kept(session, ("names", model.__name__), read)
 
 
 _TEAM_COUNTERS = (
