@@ -1,10 +1,12 @@
 """Team queues as lists (app/reads/queues.py, task_rows.py, task_counts.py): what a queue
 holds, its order, its filters and its keyset pages."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import event, update
+from sqlmodel import col, select
 
 from app.reads import task_rows
 from app.reads.queues import BadCursor, TaskFilter
@@ -12,10 +14,9 @@ from app.reads.task_counts import queue_counts
 from app.reads.task_rows import list_tasks
 from app.rules.requests import cancel_request
 from app.rules.tasks import claim_task, complete_task
-from app.rules.teams import rename_team
 from app.storage.clock import frozen_at
 from app.storage.directory_cache import note_directory_version
-from app.storage.models import Task
+from app.storage.models import Task, Team
 from tests.factories import Factory
 
 START = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -270,16 +271,17 @@ def _names(session, team):  # type: ignore[no-untyped-def]
     return [(row.service_name, row.team_name) for row in page.rows]
 
 
-def test_a_lists_rows_name_their_service_and_team_as_the_directory_now_names_them(
+def test_a_lists_rows_name_their_service_and_team_from_the_directory_of_the_version_read(
         session, make):
-    """The names come from the directory kept in memory (app.reads.task_counts), which a
-    rename replaces (app.storage.directory_cache)."""
+    """The names come from the directory kept in memory at the request's directory
+    version (app.storage.directory_cache), and a request that read a newer version reads
+    them afresh: another worker's rename, here written without this worker's knowing."""
     it = make.team("it", name="IT")
     make.request(make.service(name="Laptop", steps=[("it", "task")]), make.user())
-    admin = make.user("Ada", admin=True)
     note_directory_version(session, 1)
     assert _names(session, it) == [("Laptop", "IT")]
-    rename_team(session, team=it, name="Helpdesk", by=admin)
+    session.execute(update(Team).where(col(Team.id) == it.id).values(name="Helpdesk"))
+    assert _names(session, it) == [("Laptop", "IT")]  # kept at version 1
     note_directory_version(session, 2)
     assert _names(session, it) == [("Laptop", "Helpdesk")]
 
@@ -291,8 +293,29 @@ def test_a_row_of_a_service_or_team_newer_than_the_kept_names_is_named_afresh(
     version may lack a service or a team added since, and are then read afresh."""
     it = make.team("it", name="IT")
     make.request(make.service(name="Laptop", steps=[("it", "task")]), make.user())
-    for reader in ("service_names", "team_names"):
-        read = getattr(task_rows, reader)
-        monkeypatch.setattr(task_rows, reader,
-                            lambda session, fresh=False, read=read: read(session) if fresh else {})
+    note_directory_version(session, 1)
+    for reader in ("service_names", "team_names"):  # kept before these were added
+        monkeypatch.setattr(task_rows, reader, lambda _session: {10**6: "Older"})
     assert _names(session, it) == [("Laptop", "IT")]
+
+
+def test_without_a_directory_version_a_lists_names_are_one_statement_for_its_rows(
+        session, make):
+    """After a rollback (a refused rule in a bulk action, say) nothing is kept: the
+    rows' names are read for those rows alone, not the whole directory each time."""
+    it = make.team("it", name="IT")
+    for _ in range(3):
+        make.request(make.service(steps=[("it", "task")]), make.user())
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(session.get_bind().engine, "before_cursor_execute", seen)
+    try:
+        names = _names(session, it)
+    finally:
+        event.remove(session.get_bind().engine, "before_cursor_execute", seen)
+    assert len(names) == 3 and {team for _service, team in names} == {"IT"}
+    naming = [s for s in statements if re.search(r"\bFROM (service|team)\b", s)]
+    assert len(naming) == 1 and "IN (" in naming[0]

@@ -3,11 +3,12 @@ each queue's open, claimed and overdue tasks, the services with work in a queue,
 the changes the live queue polls for; and the services' and teams' names the lists
 show."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import bindparam, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -59,23 +60,34 @@ class ServiceName(NamedTuple):
     name: str
 
 
-def service_names(session: Session, *, fresh: bool = False) -> dict[int, str]:
+def service_names(session: Session) -> dict[int, str]:
     """Every service's name by its id, kept per directory version
-    (app.storage.directory_cache; `fresh`: read now): never changed by the caller."""
-    return _names(session, Service, fresh=fresh)
+    (app.storage.directory_cache): never changed by the caller."""
+    return directory_kept(session, ("service names",), lambda: dict(
+        session.exec(select(col(Service.id), col(Service.name))).all()))
 
 
-def team_names(session: Session, *, fresh: bool = False) -> dict[int, str]:
-    """Every team's name by its id, as service_names."""
-    return _names(session, Team, fresh=fresh)
+def team_names(session: Session) -> dict[int, str]:
+    """Every team's name by its id, kept as service_names is."""
+    return directory_kept(session, ("team names",), lambda: dict(
+        session.exec(select(col(Team.id), col(Team.name))).all()))
 
 
-def _names(session: Session, model: type[Service] | type[Team], *, fresh: bool
-           ) -> dict[int, str]:
-    def read() -> dict[int, str]:
-        return dict(session.exec(select(col(model.id), col(model.name))).all())
+_NAMES_OF = union_all(
+    sa_select(literal("service"), col(Service.id), col(Service.name))
+    .where(col(Service.id).in_(bindparam("services", expanding=True))),
+    sa_select(literal("team"), col(Team.id), col(Team.name))
+    .where(col(Team.id).in_(bindparam("teams", expanding=True))))
 
-    return read() if fresh else directory_kept(session, ("names", model.__name__), read)
+
+def names_of(session: Session, *, services: Collection[int], teams: Collection[int]
+             ) -> tuple[dict[int, str], dict[int, str]]:
+    """These services' and teams' names, read now in one statement."""
+    found: dict[str, dict[int, str]] = {"service": {}, "team": {}}
+    for kind, id_, name in session.connection().execute(
+            _NAMES_OF, {"services": list(services), "teams": list(teams)}):
+        found[kind][id_] = name
+    return found["service"], found["team"]
 
 
 _TEAM_COUNTERS = (

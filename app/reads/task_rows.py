@@ -34,9 +34,10 @@ from app.reads.queues import (
     searches_titles,
     sort_named,
 )
-from app.reads.task_counts import count_from_counters, service_names, team_names
+from app.reads.task_counts import count_from_counters, names_of, service_names, team_names
 from app.rules.catalog import definition_of
 from app.rules.policy import decides, requester_may_approve
+from app.storage.directory_cache import directory_noted
 from app.storage.models import (
     Service,
     ServiceRequest,
@@ -370,14 +371,20 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
 
 
 def _name_services_and_teams(session: Session, rows: list[TaskRow]) -> None:
-    """Each row's service and team names, from the directory kept at the request's
-    version. On PostgreSQL the rows may be newer than that version (each statement sees
-    what is committed when it starts): a service or team added since is not among the
-    kept names, and they are read afresh."""
-    services, teams = service_names(session), team_names(session)
+    """Each row's service and team names: from the directory kept at the request's
+    version, or read for these rows in one statement when no version is noted (after a
+    rollback, say) or the kept names lack one (on PostgreSQL the rows may be newer than
+    that version: each statement sees what is committed when it starts)."""
+    if not rows:
+        return
+    services: dict[int, str] = {}
+    teams: dict[int, str] = {}
+    if directory_noted(session):
+        services, teams = service_names(session), team_names(session)
     if any(row.task.service_id not in services or row.task.team_id not in teams
            for row in rows):
-        services, teams = service_names(session, fresh=True), team_names(session, fresh=True)
+        services, teams = names_of(session, services={row.task.service_id for row in rows},
+                                   teams={row.task.team_id for row in rows})
     for row in rows:
         row.service_name = services[row.task.service_id]
         row.team_name = teams[row.task.team_id]

@@ -50,6 +50,12 @@ def note_directory_version(session: Session, version: int) -> None:
         session.info[_NOTE] = (str(session.get_bind().engine.url), version)
 
 
+def directory_noted(session: Session) -> bool:
+    """Whether what this session reads of the directory may come from memory (a
+    version is noted and not forgotten since)."""
+    return session.info.get(_NOTE) is not None
+
+
 def directory_kept(session: Session, key: Hashable, read: Callable[[], T]) -> T:
     """`read()`, or what it gave at this directory version (see the module). `key` names
     the read and its arguments; what `read` returns must never be changed."""
