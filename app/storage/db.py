@@ -75,10 +75,12 @@ def _tune_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that the PRAGMAs after it wait for a lock as long as everything else
+        # (sqlite3's own default, until then, is 5 s).
+        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
         # Where app.storage.sqlite_checkpoints finds the file ("" in memory).
         record.info[_DATABASE_FILE] = database_file(dbapi_connection)
