@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from app.reads.insights import Window
 from app.reads.queues import BadCursor
-from app.reads.task_rows import UtcText
+from app.reads.task_lines import UtcText
 from app.storage.models import (
     MAX_ID,
     Service,

@@ -7,7 +7,7 @@ How to use it, from a route (a sync `def`, after the same access checks as the p
                         name="queue-it")
 
 `rows` is any iterable of sequences of cells, best a generator that reads the database in
-keyset-paginated batches, or streams one query (app.reads.task_rows.task_lines): the
+keyset-paginated batches, or streams one query (app.reads.task_lines.task_lines): the
 response streams, so memory stays the same however long the list is. The generator is
 iterated in Starlette's thread pool (it is sync), so its queries never block the event
 loop; it may use the request's session, which stays open until the response is sent.

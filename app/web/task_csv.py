@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from app.format.numbers import duration
 from app.reads.queues import TaskFilter
-from app.reads.task_rows import task_lines
+from app.reads.task_lines import task_lines
 from app.storage.models import request_number
 from app.web.csv_export import RepeatedFields, csv_lines_response, inert, quoted
 
@@ -22,7 +22,7 @@ TASK_HEADER = [
 
 
 def task_csv_lines(lines: Iterable[tuple[Any, ...]]) -> Iterator[str]:
-    """Task lines (app.reads.task_rows.EXPORT_COLUMNS) as the file's lines, made here
+    """Task lines (app.reads.task_lines.EXPORT_COLUMNS) as the file's lines, made here
     rather than by the csv module (csv_export.csv_line_chunks): every text made inert
     and quoted; the request's number (`REQ-42`), the step's number and the moments,
     UTC text already (`2026-12-03T09:30:05Z`), hold nothing to make inert or quote."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.reads import my_requests, task_rows
+from app.reads import my_requests, task_lines
 from app.rules.requests import cancel_request
 from app.rules.tasks import claim_task
 from app.storage.clock import frozen_at
@@ -138,7 +138,7 @@ def test_the_queue_page_links_to_its_csv_with_the_same_filters(web, make, desk):
 
 
 def test_a_queue_longer_than_a_batch_is_all_there_in_order(web, make, desk, monkeypatch):
-    monkeypatch.setattr(task_rows, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(task_lines, "EXPORT_BATCH", 2)
     filed = [file(make, desk, f"Number {n}", days_ago=7 - n) for n in range(7)]
     expected = [request.number for request in filed]
     web.login(desk.ivan)
@@ -158,7 +158,7 @@ def test_cells_a_spreadsheet_would_run_are_made_inert(web, make, desk):
 
 
 def test_my_work_downloads_only_the_tasks_i_have_claimed(web, session, make, desk, monkeypatch):
-    monkeypatch.setattr(task_rows, "EXPORT_BATCH", 1)
+    monkeypatch.setattr(task_lines, "EXPORT_BATCH", 1)
     mine = [file(make, desk, f"Mine {n}", days_ago=3 - n) for n in range(3)]
     for request in mine:
         claim_task(session, task=make.tasks(request)[0], by=desk.ivan)
@@ -211,7 +211,7 @@ def test_only_managers_download_the_overview(web, make, desk, url):
 
 def test_the_list_behind_a_number_downloads_what_the_page_lists(web, session, make, desk,
                                                                  monkeypatch):
-    monkeypatch.setattr(task_rows, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(task_lines, "EXPORT_BATCH", 2)
     filed = [file(make, desk, f"Number {n}", days_ago=4 - n) for n in range(5)]
     claim_task(session, task=make.tasks(filed[1])[0], by=desk.iris)
     web.login(desk.mona)

@@ -1,5 +1,5 @@
 """The CSV of a list of tasks, cell by cell (app.web.task_csv over
-app.reads.task_rows.task_lines): a small known list pinned byte for byte, and the same
+app.reads.task_lines.task_lines): a small known list pinned byte for byte, and the same
 file, whatever the list and the batch size, as the generic writer (csv_export.csv_chunks,
 `cell` for every value) makes of the rows the list's pages show."""
 
@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from app.reads import task_rows
+from app.reads import task_lines as downloads
 from app.reads.queues import TaskFilter
-from app.reads.task_rows import TaskRow, list_tasks, task_lines
+from app.reads.task_lines import task_lines
+from app.reads.task_rows import TaskRow, list_tasks
 from app.rules.tasks import claim_task
 from app.storage.clock import frozen_at
 from app.storage.models import Team
@@ -96,7 +97,7 @@ def _pages(session: Session, filters: TaskFilter) -> list[TaskRow]:
 def test_the_file_is_what_the_generic_writer_makes_of_the_pages(session, tasks, monkeypatch,
                                                                 batch, filters):
     if batch:
-        monkeypatch.setattr(task_rows, "EXPORT_BATCH", batch)
+        monkeypatch.setattr(downloads, "EXPORT_BATCH", batch)
     moment = MONDAY + timedelta(hours=7)
     made = b"".join(csv_line_chunks(TASK_HEADER, task_csv_lines(
         task_lines(session, filters=TaskFilter(**filters, now=moment)))))
@@ -115,13 +116,13 @@ def test_a_name_is_read_once_for_the_whole_list(session, make, tasks, monkeypatc
     """The names of the rows' people, services and teams are looked up when a batch
     first points at them, not again for every batch (and never a row at a time)."""
     reads: list[Any] = []
-    looked_up = task_rows._Names._read
+    looked_up = downloads._Names._read
 
     def noted(self, model, known, wanted):  # type: ignore[no-untyped-def]
         reads.append((model.__name__, sorted(wanted - known.keys())))
         looked_up(self, model, known, wanted)
 
-    monkeypatch.setattr(task_rows._Names, "_read", noted)
+    monkeypatch.setattr(downloads._Names, "_read", noted)
     lines = list(task_lines(session, filters=TaskFilter(), batch=1))
     assert len(lines) == 3
     people = [ids for model, ids in reads if model == "User" and ids]
@@ -133,7 +134,7 @@ def test_a_name_is_read_once_for_the_whole_list(session, make, tasks, monkeypatc
 def test_tasks_without_an_assignee_or_due_time_have_empty_cells(session, tasks):
     third = next(line for line in task_lines(session, filters=TaskFilter())
                  if line[0] == tasks["requests"][2].id)
-    assert third[task_rows.EXPORT_COLUMNS.index("assignee_name")] is None
-    assert third[task_rows.EXPORT_COLUMNS.index("due_at")] is None
-    assert isinstance(third[task_rows.EXPORT_COLUMNS.index("opened_at")], str)
+    assert third[downloads.EXPORT_COLUMNS.index("assignee_name")] is None
+    assert third[downloads.EXPORT_COLUMNS.index("due_at")] is None
+    assert isinstance(third[downloads.EXPORT_COLUMNS.index("opened_at")], str)
 
