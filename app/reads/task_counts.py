@@ -3,12 +3,11 @@ each queue's open, claimed and overdue tasks, the services with work in a queue,
 the changes the live queue polls for; and the services' and teams' names the lists
 show."""
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, literal, or_, union_all
+from sqlalchemy import bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -63,31 +62,17 @@ class ServiceName(NamedTuple):
 def service_names(session: Session) -> dict[int, str]:
     """Every service's name by its id, kept per directory version
     (app.storage.directory_cache): never changed by the caller."""
-    return directory_kept(session, ("service names",), lambda: dict(
-        session.exec(select(col(Service.id), col(Service.name))).all()))
+    return _kept_names(session, Service)
 
 
 def team_names(session: Session) -> dict[int, str]:
     """Every team's name by its id, kept as service_names is."""
-    return directory_kept(session, ("team names",), lambda: dict(
-        session.exec(select(col(Team.id), col(Team.name))).all()))
+    return _kept_names(session, Team)
 
 
-_NAMES_OF = union_all(
-    sa_select(literal("service"), col(Service.id), col(Service.name))
-    .where(col(Service.id).in_(bindparam("services", expanding=True))),
-    sa_select(literal("team"), col(Team.id), col(Team.name))
-    .where(col(Team.id).in_(bindparam("teams", expanding=True))))
-
-
-def names_of(session: Session, *, services: Collection[int], teams: Collection[int]
-             ) -> tuple[dict[int, str], dict[int, str]]:
-    """These services' and teams' names, read now in one statement."""
-    found: dict[str, dict[int, str]] = {"service": {}, "team": {}}
-    for kind, id_, name in session.connection().execute(
-            _NAMES_OF, {"services": list(services), "teams": list(teams)}):
-        found[kind][id_] = name
-    return found["service"], found["team"]
+def _kept_names(session: Session, model: type[Service] | type[Team]) -> dict[int, str]:
+    return directory_kept(session, (f"{model.__tablename__} names",), lambda: dict(
+        session.exec(select(col(model.id), col(model.name))).all()))
 
 
 _TEAM_COUNTERS = (

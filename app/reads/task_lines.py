@@ -2,7 +2,7 @@
 the same tasks and names as the list's pages (app.reads.task_rows), as plain tuples read
 in batches, in constant memory."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import FunctionElement, Integer, String, any_, bindparam
@@ -95,15 +95,11 @@ class _Names:
     """The names of the services, teams and people a download's rows point at, read
     when a batch first points at them (a batch's unknown ids in one query a kind)."""
 
-    _CHUNK = 900  # ids per query: below SQLite's limit of parameters
-
     def __init__(self, session: Session) -> None:
         self.session = session
         self.service: dict[int, str] = {}
         self.team: dict[int, str] = {}
         self.user: dict[int, str] = {}
-        dialect = session.connection().dialect.name
-        self._names_of = _NAMES_OF_ARRAY if dialect == "postgresql" else _NAMES_OF
 
     def learn(self, rows: Sequence[Any]) -> None:
         self._read(Service, self.service, {row[2] for row in rows})
@@ -113,10 +109,22 @@ class _Names:
         self._read(User, self.user, people)
 
     def _read(self, model: Any, known: dict[int, str], wanted: set[int]) -> None:
-        missing = list(wanted - known.keys())
-        for start in range(0, len(missing), self._CHUNK):
-            known.update(self.session.connection().execute(
-                self._names_of[model], {"ids": missing[start:start + self._CHUNK]}).all())
+        known.update(names_by_id(self.session, model, wanted - known.keys()))
+
+
+_CHUNK = 900  # ids per statement: below SQLite's limit of parameters
+
+
+def names_by_id(session: Session, model: Any, ids: Collection[int]) -> dict[int, str]:
+    """The names of these services, teams or people (`model`) by their ids, read now:
+    one statement per 900 ids."""
+    statement = (_NAMES_OF_ARRAY if session.connection().dialect.name == "postgresql"
+                 else _NAMES_OF)[model]
+    wanted, found = list(ids), dict[int, str]()
+    for start in range(0, len(wanted), _CHUNK):
+        found.update(session.connection().execute(
+            statement, {"ids": wanted[start:start + _CHUNK]}).all())
+    return found
 
 
 # One statement a kind, its ids bound when run (a list in `in_` would make a statement,

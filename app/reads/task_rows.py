@@ -28,15 +28,18 @@ from app.reads.queues import (
     searches_titles,
     sort_named,
 )
-from app.reads.task_counts import count_from_counters, names_of, service_names, team_names
+from app.reads.task_counts import count_from_counters, service_names, team_names
+from app.reads.task_lines import names_by_id
 from app.rules.catalog import definition_of
 from app.rules.policy import decides, requester_may_approve
 from app.storage.directory_cache import directory_noted
 from app.storage.models import (
+    Service,
     ServiceRequest,
     ServiceVersion,
     StepKind,
     Task,
+    Team,
     User,
     is_queued,
     request_number,
@@ -242,9 +245,10 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
 
 def _name_services_and_teams(session: Session, rows: list[TaskRow]) -> None:
     """Each row's service and team names: from the directory kept at the request's
-    version, or read for these rows in one statement when no version is noted (after a
-    rollback, say) or the kept names lack one (on PostgreSQL the rows may be newer than
-    that version: each statement sees what is committed when it starts)."""
+    version; or read for these rows alone (names_by_id, as a download names its rows)
+    when no version is noted (after a rollback, say) or the kept names lack one (on
+    PostgreSQL the rows may be newer than that version: each statement sees what is
+    committed when it starts)."""
     if not rows:
         return
     services: dict[int, str] = {}
@@ -253,8 +257,8 @@ def _name_services_and_teams(session: Session, rows: list[TaskRow]) -> None:
         services, teams = service_names(session), team_names(session)
     if any(row.task.service_id not in services or row.task.team_id not in teams
            for row in rows):
-        services, teams = names_of(session, services={row.task.service_id for row in rows},
-                                   teams={row.task.team_id for row in rows})
+        services = names_by_id(session, Service, {row.task.service_id for row in rows})
+        teams = names_by_id(session, Team, {row.task.team_id for row in rows})
     for row in rows:
         row.service_name = services[row.task.service_id]
         row.team_name = teams[row.task.team_id]
