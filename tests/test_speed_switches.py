@@ -29,8 +29,9 @@ import app.web.process_tuning
 import app.web.routes
 from app.config import Settings, get_settings
 from app.main import create_app
+from app.rules.sign_in import token_hash
 from app.storage.db import get_engine, request_session
-from app.storage.models import Team
+from app.storage.models import EventKind, LoginSession, Team, TimelineEvent
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
 from app.web.reads_alone import READS_ALONE
@@ -320,3 +321,31 @@ def test_the_switches_are_on_by_default(monkeypatch: pytest.MonkeyPatch):
     settings = Settings()
 
     assert all(getattr(settings, name) != off for name, off in OFF.items())
+
+
+@pytest.mark.parametrize("one_trip", [True, False])
+def test_a_post_is_refused_without_its_csrf_token_however_its_viewer_is_read(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, one_trip: bool,
+):
+    """Through the real session's opening (the route tests replace it): read as the
+    session opens (app.web.one_trip_session) or in the CSRF check, a post whose token is
+    missing or not the viewer's changes nothing; the viewer's own token is let through."""
+    monkeypatch.setattr(get_settings(), "one_trip_session", one_trip)
+    comments = f"/requests/{desk.request_id}/comments"
+
+    def posted(data: dict[str, str]) -> int:
+        with TestClient(create_app(), base_url="http://testserver",
+                        follow_redirects=False) as client:
+            client.cookies.set(SESSION_COOKIE, desk.cookie)
+            return client.post(comments, data=data).status_code
+
+    token = desk.session.exec(select(LoginSession.csrf_token).where(
+        LoginSession.token_hash == token_hash(desk.cookie))).one()
+    assert posted({"body": "Forged"}) == 403
+    assert posted({"body": "Forged", "csrf_token": "forged"}) == 403
+    desk.session.expire_all()
+    bodies = desk.session.exec(select(TimelineEvent.note).where(
+        TimelineEvent.request_id == desk.request_id,
+        TimelineEvent.kind == EventKind.comment)).all()
+    assert bodies == []
+    assert posted({"body": "Mine", "csrf_token": token}) == 303
