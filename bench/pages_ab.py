@@ -91,7 +91,8 @@ def paired_difference(pairs: Sequence[Rounds]) -> Difference:
     if len(medians) < 2:
         raise ValueError("an interval needs two pairs of servers or more")
     mean = statistics.fmean(medians)
-    spread = _T975[min(len(medians) - 1, len(_T975)) - 1] if len(medians) <= 31 else 1.96
+    degrees = len(medians) - 1
+    spread = _T975[degrees - 1] if degrees <= len(_T975) else 1.96
     half = spread * statistics.stdev(medians) / len(medians) ** 0.5
     return Difference(mean, mean - half, mean + half)
 
