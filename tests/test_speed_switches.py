@@ -47,6 +47,7 @@ OFF: dict[str, Any] = {
     "one_trip_session": False,
     "reads_alone": False,
     "directory_cache": False,
+    "driver_reads": False,
     "sqlite_checkpoint_every": 0,
     "malloc_arenas": 0,
     "malloc_release_kib": 0,

@@ -23,6 +23,7 @@ from app.reads.request_rows import Event, StepTask
 from app.rules.catalog import kept_definition, kept_definition_by_id
 from app.rules.following import following_columns, follows
 from app.rules.policy import RequestAccess, access_as, requester_may_approve, team_on_request
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     Attachment,
     EventKind,
@@ -174,6 +175,7 @@ _STEPS = (core_select(*Task.__table__.columns,  # type: ignore[attr-defined]
           .outerjoin(_ASSIGNEE, _ASSIGNEE.id == col(Task.assignee_id))  # type: ignore[arg-type]
           .where(col(Task.request_id) == _REQUEST)
           .order_by(col(Task.position)))
+_STEPS_READ = DriverRead(_STEPS)
 _ATTACHMENTS = (select(Attachment).where(Attachment.request_id == _REQUEST)
                 .order_by(col(Attachment.id)))
 
@@ -210,6 +212,7 @@ _AT_VERSION = len(_PAGE_REQUEST)
 _AT_SERVICE = _AT_VERSION + len(_PAGE_VERSION)
 _AT_REQUESTER = _AT_SERVICE + len(_PAGE_SERVICE)
 _AT_EXTRAS = _AT_REQUESTER + len(_PAGE_REQUESTER)
+_PAGE_READ = DriverRead(_PAGE)
 
 
 def request_page_with_access(session: Session, *, user: User, request_id: int
@@ -217,8 +220,8 @@ def request_page_with_access(session: Session, *, user: User, request_id: int
     """The request, `user`'s access to it (app.rules.policy.access_as, as
     request_with_access decides it) and the page's head; None for no such request. The
     request, version, service and requester are snapshots: read them, never change them."""
-    row = session.connection().execute(
-        _PAGE, {"request_id": request_id, "viewer_id": user.id}).first()
+    row = _PAGE_READ.first(session.connection(), {"request_id": request_id,
+                                                  "viewer_id": user.id})
     if row is None:
         return None
     request = _PAGE_REQUEST.made(row)
@@ -270,7 +273,7 @@ def request_detail(
 
     steps: list[StepLine] = []
     reasons: dict[int | None, str] = {}
-    for task in session.connection().execute(_STEPS, keyed):
+    for task in _STEPS_READ.rows(session.connection(), keyed):
         steps.append(StepLine(
             task, task.team_name, task.assignee_name,
             definition.steps[task.position].instructions,
@@ -313,9 +316,13 @@ def lines_of(session: Session, query: Any, params: dict[str, Any] | None = None
              ) -> list[TimelineLine]:
     # On the session's connection: columns need none of the ORM's work on a statement,
     # which cost a quarter of its time (0.05 ms a page, SQLite 20k). Its callers read
-    # after their rules committed, so there is nothing unflushed for it to miss.
+    # after their rules committed, so there is nothing unflushed for it to miss. A
+    # statement built once (a DriverRead) is read through the driver.
+    connection = session.connection()
+    events = (query.rows(connection, params or {}) if isinstance(query, DriverRead)
+              else connection.execute(query, params or {}))
     return [TimelineLine(event, event.actor_name or "Baton", event.step_name)
-            for event in session.connection().execute(query, params or {})]
+            for event in events]
 
 
 def events_of(request_id: int | BindParameter[int]) -> Any:
@@ -336,7 +343,7 @@ def _timeline_statement(with_internal_notes: bool, before: bool, size: int) -> A
         query = query.where(TimelineEvent.is_internal == False)  # noqa: E712
     if before:
         query = query.where(col(TimelineEvent.id) < bindparam("before", type_=Integer))
-    return query.order_by(col(TimelineEvent.id).desc()).limit(size + 1)
+    return DriverRead(query.order_by(col(TimelineEvent.id).desc()).limit(size + 1))
 
 
 def timeline_page(
