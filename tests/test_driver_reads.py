@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.reads import request_detail
+from app.reads import request_detail, task_counts, task_rows
 from app.rules.inbox import set_following
 from app.rules.requests import add_comment
 from app.rules.sign_in import start_session, token_hash
@@ -27,7 +27,8 @@ from tests.factories import Factory
 @pytest.fixture
 def page(session: Session, make: Factory) -> dict[str, Any]:
     """A request with a step done, one claimed, one waiting; comments, an internal
-    note and a follow: the values of every type the page's statements read."""
+    note and a follow: the values of every type the statements read. The parameters
+    of them all (each statement ignores those it has not)."""
     member = make.user("Mina", teams=("it",))
     requester = make.user("Rae")
     service = make.service(steps=[("it", "task"), ("it", "approval"), ("hr", "task")],
@@ -45,11 +46,16 @@ def page(session: Session, make: Factory) -> dict[str, Any]:
     token = start_session(session, user=member)
     session.commit()
     return {"request_id": request.id, "viewer_id": member.id,
-            "token_hash": token_hash(token), "before": None}
+            "token_hash": token_hash(token), "before": None, "task_id": second.id,
+            "team_id": second.team_id, "team": second.team_id}
 
 
 def _reads() -> Iterator[tuple[str, DriverRead]]:
     yield "viewer", viewer._VIEWER_READ
+    yield "a list's row", task_rows._ONE_ROW
+    for sort, read in task_rows._PLAIN_FIRST_PAGES.items():
+        yield f"a queue's first page, {sort}", read
+    yield "a team's counters", task_counts._TEAM_COUNTERS_READ
     yield "viewer with bell", viewer._VIEWER_WITH_BELL_READ
     yield "request", request_detail._PAGE_READ
     yield "steps", request_detail._STEPS_READ

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.reads.queues import TaskFilter, conditions_of
 from app.storage.directory_cache import directory_kept
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     QUEUED_TASK_STATES,
     OpenWorkCount,
@@ -81,6 +82,7 @@ _TEAM_COUNTERS = (
     .where(col(OpenWorkCount.team_id) == bindparam("team"))
     .group_by(col(OpenWorkCount.service_id))
 )
+_TEAM_COUNTERS_READ = DriverRead(_TEAM_COUNTERS)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class TeamCounters:
 
 
 def team_counters(session: Session, team_id: int) -> TeamCounters:
-    rows = session.connection().execute(_TEAM_COUNTERS, {"team": team_id})
+    rows = _TEAM_COUNTERS_READ.rows(session.connection(), {"team": team_id})
     return TeamCounters({service_id: (int(opened), int(claimed))
                          for service_id, opened, claimed in rows})
 

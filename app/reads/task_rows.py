@@ -33,6 +33,7 @@ from app.reads.task_lines import names_by_id
 from app.rules.catalog import definition_of
 from app.rules.policy import decides, requester_may_approve
 from app.storage.directory_cache import directory_noted
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     Service,
     ServiceRequest,
@@ -209,8 +210,9 @@ _ROWS = _rows_query()
 # every page, its cache key was worked out again too, a twentieth of the page's time.
 _PLAIN_LIMIT = PAGE_SIZE
 _PLAIN_FIRST_PAGES = {
-    sort: _ROWS.where(is_queued(), col(Task.team_id) == bindparam("team_id", type_=Integer))
-    .order_by(*order_of(sort)).limit(_PLAIN_LIMIT + 1)
+    sort: DriverRead(
+        _ROWS.where(is_queued(), col(Task.team_id) == bindparam("team_id", type_=Integer))
+        .order_by(*order_of(sort)).limit(_PLAIN_LIMIT + 1))
     for sort in SORTS}
 
 
@@ -224,7 +226,7 @@ def _plain_first_page(filters: TaskFilter, sort: str) -> tuple[Any, int] | None:
     return (_PLAIN_FIRST_PAGES[sort], next(iter(filters.team_ids))) if filters == bare else None
 
 
-_ONE_ROW = _ROWS.where(Task.id == bindparam("task_id"))
+_ONE_ROW = DriverRead(_ROWS.where(Task.id == bindparam("task_id")))
 
 
 def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
@@ -233,8 +235,11 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
     rows = []
     # On the session's connection: columns need none of the ORM's work on a result,
     # which cost a third of reading a page of rows (SQLite 20k). Rows are read after the
-    # rules committed, so there is nothing unflushed for it to miss.
-    for row in session.connection().execute(query, params or {}):
+    # rules committed, so there is nothing unflushed for it to miss. A statement built
+    # once (a DriverRead) is read through the driver.
+    connection = session.connection()
+    for row in (query.rows(connection, params or {}) if isinstance(query, DriverRead)
+                else connection.execute(query, params or {})):
         task = TaskLine(*row[:width])
         title, requester_name, assignee_name, requester_id = row[width:]
         rows.append(TaskRow(task, RequestLine(task.request_id, title), "", "",

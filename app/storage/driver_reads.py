@@ -31,6 +31,7 @@ from sqlalchemy.sql import Select
 from app.config import get_settings
 
 Processor = Callable[[Any], Any]
+AnySelect = Select[*tuple[Any, ...]]
 
 
 @dataclass
@@ -47,7 +48,7 @@ class _Plan:
 class DriverRead:
     """A select built once, whose rows are read through the driver (module docstring)."""
 
-    def __init__(self, statement: Select[Any]):
+    def __init__(self, statement: AnySelect):
         self.statement = statement
         self._row: Any = namedtuple("Row", statement.selected_columns.keys(),  # type: ignore[misc]
                                rename=True)
@@ -106,7 +107,7 @@ class DriverRead:
         return rows
 
 
-def _plan_of(statement: Select[Any], dialect: Any) -> _Plan | None:
+def _plan_of(statement: AnySelect, dialect: Any) -> _Plan | None:
     compiled: Any = statement.compile(dialect=dialect)
     if (compiled.literal_execute_params or compiled.post_compile_params
             or getattr(compiled, "escaped_bind_names", None)):
@@ -120,7 +121,7 @@ def _plan_of(statement: Select[Any], dialect: Any) -> _Plan | None:
     return _Plan(compiled.string, compiled, positional, tuple(processors))
 
 
-def _result_processors(statement: Select[Any], dialect: Any, description: Any
+def _result_processors(statement: AnySelect, dialect: Any, description: Any
                        ) -> tuple[tuple[int, Processor], ...]:
     processors = []
     for index, (column, described) in enumerate(
