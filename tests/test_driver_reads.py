@@ -3,13 +3,26 @@ result gives, value for value and type for type, for every statement read that w
 engine's listeners see them; a driver's error arrives as SQLAlchemy's; statements whose
 SQL is finished at execution, and the switch off, go through SQLAlchemy."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, bindparam, column, event, exc, select, table
-from sqlalchemy.engine import Connection
+from sqlalchemy import (
+    Float,
+    Integer,
+    Numeric,
+    bindparam,
+    cast,
+    column,
+    event,
+    exc,
+    select,
+    table,
+    type_coerce,
+)
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from app.config import get_settings
@@ -72,20 +85,78 @@ def _typed(rows: Sequence[Any]) -> list[tuple[tuple[type, Any], ...]]:
     return [tuple((type(value), value) for value in row) for row in rows]
 
 
+def _sent(connection: Connection, read: Callable[[], Sequence[Any]]
+          ) -> tuple[Sequence[Any], list[tuple[str, str, Any]]]:
+    """The rows `read` gives, and what the engine's listeners saw: each statement and
+    its parameters, before and after it ran."""
+    seen: list[tuple[str, str, Any]] = []
+
+    def before(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append(("before", statement, parameters))
+
+    def after(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append(("after", statement, parameters))
+
+    event.listen(connection.engine, "before_cursor_execute", before)
+    event.listen(connection.engine, "after_cursor_execute", after)
+    try:
+        return read(), seen
+    finally:
+        event.remove(connection.engine, "before_cursor_execute", before)
+        event.remove(connection.engine, "after_cursor_execute", after)
+
+
 @pytest.mark.parametrize("name,read", READS, ids=[name for name, _ in READS])
-def test_the_rows_are_sqlalchemy_s_value_for_value_and_type_for_type(
+def test_the_rows_and_the_sql_are_sqlalchemy_s(
         session: Session, page: dict[str, Any], name: str, read: DriverRead):
+    """Value for value and type for type, by the same names; the same SQL and bound
+    values, seen by the listeners before and after it ran."""
     params = dict(page, before=10**9) if "before=True" in name else page
     connection = session.connection()
-    expected = connection.execute(read.statement, params).all()
-    got = read.rows(connection, params)
+    expected, sent = _sent(connection, lambda: connection.execute(read.statement,
+                                                                  params).all())
+    got, sent_here = _sent(connection, lambda: read.rows(connection, params))
     assert expected, "the fixture gives every statement rows to compare"
     assert _typed(got) == _typed(expected)
     assert not isinstance(got[0], type(expected[0])), "read through the driver"
-    keys = list(read.statement.selected_columns.keys())
-    for key in keys:
-        if keys.count(key) == 1 and not key.startswith("_"):  # named once, by a label
-            assert getattr(got[0], key) == getattr(expected[0], key)
+    assert sent_here == sent and [when for when, *_ in sent] == ["before", "after"]
+    for index, key in enumerate(expected[0]._fields):
+        if list(expected[0]._fields).count(key) == 1:
+            assert got[0]._fields[index] == key
+
+
+def test_a_value_is_converted_by_the_type_the_driver_read(session: Session):
+    """A decimal the database sends as a float (PostgreSQL's float8) is made a Decimal
+    by the processor SQLAlchemy picks for that type, as its own result does."""
+    read = DriverRead(select(type_coerce(cast(bindparam("x", type_=Float), Float),
+                                         Numeric(asdecimal=True)).label("amount")))
+    connection = session.connection()
+    expected = connection.execute(read.statement, {"x": 1.5}).all()
+    got = read.rows(connection, {"x": 1.5})
+    assert _typed(got) == _typed(expected) and type(got[0].amount) is Decimal
+
+
+def test_a_new_connection_begins_as_sqlalchemy_s_would(engine: Engine):
+    """On a connection outside any transaction: the same statements as SQLAlchemy's
+    autobegin sends (SQLite's BEGIN, app.storage.db), and a transaction left open."""
+    params = {"token_hash": "no such login"}
+    with engine.connect() as connection:
+        _, expected = _sent(connection, lambda: connection.execute(
+            viewer._VIEWER_READ.statement,
+            params).all())
+    with engine.connect() as connection:
+        rows, sent = _sent(connection, lambda: viewer._VIEWER_READ.rows(connection, params))
+        assert connection.in_transaction()
+    assert rows == [] and sent == expected
+
+
+def test_a_lost_connection_is_sqlalchemy_s_error_and_never_used_again(engine: Engine):
+    with engine.connect() as connection:
+        connection.begin()  # so the read's own statement is the first to fail
+        connection.connection.dbapi_connection.close()  # type: ignore[union-attr]
+        with pytest.raises(exc.DBAPIError) as raised:
+            viewer._VIEWER_READ.rows(connection, {"token_hash": "x"})
+        assert raised.value.connection_invalidated and connection.invalidated
 
 
 def test_a_step_s_state_and_moments_are_the_models_own(session: Session,
@@ -95,21 +166,6 @@ def test_a_step_s_state_and_moments_are_the_models_own(session: Session,
     assert (done.state, claimed.state, waiting.state) == states
     assert done.closed_at is not None and done.closed_at.utcoffset() == timedelta(0)
     assert done.team_name == "It" and claimed.assignee_name == "Mina"
-
-
-def test_the_engine_s_listeners_see_each_statement(session: Session, page: dict[str, Any]):
-    connection = session.connection()
-    seen: list[str] = []
-
-    def record(_conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(connection.engine, "before_cursor_execute", record)
-    try:
-        request_detail._STEPS_READ.rows(connection, page)
-    finally:
-        event.remove(connection.engine, "before_cursor_execute", record)
-    assert len(seen) == 1 and seen[0].lstrip().startswith("SELECT task.id")
 
 
 def test_a_driver_error_is_sqlalchemy_s(session: Session):

@@ -17,21 +17,34 @@ result processor, chosen by the type the driver said it read. The engine's
 (app.storage.db._note_writes among them), and a driver error reaches the caller as
 SQLAlchemy's own, with a lost connection invalidated, because it is handed to the
 connection's own handling. What a row is differs: a named tuple (index, slice, or
-attribute by the column's key), not SQLAlchemy's Row. Statements whose SQL is only
+attribute by the column's name in the SQL, as SQLAlchemy's Row names it), not
+SQLAlchemy's Row. Statements whose SQL is only
 finished at execution (expanding IN lists, literal binds) go through SQLAlchemy."""
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
+from sqlalchemy.util import is_exit_exception
 
 from app.config import get_settings
 
 Processor = Callable[[Any], Any]
 AnySelect = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the first rows' cursor said of them: each column's name (the row's
+    attribute, as SQLAlchemy's row names it: the statement's label) and result processor,
+    which depends on the type the driver reports (as SQLAlchemy's own result does)."""
+
+    row: Any  # a named tuple's class
+    processors: tuple[tuple[int, Processor], ...]
 
 
 @dataclass
@@ -40,19 +53,17 @@ class _Plan:
     compiled: Any
     positional: tuple[str, ...] | None  # bind names in order, for a positional driver
     bind_processors: tuple[tuple[str, Processor], ...]
-    # Made from the first rows' cursor: each column's result processor depends on the
-    # type the driver reports for it (as SQLAlchemy's own result does).
-    result_processors: tuple[tuple[int, Processor], ...] | None = None
+    shape: _Shape | None = None  # set by the first read (two threads set the same)
 
 
 class DriverRead:
-    """A select built once, whose rows are read through the driver (module docstring)."""
+    """A select built once, whose rows are read through the driver (module docstring).
+    Listeners that return a changed statement (`retval=True`) are not asked for it: Baton
+    has none, and a read built once has nothing to change."""
 
     def __init__(self, statement: AnySelect):
         self.statement = statement
-        self._row: Any = namedtuple("Row", statement.selected_columns.keys(),  # type: ignore[misc]
-                               rename=True)
-        self._plans: dict[str, _Plan | None] = {}
+        self._plans: dict[tuple[str, str, str], _Plan | None] = {}
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
         plan = self._plan(connection) if get_settings().driver_reads else None
@@ -66,9 +77,10 @@ class DriverRead:
 
     def _plan(self, connection: Connection) -> _Plan | None:
         dialect = connection.dialect
-        if dialect.name not in self._plans:
-            self._plans[dialect.name] = _plan_of(self.statement, dialect)
-        return self._plans[dialect.name]
+        key = (dialect.name, dialect.driver, dialect.paramstyle)
+        if key not in self._plans:
+            self._plans[key] = _plan_of(self.statement, dialect)
+        return self._plans[key]
 
     def _read(self, connection: Connection, plan: _Plan, params: Mapping[str, Any]
               ) -> list[Any]:
@@ -79,23 +91,29 @@ class DriverRead:
                      if plan.positional is not None else values)
         if not connection.in_transaction():
             connection.begin()  # as connection.execute would (its autobegin)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = None
         try:
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             connection.dispatch.before_cursor_execute(connection, cursor, plan.sql, args,
                                                       None, False)
             cursor.execute(plan.sql, args)
-            fetched = cursor.fetchall()
-            if plan.result_processors is None:
-                plan.result_processors = _result_processors(
-                    self.statement, connection.dialect, cursor.description)
             connection.dispatch.after_cursor_execute(connection, cursor, plan.sql, args,
                                                      None, False)
+            fetched = cursor.fetchall()
+            if plan.shape is None:
+                plan.shape = _shape_of(self.statement, connection.dialect, cursor.description)
             cursor.close()
         except connection.dialect.loaded_dbapi.Error as error:
             # SQLAlchemy's own handling: its exception, and a lost connection invalidated.
             connection._handle_dbapi_exception(error, plan.sql, args, cursor, None)
-        make = self._row._make
-        processors = plan.result_processors
+        except BaseException as error:
+            # As SQLAlchemy's: the cursor closed, and a connection left in the middle of a
+            # statement (an exit: KeyboardInterrupt, a cancelled thread) never reused.
+            _close_quietly(cursor)
+            if is_exit_exception(error):
+                connection.invalidate(error)
+            raise
+        make, processors = plan.shape.row._make, plan.shape.processors
         if not processors:
             return [make(row) for row in fetched]
         rows = []
@@ -105,6 +123,12 @@ class DriverRead:
                 values_read[index] = process(values_read[index])
             rows.append(make(values_read))
         return rows
+
+
+def _close_quietly(cursor: Any) -> None:
+    if cursor is not None:
+        with suppress(Exception):
+            cursor.close()
 
 
 def _plan_of(statement: AnySelect, dialect: Any) -> _Plan | None:
@@ -121,12 +145,13 @@ def _plan_of(statement: AnySelect, dialect: Any) -> _Plan | None:
     return _Plan(compiled.string, compiled, positional, tuple(processors))
 
 
-def _result_processors(statement: AnySelect, dialect: Any, description: Any
-                       ) -> tuple[tuple[int, Processor], ...]:
+def _shape_of(statement: AnySelect, dialect: Any, description: Any) -> _Shape:
     processors = []
     for index, (column, described) in enumerate(
             zip(statement.selected_columns, description, strict=True)):
         process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
         if process is not None:
             processors.append((index, process))
-    return tuple(processors)
+    row = namedtuple("Row", [described[0] for described in description],  # type: ignore[misc]
+                     rename=True)
+    return _Shape(row, tuple(processors))

@@ -61,8 +61,8 @@ def _comma_list_on_postgresql(element: CommaList, compiler: Any, **kw: Any) -> s
     return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
 
 
-@compiles(CommaList, "sqlite")
-def _comma_list_on_sqlite(element: CommaList, compiler: Any, **kw: Any) -> str:
+@compiles(CommaList)  # SQLite's, and what str() of a statement shows
+def _comma_list(element: CommaList, compiler: Any, **kw: Any) -> str:
     return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
 
 
