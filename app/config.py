@@ -57,9 +57,9 @@ class Settings(BaseSettings):
     # person's saved views, the services' names) per directory version
     # (app.storage.directory_cache).
     directory_cache: bool = True
-    # Read the rows of the statements every page runs (who is asking, the request page's
-    # request, steps and timeline) straight from the driver's cursor
-    # (app.storage.driver_reads).
+    # Read the rows of the statements the pages asked most run (who is asking, the
+    # request page's, a queue's first page's, the poll's) straight from the driver's
+    # cursor (app.storage.driver_reads).
     driver_reads: bool = True
     # On SQLite, every Nth write transaction has the write-ahead log copied back into the
     # database file on a thread of its own, not in the request that fills the log; 0

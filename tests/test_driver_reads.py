@@ -26,14 +26,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from app.config import get_settings
-from app.reads import request_detail, task_counts, task_rows
+from app.reads import request_changes, request_detail, task_counts, task_rows
 from app.rules.inbox import set_following
 from app.rules.requests import add_comment
 from app.rules.sign_in import start_session, token_hash
 from app.rules.tasks import claim_task, complete_task
 from app.storage.driver_reads import DriverRead
 from app.storage.models import Task, TaskState
-from app.web import viewer
+from app.web import page_cache, viewer
 from tests.factories import Factory
 
 
@@ -60,7 +60,9 @@ def page(session: Session, make: Factory) -> dict[str, Any]:
     session.commit()
     return {"request_id": request.id, "viewer_id": member.id,
             "token_hash": token_hash(token), "before": None, "task_id": second.id,
-            "team_id": second.team_id, "team": second.team_id}
+            "team_id": second.team_id, "team": second.team_id, "since": 0,
+            "user_id": member.id, "token": token_hash(token), "inbox_user": member.id,
+            "inbox_team0": second.team_id}
 
 
 def _reads() -> Iterator[tuple[str, DriverRead]]:
@@ -69,6 +71,9 @@ def _reads() -> Iterator[tuple[str, DriverRead]]:
     for sort, read in task_rows._PLAIN_FIRST_PAGES.items():
         yield f"a queue's first page, {sort}", read
     yield "a team's counters", task_counts._TEAM_COUNTERS_READ
+    yield "the live request page's poll", request_changes._POLL_READ
+    yield "a kept queue page's check", page_cache._STILL_CURRENT_READ
+    yield "a kept queue page's check with the bell", page_cache._still_current_with_bell(1)
     yield "viewer with bell", viewer._VIEWER_WITH_BELL_READ
     yield "request", request_detail._PAGE_READ
     yield "steps", request_detail._STEPS_READ

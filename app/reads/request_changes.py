@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.reads.request_detail import TimelineLine, TimelinePage, events_of, lines_of
 from app.rules.policy import team_on_request
+from app.storage.driver_reads import DriverRead
 from app.storage.models import ServiceRequest, TimelineEvent
 
 # The most new events one poll appends; a page further behind shows the newest ones and
@@ -60,13 +61,14 @@ _POLL = select(  # type: ignore[call-overload]
     _NEWER.limit(1).scalar_subquery(),
     _NEWER.where(TimelineEvent.is_internal == False).limit(1).scalar_subquery(),  # noqa: E712
 ).where(ServiceRequest.id == _REQUEST)
+_POLL_READ = DriverRead(_POLL)
 
 
 def poll_request(session: Session, *, request_id: int, since: int,
                  user_id: int) -> PollAnswer | None:
     """None when there is no such request."""
-    row = session.execute(_POLL, {"request_id": request_id, "since": since,
-                                  "user_id": user_id}).first()
+    row = _POLL_READ.first(session.connection(), {"request_id": request_id, "since": since,
+                                                  "user_id": user_id})
     if row is None:
         return None
     requester_id, is_on_team, first_newer, first_public = row

@@ -1,6 +1,8 @@
-"""The seam "driver reads" (BATON_DRIVER_READS, on by default): the few statements every
-page runs (who is asking, the request page's request, steps and timeline) read their
-rows straight from the driver's cursor, not through SQLAlchemy's result.
+"""The seam "driver reads" (BATON_DRIVER_READS, on by default): the statements the pages
+asked most run (who is asking; the request page's request, steps and timeline; a
+queue's first page, its counters and a task's row; the live request page's poll; the
+check of a kept queue page) read their rows straight from the driver's cursor, not
+through SQLAlchemy's result.
 
 Each is compiled once per dialect. SQLAlchemy's execution of a compiled statement costs
 more than the statement: on PostgreSQL 0.12-0.20 ms of CPU each (the execution context,

@@ -36,7 +36,7 @@ from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Select, bindparam, create_engine, select
+from sqlalchemy import bindparam, create_engine, select
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
@@ -47,6 +47,7 @@ from app.config import get_settings
 from app.reads.inbox import bell_params, bell_statement
 from app.rules.sign_in import token_hash
 from app.storage.db import get_engine
+from app.storage.driver_reads import DriverRead
 from app.storage.models import LoginSession, User, utcnow
 from app.storage.page_versions import directory_version, queue_version
 from app.web.render import is_htmx
@@ -65,6 +66,7 @@ _STILL_CURRENT = (
     .select_from(_LOGINS.join(_USERS, _USER.id == _LOGIN.user_id))
     .where(_LOGIN.token_hash == bindparam("token"))
 )
+_STILL_CURRENT_READ = DriverRead(_STILL_CURRENT)
 
 
 @dataclass(frozen=True)
@@ -120,21 +122,21 @@ def _checking_engine(url: URL) -> Engine:
 
 
 @lru_cache(maxsize=32)
-def _still_current_with_bell(teams: int) -> Select[Any]:
-    return _STILL_CURRENT.add_columns(bell_statement(teams).scalar_subquery())
+def _still_current_with_bell(teams: int) -> DriverRead:
+    return DriverRead(_STILL_CURRENT.add_columns(bell_statement(teams).scalar_subquery()))
 
 
 def _still_current(engine: Engine, token: str, version: PageVersion) -> bool:
     # The bell's count in the same statement: a kept page shows the count it was
     # rendered with, so it is served again only while that is still the count.
     params = {"token": token, "team": version.team_id}
-    statement = _STILL_CURRENT
+    read = _STILL_CURRENT_READ
     if version.unread is not None:
-        statement = _still_current_with_bell(len(version.team_ids))
+        read = _still_current_with_bell(len(version.team_ids))
         params.update(bell_params(version.user_id, version.team_ids))
     try:
         with engine.connect() as connection:
-            row = connection.execute(statement, params).first()
+            row = read.first(connection, params)
     except SQLAlchemyError:
         return False
     if row is None:
