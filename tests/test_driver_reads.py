@@ -147,8 +147,7 @@ def test_a_new_connection_begins_as_sqlalchemy_s_would(engine: Engine):
     params = {"token_hash": "no such login"}
     with engine.connect() as connection:
         _, expected = _sent(connection, lambda: connection.execute(
-            viewer._VIEWER_READ.statement,
-            params).all())
+            viewer._VIEWER_READ.statement, params).all())
     with engine.connect() as connection:
         rows, sent = _sent(connection, lambda: viewer._VIEWER_READ.rows(connection, params))
         assert connection.in_transaction()

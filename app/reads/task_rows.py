@@ -33,7 +33,7 @@ from app.reads.task_lines import names_by_id
 from app.rules.catalog import definition_of
 from app.rules.policy import decides, requester_may_approve
 from app.storage.directory_cache import directory_noted
-from app.storage.driver_reads import DriverRead
+from app.storage.driver_reads import DriverRead, rows_of
 from app.storage.models import (
     Service,
     ServiceRequest,
@@ -235,11 +235,8 @@ def _rows(session: Session, query: Any, params: dict[str, Any] | None = None
     rows = []
     # On the session's connection: columns need none of the ORM's work on a result,
     # which cost a third of reading a page of rows (SQLite 20k). Rows are read after the
-    # rules committed, so there is nothing unflushed for it to miss. A statement built
-    # once (a DriverRead) is read through the driver.
-    connection = session.connection()
-    for row in (query.rows(connection, params or {}) if isinstance(query, DriverRead)
-                else connection.execute(query, params or {})):
+    # rules committed, so there is nothing unflushed for it to miss.
+    for row in rows_of(session.connection(), query, params or {}):
         task = TaskLine(*row[:width])
         title, requester_name, assignee_name, requester_id = row[width:]
         rows.append(TaskRow(task, RequestLine(task.request_id, title), "", "",

@@ -20,8 +20,8 @@ result processor, chosen by the type the driver said it read. The engine's
 SQLAlchemy's own, with a lost connection invalidated, because it is handed to the
 connection's own handling. What a row is differs: a named tuple (index, slice, or
 attribute by the column's name in the SQL, as SQLAlchemy's Row names it), not
-SQLAlchemy's Row. Statements whose SQL is only
-finished at execution (expanding IN lists, literal binds) go through SQLAlchemy."""
+SQLAlchemy's Row. Statements whose SQL is only finished at execution (expanding IN
+lists, literal binds) go through SQLAlchemy."""
 
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -125,6 +125,16 @@ class DriverRead:
                 values_read[index] = process(values_read[index])
             rows.append(make(values_read))
         return rows
+
+
+def rows_of(connection: Connection, query: Any,
+            params: Mapping[str, Any]) -> Sequence[Any]:
+    """The rows of a DriverRead, through the driver, or of any other statement (one built
+    at each request, which a DriverRead, keeping a plan per statement, is not for),
+    through SQLAlchemy."""
+    if isinstance(query, DriverRead):
+        return query.rows(connection, params)
+    return connection.execute(query, dict(params)).all()
 
 
 def _close_quietly(cursor: Any) -> None:
