@@ -5,7 +5,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -68,6 +68,23 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
 
 
+def _address_of(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _page_of_htmx(request: Request) -> str | None:
+    """The address of this site's page an htmx request was made from (its
+    HX-Current-URL), as a path; None for another site's or none."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.netloc != request.url.netloc or not current.path.startswith("/"):
+        return None
+    return current.path + (f"?{current.query}" if current.query else "")
+
+
+def _login_for(address: str) -> str:
+    return "/login?next=" + quote(address)
+
+
 def _error_page(request: Request, status: int, message: str) -> Response:
     if request.url.path.startswith(API_PREFIX):
         # An /api/v1 address the API's own application was not routed (a path the mount
@@ -95,11 +112,13 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:
-        target = "/login?next=" + quote(request.url.path + (
-            f"?{request.url.query}" if request.url.query else ""
-        ))
         if is_htmx(request):
+            # Back, after signing in, to the page the person was on (htmx says which),
+            # not to the fragment it asked for: a live page's poll, say, would land
+            # them on a bare piece of a page.
+            target = _login_for(_page_of_htmx(request) or _address_of(request))
             return Response(status_code=204, headers={"HX-Redirect": target})
+        target = _login_for(_address_of(request))
         if _wants_json(request):
             return JSONResponse({"detail": "Sign in first."}, status_code=401)
         return RedirectResponse(target, status_code=303)

@@ -3,6 +3,7 @@
 import re
 import threading
 import time
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -225,6 +226,19 @@ def test_an_htmx_request_without_a_session_is_told_to_redirect(web: WebClient):
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/login?next=/catalog%3Fq%3Ddesk"
     assert response.text == ""
+
+
+def test_an_htmx_request_from_a_page_sends_the_sign_in_back_to_that_page(web: WebClient):
+    """A live page's poll, once the session has ended, leads to a sign-in that comes
+    back to the page the person was on, not to the poll's fragment; an address of
+    another site in the header is never taken."""
+    poll = "/requests/1/changes?since=5"
+    page = web.get(poll, htmx=True,
+                   headers={"HX-Current-URL": "http://testserver/requests/1?x=1"})
+    assert page.headers["HX-Redirect"] == "/login?next=/requests/1%3Fx%3D1"
+    elsewhere = web.get(poll, htmx=True,
+                        headers={"HX-Current-URL": "https://evil.example/requests/1"})
+    assert elsewhere.headers["HX-Redirect"] == "/login?next=" + quote(poll)
 
 
 def test_signing_in_from_the_wall_returns_to_the_page_asked_for(web: WebClient, make: Factory):
