@@ -59,7 +59,7 @@ _QUEUE_PAGE = re.compile(r"/queues/[^/]+")
 _LOGINS, _USERS = (model.__table__  # type: ignore[attr-defined,union-attr]
                    for model in (LoginSession, User))
 _LOGIN, _USER = _LOGINS.c, _USERS.c
-_QUEUE_VERSION = select(queue_version(bindparam("team")))
+_QUEUE_VERSION = DriverRead(select(queue_version(bindparam("team"))))
 _STILL_CURRENT = (
     select(_LOGIN.user_id, _LOGIN.expires_at, _USER.is_active,
            queue_version(bindparam("team")), directory_version)
@@ -89,7 +89,7 @@ def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVe
     shows), the queue version now, before the queue."""
     if viewer.user is None:
         raise ValueError("a queue page is kept only for someone signed in")
-    queue = session.execute(_QUEUE_VERSION, {"team": team_id}).scalar_one()
+    queue = _QUEUE_VERSION.first(session.connection(), {"team": team_id})[0]
     return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version,
                        viewer.unread, viewer.team_ids)
 

@@ -10,8 +10,9 @@ action, in a panel's out-of-band update); both read what else the row depends on
 (view, bulk, now, error, message, oob, back, here, csrf_token, the viewer, and
 actions_column) from the calling template's context, as the include it replaces did.
 
-Every text that comes from data is escaped with markupsafe's `escape`, as Jinja's
-autoescape did; numbers, states and kinds are the app's own words and ids.
+Every text that comes from data is escaped as markupsafe's `escape` escapes it, as
+Jinja's autoescape did (`_escaped`, the same characters and entities, as a plain str);
+numbers, states and kinds are the app's own words and ids.
 """
 
 from collections.abc import Iterable
@@ -25,6 +26,22 @@ from markupsafe import Markup, escape
 from app.reads.task_rows import TaskRow
 from app.reads.teammates import Teammates
 from app.web.times import age, age_short, clock_now, due_label, exact, iso
+
+try:  # markupsafe's own escaping, without the Markup that `escape` wraps it in
+    from markupsafe import _escape_inner as _escape_text
+except ImportError:  # pragma: no cover - an older or newer markupsafe
+    def _escape_text(text: str, /) -> str:
+        return str(escape(text))
+
+
+def _escaped(value: Any) -> str:
+    """`escape(value)` as a str: a row writes about eight texts, fifty rows a page, and
+    the Markup each `escape` makes cost more than the escaping (0.47 against 0.08 us).
+    Markup passes as is, as `escape` lets it."""
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    return _escape_text(str(value))
+
 
 STATE_LABELS = {
     "waiting": "Waiting", "open": "Open", "claimed": "Claimed", "done": "Done",
@@ -78,8 +95,8 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
     # its step allows it; nothing here offers to claim or decide it.
     decides = row.may_decide(setting.user_id)
     number = row.request.number
-    step = escape(t.step_name)
-    title = escape(row.request.title)
+    step = _escaped(t.step_name)
+    title = _escaped(row.request.title)
     view = setting.view
     moment_now = setting.moment_now
     parts = [
@@ -96,9 +113,9 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
         f'<strong>{number}</strong></a> <span class="title">{title}</span></td>\n'
         f'  <td data-label="Step"><span class="clip">{step}</span>'
         + (' <span class="badge">approval</span>' if t.kind == "approval" else "")
-        + (f' <span class="muted team-name">{escape(row.team_name)}</span>'
+        + (f' <span class="muted team-name">{_escaped(row.team_name)}</span>'
            if view != "queue" else "")
-        + f'</td>\n  <td data-label="Requester">{escape(row.requester_name)}</td>\n')
+        + f'</td>\n  <td data-label="Requester">{_escaped(row.requester_name)}</td>\n')
     # On a wide screen the age is short ("12d", drawn by baton.css from data-short) and
     # never wraps; the exact age stays the cell's text, for screen readers and phones.
     opened = t.opened_at
@@ -115,7 +132,7 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
             '</time></td>\n')
     parts.append(f'  <td data-label="Due" class="due-cell">{due_label(t, now)}</td>\n')
     if row.assignee_name:
-        assignee = str(escape(row.assignee_name))
+        assignee = _escaped(row.assignee_name)
         if state == "claimed":
             changed = t.state_changed_at
             held = age(changed, moment_now)
@@ -141,9 +158,9 @@ def task_row_html(row: TaskRow, setting: RowSetting) -> str:
         parts.append('  <td data-label="Actions" class="actions">\n')
         if setting.error:
             parts.append(f'    <p class="field-error" role="alert" id="task-{task_id}-error">'
-                         f'{escape(setting.error)}</p>\n')
+                         f'{_escaped(setting.error)}</p>\n')
         elif setting.message:
-            parts.append(f'    <p class="ok" role="status">{escape(setting.message)}</p>\n')
+            parts.append(f'    <p class="ok" role="status">{_escaped(setting.message)}</p>\n')
         if can_act and state in ("open", "claimed"):
             parts.append(f'    <form method="post" class="task-actions" '
                          f'hx-target="#task-{task_id}" hx-swap="outerHTML">\n'
@@ -208,7 +225,7 @@ def teammate_lists(teammates: Teammates) -> Markup:
     sixty cost a quarter of a millisecond of a queue page through Jinja."""
     return Markup("".join([
         f'<datalist id="teammates-{team_id}">'
-        + "".join([f'<option value="{escape(person.email)}">{escape(person.name)}</option>'
+        + "".join([f'<option value="{_escaped(person.email)}">{_escaped(person.name)}</option>'
                    for person in people])
         + "</datalist>\n"
         for team_id, people in teammates.lists()]))
