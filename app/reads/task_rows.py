@@ -130,23 +130,31 @@ def list_tasks(
         # One moment for the count and the rows, so they agree.
         filters.now = utcnow()
     total, more = None, False
+    plain = _plain_first_page(filters, sort) if limit == _PLAIN_LIMIT and not after else None
+    # The plain first page, the one asked most, says its conditions in its own statement,
+    # built once (_PLAIN_FIRST_PAGES): they are built here for the other pages only, and
+    # for a count the counters cannot give.
+    conditions = conditions_of(filters) if plain is None else None
     if not after and counted:
         # Only the first page shows the count; "show more" pages only add rows.
         total = count_from_counters(session, filters)
-        if total is None and search_counted_at_most is not None and searches_titles(filters):
-            matches = (select(Task.id).where(*conditions_of(filters))
-                       .limit(search_counted_at_most + 1))
-            total = session.exec(select(func.count()).select_from(matches.subquery())).one()
-            more = total > search_counted_at_most
-            total = min(total, search_counted_at_most)
-        elif total is None:
-            total = session.exec(select(func.count()).select_from(Task)
-                                 .where(*conditions_of(filters))).one()
-    plain = _plain_first_page(filters, sort) if limit == _PLAIN_LIMIT and not after else None
+        if total is None:
+            if conditions is None:
+                conditions = conditions_of(filters)
+            if search_counted_at_most is not None and searches_titles(filters):
+                matches = select(Task.id).where(*conditions).limit(search_counted_at_most + 1)
+                total = session.exec(select(func.count()).select_from(matches.subquery())).one()
+                more = total > search_counted_at_most
+                total = min(total, search_counted_at_most)
+            else:
+                total = session.exec(select(func.count()).select_from(Task)
+                                     .where(*conditions)).one()
     if plain is not None:
         rows = _rows(session, plain[0], {"team_id": plain[1]})
     else:
-        rows = _rows(session, _page_statement(filters, sort=sort, after=after, limit=limit))
+        rows = _rows(session, _page_statement(
+            filters, conditions if conditions is not None else conditions_of(filters),
+            sort=sort, after=after, limit=limit))
     allow_own_approvals(session, rows, filters.viewer_id)
     next_cursor = None
     if len(rows) > limit:
@@ -160,11 +168,11 @@ def list_tasks(
                     more=more)
 
 
-def _page_statement(filters: TaskFilter, *, sort: str, after: str | None, limit: int
-                    ) -> Any:
-    """The statement of a page that _PLAIN_FIRST_PAGES does not hold: its conditions are
-    built only here, since the plain first page, the one asked most, says them already."""
-    conditions = conditions_of(filters)
+def _page_statement(filters: TaskFilter, conditions: list[Any], *, sort: str,
+                    after: str | None, limit: int) -> Any:
+    """The statement of a page that _PLAIN_FIRST_PAGES does not hold, from the filters'
+    conditions (conditions_of)."""
+    conditions = [*conditions]
     if after:
         conditions.append(after_cursor(Cursor.decode(after, sort)))
     if searches_titles(filters):

@@ -1,8 +1,8 @@
 """The seam "driver reads" (BATON_DRIVER_READS, on by default): the statements the pages
 asked most run (who is asking; the request page's request, steps and timeline; a
-queue's first page, its counters and a task's row; the live request page's poll; the
-check of a kept queue page) read their rows straight from the driver's cursor, not
-through SQLAlchemy's result.
+queue's first page, its counters, its version and a task's row; the live request
+page's poll; the check of a kept queue page) read their rows straight from the driver's
+cursor, not through SQLAlchemy's result.
 
 Each is compiled once per dialect. SQLAlchemy's execution of a compiled statement costs
 more than the statement: on PostgreSQL 0.12-0.20 ms of CPU each (the execution context,
