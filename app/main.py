@@ -24,6 +24,7 @@ from app.web.api import PREFIX as API_PREFIX
 from app.web.api import create_api
 from app.web.api.problems import problem
 from app.web.auth import LoginRequired, require_csrf
+from app.web.button_addresses import page_above
 from app.web.page_cache import PageCache
 from app.web.process_tuning import tuned_process
 from app.web.render import is_htmx, render
@@ -125,6 +126,12 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405 and request.method in ("GET", "HEAD") and not (
+                is_htmx(request) or _wants_json(request)):
+            page = page_above(request.url.path,
+                              (route for router in routers for route in router.routes))
+            if page is not None:
+                return RedirectResponse(page, status_code=303)
         messages = {
             404: "There is nothing here.",
             405: "This address belongs to a button, not a page. Go back and use the button.",

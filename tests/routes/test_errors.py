@@ -38,9 +38,35 @@ def test_an_unknown_address_and_a_wrong_method_get_a_page_not_json(web: WebClien
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/html")
     assert "There is nothing here" in text_of(missing)
-    wrong_method = web.get("/tasks/1/claim")
+    wrong_method = web.client.put("/tasks/1/claim")
     assert wrong_method.status_code == 405
     assert "belongs to a button" in text_of(wrong_method)
+    # A button's address with no page above it: the same page.
+    assert "belongs to a button" in text_of(web.get("/logout"))
+
+
+@pytest.mark.parametrize(("address", "page"), [
+    # Reloaded in the address bar after the form came back with an error.
+    ("/services/laptop/requests", "/services/laptop"),
+    ("/requests/5/comments", "/requests/5"),
+    ("/tasks/1/claim", "/tasks/1"),
+    # Two levels up: /inbox/items/3 is not a page.
+    ("/inbox/items/3/read", "/inbox"),
+])
+def test_a_button_s_address_asked_for_as_a_page_goes_to_the_page_it_is_on(
+        web: WebClient, make, address: str, page: str):
+    web.login(make.user())
+    response = web.get(address, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == page
+    assert web.client.head(address, follow_redirects=False).headers["location"] == page
+
+
+def test_a_button_s_address_asked_by_htmx_or_another_method_is_still_refused(
+        web: WebClient, make):
+    web.login(make.user())
+    assert web.get("/tasks/1/claim", htmx=True).status_code == 405
+    assert web.client.delete("/tasks/1/claim").status_code == 405
 
 
 def test_an_htmx_error_names_its_message_for_the_toast_and_swaps_nothing(web: WebClient, make):
