@@ -31,7 +31,7 @@ from app.config import Settings, get_settings
 from app.main import create_app
 from app.rules.sign_in import token_hash
 from app.storage.db import get_engine, request_session
-from app.storage.models import EventKind, LoginSession, Team, TimelineEvent
+from app.storage.models import EventKind, LoginSession, Team, TeamLook, TimelineEvent
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
 from app.web.reads_alone import READS_ALONE
@@ -222,7 +222,7 @@ def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
 
 
 @pytest.mark.parametrize("alone", [True, False])
-@pytest.mark.parametrize("page", ["poll", "request page"])
+@pytest.mark.parametrize("page", ["poll", "request page", "queue poll"])
 def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_only(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool, page: str,
 ):
@@ -241,6 +241,8 @@ def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_
     try:
         if page == "poll":
             desk.browse([f"/requests/{desk.request_id}/changes?since=0"], htmx=True)
+        elif page == "queue poll":
+            desk.browse(["/queues/it/changes?since=2000-01-01T00:00:00%2B00:00"], htmx=True)
         else:
             desk.browse([f"/requests/{desk.request_id}"])
     finally:
@@ -253,6 +255,42 @@ def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_
     # BEGIN is Baton's own: app.storage.db._tune_sqlite.)
     assert all(statement.startswith("SELECT") and " FOR " not in statement
                for statement in sent if statement != "BEGIN"), sent
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_the_queue_page_reads_alone_and_moves_the_member_s_mark_in_a_transaction_of_its_own(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
+):
+    # Mia has never looked at IT's queue, which has an open task: opening it moves her
+    # mark (app.rules.team_looks), and the page's bell counts what is left after that.
+    monkeypatch.setattr(get_settings(), "reads_alone", alone)
+    postgresql = get_engine().dialect.name == "postgresql"
+    sent: list[tuple[str, bool]] = []  # each statement, and whether in a transaction
+
+    def seen(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append((" ".join(statement.split()),
+                     getattr(connection.connection.dbapi_connection, "autocommit",
+                             False) is not True))
+
+    before = datetime.now(UTC)
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        page = desk.browse(["/queues/it"])["/queues/it"]
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+
+    looks = [(statement, in_transaction) for statement, in_transaction in sent
+             if statement.startswith("INSERT INTO team_look")]
+    assert len(looks) == 1 and looks[0][1]  # the look: one statement, in a transaction
+    reads = [in_transaction for statement, in_transaction in sent
+             if statement.startswith("SELECT")]
+    # Alone on PostgreSQL, every read of the page goes without a transaction.
+    assert set(reads) == ({False} if postgresql and alone else {True})
+    desk.session.commit()  # ends the test's own read, to see what the page committed
+    mark = desk.session.exec(select(TeamLook.looked_at)).one()
+    assert mark.replace(tzinfo=mark.tzinfo or UTC) >= before.replace(microsecond=0)
+    # The page shows the bell as it is after the look: nothing new in IT is left.
+    assert '<span class="bell-count">' not in page
 
 
 def test_a_write_where_a_route_reads_alone_is_refused(committed: Engine):

@@ -359,6 +359,21 @@ def _alone(connection: Connection) -> Connection:
                                         **{READS_ALONE_KEY: True})
 
 
+@contextmanager
+def session_for_a_change(session: Session) -> Iterator[Session]:
+    """The session a rule changes state in, from a request's session: that session, or,
+    where the request reads alone (its statements without a transaction, where a write
+    is refused), a session of its own on a connection of its own, in whose transaction
+    the rule makes its change and commits. The request's next statement, alone, sees
+    that commit (READ COMMITTED)."""
+    bind = session.get_bind()
+    if not (isinstance(bind, Connection) and reads_alone_on(bind)):
+        yield session
+        return
+    with Session(bind.engine, expire_on_commit=False) as own:
+        yield own
+
+
 def end_request(session: Session) -> None:
     """Ends a request that succeeded. Its changes were committed by the rules that made
     them; what is left open is normally the transaction its page was read in.

@@ -2,19 +2,23 @@
 and are asked most run their statements without a transaction around them on
 PostgreSQL (app.storage.db.request_session, reads_alone). Every open request page asks
 its poll every 15 s: no BEGIN and no COMMIT is two round trips of the four it took. The
-request page itself, the page every requester opens, is two of six.
+request page itself, the page every requester opens, is two of six. A team's queue
+page and its live poll likewise: the page every member opens, and asks again.
 
-Not the queue page: a member opening it moves their "new tasks since you last looked"
-mark (app.rules.team_looks), a write.
+The queue page's one change, a member's "new tasks since you last looked" mark moved
+when they open it (app.rules.team_looks), is made in a transaction of its own
+(app.storage.db.session_for_a_change), not among the page's reads.
 
-Invariant: a route named here never writes; a write there would commit statement by
-statement (tests/test_speed_switches.py checks that each is a GET)."""
+Invariant: a route named here never writes through the request's session; a write there
+would commit statement by statement, so it is refused (tests/test_speed_switches.py
+checks that each is a GET)."""
 
 from starlette.requests import HTTPConnection
 
 from app.config import get_settings
 
-READS_ALONE = frozenset({"requests.changes", "requests.show"})
+READS_ALONE = frozenset({"requests.changes", "requests.show", "queues.changes",
+                         "queues.show"})
 
 
 def reads_alone(request: HTTPConnection) -> bool:
