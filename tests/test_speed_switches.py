@@ -30,8 +30,8 @@ import app.web.routes
 from app.config import Settings, get_settings
 from app.main import create_app
 from app.rules.sign_in import token_hash
-from app.storage.db import get_engine, request_session
-from app.storage.models import EventKind, LoginSession, Team, TeamLook, TimelineEvent
+from app.storage.db import get_engine, one_statement_change, request_session
+from app.storage.models import EventKind, LoginSession, Team, TeamLook, TimelineEvent, utcnow
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
 from app.web.reads_alone import READS_ALONE
@@ -223,7 +223,7 @@ def test_the_viewer_is_read_as_the_session_opens_only_with_the_switch_on(
 
 @pytest.mark.parametrize("alone", [True, False])
 @pytest.mark.parametrize("page", ["poll", "request page", "queue poll"])
-def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_only(
+def test_the_polls_and_the_request_page_read_without_a_transaction_on_postgresql_only(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool, page: str,
 ):
     monkeypatch.setattr(get_settings(), "reads_alone", alone)
@@ -258,7 +258,7 @@ def test_the_poll_and_the_request_page_read_without_a_transaction_on_postgresql_
 
 
 @pytest.mark.parametrize("alone", [True, False])
-def test_the_queue_page_reads_alone_and_moves_the_member_s_mark_in_a_transaction_of_its_own(
+def test_the_queue_page_reads_alone_and_moves_the_member_s_mark_in_one_statement(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
 ):
     # Mia has never looked at IT's queue, which has an open task: opening it moves her
@@ -266,31 +266,54 @@ def test_the_queue_page_reads_alone_and_moves_the_member_s_mark_in_a_transaction
     monkeypatch.setattr(get_settings(), "reads_alone", alone)
     postgresql = get_engine().dialect.name == "postgresql"
     sent: list[tuple[str, bool]] = []  # each statement, and whether in a transaction
+    checkouts: list[object] = []
+
+    def checked_out(*args: Any) -> None:
+        checkouts.append(args)
 
     def seen(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         sent.append((" ".join(statement.split()),
                      getattr(connection.connection.dbapi_connection, "autocommit",
                              False) is not True))
 
-    before = datetime.now(UTC)
     event.listen(get_engine(), "before_cursor_execute", seen)
+    event.listen(get_engine().pool, "checkout", checked_out)
     try:
         page = desk.browse(["/queues/it"])["/queues/it"]
     finally:
         event.remove(get_engine(), "before_cursor_execute", seen)
+        event.remove(get_engine().pool, "checkout", checked_out)
 
-    looks = [(statement, in_transaction) for statement, in_transaction in sent
-             if statement.startswith("INSERT INTO team_look")]
-    assert len(looks) == 1 and looks[0][1]  # the look: one statement, in a transaction
-    reads = [in_transaction for statement, in_transaction in sent
-             if statement.startswith("SELECT")]
-    # Alone on PostgreSQL, every read of the page goes without a transaction.
-    assert set(reads) == ({False} if postgresql and alone else {True})
+    writes = [(statement, in_transaction) for statement, in_transaction in sent
+              if not statement.startswith(("SELECT", "BEGIN"))]
+    assert [statement.split(" (")[0] for statement, _ in writes] == ["INSERT INTO team_look"]
+    # Alone on PostgreSQL, the page's reads and the look go without a transaction around
+    # them: the look is one statement, atomic as it is sent.
+    assert {in_transaction for _, in_transaction in sent} == {not (postgresql and alone)}
+    # One connection for the whole page, the look's included: requests that each held
+    # one and waited for a second could empty the pool together.
+    assert len(checkouts) == 1
     desk.session.commit()  # ends the test's own read, to see what the page committed
     mark = desk.session.exec(select(TeamLook.looked_at)).one()
-    assert mark.replace(tzinfo=mark.tzinfo or UTC) >= before.replace(microsecond=0)
+    assert mark.replace(tzinfo=mark.tzinfo or UTC) == utcnow()  # the still clock's now
     # The page shows the bell as it is after the look: nothing new in IT is left.
     assert '<span class="bell-count">' not in page
+
+
+def test_where_a_route_reads_alone_only_a_change_said_to_be_one_statement_may_write(
+        committed: Engine):
+    with request_session(committed, reads_alone=True) as session:
+        if committed.dialect.name != "postgresql":
+            pytest.skip("reads alone is PostgreSQL's: SQLite keeps its transaction")
+        with one_statement_change(session):
+            session.execute(update(Team).values(name="Renamed").where(Team.id == -1))
+            with pytest.raises(RuntimeError, match="reads alone"):
+                session.execute(update(Team).values(name="Renamed"))
+        with pytest.raises(RuntimeError, match="reads alone"):
+            session.execute(update(Team).values(name="Renamed"))
+        session.rollback()
+    with Session(committed) as session:
+        assert "Renamed" not in session.exec(select(Team.name)).all()
 
 
 def test_a_write_where_a_route_reads_alone_is_refused(committed: Engine):

@@ -61,9 +61,12 @@ def _note_writes(engine: Engine) -> None:
             conn.info["wrote"] = True
             if reads_alone_on(conn):
                 # A route that reads alone (app.web.reads_alone) never writes: here each
-                # statement would commit on its own, half a change at a time.
-                raise RuntimeError("a write in a request that reads alone: "
-                                   + statement.lstrip()[:40])
+                # statement would commit on its own, half a change at a time. Only a
+                # change said to be one statement (one_statement_change) may send it.
+                if not _one_statement_left.get():
+                    raise RuntimeError("a write in a request that reads alone: "
+                                       + statement.lstrip()[:40])
+                _one_statement_left.set(False)
 
 
 _DATABASE_FILE = "baton_database_file"
@@ -359,19 +362,25 @@ def _alone(connection: Connection) -> Connection:
                                         **{READS_ALONE_KEY: True})
 
 
+# Whether the change one_statement_change let through has yet to send its statement.
+_one_statement_left: ContextVar[bool] = ContextVar("baton_one_statement_left",
+                                                   default=False)
+
+
 @contextmanager
-def session_for_a_change(session: Session) -> Iterator[Session]:
-    """The session a rule changes state in, from a request's session: that session, or,
-    where the request reads alone (its statements without a transaction, where a write
-    is refused), a session of its own on a connection of its own, in whose transaction
-    the rule makes its change and commits. The request's next statement, alone, sees
-    that commit (READ COMMITTED)."""
-    bind = session.get_bind()
-    if not (isinstance(bind, Connection) and reads_alone_on(bind)):
+def one_statement_change(session: Session) -> Iterator[Session]:
+    """The request's session, for a rule whose change is one statement (the queue page's
+    look, app.rules.team_looks.look_at_queue: one INSERT ... ON CONFLICT). Where the
+    request reads alone, that statement is let through and commits as it is sent: one
+    statement is atomic, the one transaction the change needs. A second write there is
+    refused as before. On the request's own connection: a second connection for the
+    change would let requests that each hold one wait on the pool for another, all of
+    them at once."""
+    token = _one_statement_left.set(True)
+    try:
         yield session
-        return
-    with Session(bind.engine, expire_on_commit=False) as own:
-        yield own
+    finally:
+        _one_statement_left.reset(token)
 
 
 def end_request(session: Session) -> None:

@@ -6,12 +6,12 @@ request page itself, the page every requester opens, is two of six. A team's que
 page and its live poll likewise: the page every member opens, and asks again.
 
 The queue page's one change, a member's "new tasks since you last looked" mark moved
-when they open it (app.rules.team_looks), is made in a transaction of its own
-(app.storage.db.session_for_a_change), not among the page's reads.
+when they open it (app.rules.team_looks), is one statement, which commits by itself
+as it is sent (app.storage.db.one_statement_change).
 
-Invariant: a route named here never writes through the request's session; a write there
-would commit statement by statement, so it is refused (tests/test_speed_switches.py
-checks that each is a GET)."""
+Invariant: a route named here writes nothing but such a one-statement change; any other
+write there would commit statement by statement, so it is refused
+(tests/test_speed_switches.py checks that each route is a GET)."""
 
 from starlette.requests import HTTPConnection
 

@@ -32,7 +32,7 @@ from app.rules.tasks import (
 )
 from app.rules.team_looks import look_at_queue, queue_look_due
 from app.rules.teams import teams_of
-from app.storage.db import session_for_a_change
+from app.storage.db import one_statement_change
 from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
 from app.web.access import TaskForWorker, queue_team
 from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
@@ -147,8 +147,8 @@ def _look_at_queue(session: Session, viewer: Viewer, team_id: int) -> None:
         return
     if queue_look_due(session, user_id=user.id, team_id=team_id):
         # The page reads alone on PostgreSQL (app.web.reads_alone): the look, its one
-        # write, goes in a transaction of its own.
-        with session_for_a_change(session) as changing:
+        # write, is one statement, which commits as it is sent.
+        with one_statement_change(session) as changing:
             look_at_queue(changing, by=user, team_id=team_id)
         if viewer.unread is not None:
             viewer.unread = unread_count(session, user_id=user.id, team_ids=viewer.team_ids)
