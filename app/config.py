@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     # Open a request's session and read who is asking in one trip to the thread pool
     # (app.web.one_trip_session).
     one_trip_session: bool = True
-    # On PostgreSQL, run the statements of a route that only reads (the live request
-    # page's poll) without BEGIN and COMMIT around them (app.web.reads_alone).
+    # On PostgreSQL, run the statements of the routes that only read (the request and
+    # queue pages and their polls) without BEGIN and COMMIT around them
+    # (app.web.reads_alone).
     reads_alone: bool = True
     # Keep what pages read of the directory (a team by its address, its members, a
     # person's saved views, the services' names) per directory version
