@@ -4,6 +4,7 @@ order)."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache, partial
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -131,30 +132,26 @@ def list_tasks(
         filters.now = utcnow()
     total, more = None, False
     plain = _plain_first_page(filters, sort) if limit == _PLAIN_LIMIT and not after else None
-    # The plain first page, the one asked most, says its conditions in its own statement,
-    # built once (_PLAIN_FIRST_PAGES): they are built here for the other pages only, and
-    # for a count the counters cannot give.
-    conditions = conditions_of(filters) if plain is None else None
+    # Built when a statement first says them: the plain first page, the one asked most,
+    # has them in its own statement, built once (_PLAIN_FIRST_PAGES), and its count from
+    # the counters.
+    conditions = cache(partial(conditions_of, filters))
     if not after and counted:
         # Only the first page shows the count; "show more" pages only add rows.
         total = count_from_counters(session, filters)
-        if total is None:
-            if conditions is None:
-                conditions = conditions_of(filters)
-            if search_counted_at_most is not None and searches_titles(filters):
-                matches = select(Task.id).where(*conditions).limit(search_counted_at_most + 1)
-                total = session.exec(select(func.count()).select_from(matches.subquery())).one()
-                more = total > search_counted_at_most
-                total = min(total, search_counted_at_most)
-            else:
-                total = session.exec(select(func.count()).select_from(Task)
-                                     .where(*conditions)).one()
+        if total is None and search_counted_at_most is not None and searches_titles(filters):
+            matches = select(Task.id).where(*conditions()).limit(search_counted_at_most + 1)
+            total = session.exec(select(func.count()).select_from(matches.subquery())).one()
+            more = total > search_counted_at_most
+            total = min(total, search_counted_at_most)
+        elif total is None:
+            total = session.exec(select(func.count()).select_from(Task)
+                                 .where(*conditions())).one()
     if plain is not None:
         rows = _rows(session, plain[0], {"team_id": plain[1]})
     else:
-        rows = _rows(session, _page_statement(
-            filters, conditions if conditions is not None else conditions_of(filters),
-            sort=sort, after=after, limit=limit))
+        rows = _rows(session, _page_statement(filters, conditions(), sort=sort, after=after,
+                                              limit=limit))
     allow_own_approvals(session, rows, filters.viewer_id)
     next_cursor = None
     if len(rows) > limit:
