@@ -23,7 +23,7 @@ from app.storage.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABL
 from app.web.api import PREFIX as API_PREFIX
 from app.web.api import create_api
 from app.web.api.problems import problem
-from app.web.auth import LoginRequired, require_csrf
+from app.web.auth import LoginRequired, read_viewer_for_error_page, require_csrf
 from app.web.button_addresses import page_above
 from app.web.page_cache import PageCache
 from app.web.process_tuning import tuned_process
@@ -132,6 +132,8 @@ def create_app() -> FastAPI:
                               (route for router in routers for route in router.routes))
             if page is not None:
                 return RedirectResponse(page, status_code=303)
+        if not (is_htmx(request) or _wants_json(request)):
+            await read_viewer_for_error_page(request)
         messages = {
             404: "There is nothing here.",
             405: "This address belongs to a button, not a page. Go back and use the button.",

@@ -6,6 +6,7 @@ Visitors who are not signed in (the login form) use a double-submit cookie inste
 """
 
 import hmac
+import logging
 import secrets
 from typing import Annotated
 
@@ -13,9 +14,10 @@ from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.rules.policy import may_administer, may_see_overview
+from app.storage.db import DATABASE_UNAVAILABLE
 from app.storage.models import User
 from app.web.request_body import posted_form
-from app.web.session import SessionDep
+from app.web.session import SessionDep, session_of_its_own
 from app.web.viewer import ANON_CSRF_COOKIE, SESSION_COOKIE, Viewer, load_viewer
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -34,6 +36,29 @@ async def get_viewer(request: Request, session: SessionDep) -> Viewer:
 
 
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+_log = logging.getLogger("baton")
+
+
+async def read_viewer_for_error_page(request: Request) -> None:
+    """Who is asking, for the error page of an address no route takes (the router's 404
+    or 405): no dependency ran, so nobody was read, and the page showed the header of
+    someone signed out to a person who had only mistyped an address. Read in a session
+    of its own, which only reads; nothing when someone was read already or no one is
+    signed in. A database that is away leaves the page without navigation."""
+    if getattr(request.state, "viewer", None) is not None \
+            or not request.cookies.get(SESSION_COOKIE):
+        return
+    try:
+        request.state.viewer = await run_in_threadpool(_read_viewer, request)
+    except DATABASE_UNAVAILABLE as error:
+        _log.warning("no viewer for the error page of %s: %s", request.url.path,
+                     type(error).__name__)
+
+
+def _read_viewer(request: Request) -> Viewer:
+    with session_of_its_own(request.app, reads_alone=True) as session:
+        return load_viewer(request, session)
 
 
 class LoginRequired(Exception):

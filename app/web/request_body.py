@@ -17,7 +17,6 @@ as soon as it passes the limit; a body that has not arrived by its deadline is a
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
 from tempfile import SpooledTemporaryFile
@@ -36,11 +35,9 @@ from app.storage.db import (
     DATABASE_UNAVAILABLE,
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_MESSAGE,
-    get_engine,
-    request_session,
 )
 from app.storage.models import User
-from app.web.session import get_session
+from app.web.session import session_of_its_own
 from app.web.viewer import SESSION_COOKIE, load_viewer
 
 SMALL_BODY_BYTES = 64 * 1024
@@ -215,8 +212,7 @@ class BodyGate:
             return max(SMALL_BODY_BYTES, allowance(session, user, path_params))
 
     def _open_session(self) -> Any:
-        override = self.web_app.dependency_overrides.get(get_session)
-        return _session_from(override) if override else request_session(get_engine())
+        return session_of_its_own(self.web_app)
 
 
 async def _read_body(receive: Receive, limit: int) -> "SpooledTemporaryFile[bytes]":
@@ -285,20 +281,6 @@ def _no_body(receive: Receive) -> Receive:
         return await receive()
 
     return empty
-
-
-@contextmanager
-def _session_from(factory: Callable[[], Any]) -> Iterator[Session]:
-    """A test's own session: a function that returns one (rolled back at the test's
-    end: used, not closed), or a generator dependency (closed after)."""
-    made = factory()
-    if isinstance(made, Session):
-        yield made
-        return
-    try:
-        yield next(made)
-    finally:
-        made.close()
 
 
 async def posted_form(request: Request) -> FormData:

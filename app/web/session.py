@@ -3,11 +3,11 @@ the engine and the transactions, and knows no HTTP)."""
 
 import logging
 import sys
-from collections.abc import AsyncIterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -63,3 +63,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def session_of_its_own(app: FastAPI, *, reads_alone: bool = False) -> Any:
+    """A session for code that runs outside the route's dependencies (the body gate's
+    allowance, an error page's viewer), as a context manager: the test's own session
+    where a test overrides get_session, else a request session on a connection of its
+    own."""
+    override = app.dependency_overrides.get(get_session)
+    if override is not None:
+        return _session_from(override)
+    return request_session(get_engine(), reads_alone=reads_alone)
+
+
+@contextmanager
+def _session_from(factory: Callable[[], Any]) -> Iterator[Session]:
+    """A test's own session: a function that returns one (rolled back at the test's
+    end: used, not closed), or a generator dependency (closed after)."""
+    made = factory()
+    if isinstance(made, Session):
+        yield made
+        return
+    try:
+        yield next(made)
+    finally:
+        made.close()

@@ -1,7 +1,10 @@
 """Bad input and refusals anywhere: a clear message or a 4xx, never a 500, never JSON
 where a person expects a page."""
 
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -43,6 +46,35 @@ def test_an_unknown_address_and_a_wrong_method_get_a_page_not_json(web: WebClien
     assert "belongs to a button" in text_of(wrong_method)
     # A button's address with no page above it: the same page.
     assert "belongs to a button" in text_of(web.get("/logout"))
+
+
+def test_an_unknown_address_shows_the_signed_in_person_their_navigation(
+        web: WebClient, make):
+    """No route took the address, so no dependency read who is asking: the error page
+    reads them itself, and shows their header, not a signed-out one."""
+    web.login(make.user("Mira", manager=True))
+    for missing in (web.get("/no-such-page"), web.client.put("/catalog")):
+        assert missing.status_code in (404, 405)
+        page = missing.text
+        assert 'aria-label="Main"' in page and ">Mira</a>" in page
+        assert 'href="/overview"' in page  # her own navigation: she is a manager
+
+
+def test_an_unknown_address_signed_out_shows_no_navigation(web: WebClient):
+    missing = web.get("/no-such-page")
+    assert missing.status_code == 404
+    assert 'aria-label="Main"' not in missing.text
+
+
+def test_an_unknown_address_with_an_expired_session_shows_no_navigation(
+        web: WebClient, make, session: Session):
+    web.login(make.user("Mira"))
+    session.execute(text("UPDATE login_session SET expires_at = :past"),
+                    {"past": datetime(2000, 1, 1, tzinfo=UTC)})
+    session.commit()
+    missing = web.get("/no-such-page")
+    assert missing.status_code == 404
+    assert 'aria-label="Main"' not in missing.text and "Mira" not in missing.text
 
 
 @pytest.mark.parametrize(("address", "page"), [
