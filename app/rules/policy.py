@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Exists, Integer, bindparam, exists
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from app.format.definitions import ServiceDefinition
 from app.rules.catalog import definition_of
 from app.storage.db import kept_for_the_transaction
+from app.storage.driver_reads import DriverRead
 from app.storage.models import Membership, ServiceRequest, ServiceVersion, StepKind, Task, User
 
 
@@ -33,15 +35,21 @@ def is_active_member(
     one writer at a time serializes them already.)"""
     if lock and (user_id, team_id) in session.info.get(_HELD, ()):
         return True  # checked and locked in this transaction already (hold_members)
-    query = (
-        select(Membership.user_id)
-        .join(User, col(User.id) == Membership.user_id)
-        .where(Membership.team_id == team_id, Membership.user_id == user_id,
-               User.is_active == True)  # noqa: E712
-    )
-    if lock:
-        query = query.with_for_update(read=True)
-    return session.exec(query).first() is not None
+    read = _ACTIVE_MEMBER_LOCKED if lock else _ACTIVE_MEMBER
+    return read.first(session.connection(), {"team": team_id, "user": user_id}) is not None
+
+
+# Built once and read through the driver (app.storage.driver_reads): every task
+# transition asks, and building the statement and executing it through the ORM cost
+# more than the database's answer.
+_ACTIVE_MEMBER_STATEMENT = (
+    core_select(col(Membership.user_id))
+    .join(User, col(User.id) == col(Membership.user_id))
+    .where(col(Membership.team_id) == bindparam("team"),
+           col(Membership.user_id) == bindparam("user"), col(User.is_active))
+)
+_ACTIVE_MEMBER = DriverRead(_ACTIVE_MEMBER_STATEMENT)
+_ACTIVE_MEMBER_LOCKED = DriverRead(_ACTIVE_MEMBER_STATEMENT.with_for_update(read=True))
 
 
 # (person, team) memberships checked and locked for the rest of the session's transaction.
