@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -34,7 +35,9 @@ from app.rules.intake import validate_intake
 from app.rules.submission import submit_request
 from app.rules.tasks import claim_task, complete_task
 from app.storage.db import make_engine, request_session
+from app.storage.directory_cache import note_directory_version
 from app.storage.models import Service, Task, Team, User
+from app.storage.page_versions import directory_version
 from bench.client import BenchError
 from bench.subjects import discover, open_task_ids
 
@@ -104,6 +107,13 @@ def _timed(clock: DriverClock, figures: Figures | None, call: Callable[[], objec
         figures.statements.append(clock.statements)
 
 
+def _opened_as_a_web_request(session: Session) -> None:
+    """What a web request reads first, with who is asking: the directory version, under
+    which what it reads of the directory may come from memory (app.web.viewer,
+    app.storage.directory_cache)."""
+    note_directory_version(session, session.execute(core_select(directory_version)).scalar_one())
+
+
 def _worker(engine: Engine, count: int) -> tuple[int, list[int]]:
     """The team with the most open tasks (not approvals), its first active member, and
     `count` of those tasks, newest first (as bench.pages' claim)."""
@@ -135,6 +145,7 @@ def measure(url: str, *, rounds: int, warmup: int, only: list[str]) -> list[str]
             for rule, figures in ((claim_task, claims), (complete_task, completions)):
                 for n, task_id in enumerate(ids):
                     with request_session(engine) as session:
+                        _opened_as_a_web_request(session)
                         member = session.get_one(User, member_id)
                         task = session.get_one(Task, task_id)
                         _timed(clock, figures if n >= warmup else None,
@@ -154,6 +165,7 @@ def _filing(url: str, engine: Engine, clock: DriverClock, rounds: int,
     with tempfile.TemporaryDirectory(prefix="baton-bench-files-") as files:
         for n in range(rounds + warmup):
             with request_session(engine) as session:
+                _opened_as_a_web_request(session)
                 requester = session.exec(
                     select(User).where(User.email == subjects.requester_email)).one()
                 service = session.exec(

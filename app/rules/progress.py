@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from app.format.definitions import StepDefinition
 from app.format.targets import due_time
 from app.rules.acting import current as current_acting
-from app.rules.catalog import definition_of
+from app.rules.catalog import kept_definition_by_id
 from app.rules.errors import InvalidNote
 from app.rules.intake import without_control_characters
 from app.rules.ordering import is_complete, next_stage_to_open
@@ -30,7 +30,6 @@ from app.storage.models import (
     EventKind,
     RequestState,
     ServiceRequest,
-    ServiceVersion,
     Task,
     TaskState,
     TimelineEvent,
@@ -170,9 +169,10 @@ kept_for_the_transaction(_STEPS)
 def _steps_of(session: Session, version_id: int) -> list[StepDefinition]:
     known: dict[int, list[StepDefinition]] = session.info.setdefault(_STEPS, {})
     if version_id not in known:
-        # Reading a version need not flush this change's rows first: one flush less.
+        # Reading a version need not flush this change's rows first: one flush less. A
+        # web request's version is usually in memory already (kept_definition_by_id).
         with session.no_autoflush:
-            known[version_id] = definition_of(session.get_one(ServiceVersion, version_id)).steps
+            known[version_id] = kept_definition_by_id(session, version_id).steps
     return known[version_id]
 
 
