@@ -133,3 +133,33 @@ def all_requests_of(
         yield from lines
         if before is None:
             return
+
+
+# How long after sending a service's form its page says so (a form sent again after the
+# Back button, its answers restored by the browser, files a second request).
+JUST_SENT = timedelta(minutes=30)
+# The requester's newest requests looked at for it: a bounded read of their index.
+_NEWEST_LOOKED_AT = 5
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    id: int
+    title: str
+    created_at: datetime
+
+
+def just_sent(session: Session, *, requester_id: int, service_id: int,
+              now: datetime) -> SentRequest | None:
+    """The request this person filed with this service's form within JUST_SENT, if it is
+    among their newest few: what the form's page tells them before they send it again."""
+    rows = session.exec(
+        select(ServiceRequest.id, ServiceRequest.service_id, ServiceRequest.title,
+               ServiceRequest.created_at)
+        .where(ServiceRequest.requester_id == requester_id)
+        .order_by(col(ServiceRequest.id).desc()).limit(_NEWEST_LOOKED_AT)
+    ).all()
+    for request_id, of_service, title, created_at in rows:
+        if of_service == service_id and created_at >= now - JUST_SENT:
+            return SentRequest(id=request_id, title=title, created_at=created_at)
+    return None

@@ -1,6 +1,7 @@
 """The catalog, a service's page, and submitting its intake form."""
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -474,3 +475,36 @@ def test_a_key_that_is_not_one_of_ours_is_ignored(
                           {**GOOD_ANSWERS, "submission_key": "x" * 500})
         assert response.status_code == 303
     assert session.exec(select(ServiceRequest.submission_key)).all() == [None, None]
+
+
+def test_the_form_just_sent_says_so_above_its_button_before_it_is_sent_again(
+    web: WebClient, service: Service, employee: User, session
+):
+    """After Back, the browser restores the answers on a fresh form (a new one-time key):
+    sending it would file a second request, so the page says what was sent."""
+    assert 'id="just-sent"' not in web.get("/services/new-laptop").text
+    filed = submit(web, service, session, GOOD_ANSWERS)
+    request = session.exec(select(ServiceRequest)).one()
+    assert filed.headers["location"] == f"/requests/{request.id}"
+    page = web.get("/services/new-laptop").text
+    notice = page[page.index('id="just-sent"'):]
+    notice = notice[:notice.index("</p>")]
+    assert f'href="/requests/{request.id}"' in notice and request.title in notice
+    assert "files a second request" in notice
+    # Above the button the person sends it again with.
+    assert page.index('id="just-sent"') < page.index("Send request</button>")
+
+
+def test_a_request_sent_long_ago_or_with_another_form_is_not_mentioned(
+    web: WebClient, service: Service, employee: User, session, make: Factory
+):
+    submit(web, service, session, GOOD_ANSWERS)
+    request = session.exec(select(ServiceRequest)).one()
+    request.created_at = request.created_at - timedelta(minutes=31)
+    session.add(request)
+    session.commit()
+    assert 'id="just-sent"' not in web.get("/services/new-laptop").text
+    other = make.service(slug="badge", steps=[("it", "task")])
+    other_request = make.request(other, employee)
+    assert other_request.service_id != service.id
+    assert 'id="just-sent"' not in web.get("/services/new-laptop").text

@@ -21,6 +21,7 @@ from app.format.condition_words import step_condition_words
 from app.format.conditions import evaluate
 from app.format.definitions import ServiceDefinition
 from app.reads.expected_finish import service_expectation
+from app.reads.my_requests import just_sent
 from app.rules.catalog import (
     active_services,
     get_service_by_slug,
@@ -32,7 +33,7 @@ from app.rules.catalog import (
 from app.rules.errors import IntakeInvalid, ServiceChanged
 from app.rules.intake import CHECKERS, FieldProblem, body_allowance, split_form, validate_intake
 from app.rules.submission import submit_request, submitted_with
-from app.storage.models import Service, User
+from app.storage.models import Service, User, utcnow
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.flash import redirect_with_flash
 from app.web.render import is_htmx, redirect, render
@@ -122,6 +123,7 @@ def _service_page(
 ) -> Response:
     version = kept_current_version(session, service)
     definition = kept_definition(session, version)
+    user = request.state.viewer.user
     team_names = {slug: team.name for slug, team in teams_by_slug(session).items()}
     # A blank form shows every field until the browser's script hides some, so that
     # without JavaScript nothing is out of reach; a form that comes back starts right.
@@ -136,6 +138,8 @@ def _service_page(
         "lost_files": lost_files or [], "notice": notice,
         "expected": service_expectation(session, service.id) if service.id else None,
         "max_upload_mb": get_settings().max_upload_mb,
+        "just_sent": just_sent(session, requester_id=user.id, service_id=service.id,
+                               now=utcnow()) if user and service.id else None,
         # A form that comes back keeps its key: nothing was filed with it yet, and a
         # double click on the form sent again must still file one request.
         "submission_key": _submission_key(values or {}) or secrets.token_urlsafe(24),
