@@ -78,3 +78,54 @@ def test_an_action_in_the_panel_answers_with_the_panel_and_the_row(web, session,
     row = response.text.split("<template>", 1)[1]
     assert f'<tr id="task-{task.id}" hx-swap-oob="true"' in row
     assert "bulk-pick" not in row and "state-done" in row
+
+
+def _kept_note(response) -> str:  # type: ignore[no-untyped-def]
+    """The panel's "not sent" block, or "" when there is none."""
+    html = response.text
+    if "kept-note" not in html:
+        return ""
+    return html[html.index("kept-note"):].split("</div>", 1)[0]
+
+
+def test_a_note_typed_before_claim_or_release_stays_in_the_box(web, session, desk, task):
+    browser = web.login(desk.ivan)
+    claimed = browser.post(f"/tasks/{task.id}/claim",
+                           {"note": "Chair is in room 2", "view": "queue-panel"}, htmx=True)
+    assert claimed.status_code == 200 and "You claimed this task." in text_of(claimed)
+    assert ">Chair is in room 2</textarea>" in claimed.text and not _kept_note(claimed)
+    released = browser.post(f"/tasks/{task.id}/release",
+                            {"note": "Chair is in room 2", "view": "queue-panel"}, htmx=True)
+    assert ">Chair is in room 2</textarea>" in released.text and not _kept_note(released)
+
+
+def test_a_note_typed_before_handing_the_task_on_is_shown_not_sent_not_lost(
+        web, session, desk, task):
+    claim_task(session, task=task, by=desk.ivan)
+    handed = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/hand",
+        {"to": desk.iris.email, "note": "Chair <b>is</b> in room 2", "view": "queue-panel"},
+        htmx=True)
+    assert handed.status_code == 200 and "Handed to Iris." in text_of(handed)
+    kept = _kept_note(handed)
+    assert "Your note was not sent" in kept
+    assert "Chair &lt;b&gt;is&lt;/b&gt; in room 2" in kept  # escaped, as typed
+    session.refresh(task)
+    assert task.assignee_id == desk.iris.id
+
+
+def test_a_refused_completion_keeps_its_note_where_the_box_is_gone(web, session, desk, task):
+    claim_task(session, task=task, by=desk.iris)  # Ivan's panel still offered Complete
+    refused = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/complete", {"note": "Delivered to desk 4", "view": "queue-panel"},
+        htmx=True)
+    assert refused.status_code == 409
+    assert "Delivered to desk 4" in _kept_note(refused)
+
+
+def test_a_sent_note_is_not_shown_as_kept(web, session, desk, task):
+    claim_task(session, task=task, by=desk.ivan)
+    done = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/complete", {"note": "Delivered to desk 4", "view": "queue-panel"},
+        htmx=True)
+    assert done.status_code == 200 and not _kept_note(done)

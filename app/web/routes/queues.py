@@ -297,8 +297,12 @@ def _after_action(
 
 def _act(
     request: Request, session: Session, task: Task, action: Callable[[], object], *,
-    view: str, back: str, message: str, note: str = "",
+    view: str, back: str, message: str, note: str = "", note_sent: bool = False,
 ) -> Response:
+    """Runs the action and answers with the row or the panel. `note` is what the panel's
+    note box held: sent with the action when `note_sent` (completing, deciding), and
+    otherwise given back to the panel, so a note typed before Claim, Release, Hand or
+    Assign is not lost."""
     try:
         action()
     except DomainError as refused:
@@ -312,7 +316,8 @@ def _act(
         return _after_action(request, session, task, view=view, back=back, note=note,
                              error=refused.message, status=refused.status_code,
                              error_field="note" if isinstance(refused, InvalidNote) else None)
-    return _after_action(request, session, task, view=view, back=back, message=message)
+    return _after_action(request, session, task, view=view, back=back, message=message,
+                         note="" if note_sent else note)
 
 
 ViewField = Annotated[str, Form(max_length=20)]
@@ -322,39 +327,39 @@ NoteField = Annotated[str, Form(max_length=10000)]
 
 @router.post("/tasks/{task_id}/claim", name="tasks.claim")
 def claim(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-          view: ViewField = "queue", back: BackField = "") -> Response:
+          view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
     return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
-                view=view, back=back, message="You claimed this task.")
+                view=view, back=back, message="You claimed this task.", note=note)
 
 
 @router.post("/tasks/{task_id}/release", name="tasks.release")
 def release(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-            view: ViewField = "queue", back: BackField = "") -> Response:
+            view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
     return _act(request, session, task, lambda: release_task(session, task=task, by=user),
-                view=view, back=back, message="Released to the team queue.")
+                view=view, back=back, message="Released to the team queue.", note=note)
 
 
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
          to: Annotated[str, Form(max_length=400)] = "",
-         view: ViewField = "queue", back: BackField = "") -> Response:
+         view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
     teammate = teammate_or_422(session, team_id=task.team_id, typed=to,
                                purpose="hand the task to")
     return _act(request, session, task,
                 lambda: hand_task(session, task=task, by=user, to=teammate),
-                view=view, back=back, message=f"Handed to {teammate.name}.")
+                view=view, back=back, message=f"Handed to {teammate.name}.", note=note)
 
 
 @router.post("/tasks/{task_id}/assign", name="tasks.assign")
 def assign(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
            assign_to: Annotated[str, Form(max_length=400)] = "",
-           view: ViewField = "queue", back: BackField = "") -> Response:
+           view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
     """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
     member = teammate_or_422(session, team_id=task.team_id, typed=assign_to,
                              purpose="assign the task to")
     return _act(request, session, task,
                 lambda: assign_task(session, task=task, by=user, to=member),
-                view=view, back=back, message=f"Assigned to {member.name}.")
+                view=view, back=back, message=f"Assigned to {member.name}.", note=note)
 
 
 @router.post("/tasks/{task_id}/complete", name="tasks.complete")
@@ -362,7 +367,7 @@ def complete(request: Request, session: SessionDep, user: CurrentUser, task: Tas
              note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: complete_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Done.", note=note)
+                view=view, back=back, message="Done.", note=note, note_sent=True)
 
 
 @router.post("/tasks/{task_id}/approve", name="tasks.approve")
@@ -370,7 +375,7 @@ def approve(request: Request, session: SessionDep, user: CurrentUser, task: Task
             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: approve_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Approved.", note=note)
+                view=view, back=back, message="Approved.", note=note, note_sent=True)
 
 
 @router.post("/tasks/{task_id}/reject", name="tasks.reject")
@@ -378,4 +383,5 @@ def reject(request: Request, session: SessionDep, user: CurrentUser, task: TaskF
            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
     return _act(request, session, task,
                 lambda: reject_task(session, task=task, by=user, reason=note),
-                view=view, back=back, message="Rejected: the request has ended.", note=note)
+                view=view, back=back, message="Rejected: the request has ended.", note=note,
+                note_sent=True)
