@@ -1,12 +1,15 @@
 """Who is asking: the login session a request's cookie names, its person and their
 teams, read in one statement when the request's database session opens (app.storage.db)."""
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, String, bindparam
+from sqlalchemy import ColumnElement, Integer, String, bindparam
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import select as core_select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
@@ -36,13 +39,27 @@ class Viewer:
     team_ids: frozenset[int] = frozenset()
     # app.storage.page_versions, read in the same statement as the person's teams and roles.
     directory_version: int = 0
-    # The bell's unread count (app.reads.inbox), read for a whole page only: None for a
-    # fragment or a form's answer, which do not show the navigation.
+    # The bell's unread count (app.reads.inbox), read with the person for a whole page
+    # asked for: None for a fragment or a form's answer, which mostly show no navigation.
     unread: int | None = None
+    # How to read it for a form's answer that is a whole page after all (a refused form
+    # shown again): only when that page is drawn (bell_count), so a post answered with a
+    # redirect or a fragment never reads it.
+    unread_later: Callable[[], int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_team_member(self) -> bool:
         return bool(self.team_ids)
+
+    def bell_count(self) -> int | None:
+        """The count the navigation's bell shows (None: none)."""
+        if self.unread is None and self.unread_later is not None:
+            read, self.unread_later = self.unread_later, None
+            try:
+                self.unread = read()
+            except SQLAlchemyError:  # its session ended with a refusal: no count
+                return None
+        return self.unread
 
 
 class CommaList(FunctionElement[str]):
@@ -114,10 +131,18 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
                 # this version (app.storage.directory_cache).
                 note_directory_version(session, directory)
                 unread = int(row[_TEAMS + 2]) if bell else None
+                later = None if bell else partial(_read_bell, session, user.id)
                 return Viewer(user=user, csrf_token=csrf_token, team_ids=team_ids_of(teams),
-                              directory_version=directory, unread=unread)
+                              directory_version=directory, unread=unread, unread_later=later)
     anon = request.cookies.get(ANON_CSRF_COOKIE) or ""
     return Viewer(user=None, csrf_token=anon)
+
+
+_BELL_READ = DriverRead(core_select(bell_of(bindparam("user", type_=Integer))))
+
+
+def _read_bell(session: Session, user_id: int) -> int:
+    return int(_BELL_READ.first(session.connection(), {"user": user_id})[0])
 
 
 def _shows_navigation(request: HTTPConnection) -> bool:

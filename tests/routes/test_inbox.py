@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from app.rules.requests import add_comment
@@ -268,3 +269,30 @@ def test_the_comment_box_asks_for_suggestions(web: WebClient, people, filed):
     assert "/static/mentions.js" in page
     options = web.get(f"/requests/{filed.id}/mentionable?q=tom").text
     assert people.teammate.email in options
+
+
+def test_a_refused_form_shown_as_a_whole_page_has_the_bell_s_count(
+        web: WebClient, session, people, filed):
+    comment(session, filed, people.worker, "One")
+    comment(session, filed, people.worker, "Two")
+    web.login(people.requester)
+    refused = web.post(f"/requests/{filed.id}/cancel", {"reason": ""})
+    assert refused.status_code == 422
+    assert bell(refused.text) == "2"
+
+
+def test_a_post_answered_with_a_fragment_reads_no_bell(web: WebClient, session, make,
+                                                       people):
+    service = make.service(name="Badge", steps=[("it", "task")])
+    task = make.tasks(make.request(service, people.requester, {"summary": "Lost"}))[0]
+    web.login(people.worker)
+    sent: list[str] = []
+    listen = (session.get_bind(), "before_cursor_execute",
+              lambda _c, _k, statement, *_a: sent.append(statement))
+    event.listen(*listen)
+    try:
+        claimed = web.post(f"/tasks/{task.id}/claim", {"view": "queue"}, htmx=True)
+    finally:
+        event.remove(*listen)
+    assert claimed.status_code == 200 and sent
+    assert not [statement for statement in sent if "inbox_item" in statement]
