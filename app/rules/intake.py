@@ -15,7 +15,7 @@ from sqlmodel import Session
 from app.format.conditions import evaluate
 from app.format.definitions import FieldDefinition, ServiceDefinition
 from app.format.numbers import number_text
-from app.rules.directory import active_people_meant
+from app.rules.directory import active_people_meant, people_to_pick
 from app.rules.errors import IntakeInvalid
 from app.rules.inputs import (
     CHECKBOX_OFF,
@@ -237,7 +237,8 @@ def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> A
     if len(meant) > 1:
         raise FieldProblem("Several people have that name: pick one from the list.")
     if not meant:
-        raise nobody
+        to_pick = people_to_pick(session, _one(raw))
+        raise FieldProblem(to_pick) if to_pick else nobody
     person = meant[0]
     return {"id": person.id, "name": person.name, "email": person.email}
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.rules.api_tokens import end_tokens_of
 from app.rules.audit import record_admin_action
-from app.rules.directory import active_people_meant
+from app.rules.directory import active_people_meant, people_to_pick
 from app.rules.errors import DomainError, FormInvalid, InvalidTransition, NotAllowed
 from app.rules.inputs import (
     MAX_NAME_LENGTH,
@@ -64,19 +64,6 @@ def create_person(
     return user
 
 
-def find_people(session: Session, text: str, *, limit: int = 10) -> list[User]:
-    text = text.strip().lower()
-    if len(text) < 2:
-        return []
-    return list(session.exec(
-        select(User)
-        .where(User.is_active == True,  # noqa: E712
-               or_(func.lower(User.name).contains(text, autoescape=True),
-                   col(User.email).contains(text, autoescape=True)))
-        .order_by(User.name).limit(limit)
-    ))
-
-
 def pick_active_person(session: Session, text: str) -> User:
     """The active person meant by what an admin typed: "Name <e-mail>" (what the picker
     suggests), an e-mail address, or a full name that exactly one active person has."""
@@ -90,8 +77,9 @@ def pick_active_person(session: Session, text: str) -> User:
     if len(meant) > 1:
         raise FormInvalid({"person": "Several people have that name: use the e-mail."})
     if not meant:
-        raise FormInvalid({"person": "No active person of Baton matches: type part of a "
-                                     "name or e-mail and pick from the suggestions."})
+        raise FormInvalid({"person": people_to_pick(session, text) or (
+            "No active person of Baton matches: type part of a name or e-mail and pick "
+            "from the suggestions.")})
     return meant[0]
 
 

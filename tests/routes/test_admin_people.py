@@ -439,3 +439,12 @@ def test_deactivating_signs_the_person_out_returns_their_claims_and_stops_sign_i
     assert sign_in(web, org.ivan.email, PASSWORD).status_code == 303
     assert session.exec(select(func.count()).select_from(Task).where(
         Task.assignee_id == org.ivan.id)).one() == 0
+
+
+def test_adding_a_member_by_part_of_a_name_names_whom_to_pick(web: WebClient, session, org,
+                                                              make):
+    nora = make.user("Nora North")
+    response = web.login(org.adam).post("/admin/teams/it/members", {"person": "Nora"})
+    assert response.status_code == 422
+    assert field_error(response, "person") == (
+        f"Pick the person from the suggestions: Nora North <{nora.email}>.")

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.rules.people import find_people
+from app.rules.directory import find_people
 from app.web.auth import CurrentUser
 from app.web.render import render
 from app.web.session import SessionDep
