@@ -67,7 +67,7 @@ def record_event(
 def clean_note(note: str | None) -> str:
     text = without_control_characters(note or "").strip()
     if len(text) > MAX_NOTE_LENGTH:
-        raise InvalidNote(f"Keep it under {MAX_NOTE_LENGTH} characters.")
+        raise InvalidNote(f"Use at most {MAX_NOTE_LENGTH} characters (this has {len(text)}).")
     return text
 
 

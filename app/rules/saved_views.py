@@ -55,7 +55,8 @@ def clean_name(name: str) -> str:
     if not text:
         raise InvalidNote("Name the view.")
     if len(text) > MAX_VIEW_NAME:
-        raise InvalidNote(f"Keep the name under {MAX_VIEW_NAME} characters.")
+        raise InvalidNote(f"Use at most {MAX_VIEW_NAME} characters for the name (this has "
+                          f"{len(text)}).")
     return text
 
 

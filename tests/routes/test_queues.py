@@ -410,7 +410,7 @@ def test_a_refused_action_gives_back_what_was_typed_in_the_note(web, session, ma
     response = web.login(desk.ivan).post(
         f"/tasks/{task.id}/complete", {"note": typed, "view": "queue-panel"}, htmx=True)
     assert response.status_code == 422
-    assert "Keep it under 5000 characters" in text_of(response)
+    assert "Use at most 5000 characters (this has 6399)" in text_of(response)
     assert f'>{typed}</textarea>' in response.text
     assert refreshed(session, task).state == "open"
 

@@ -133,7 +133,7 @@ def name_box(response, prefix="queue"):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("typed, status, message", [
     ("   ", 422, "Name the view."),
-    ("x" * 61, 422, "Keep the name under 60 characters."),
+    ("x" * 61, 422, "Use at most 60 characters for the name (this has 61)."),
     ("Mine", 409, "You have a view named “Mine” here already"),
 ])
 def test_a_refused_name_comes_back_as_the_form_with_the_message_by_the_box(
@@ -199,7 +199,7 @@ def test_a_refused_overview_view_name_is_said_by_its_box(web, session, desk):
     assert page.status_code == 422
     assert "<html" in page.text and "<h1>" in page.text
     assert '<input type="hidden" name="overdue" value="1">' in page.text
-    assert "Keep the name under 60 characters." in text_of(page)
+    assert "Use at most 60 characters for the name (this has 70)." in text_of(page)
     assert f'value="{"y" * 70}"' in name_box(page, "overview")
     assert 'value="/overview/views"' not in page.text
     assert session.exec(select(SavedView)).first() is None
