@@ -556,10 +556,16 @@
   });
   // --- end time zone
 
-  // Move focus to the error summary when a form comes back with errors.
+  // Move focus to the error summary when a form comes back with errors, and the page to
+  // it once laid out: focused as the document is parsed, the browser scrolled to where
+  // the summary was before the styles were applied, far below it on a phone.
   document.addEventListener("DOMContentLoaded", function () {
     var summary = document.getElementById("error-summary");
-    if (summary) summary.focus();
+    if (!summary) return;
+    summary.focus({ preventScroll: true });
+    function show() { summary.scrollIntoView({ block: "start" }); }
+    if (document.readyState === "complete") show();
+    else window.addEventListener("load", show, { once: true });
   });
 })();
 

@@ -17,7 +17,8 @@ PAGES = {
     "dana@example.com": ["/queues/approvers", APPROVAL_PANEL],
     "maria@example.com": ["/overview", "/overview/tasks?team=it", "/insights",
                           "/insights/onboard-new-hire", "/insights/tasks?team=it",
-                          "/insights/onboard-new-hire/completed", "/reports"],
+                          "/insights/onboard-new-hire/completed", "/reports",
+                          "/reports/purchase-request"],
     "adam@example.com": ["/admin", "/admin/services", "/admin/services/purchase-request",
                          "/admin/services/purchase-request/edit", "/admin/teams",
                          "/admin/teams/it", "/admin/people", "/admin/audit"],
@@ -57,3 +58,27 @@ def test_no_page_scrolls_sideways_at_375_px(browser: Browser, live_server: str):
     finally:
         context.close()
     assert not too_wide, "\n".join(too_wide)
+
+
+def test_a_form_sent_with_missing_answers_shows_its_error_summary_on_a_phone(
+        browser: Browser, live_server: str):
+    """The summary has the focus and is on screen: focused while the page was parsed, the
+    browser had scrolled to where it was before the styles applied, and on a phone the
+    summary was hundreds of pixels above the window."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "ana@example.com")
+        page.goto(f"{live_server}/services/purchase-request")
+        page.get_by_role("button", name="Send request").click()
+        page.wait_for_load_state("load")
+        summary = page.locator("#error-summary")
+        summary.wait_for()
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        top, bottom = page.evaluate("(() => { const box = document.getElementById("
+                                    "'error-summary').getBoundingClientRect();"
+                                    " return [box.top, box.bottom]; })()")
+        assert 0 <= top < 844 and bottom > 0
+    finally:
+        context.close()
