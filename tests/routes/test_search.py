@@ -143,6 +143,7 @@ def test_dates_the_wrong_way_round_are_said_by_the_dates(web: WebClient, world):
     assert page.status_code == 422
     message = "The dates are the wrong way round"
     assert message in text_of(page) and "No request you can see matches" not in text_of(page)
+    assert text_of(page).count(message) == 1  # by the dates, not again as a notice
     assert page.text.count('aria-invalid="true"') == 2
     assert 'id="search-dates-error">The dates are the wrong way round' in page.text
     fragment = web.get("/search?q=keyboard&words=1&filed_from=2026-12-20"
