@@ -129,3 +129,13 @@ def test_a_sent_note_is_not_shown_as_kept(web, session, desk, task):
         f"/tasks/{task.id}/complete", {"note": "Delivered to desk 4", "view": "queue-panel"},
         htmx=True)
     assert done.status_code == 200 and not _kept_note(done)
+
+
+def test_an_action_on_the_panel_s_own_page_sends_no_row_to_a_list_that_is_not_there(
+        web, session, desk, task):
+    claim_task(session, task=task, by=desk.ivan)
+    response = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/complete", {"view": "queue-panel"}, htmx=True,
+        headers={"HX-Current-URL": f"http://testserver/tasks/{task.id}?view=queue"})
+    assert response.status_code == 200 and "Done." in text_of(response)
+    assert "hx-swap-oob" not in response.text

@@ -4,6 +4,7 @@ its note. An htmx request gets the panel alone (templates/tasks/task.html's bloc
 `panel`); a plain link opens it as a page of its own, so it works without JavaScript."""
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -74,6 +75,14 @@ def panel_after_action(request: Request, session: Session, task: Task, *, view: 
     viewed = request_for_viewer(session, user=user, request_id=task.request_id)
     context = panel_context(session, user, viewer, task, viewed, list_view=list_of(view))
     context.update(error=error, message=message, note=note, error_field=error_field,
-                   row_oob=context["list_view"] is not None)
+                   row_oob=context["list_view"] is not None
+                   and not _on_its_own_page(request, task))
     return render(request, "tasks/task.html", context, block="panel", status=status,
                   headers={"HX-Trigger": "task-changed"})
+
+
+def _on_its_own_page(request: Request, task: Task) -> bool:
+    """Whether the panel was posted from its own page (/tasks/<id>, the panel without the
+    list beside it): there is no row there to update out of band (htmx would log that
+    it found none)."""
+    return urlsplit(request.headers.get("HX-Current-URL", "")).path == f"/tasks/{task.id}"
