@@ -26,6 +26,18 @@
   document.addEventListener("htmx:sendError", function () {
     showToast("Baton could not be reached. Check your connection and try again.");
   });
+  // An action that then succeeds (a post, not a page's poll) takes the old error away:
+  // left up, it covered the row that says what was just done.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var toast = document.getElementById("toast");
+    var config = event.detail.requestConfig;
+    if (!toast || toast.hidden || !event.detail.successful || !config) return;
+    if (String(config.verb).toLowerCase() === "get") return;
+    if (event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Trigger")
+        && event.detail.xhr.getResponseHeader("HX-Trigger").indexOf("baton-error") !== -1) return;
+    clearTimeout(showToast.timer);
+    toast.hidden = true;
+  });
 
   // After a row is swapped, keep the keyboard where it was: on the row's first control.
   document.addEventListener("htmx:afterSwap", function (event) {

@@ -108,3 +108,16 @@ def test_on_a_phone_the_bar_is_one_short_line_until_a_row_is_picked(
     page.keyboard.press("x")
     expect(bar_button(page, "Claim")).to_be_hidden()
     phone.close()
+
+
+def test_an_action_that_succeeds_takes_an_earlier_error_s_toast_away(
+        page: Page, live_server: str):
+    open_queue(page, live_server)
+    page.evaluate("""document.dispatchEvent(new CustomEvent("baton-error",
+        {detail: {message: "Ana Alvarez is not an active member of this team."}}))""")
+    toast = page.locator("#toast")
+    expect(toast).to_be_visible()
+    page.locator("tr.task-row input.bulk-pick").first.check()
+    bar_button(page, "Release").click()  # changes nothing of the demo: the task is open
+    expect(page.locator("#bulk-report")).to_contain_text("0 of 1 selected task released.")
+    expect(toast).to_be_hidden()
