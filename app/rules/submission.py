@@ -3,8 +3,9 @@ first timeline event in one transaction, or none of them."""
 
 from pathlib import Path
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.format.stages import skip_reason, step_is_needed
 from app.format.targets import due_time
@@ -29,12 +30,19 @@ from app.storage.models import (
     utcnow,
 )
 
+# Built once: a filing asks both twice (the route, then the rule under its lock), and
+# building a statement cost more than SQLite's answer to it.
+_SUBMITTED_WITH = select(ServiceRequest).where(
+    col(ServiceRequest.requester_id) == bindparam("requester"),
+    col(ServiceRequest.submission_key) == bindparam("key"))
+_SERVICE_LOCKED = (select(Service.current_version_id, Service.is_active)
+                   .where(col(Service.id) == bindparam("service")).with_for_update(read=True))
+
 
 def submitted_with(session: Session, *, requester: User, key: str) -> ServiceRequest | None:
     """The request `requester` filed with a form's one-time key, if any."""
-    return session.exec(select(ServiceRequest).where(
-        ServiceRequest.requester_id == requester.id, ServiceRequest.submission_key == key,
-    )).first()
+    return session.exec(_SUBMITTED_WITH,
+                        params={"requester": requester.id, "key": key}).first()
 
 
 @one_transaction
@@ -52,9 +60,7 @@ def _file_request(
     # holds already): a new version published meanwhile either committed before this
     # read, and is seen, or waits for this transaction to end.
     current_version_id, is_active = session.exec(
-        select(Service.current_version_id, Service.is_active)
-        .where(Service.id == service.id).with_for_update(read=True)
-    ).one()
+        _SERVICE_LOCKED, params={"service": service.id}).one()
     if not is_active:
         raise InvalidTransition("This service is retired and takes no new requests.")
     if current_version_id != version.id:
