@@ -300,6 +300,24 @@ def test_the_queue_page_reads_alone_and_moves_the_member_s_mark_in_one_statement
     assert '<span class="bell-count">' not in page
 
 
+def test_the_queue_page_reads_its_version_with_its_counters_in_one_statement(desk: Desk):
+    # Two round trips were one statement's worth on PostgreSQL (app.reads.task_counts).
+    sent: list[str] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(" ".join(statement.split()))
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        desk.browse(["/queues/it"])
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    versions = [statement for statement in sent if "FROM queue_version" in statement]
+    assert len(versions) == 1 and "FROM open_work_count" in versions[0], versions
+    assert not [statement for statement in sent
+                if "FROM open_work_count" in statement and statement not in versions]
+
+
 def test_where_a_route_reads_alone_only_a_change_said_to_be_one_statement_may_write(
         committed: Engine):
     with request_session(committed, reads_alone=True) as session:

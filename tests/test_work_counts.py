@@ -3,10 +3,11 @@ they say exactly what a recount of the tasks says (open, claimed, and of those h
 have a due time)."""
 
 import pytest
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 
 from app.reads.queues import TaskFilter
-from app.reads.task_counts import queue_counts
+from app.reads.task_counts import queue_counts, team_counters, team_counters_at_version
 from app.reads.task_rows import list_tasks
 from app.rules.errors import AlreadyClaimed
 from app.rules.people import deactivate_person
@@ -20,7 +21,8 @@ from app.rules.tasks import (
     release_task,
 )
 from app.rules.teams import remove_team_member
-from app.storage.models import OpenWorkCount, Task
+from app.storage.models import OpenWorkCount, Task, Team
+from app.storage.page_versions import queue_version
 from app.storage.work_counts import counted_from_tasks, counters, recount
 
 
@@ -133,3 +135,23 @@ def test_list_counts_from_counters_match_the_rows(session, make):  # type: ignor
         page = list_tasks(session, filters=filters, limit=100)
         assert page.total == len(page.rows), filters
     assert queue_counts(session, [it.id, hr.id]) == {it.id: (4, 1), hr.id: (1, 0)}
+
+
+def test_a_queue_s_version_and_counters_come_together_as_read_apart(session, make):  # type: ignore[no-untyped-def]
+    """app.reads.task_counts.team_counters_at_version: one statement for a queue page's
+    first two reads, the same version and counters as each read alone; a team with no
+    counter row at all (nothing ever filed for it) reads the version first, then them."""
+    laptop = make.service(slug="laptop", steps=[("it", "task"), ("hr", "task")])
+    ivan = make.user("Ivan", teams=("it",))
+    rita = make.user("Rita")
+    claim_task(session, task=make.tasks(make.request(laptop, rita))[0], by=ivan)
+    make.request(laptop, rita)
+    make.team("legal", "Legal")  # no task ever: no counter row
+    for slug in ("it", "hr", "legal"):
+        team = session.exec(select(Team).where(Team.slug == slug)).one()
+        alone = session.execute(sa_select(queue_version(team.id))).scalar_one()
+        version, together = team_counters_at_version(session, team.id)
+        assert (version, together) == (alone, team_counters(session, team.id)), slug
+    it = session.exec(select(Team).where(Team.slug == "it")).one()
+    assert team_counters_at_version(session, it.id)[0] > 0
+    assert team_counters_at_version(session, it.id)[1].by_service == {laptop.id: (1, 1)}

@@ -24,6 +24,7 @@ from app.storage.models import (
     is_queued,
     utcnow,
 )
+from app.storage.page_versions import queue_version
 
 
 def countable(filters: TaskFilter) -> bool:
@@ -116,6 +117,27 @@ def team_counters(session: Session, team_id: int) -> TeamCounters:
     rows = _TEAM_COUNTERS_READ.rows(session.connection(), {"team": team_id})
     return TeamCounters({service_id: (int(opened), int(claimed))
                          for service_id, opened, claimed in rows})
+
+
+# The queue's version and its counters in one statement: a queue page's first two reads
+# were a round trip each on PostgreSQL. One statement sees one moment, so the counters
+# are exactly those of the version read with them.
+_VERSION_AND_COUNTERS_READ = DriverRead(
+    _TEAM_COUNTERS.add_columns(queue_version(bindparam("team")).label("queue_version")))
+_VERSION_READ = DriverRead(sa_select(queue_version(bindparam("team"))))
+
+
+def team_counters_at_version(session: Session, team_id: int) -> tuple[int, TeamCounters]:
+    """The team's queue version and its counters as of that version. A team without a
+    counter row has no row to carry the version: it is read first, then the counters
+    again, so that they are never older than it (app.web.page_cache)."""
+    connection = session.connection()
+    rows = _VERSION_AND_COUNTERS_READ.rows(connection, {"team": team_id})
+    if not rows:
+        version = _VERSION_READ.first(connection, {"team": team_id})[0]
+        return int(version), team_counters(session, team_id)
+    return int(rows[0][3]), TeamCounters({service_id: (int(opened), int(claimed))
+                                          for service_id, opened, claimed, _ in rows})
 
 
 def queue_counts(session: Session, team_ids: list[int]) -> dict[int, tuple[int, int]]:

@@ -83,22 +83,28 @@ class PageVersion:
     team_ids: frozenset[int] = frozenset()
 
 
-def queue_page_version(session: Session, viewer: Viewer, team_id: int) -> PageVersion:
+def queue_page_version(session: Session, viewer: Viewer, team_id: int, *,
+                       queue: int | None = None) -> PageVersion:
     """The version of a team's queue page as the viewer sees it: the directory version
     read with the viewer (so with their teams and roles, before anything the page
-    shows), the queue version now, before the queue."""
+    shows), the queue version now, before the queue (`queue`: read already, before
+    anything else of it, as app.reads.task_counts.team_counters_at_version reads it)."""
     if viewer.user is None:
         raise ValueError("a queue page is kept only for someone signed in")
-    queue = _QUEUE_VERSION.first(session.connection(), {"team": team_id})[0]
+    if queue is None:
+        queue = _QUEUE_VERSION.first(session.connection(), {"team": team_id})[0]
     return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version,
                        viewer.unread, viewer.team_ids)
 
 
-def keep_queue_page(request: Request, session: Session, viewer: Viewer, team_id: int) -> None:
+def keep_queue_page(request: Request, session: Session, viewer: Viewer, team_id: int, *,
+                    queue: int | None = None) -> None:
     """Lets PageCache keep the team's queue page this request renders: called before
-    the page reads the queue (see the module)."""
+    the page reads the queue, or with the queue version read before it (see the
+    module)."""
     if get_settings().queue_page_seconds > 0:
-        request.scope[PAGE_VERSION] = queue_page_version(session, viewer, team_id)
+        request.scope[PAGE_VERSION] = queue_page_version(session, viewer, team_id,
+                                                         queue=queue)
 
 
 @lru_cache

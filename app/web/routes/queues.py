@@ -15,7 +15,14 @@ from sqlmodel import Session
 from app.reads.inbox import unread_count
 from app.reads.queues import TaskFilter, sort_named
 from app.reads.saved_views import views_of
-from app.reads.task_counts import count_changes, overdue_counts, queue_counts, team_counters
+from app.reads.task_counts import (
+    TeamCounters,
+    count_changes,
+    overdue_counts,
+    queue_counts,
+    team_counters,
+    team_counters_at_version,
+)
 from app.reads.task_rows import SEARCH_COUNTED_AT_MOST, list_tasks, task_row
 from app.reads.teammates import teammates_of
 from app.rules.errors import DomainError, InvalidNote
@@ -117,13 +124,15 @@ def show_queue(
     # was counted at is counted now, so its list changes as time passes, not only as
     # the team's tasks do: that page is never kept. (The cache keys a page by its whole
     # address, so a filtered page and the unfiltered one are never taken for each other.)
+    # The queue version comes with the counters, in one statement, before the rows.
+    version, counters = team_counters_at_version(session, team.id)
     if within is None or at == within.params["at"]:
-        keep_queue_page(request, session, viewer, team.id)
+        keep_queue_page(request, session, viewer, team.id, queue=version)
     now = utcnow()
     filters = _queue_filter(team, user, service=service, state=state, q=q, overdue=overdue,
                             sort=sort, now=now, within=within)
     context = queue_page_context(session, user, team, is_member, filters=filters,
-                                 within=within, after=after)
+                                 within=within, after=after, counters=counters)
     block = None
     if is_htmx(request):
         # A "more" link appends rows; a filter change replaces the whole result, and the
@@ -156,13 +165,15 @@ def _look_at_queue(session: Session, viewer: Viewer, team_id: int) -> None:
 
 def queue_page_context(session: Session, user: User, team: Team, is_member: bool, *,
                        filters: TaskFilter, within: OpenedWithin | None = None,
-                       after: str | None = None) -> dict[str, Any]:
+                       after: str | None = None,
+                       counters: TeamCounters | None = None) -> dict[str, Any]:
     """What queues/queue.html shows of the team's queue with these filters: for its
     page, and for the page a refused saved view's form re-renders
     (app.web.routes.saved_views)."""
     now = filters.now or utcnow()
     # The count and the services of the filter in one read of the team's counters.
-    counters = team_counters(session, team.id)
+    if counters is None:
+        counters = team_counters(session, team.id)
     total = None if after else counters.count(filters)
     page = list_tasks(session, filters=filters, after=after, counted=total is None,
                       search_counted_at_most=SEARCH_COUNTED_AT_MOST)
