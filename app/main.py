@@ -237,7 +237,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers.setdefault(name, value)
-                if is_page:
+                # A page under /static/ (an error's) may show who is asking as well.
+                if is_page or headers.get("content-type", "").startswith("text/html"):
                     headers.setdefault("Cache-Control", "no-store")
             await send(message)
 

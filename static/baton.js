@@ -26,13 +26,16 @@
   document.addEventListener("htmx:sendError", function () {
     showToast("Baton could not be reached. Check your connection and try again.");
   });
-  // An action that then succeeds (a post, not a page's poll) takes the old error away:
-  // left up, it covered the row that says what was just done.
+  // An action that then succeeds (a button or a form sent, not a page's poll nor the
+  // builder's preview as one types) takes the old error away: left up, it covered the
+  // row that says what was just done.
   document.addEventListener("htmx:afterRequest", function (event) {
     var toast = document.getElementById("toast");
     var config = event.detail.requestConfig;
     if (!toast || toast.hidden || !event.detail.successful || !config) return;
     if (String(config.verb).toLowerCase() === "get") return;
+    var cause = config.triggeringEvent && config.triggeringEvent.type;
+    if (cause !== "click" && cause !== "submit") return;
     if (event.detail.xhr && event.detail.xhr.getResponseHeader("HX-Trigger")
         && event.detail.xhr.getResponseHeader("HX-Trigger").indexOf("baton-error") !== -1) return;
     clearTimeout(showToast.timer);

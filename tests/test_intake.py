@@ -28,11 +28,13 @@ def field(type: str, key: str = "answer", **limits: Any) -> dict[str, Any]:
 def submit(
     session: Session, definition: ServiceDefinition, values: dict[str, Any],
     uploads: dict[str, list[IncomingFile]] | None = None, max_upload_mb: float = 20,
+    names_people: bool = False,
 ) -> Intake:
     """Sends answers as a form would: every value a list of strings."""
     raw = {key: value if isinstance(value, list) else [value] for key, value in values.items()}
     return validate_intake(session, definition=definition, values=raw,
-                           uploads=uploads or {}, max_upload_mb=max_upload_mb)
+                           uploads=uploads or {}, max_upload_mb=max_upload_mb,
+                           names_people=names_people)
 
 
 def answer(session: Session, spec: dict[str, Any], value: Any) -> Any:
@@ -278,6 +280,27 @@ def test_an_inactive_or_unknown_person_is_refused(session, make: Factory):
     assert "No active person" in problem(session, field("person"), "Gone Person")
     assert "No active person" in problem(session, field("person"), "nobody@example.com")
     assert "No active person" in problem(session, field("person"), "Ann Lee")
+
+
+def test_part_of_a_name_names_the_people_to_pick_from_on_the_web_form(session, make: Factory):
+    """The form's picker suggested them; typed and not picked, the answer says whom it
+    could mean, not that nobody matches."""
+    iris = make.user("Iris Ito")
+    assert problem(session, field("person"), "Iris", names_people=True) == (
+        f"Pick the person from the suggestions: Iris Ito <{iris.email}>.")
+    for n in range(4):
+        make.user(f"Irene {n}")
+    many = problem(session, field("person"), "ir", names_people=True)
+    assert many.count("<") == 3 and many.endswith("or someone else (type more of the name).")
+    make.user("Gone Irma", active=False)
+    assert "Irma" not in problem(session, field("person"), "Irma", names_people=True)
+
+
+def test_without_the_picker_part_of_a_name_names_nobody(session, make: Factory):
+    """The API has no search of people: its answer never names anyone."""
+    make.user("Iris Ito")
+    assert problem(session, field("person"), "Iris").startswith(
+        "No active person of Baton matches")
 
 
 def test_a_typed_full_name_is_accepted_when_exactly_one_person_has_it(session, make: Factory):

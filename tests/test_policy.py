@@ -5,13 +5,21 @@ check that each page and action asks it."""
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.format.definitions import parse_service
 from app.reads.request_detail import request_page_with_access
 from app.rules import policy
 from app.rules.catalog import save_service
-from app.storage.models import Service, ServiceRequest, ServiceVersion, StepKind, Task, User
+from app.storage.models import (
+    Service,
+    ServiceRequest,
+    ServiceVersion,
+    StepKind,
+    Task,
+    Team,
+    User,
+)
 from tests.factories import Factory
 
 ROLES = ("requester", "member", "other team", "manager", "admin", "outsider", "deactivated")
@@ -124,3 +132,13 @@ def test_the_request_read_with_its_access_answers_as_request_access(
     assert version is not None and page[2].version.model_dump() == version.model_dump()
     assert page[2].following is (role == "requester")
     assert request_page_with_access(session, user=person, request_id=request.id + 1) is None
+
+
+def test_a_change_not_yet_flushed_counts_in_the_membership_check(session, make):  # type: ignore[no-untyped-def]
+    """The check reads past the ORM (app.storage.driver_reads): what the session holds
+    is flushed first, as the ORM's own query did."""
+    ivan = make.user("Ivan", teams=("it",))
+    team_id = session.exec(select(Team.id).where(Team.slug == "it")).one()
+    assert policy.is_active_member(session, user_id=ivan.id, team_id=team_id)
+    ivan.is_active = False  # pending in the session, not sent
+    assert not policy.is_active_member(session, user_id=ivan.id, team_id=team_id, lock=True)

@@ -15,6 +15,7 @@ from app.storage.models import (
     Task,
     TaskState,
     Team,
+    request_number,
 )
 
 PAGE_SIZE = 25
@@ -147,6 +148,10 @@ class SentRequest:
     id: int
     title: str
     created_at: datetime
+
+    @property
+    def number(self) -> str:
+        return request_number(self.id)
 
 
 def just_sent(session: Session, *, requester_id: int, service_id: int,

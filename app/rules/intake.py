@@ -222,7 +222,11 @@ def _check_email(field: FieldDefinition, raw: list[str], _s: Session) -> Any:
     return text
 
 
-def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> Any:
+def _check_person(field: FieldDefinition, raw: list[str], session: Session, *,
+                  names_people: bool = False) -> Any:
+    """`names_people`: part of a name is answered with the people it could mean (the web
+    form, whose person already sees them as the picker's suggestions); elsewhere (the
+    API, which has no search of people) with "nobody matches", naming no one."""
     nobody = FieldProblem("No active person of Baton matches: type part of a name or "
                           "e-mail and pick from the suggestions.")
     try:
@@ -237,7 +241,7 @@ def _check_person(field: FieldDefinition, raw: list[str], session: Session) -> A
     if len(meant) > 1:
         raise FieldProblem("Several people have that name: pick one from the list.")
     if not meant:
-        to_pick = people_to_pick(session, _one(raw))
+        to_pick = people_to_pick(session, _one(raw)) if names_people else None
         raise FieldProblem(to_pick) if to_pick else nobody
     person = meant[0]
     return {"id": person.id, "name": person.name, "email": person.email}
@@ -289,8 +293,10 @@ def validate_intake(
     values: Mapping[str, list[str]],
     uploads: Mapping[str, list[IncomingFile]],
     max_upload_mb: float,
+    names_people: bool = False,
 ) -> Intake:
-    """Check every answer against the form; raise IntakeInvalid with every problem."""
+    """Check every answer against the form; raise IntakeInvalid with every problem.
+    `names_people`: see _check_person."""
     answers: dict[str, Any] = {}
     files: dict[str, list[IncomingFile]] = {}
     errors: dict[str, str] = {}
@@ -305,6 +311,9 @@ def validate_intake(
                 value: Any = [f.filename for f in accepted] or None
                 if accepted:
                     files[field.key] = accepted
+            elif field.type == "person":
+                value = _check_person(field, list(values.get(field.key, [])), session,
+                                      names_people=names_people)
             else:
                 value = CHECKERS[field.type](field, list(values.get(field.key, [])), session)
         except FieldProblem as problem:

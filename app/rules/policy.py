@@ -35,6 +35,8 @@ def is_active_member(
     one writer at a time serializes them already.)"""
     if lock and (user_id, team_id) in session.info.get(_HELD, ()):
         return True  # checked and locked in this transaction already (hold_members)
+    if session.new or session.deleted or session.dirty:
+        session.flush()  # read past the ORM: what the session holds must be sent first
     read = _ACTIVE_MEMBER_LOCKED if lock else _ACTIVE_MEMBER
     return read.first(session.connection(), {"team": team_id, "user": user_id}) is not None
 

@@ -11,10 +11,10 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from app.rules.policy import may_administer, may_see_overview
-from app.storage.db import DATABASE_UNAVAILABLE
 from app.storage.models import User
 from app.web.request_body import posted_form
 from app.web.session import SessionDep, session_of_its_own
@@ -47,11 +47,13 @@ async def read_viewer_for_error_page(request: Request) -> None:
     of its own, which only reads; nothing when someone was read already or no one is
     signed in. A database that is away leaves the page without navigation."""
     if getattr(request.state, "viewer", None) is not None \
-            or not request.cookies.get(SESSION_COOKIE):
+            or not request.cookies.get(SESSION_COOKIE) \
+            or request.url.path.startswith("/static/"):
+        # A static file's 404 may be kept by a shared cache: it names nobody.
         return
     try:
         request.state.viewer = await run_in_threadpool(_read_viewer, request)
-    except DATABASE_UNAVAILABLE as error:
+    except SQLAlchemyError as error:  # the header is the page's only use of it
         _log.warning("no viewer for the error page of %s: %s", request.url.path,
                      type(error).__name__)
 

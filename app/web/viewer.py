@@ -131,7 +131,10 @@ def load_viewer(request: HTTPConnection, session: Session) -> Viewer:
                 # this version (app.storage.directory_cache).
                 note_directory_version(session, directory)
                 unread = int(row[_TEAMS + 2]) if bell else None
-                later = None if bell else partial(_read_bell, session, user.id)
+                # An htmx GET (a fragment, or a page it keeps a part of) shows no bell.
+                answers_a_form = request.scope.get("method") not in ("GET", "HEAD")
+                later = partial(_read_bell, session, user.id) \
+                    if answers_a_form and not bell else None
                 return Viewer(user=user, csrf_token=csrf_token, team_ids=team_ids_of(teams),
                               directory_version=directory, unread=unread, unread_later=later)
     anon = request.cookies.get(ANON_CSRF_COOKIE) or ""

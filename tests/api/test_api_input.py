@@ -109,3 +109,16 @@ def test_an_internal_note_reaches_the_team_and_never_the_requester(api: Api, wor
     assert seen_by_agent.status_code == seen_by_requester.status_code == 200
     assert note in seen_by_agent.text
     assert note not in seen_by_requester.text
+
+
+def test_part_of_a_name_in_a_person_answer_names_nobody(api: Api, world: World, make):  # type: ignore[no-untyped-def]
+    """The web form's picker suggests people as they are typed; the API searches no one,
+    so its refusal does not name the people a fragment could mean."""
+    make.service(slug="desk", steps=[("it", "task")], fields=[
+        {"key": "who", "label": "Who sits there", "type": "person", "required": True}])
+    answer = api.post("/services/desk/requests", world.tokens["requester"],
+                      json={"answers": {"who": "Iva"}})  # part of Ivan's name
+    assert answer.status_code == 422
+    message = answer.json()["errors"]["who"]
+    assert message.startswith("No active person of Baton matches")
+    assert world.people["agent"].email not in answer.text and "Ivan" not in answer.text

@@ -508,3 +508,14 @@ def test_a_request_sent_long_ago_or_with_another_form_is_not_mentioned(
     other_request = make.request(other, employee)
     assert other_request.service_id != service.id
     assert 'id="just-sent"' not in web.get("/services/new-laptop").text
+
+
+def test_part_of_a_name_sent_unpicked_is_answered_with_whom_it_could_mean(
+        web: WebClient, make: Factory, employee: User, session):
+    service = make.service(slug="desk", steps=[("it", "task")], fields=[
+        {"key": "who", "label": "Who sits there", "type": "person", "required": True}])
+    iris = make.user("Iris Ito")
+    refused = submit(web, service, session, {"who": "Iris"})
+    assert refused.status_code == 422
+    assert (f"Pick the person from the suggestions: Iris Ito &lt;{iris.email}&gt;."
+            in field_html(refused.text, "who"))

@@ -204,3 +204,13 @@ def test_reading_a_page_does_not_hold_the_sqlite_write_lock(committed: Engine):
         reader.rollback()
         claimed = reader.exec(select(Task.state).where(col(Task.id) == task_id)).one()
     assert claimed == "claimed"
+
+
+def test_a_missing_static_file_names_nobody_and_no_page_is_kept(web: WebClient, make):
+    """A static file's 404 may be kept by a shared cache in front of /static/: it shows
+    no one's header nor their CSRF token, and says not to keep it."""
+    web.login(make.user("Mira"))
+    missing = web.get("/static/no-such-file.css")
+    assert missing.status_code == 404
+    assert "Mira" not in missing.text and web.csrf_token not in missing.text
+    assert missing.headers["cache-control"] == "no-store"

@@ -296,3 +296,19 @@ def test_a_post_answered_with_a_fragment_reads_no_bell(web: WebClient, session, 
         event.remove(*listen)
     assert claimed.status_code == 200 and sent
     assert not [statement for statement in sent if "inbox_item" in statement]
+
+
+def test_an_htmx_get_of_a_whole_page_reads_no_bell(web: WebClient, session, people, filed):
+    """The admin's people search asks for the whole page and keeps a part of it
+    (hx-select): the bell is not drawn there, so its count is not read."""
+    web.login(people.admin)
+    sent: list[str] = []
+    listen = (session.get_bind(), "before_cursor_execute",
+              lambda _c, _k, statement, *_a: sent.append(statement))
+    event.listen(*listen)
+    try:
+        found = web.get("/admin/people?q=rita", htmx=True)
+    finally:
+        event.remove(*listen)
+    assert found.status_code == 200 and "Rita Requester" in found.text
+    assert not [statement for statement in sent if "inbox_item" in statement]

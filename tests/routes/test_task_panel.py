@@ -139,3 +139,21 @@ def test_an_action_on_the_panel_s_own_page_sends_no_row_to_a_list_that_is_not_th
         headers={"HX-Current-URL": f"http://testserver/tasks/{task.id}?view=queue"})
     assert response.status_code == 200 and "Done." in text_of(response)
     assert "hx-swap-oob" not in response.text
+
+
+def test_a_long_note_in_the_box_never_refuses_an_action_that_does_not_send_it(
+        web, session, desk, task):
+    typed = "x" * 10_001  # over what a sent note may be
+    claimed = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/claim", {"note": typed, "view": "queue-panel"}, htmx=True)
+    assert claimed.status_code == 200 and f">{typed}</textarea>" in claimed.text
+    session.refresh(task)
+    assert task.assignee_id == desk.ivan.id
+
+
+def test_a_note_of_spaces_is_not_shown_as_kept(web, session, desk, task):
+    claim_task(session, task=task, by=desk.ivan)
+    handed = web.login(desk.ivan).post(
+        f"/tasks/{task.id}/hand", {"to": desk.iris.email, "note": "   ", "view": "queue-panel"},
+        htmx=True)
+    assert handed.status_code == 200 and not _kept_note(handed)

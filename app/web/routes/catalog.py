@@ -196,9 +196,11 @@ def _submit(request: Request, session: SessionDep, user: CurrentUser, slug: str,
                              notice=ServiceChanged().message)
     settings = get_settings()
     try:
+        # The form's person fields suggest people as they are typed: a part of a name
+        # sent unpicked is answered with whom it could mean.
         intake = validate_intake(
             session, definition=definition, values=values, uploads=uploads,
-            max_upload_mb=settings.max_upload_mb,
+            max_upload_mb=settings.max_upload_mb, names_people=True,
         )
     except IntakeInvalid as invalid:
         return _service_page(request, session, service, values=values, errors=invalid.errors,

@@ -46,6 +46,7 @@ from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
 from app.web.render import is_htmx, redirect, render, safe_next
+from app.web.request_body import SMALL_BODY_BYTES
 from app.web.routes.task_panel import panel_after_action
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
@@ -334,18 +335,21 @@ def _act(
 ViewField = Annotated[str, Form(max_length=20)]
 BackField = Annotated[str, Form(max_length=2000)]
 NoteField = Annotated[str, Form(max_length=10000)]
+# The note box's text where the action sends no note (Claim, Release, Hand, Assign): only
+# given back, so never the reason to refuse the action; the body's own limit bounds it.
+KeptNoteField = Annotated[str, Form(max_length=SMALL_BODY_BYTES)]
 
 
 @router.post("/tasks/{task_id}/claim", name="tasks.claim")
 def claim(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-          view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
+          view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
     return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
                 view=view, back=back, message="You claimed this task.", note=note)
 
 
 @router.post("/tasks/{task_id}/release", name="tasks.release")
 def release(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
-            view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
+            view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
     return _act(request, session, task, lambda: release_task(session, task=task, by=user),
                 view=view, back=back, message="Released to the team queue.", note=note)
 
@@ -353,7 +357,7 @@ def release(request: Request, session: SessionDep, user: CurrentUser, task: Task
 @router.post("/tasks/{task_id}/hand", name="tasks.hand")
 def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
          to: Annotated[str, Form(max_length=400)] = "",
-         view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
+         view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
     teammate = teammate_or_422(session, team_id=task.team_id, typed=to,
                                purpose="hand the task to")
     return _act(request, session, task,
@@ -364,7 +368,7 @@ def hand(request: Request, session: SessionDep, user: CurrentUser, task: TaskFor
 @router.post("/tasks/{task_id}/assign", name="tasks.assign")
 def assign(request: Request, session: SessionDep, user: CurrentUser, task: TaskForWorker,
            assign_to: Annotated[str, Form(max_length=400)] = "",
-           view: ViewField = "queue", back: BackField = "", note: NoteField = "") -> Response:
+           view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
     """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
     member = teammate_or_422(session, team_id=task.team_id, typed=assign_to,
                              purpose="assign the task to")
