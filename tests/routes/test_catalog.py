@@ -491,6 +491,7 @@ def test_the_form_just_sent_says_so_above_its_button_before_it_is_sent_again(
     notice = notice[:notice.index("</p>")]
     assert f'href="/requests/{request.id}"' in notice and request.title in notice
     assert "files a second request" in notice
+    assert "You sent this form a moment ago" in notice  # not "0 s ago"
     # Above the button the person sends it again with.
     assert page.index('id="just-sent"') < page.index("Send request</button>")
 
