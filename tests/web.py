@@ -2,12 +2,13 @@
 
 import asyncio
 import re
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from app.rules.sign_in import start_session
@@ -67,3 +68,17 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     after the browser tests, Playwright's event loop is still running in this one."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def with_statements(session: Session, call: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `call()` returned, and the statements sent on the session's engine meanwhile."""
+    sent: list[str] = []
+
+    def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(session.get_bind(), "before_cursor_execute", seen)
+    try:
+        return call(), sent
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", seen)

@@ -24,7 +24,7 @@ from app.storage.models import (
     is_queued,
     utcnow,
 )
-from app.storage.page_versions import queue_version
+from app.storage.page_versions import QUEUE_VERSION_READ, queue_version
 
 
 def countable(filters: TaskFilter) -> bool:
@@ -124,7 +124,6 @@ def team_counters(session: Session, team_id: int) -> TeamCounters:
 # are exactly those of the version read with them.
 _VERSION_AND_COUNTERS_READ = DriverRead(
     _TEAM_COUNTERS.add_columns(queue_version(bindparam("team")).label("queue_version")))
-_VERSION_READ = DriverRead(sa_select(queue_version(bindparam("team"))))
 
 
 def team_counters_at_version(session: Session, team_id: int) -> tuple[int, TeamCounters]:
@@ -134,7 +133,7 @@ def team_counters_at_version(session: Session, team_id: int) -> tuple[int, TeamC
     connection = session.connection()
     rows = _VERSION_AND_COUNTERS_READ.rows(connection, {"team": team_id})
     if not rows:
-        version = _VERSION_READ.first(connection, {"team": team_id})[0]
+        version = QUEUE_VERSION_READ.first(connection, {"team": team_id})[0]
         return int(version), team_counters(session, team_id)
     return int(rows[0][3]), TeamCounters({service_id: (int(opened), int(claimed))
                                           for service_id, opened, claimed, _ in rows})

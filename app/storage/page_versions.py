@@ -29,6 +29,7 @@ from sqlmodel import Session
 from app.storage import work_counts  # noqa: F401
 from app.storage.db import in_batch, named_sql
 from app.storage.directory_cache import directory_changing
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     DirectoryVersion,
     Membership,
@@ -57,6 +58,10 @@ directory_version = func.coalesce(
 def queue_version(team: Any) -> Any:
     return func.coalesce(select(_QUEUE_VERSIONS.c.version)
                          .where(_QUEUE_VERSIONS.c.team_id == team).scalar_subquery(), 0)
+
+
+# A team's queue version alone (`{"team": id}`), read through the driver.
+QUEUE_VERSION_READ = DriverRead(select(queue_version(bindparam("team"))))
 
 
 @cache

@@ -49,7 +49,7 @@ from app.rules.sign_in import token_hash
 from app.storage.db import get_engine
 from app.storage.driver_reads import DriverRead
 from app.storage.models import LoginSession, User, utcnow
-from app.storage.page_versions import directory_version, queue_version
+from app.storage.page_versions import QUEUE_VERSION_READ, directory_version, queue_version
 from app.web.render import is_htmx
 from app.web.viewer import SESSION_COOKIE, Viewer
 
@@ -59,7 +59,6 @@ _QUEUE_PAGE = re.compile(r"/queues/[^/]+")
 _LOGINS, _USERS = (model.__table__  # type: ignore[attr-defined,union-attr]
                    for model in (LoginSession, User))
 _LOGIN, _USER = _LOGINS.c, _USERS.c
-_QUEUE_VERSION = DriverRead(select(queue_version(bindparam("team"))))
 _STILL_CURRENT = (
     select(_LOGIN.user_id, _LOGIN.expires_at, _USER.is_active,
            queue_version(bindparam("team")), directory_version)
@@ -92,7 +91,7 @@ def queue_page_version(session: Session, viewer: Viewer, team_id: int, *,
     if viewer.user is None:
         raise ValueError("a queue page is kept only for someone signed in")
     if queue is None:
-        queue = _QUEUE_VERSION.first(session.connection(), {"team": team_id})[0]
+        queue = QUEUE_VERSION_READ.first(session.connection(), {"team": team_id})[0]
     return PageVersion(viewer.user.id, team_id, queue, viewer.directory_version,
                        viewer.unread, viewer.team_ids)
 

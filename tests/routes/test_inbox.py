@@ -5,14 +5,13 @@ import re
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from app.rules.requests import add_comment
 from app.rules.tasks import claim_task
 from app.storage.models import InboxItem, RequestFollow, ServiceRequest, TimelineEvent, User
 from tests.factories import Factory
-from tests.web import WebClient
+from tests.web import WebClient, with_statements
 
 
 @dataclass
@@ -281,24 +280,12 @@ def test_a_refused_form_shown_as_a_whole_page_has_the_bell_s_count(
     assert bell(refused.text) == "2"
 
 
-def _with_statements(session, call):  # type: ignore[no-untyped-def]
-    """What `call()` returned, and the statements sent meanwhile."""
-    sent: list[str] = []
-    listen = (session.get_bind(), "before_cursor_execute",
-              lambda _c, _k, statement, *_a: sent.append(statement))
-    event.listen(*listen)
-    try:
-        return call(), sent
-    finally:
-        event.remove(*listen)
-
-
 def test_a_post_answered_with_a_fragment_reads_no_bell(web: WebClient, session, make,
                                                        people):
     service = make.service(name="Badge", steps=[("it", "task")])
     task = make.tasks(make.request(service, people.requester, {"summary": "Lost"}))[0]
     web.login(people.worker)
-    claimed, sent = _with_statements(
+    claimed, sent = with_statements(
         session, lambda: web.post(f"/tasks/{task.id}/claim", {"view": "queue"}, htmx=True))
     assert claimed.status_code == 200 and sent
     assert not [statement for statement in sent if "inbox_item" in statement]
@@ -308,6 +295,6 @@ def test_an_htmx_get_of_a_whole_page_reads_no_bell(web: WebClient, session, peop
     """The admin's people search asks for the whole page and keeps a part of it
     (hx-select): the bell is not drawn there, so its count is not read."""
     web.login(people.admin)
-    found, sent = _with_statements(session, lambda: web.get("/admin/people?q=rita", htmx=True))
+    found, sent = with_statements(session, lambda: web.get("/admin/people?q=rita", htmx=True))
     assert found.status_code == 200 and "Rita Requester" in found.text
     assert not [statement for statement in sent if "inbox_item" in statement]

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 from sqlmodel import select
 
 from app.format.conditions import evaluate, parse
@@ -17,7 +16,7 @@ from app.reads.report_filters import MAX_CONDITION_LENGTH
 from app.rules.inputs import raw_limit
 from app.storage.clock import frozen_at
 from app.storage.models import ServiceWeek, utcnow
-from tests.web import text_of
+from tests.web import text_of, with_statements
 
 THIS_YEAR = utcnow().year
 FIELDS = [
@@ -270,8 +269,8 @@ FILTERS = st.one_of(
 @given(where=FILTERS, day=st.text(max_size=30))
 def test_no_filter_gets_anything_but_the_page_quickly(web, session, desk, where, day):
     client = web.login(desk.manager)
-    plain = _statements_of(session, lambda: client.get("/reports/kit"))[1]
-    response, sent = _statements_of(
+    plain = with_statements(session, lambda: client.get("/reports/kit"))[1]
+    response, sent = with_statements(
         session, lambda: client.get("/reports/kit", params={"where": where,
                                                             "completed_from": day}))
     assert response.status_code in (200, 422), (where, response.text[-500:])
@@ -287,13 +286,3 @@ def test_no_filter_gets_anything_but_the_page_quickly(web, session, desk, where,
     assert all(len(statement) <= longest + 40 * MAX_CONDITION_LENGTH for statement in sent)
 
 
-def _statements_of(session, call):  # type: ignore[no-untyped-def]
-    """What `call()` returned, and the statements sent meanwhile."""
-    sent: list[str] = []
-    listen = (session.get_bind(), "before_cursor_execute",
-              lambda _c, _k, statement, *_a: sent.append(statement))
-    event.listen(*listen)
-    try:
-        return call(), sent
-    finally:
-        event.remove(*listen)
