@@ -52,12 +52,11 @@ checks again when it shows an item (a person may have left the team since).
 Measured at 1M requests with ~300,000 items (bench/inbox.py, in process): the bell
 ≤ 0.43 ms p95, the inbox page ≤ 8.5 ms p95, on SQLite and PostgreSQL.
 
-Delivery runs in the committing transaction: SQLAlchemy's `after_flush` notes each new
-timeline event and `before_commit` writes their items, so every rule that records an event
-(app.rules.progress.record_event) feeds the inbox without calling it, and an event rolled
-back takes its items with it: a rollback forgets the events it undid, the whole
-transaction's or, for a savepoint, those flushed within it (so a commit after a
-rolled-back savepoint never delivers an item for an event that is gone).
+Delivery runs in the committing transaction: `after_flush` notes each new timeline event
+(note_recorded, one written through the driver) and `before_commit` writes their items,
+so every rule that records an event feeds the inbox, and a rollback forgets the events it
+undid (the whole transaction's, or those flushed within a savepoint): a commit never
+delivers an item for an event that is gone.
 """
 
 from collections import defaultdict
@@ -141,6 +140,16 @@ def _note_events(session: Session, _context: Any) -> None:
             history = inspect(item).attrs.assignee_id.history
             if history.deleted:
                 session.info.setdefault(_HOLDERS, {}).setdefault(item.id, history.deleted[0])
+
+
+def note_recorded(session: Session, item: TimelineEvent, *, holder_before: int | None,
+                  holder_changed: bool) -> None:
+    """What _note_events notes, for an event written without the ORM's flush."""
+    session.info.setdefault(_PENDING, {})[item.id] = _Noted(_Event(
+        item.id, item.request_id, item.task_id, item.actor_id, item.kind, item.is_internal,
+        item.created_at), _innermost(session))
+    if holder_changed and item.task_id is not None:
+        session.info.setdefault(_HOLDERS, {}).setdefault(item.task_id, holder_before)
 
 
 @event.listens_for(Session, "before_commit")

@@ -157,10 +157,16 @@ def _plan_of(statement: AnySelect, dialect: Any) -> _Plan | None:
     return _Plan(compiled.string, compiled, positional, tuple(processors))
 
 
+def _columns_read(statement: Any) -> Any:
+    """A select's columns, or what an INSERT or UPDATE returns (app.storage.task_moves)."""
+    selected = getattr(statement, "selected_columns", None)
+    return selected if selected is not None else statement.exported_columns
+
+
 def _shape_of(statement: AnySelect, dialect: Any, description: Any) -> _Shape:
     processors = []
     for index, (column, described) in enumerate(
-            zip(statement.selected_columns, description, strict=True)):
+            zip(_columns_read(statement), description, strict=True)):
         process = column.type.dialect_impl(dialect).result_processor(dialect, described[1])
         if process is not None:
             processors.append((index, process))
