@@ -16,7 +16,7 @@ from app.rules.progress import (
     record_event,
     tasks_of,
 )
-from app.storage.db import one_transaction
+from app.storage.db import commit_change, one_transaction
 from app.storage.models import (
     EventKind,
     RequestState,
@@ -53,7 +53,7 @@ def cancel_request(
                  at=now)
     cancel_remaining(session, request, tasks_of(session, request), by=by, at=now,
                      note="The requester cancelled.")
-    session.commit()
+    commit_change(session)
     return request
 
 
@@ -103,6 +103,6 @@ def add_comment(
         by=by, note=mentions.text, internal=internal, at=now,
     )
     record_mentions(session, event=event, people=mentions.people)
-    session.commit()
+    commit_change(session)
     return event
 

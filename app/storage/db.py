@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from app.config import get_settings
+from app.storage.driver_flush import flush_through_driver
 from app.storage.pooled_connections import check_on_checkout, keepalives_for
 from app.storage.sqlite_checkpoints import database_file
 from app.storage.sqlite_checkpoints import wrote as checkpoint_wrote
@@ -150,6 +151,7 @@ def commit_change(session: Session) -> None:
     """A rule's commit: the end of its transaction, or inside one_batch nothing (the
     rule's savepoint is released by one_transaction and the batch commits once)."""
     if not _batched.get():
+        flush_through_driver(session)  # when it can: the ORM's flush writes what it cannot
         session.commit()
 
 

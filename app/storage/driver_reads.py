@@ -31,12 +31,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlalchemy.util import is_exit_exception
 
 from app.config import get_settings
 
 Processor = Callable[[Any], Any]
-AnySelect = Select[*tuple[Any, ...]]
+# A select, or an INSERT or UPDATE whose RETURNING is read (app.storage.driver_flush).
+AnySelect = Select[*tuple[Any, ...]] | ReturningInsert[Any] | ReturningUpdate[Any]
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def _plan_of(statement: AnySelect, dialect: Any) -> _Plan | None:
 
 
 def _columns_read(statement: Any) -> Any:
-    """A select's columns, or what an INSERT or UPDATE returns (app.storage.task_moves)."""
+    """A select's columns, or what an INSERT or UPDATE returns (app.storage.driver_flush)."""
     selected = getattr(statement, "selected_columns", None)
     return selected if selected is not None else statement.exported_columns
 
