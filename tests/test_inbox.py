@@ -12,9 +12,8 @@ from app.reads.inbox import bell_of, inbox_page, team_news
 from app.reads.inbox import unread_count as bell_statement_count
 from app.reads.request_detail import request_detail
 from app.rules.errors import NotAllowed
-from app.rules.following import is_following
+from app.rules.following import followers, is_following
 from app.rules.inbox import (
-    followers,
     look_at_team,
     mark_all_read,
     mark_read,

@@ -64,12 +64,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, event, insert, inspect, or_, update
+from sqlalchemy import bindparam, event, insert, inspect, update
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from app.rules.errors import NotAllowed
-from app.rules.following import is_worked_kind
+from app.rules.following import followers, who_may_see
 from app.rules.policy import may_see_request
 from app.storage.db import in_batch, one_transaction
 from app.storage.models import (
@@ -173,25 +173,29 @@ def _deliver_pending(session: Session) -> None:
     ids = sorted(by_request)
     for start in range(0, len(ids), _READ_AT_ONCE):
         chunk = ids[start:start + _READ_AT_ONCE]
-        requests = session.exec(
-            select(ServiceRequest, User.is_active)
-            .join(User, col(User.id) == ServiceRequest.requester_id)
-            .where(col(ServiceRequest.id).in_(chunk))).all()
+        requests = session.exec(_REQUESTS_READ, params={"ids": chunk}).all()
         choices: dict[int, dict[int, bool]] = defaultdict(dict)
-        for request_id, user_id, following in session.exec(
-                select(RequestFollow.request_id, RequestFollow.user_id,
-                       RequestFollow.following)
-                .where(col(RequestFollow.request_id).in_(chunk))):
+        for request_id, user_id, following in session.exec(_CHOICES_READ,
+                                                           params={"ids": chunk}):
             choices[request_id][user_id] = following
         for request, requester_active in requests:
             _deliver(session, request, sorted(by_request[request.id]), holders,
                      choices[request.id], rows, notices, requester_active=requester_active)
-    if rows:
-        session.execute(insert(InboxItem), rows)
+    if rows:  # in Core: the ORM's bulk insert cost more than the rows
+        session.connection().execute(_ITEMS_WRITTEN, rows)
     if notices:
-        session.execute(insert(TeamNotice), notices)
+        session.connection().execute(_NOTICES_WRITTEN, notices)
 
 
+# Built once: every delivery runs them.
+_REQUESTS_READ = (select(ServiceRequest, User.is_active)
+                  .join(User, col(User.id) == ServiceRequest.requester_id)
+                  .where(col(ServiceRequest.id).in_(bindparam("ids", expanding=True))))
+_CHOICES_READ = (select(RequestFollow.request_id, RequestFollow.user_id,
+                        RequestFollow.following)
+                 .where(col(RequestFollow.request_id).in_(bindparam("ids", expanding=True))))
+_ITEMS_WRITTEN = insert(InboxItem.__table__)  # type: ignore[attr-defined]
+_NOTICES_WRITTEN = insert(TeamNotice.__table__)  # type: ignore[attr-defined]
 # The most requests whose deliveries are read in one statement.
 _READ_AT_ONCE = 500
 
@@ -218,56 +222,6 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
         for event_id in [event_id for event_id, noted in pending.items()
                          if _within(noted.transaction, transaction)]:
             del pending[event_id]
-
-
-def followers(session: Session, *, request: ServiceRequest,
-              choices: dict[int, bool] | None = None) -> set[int]:
-    """Who follows the request (before rule 6 is asked): see the module's docstring.
-    `choices`: who chose to follow it or to stop, when read already."""
-    people = {request.requester_id}
-    people.update(actor for actor in session.exec(
-        select(TimelineEvent.actor_id).distinct()
-        .where(TimelineEvent.request_id == request.id,
-               is_worked_kind(col(TimelineEvent.kind)))) if actor is not None)
-    people.update(holder for holder in session.exec(
-        select(Task.assignee_id).distinct()
-        .where(Task.request_id == request.id)) if holder is not None)
-    if choices is None:
-        choices = dict(session.exec(
-            select(RequestFollow.user_id, RequestFollow.following)
-            .where(RequestFollow.request_id == request.id)).all())
-    for user_id, following in choices.items():
-        if following:
-            people.add(user_id)
-        else:
-            people.discard(user_id)
-    return people
-
-
-def sees_request(request: ServiceRequest, *, notes: bool = False) -> ColumnElement[bool]:
-    """Rule 6 as a condition on User rows (app.rules.policy.RequestAccess says it for one
-    person): active, and a manager, a member of a team with a task of the request, or its
-    requester; with `notes`, who may see its internal notes (never the requester)."""
-    on_team = select(Membership.user_id).where(
-        col(Membership.team_id).in_(select(Task.team_id).where(Task.request_id == request.id)))
-    if notes:
-        return and_(col(User.is_active) == True,  # noqa: E712
-                    or_(col(User.is_manager), col(User.id).in_(on_team)),
-                    col(User.id) != request.requester_id)
-    return and_(col(User.is_active) == True,  # noqa: E712
-                or_(col(User.is_manager), col(User.id).in_(on_team),
-                    col(User.id) == request.requester_id))
-
-
-def who_may_see(session: Session, *, request: ServiceRequest, people: Iterable[int],
-                notes: bool = False) -> set[int]:
-    """Of `people`, the active ones who may see the request (rule 6, as
-    app.rules.policy.RequestAccess says it), and with `notes`, its internal notes."""
-    wanted = set(people)
-    if not wanted:
-        return set()
-    return set(session.exec(select(User.id).where(
-        col(User.id).in_(wanted), sees_request(request, notes=notes))).all())
 
 
 def _deliver(session: Session, request: ServiceRequest, events: list[_Event],

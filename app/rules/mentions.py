@@ -22,7 +22,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.rules.errors import InvalidNote
-from app.rules.inbox import sees_request
+from app.rules.following import sees_request
 from app.rules.policy import request_access
 from app.storage.models import Mention, ServiceRequest, TimelineEvent, User
 
