@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
+from app.config import get_settings
 from app.rules.requests import add_comment
 from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
 from app.storage import db as storage_db
@@ -95,8 +96,12 @@ def _a_day_of_work(session: Session, make: Factory) -> list[dict[str, Any]]:
     return [_request_as_written(session, request) for request in done]
 
 
+@pytest.mark.parametrize("driver_reads", [True, False], ids=["reads-through-driver", "off"])
 def test_the_rules_write_through_the_driver_what_the_orm_writes(
-        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch,
+        driver_reads: bool) -> None:
+    # The writes go through the driver whatever the reads' switch says.
+    monkeypatch.setattr(get_settings(), "driver_reads", driver_reads)
     written_by_driver: list[bool] = []
 
     def counted(session: Session) -> bool:

@@ -11,8 +11,11 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
+from app.config import get_settings
+from app.rules.errors import NotAllowed
 from app.rules.progress import lock_with_tasks, move_holder
 from app.rules.tasks import assign_task, claim_task, hand_task, release_task
+from app.storage.db import BatchSpoiled, one_batch, one_transaction
 from app.storage.models import (
     EventKind,
     InboxItem,
@@ -60,9 +63,14 @@ MOVES = {
 }
 
 
+@pytest.mark.parametrize("driver_reads", [True, False], ids=["reads-through-driver", "off"])
 @pytest.mark.parametrize("move", sorted(MOVES))
 def test_a_move_leaves_the_objects_saying_what_the_rows_say(
-        session: Session, make: Factory, move: str) -> None:
+        session: Session, make: Factory, move: str, driver_reads: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A write goes through the driver whatever the reads' switch says; each column not
+    # moved (the task's kind, the request's state) is compared too.
+    monkeypatch.setattr(get_settings(), "driver_reads", driver_reads)
     people = _people(session, make)
     request = _filed(make)
     task = make.tasks(request)[0]
@@ -135,3 +143,37 @@ def test_a_move_is_only_one_of_a_task_s_holder(session: Session, make: Factory) 
         move_holder(session, request, task, state=TaskState.done, assignee_id=None,
                     kind=EventKind.completed, by=people["Ivan"], at=utcnow())
     assert session.get(Task, task.id).state == TaskState.open  # type: ignore[union-attr]
+
+
+def test_a_refusal_after_a_move_in_a_batch_spoils_the_batch(
+        session: Session, make: Factory) -> None:
+    # As after a flush: the batch cannot take back the move alone (app.storage.db).
+    people = _people(session, make)
+    request = _filed(make)
+    task = make.tasks(request)[0]
+
+    @one_transaction
+    def claim_then_refuse(session: Session) -> None:
+        locked, _ = lock_with_tasks(session, task)
+        move_holder(session, locked, task, state=TaskState.claimed,
+                    assignee_id=people["Ivan"].id, kind=EventKind.claimed,
+                    by=people["Ivan"], at=utcnow())
+        raise NotAllowed("refused after the move")
+
+    with pytest.raises(BatchSpoiled), one_batch(session, refusals=(NotAllowed,)):
+        claim_then_refuse(session)
+    assert (task.state, task.assignee_id) == (TaskState.open, None)
+
+
+def test_a_claim_then_an_assignment_in_one_batch_tells_the_claimer_it_was_taken(
+        session: Session, make: Factory) -> None:
+    # The claim leaves no "holder before" note (the task had none), so the assignment's
+    # note names the claimer, as the flush's attribute history did.
+    people = _people(session, make)
+    task = make.tasks(_filed(make))[0]
+    with one_batch(session, refusals=(NotAllowed,)):
+        claim_task(session, task=task, by=people["Ivan"])
+        assign_task(session, task=task, by=people["Lena"], to=people["Tom"])
+    reasons = session.exec(select(InboxItem.reason).where(
+        InboxItem.user_id == people["Ivan"].id)).all()
+    assert reasons == ["taken"]

@@ -95,8 +95,11 @@ def move_holder(session: Session, request: ServiceRequest, task: Task, *, state:
                                      active=state in ACTIVE_TASK_STATES)
     task_moves.write_move(session, task=task, request=request, values=values,
                           recorded=event)
+    # As the flush's history says it: a task that had no holder had none to tell.
     inbox.note_recorded(session, event, holder_before=holder_before,
-                        holder_changed=holder_before != assignee_id)
+                        holder_changed=holder_before not in (None, assignee_id))
+    if kind == EventKind.claimed:
+        flow_figures.claimed(session, task.id, at)
     if acting is not None:
         acting.events += 1
         acting.first.setdefault("request", request)

@@ -21,9 +21,8 @@ from app.storage.pooled_connections import check_on_checkout, keepalives_for
 from app.storage.sqlite_checkpoints import database_file
 from app.storage.sqlite_checkpoints import wrote as checkpoint_wrote
 
-# The errors of a database that is not answering: restarting, unreachable, out of
-# connections, or (SQLite) locked past the busy timeout. The same request will very
-# likely work in a moment (a 503 with Retry-After, never a 500).
+# The errors of a database not answering (restarting, unreachable, out of connections,
+# SQLite locked past the busy timeout): a 503 with Retry-After, never a 500.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     OperationalError, InterfaceError, DisconnectionError, PoolTimeout,
 )
@@ -155,8 +154,7 @@ def commit_change(session: Session) -> None:
         session.commit()
 
 
-# Inside one_batch: the rules of one_transaction run in one transaction, each in a
-# savepoint of it or (the fast way) in none.
+# Inside one_batch: the rules run in one transaction, each in a savepoint or in none.
 _batched: ContextVar[bool] = ContextVar("baton_batched", default=False)
 _with_savepoints: ContextVar[bool] = ContextVar("baton_batch_savepoints", default=False)
 _refusals: ContextVar[tuple[type[BaseException], ...]] = ContextVar("baton_batch_refusals",
@@ -173,17 +171,15 @@ class BatchSpoiled(Exception):
 def one_batch(session: Session, *, refusals: tuple[type[BaseException], ...],
               savepoints: bool = False) -> Iterator[None]:
     """Several changes of state, each through its rule, in one write transaction that
-    commits once at the end: what each commit does besides (counters, figures, search
-    documents, inbox items, page versions: the session's before_commit hooks, which
-    gather their rows in `session.info`) is written once for the whole batch.
+    commits once: what each commit does besides (the before_commit hooks' counters,
+    figures, search documents, inbox items, page versions) is written once.
 
-    A rule that refuses (raises one of `refusals`, which the caller catches to go on)
-    takes back only its own change; anything else raised rolls the whole batch back.
-    The rules refuse before they change anything, so by default no savepoint is taken
-    (two round trips a rule fewer): a refusal leaves nothing to undo but the hooks'
-    notes, which are restored. Should a rule ever refuse after a change, BatchSpoiled is
-    raised, the batch is rolled back whole, and its caller runs it again with
-    `savepoints`, each rule in a savepoint of its own."""
+    A rule that refuses (raises one of `refusals`, which the caller catches) takes back
+    only its own change; anything else rolls the whole batch back. The rules refuse
+    before they change anything, so by default no savepoint is taken: a refusal leaves
+    only the hooks' notes to undo, which are restored. A rule that refuses after a
+    change raises BatchSpoiled: the batch is rolled back whole, and its caller runs it
+    again with `savepoints`, each rule in a savepoint of its own."""
     begin_write(session)
     token, mode = _batched.set(True), _with_savepoints.set(savepoints)
     refused = _refusals.set(refusals)
@@ -220,11 +216,16 @@ def _count_flushes(session: Session, _context: Any) -> None:
         session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
 
 
+def count_written_in_batch(session: Session) -> None:
+    """Counts a change written past the flush (app.storage.task_moves) as a flush."""
+    if _batched.get():
+        session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
+
+
 def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    # The hooks note their rows when a rule calls them (before any flush) as well as at
-    # flushes: neither a savepoint's rollback nor a refusal can take those notes back, so
-    # they are kept as they were before the rule and put back if it refuses (after a
-    # flush of anything pending, whose notes belong to what came before).
+    # The hooks note their rows when a rule calls them as well as at flushes: no rollback
+    # takes those notes back, so they are kept as before the rule and put back if it
+    # refuses (after a flush of what is pending, whose notes belong to what came before).
     session.flush()
     notes = _copy_of_notes(session.info)
     if not _with_savepoints.get():

@@ -101,21 +101,21 @@ def _write(session: Session, changed: Sequence[tuple[InstanceState[Any], Table, 
     shape: Shape = tuple((table.name, keys) for _state, table, keys in changed)
     params: dict[str, Any] = {}
     for n, values in enumerate(events):
-        params.update((f"event_{name}_{n}", values[name]) for name in _EVENT_COLUMNS)
+        params.update((f"p_event_{name}_{n}", values[name]) for name in _EVENT_COLUMNS)
     if connection.dialect.name == "sqlite":
         # No CTE changes data in SQLite: an UPDATE a row, then the events in one INSERT.
         for state, table, keys in changed:
-            _update_of(table.name, keys).rows(connection, {
-                "id": state.dict["id"], **{key: state.dict[key] for key in keys}})
+            _update_of(table.name, keys).returned(connection, {
+                "p_id": state.dict["id"], **{f"p_{key}": state.dict[key] for key in keys}})
         statement = _all_in_one((), len(events))
     else:
         for n, (state, _table, keys) in enumerate(changed):
-            params[f"id_{n}"] = state.dict["id"]
-            params.update((f"{key}_{n}", state.dict[key]) for key in keys)
+            params[f"p_id_{n}"] = state.dict["id"]
+            params.update((f"p_{key}_{n}", state.dict[key]) for key in keys)
         statement = _all_in_one(shape, len(events))
     # The ids of one INSERT's rows are given in the order of its VALUES (PostgreSQL's
     # sequence, SQLite's next rowid), whatever the order RETURNING gives them in.
-    return sorted(row[0] for row in statement.rows(connection, params))
+    return sorted(row[0] for row in statement.returned(connection, params))
 
 
 def _table(name: str) -> Table:
@@ -125,8 +125,9 @@ def _table(name: str) -> Table:
 @lru_cache(maxsize=64)
 def _update_of(name: str, keys: tuple[str, ...]) -> DriverRead:
     table = _table(name)
-    return DriverRead(update(table).where(table.c.id == bindparam("id", type_=Integer))
-                      .values({key: bindparam(key, type_=table.c[key].type) for key in keys})
+    return DriverRead(update(table).where(table.c.id == bindparam("p_id", type_=Integer))
+                      .values({key: bindparam(f"p_{key}", type_=table.c[key].type)
+                               for key in keys})
                       .returning(table.c.id))
 
 
@@ -136,12 +137,12 @@ def _all_in_one(shape: Shape, events: int) -> DriverRead:
     statement. Every CTE that changes data is carried out, whether or not the statement
     reads it."""
     statement = insert(_EVENTS).values([
-        {name: bindparam(f"event_{name}_{n}", type_=_EVENTS.c[name].type)
+        {name: bindparam(f"p_event_{name}_{n}", type_=_EVENTS.c[name].type)
          for name in _EVENT_COLUMNS} for n in range(events)]).returning(_EVENTS.c.id)
     for n, (name, keys) in enumerate(shape):
         table = _table(name)
         statement = statement.add_cte(
-            update(table).where(table.c.id == bindparam(f"id_{n}", type_=Integer))
-            .values({key: bindparam(f"{key}_{n}", type_=table.c[key].type) for key in keys})
+            update(table).where(table.c.id == bindparam(f"p_id_{n}", type_=Integer))
+            .values({key: bindparam(f"p_{key}_{n}", type_=table.c[key].type) for key in keys})
             .returning(table.c.id).cte(f"changed_{n}"))
     return DriverRead(statement)

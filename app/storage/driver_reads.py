@@ -75,6 +75,15 @@ class DriverRead:
             return connection.execute(self.statement, dict(params)).all()
         return self._read(connection, plan, params)
 
+    def returned(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
+        """What a write's RETURNING gives, through the driver whatever BATON_DRIVER_READS
+        says (a switch of the reads; app.storage.task_moves and driver_flush write only
+        this way). A statement that cannot be planned goes through SQLAlchemy."""
+        plan = self._plan(connection)
+        if plan is None:
+            return connection.execute(self.statement, dict(params)).all()
+        return self._read(connection, plan, params)
+
     def first(self, connection: Connection, params: Mapping[str, Any]) -> Any:
         rows = self.rows(connection, params)
         return rows[0] if rows else None

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, event, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
+from app.storage.db import count_written_in_batch
 from app.storage.driver_reads import DriverRead
 from app.storage.models import ServiceRequest, Task, TimelineEvent
 
@@ -32,28 +33,28 @@ MOVED_COLUMNS = ("state", "assignee_id", "state_changed_at", "opened_at", "close
 
 
 def _task_moved() -> Any:
-    return (update(_TASKS).where(_TASKS.c.id == bindparam("task_id"))
-            .values({name: bindparam(name, type_=_TASKS.c[name].type)
+    return (update(_TASKS).where(_TASKS.c.id == bindparam("p_task_id"))
+            .values({name: bindparam(f"p_{name}", type_=_TASKS.c[name].type)
                      for name in MOVED_COLUMNS})
             .returning(_TASKS.c.id))
 
 
 def _request_touched() -> Any:
-    return (update(_REQUESTS).where(_REQUESTS.c.id == bindparam("request_id"))
-            .values(updated_at=bindparam("at", type_=_REQUESTS.c.updated_at.type))
+    return (update(_REQUESTS).where(_REQUESTS.c.id == bindparam("p_request_id"))
+            .values(updated_at=bindparam("p_at", type_=_REQUESTS.c.updated_at.type))
             .returning(_REQUESTS.c.id))
 
 
 def _event_recorded() -> Any:
     return (insert(_EVENTS).values(
-        request_id=bindparam("request_id", type_=_EVENTS.c.request_id.type),
-        task_id=bindparam("task_id", type_=_EVENTS.c.task_id.type),
-        actor_id=bindparam("actor_id", type_=_EVENTS.c.actor_id.type),
-        kind=bindparam("kind", type_=_EVENTS.c.kind.type),
-        note=bindparam("note", type_=_EVENTS.c.note.type),
-        is_internal=bindparam("is_internal", type_=_EVENTS.c.is_internal.type),
-        created_at=bindparam("at", type_=_EVENTS.c.created_at.type),
-        via=bindparam("via", type_=_EVENTS.c.via.type),
+        request_id=bindparam("p_request_id", type_=_EVENTS.c.request_id.type),
+        task_id=bindparam("p_task_id", type_=_EVENTS.c.task_id.type),
+        actor_id=bindparam("p_actor_id", type_=_EVENTS.c.actor_id.type),
+        kind=bindparam("p_kind", type_=_EVENTS.c.kind.type),
+        note=bindparam("p_note", type_=_EVENTS.c.note.type),
+        is_internal=bindparam("p_is_internal", type_=_EVENTS.c.is_internal.type),
+        created_at=bindparam("p_at", type_=_EVENTS.c.created_at.type),
+        via=bindparam("p_via", type_=_EVENTS.c.via.type),
     ).returning(_EVENTS.c.id))
 
 
@@ -71,19 +72,21 @@ def write_move(session: Session, *, task: Task, request: ServiceRequest,
                values: dict[str, Any], recorded: TimelineEvent) -> None:
     """Writes `values` (MOVED_COLUMNS) to `task`, the event's time as the request's
     `updated_at`, and `recorded` (its id set from the row); the objects then say the same."""
-    params = {
+    # Named apart from the columns: a statement is never given a value of another's.
+    params = {f"p_{name}": value for name, value in {
         **values, "task_id": task.id, "request_id": request.id, "at": recorded.created_at,
         "actor_id": recorded.actor_id, "kind": str(recorded.kind), "note": recorded.note,
         "is_internal": recorded.is_internal, "via": recorded.via,
-    }
+    }.items()}
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         moved, touched, inserted = _MOVE_IN_THREE
-        moved.rows(connection, params)
-        touched.rows(connection, params)
-        event_id = inserted.rows(connection, params)[0][0]
+        moved.returned(connection, params)
+        touched.returned(connection, params)
+        event_id = inserted.returned(connection, params)[0][0]
     else:
-        event_id = _MOVE_IN_ONE.rows(connection, params)[0][0]
+        event_id = _MOVE_IN_ONE.returned(connection, params)[0][0]
+    count_written_in_batch(session)
     for name, value in values.items():
         set_committed_value(task, name, value)
     set_committed_value(request, "updated_at", recorded.created_at)
