@@ -110,9 +110,9 @@ def test_the_rules_write_through_the_driver_what_the_orm_writes(
 
     monkeypatch.setattr(storage_db, "flush_through_driver", counted)
     through_the_driver = _a_day_of_work(session, make)
-    # For each request: the two completions, the comment and the decision. (Filing adds
-    # rows of other kinds; a claim's rows are written already: app.storage.task_moves.)
-    assert written_by_driver.count(True) == 8
+    # For each request: the claim, the two completions, the comment and the decision.
+    # (Filing adds rows of other kinds: the ORM writes them.)
+    assert written_by_driver.count(True) == 10
     monkeypatch.setattr(storage_db, "flush_through_driver", lambda _session: False)
     through_the_orm = _a_day_of_work(session, make)
     assert through_the_driver == through_the_orm

@@ -53,7 +53,7 @@ Measured at 1M requests with ~300,000 items (bench/inbox.py, in process): the be
 ≤ 0.43 ms p95, the inbox page ≤ 8.5 ms p95, on SQLite and PostgreSQL.
 
 Delivery runs in the committing transaction: `after_flush` notes each new timeline event
-(note_recorded, one written through the driver) and `before_commit` writes their items,
+(app.storage.driver_flush runs it too) and `before_commit` writes their items,
 so every rule that records an event feeds the inbox, and a rollback forgets the events it
 undid (the whole transaction's, or those flushed within a savepoint): a commit never
 delivers an item for an event that is gone.
@@ -137,19 +137,11 @@ def _note_events(session: Session, _context: Any) -> None:
     # still sees the attributes' history): the one a lead takes a task from is told.
     for item in session.dirty:
         if isinstance(item, Task):
-            history = inspect(item).attrs.assignee_id.history
-            if history.deleted:
-                session.info.setdefault(_HOLDERS, {}).setdefault(item.id, history.deleted[0])
-
-
-def note_recorded(session: Session, item: TimelineEvent, *, holder_before: int | None,
-                  holder_changed: bool) -> None:
-    """What _note_events notes, for an event written without the ORM's flush."""
-    session.info.setdefault(_PENDING, {})[item.id] = _Noted(_Event(
-        item.id, item.request_id, item.task_id, item.actor_id, item.kind, item.is_internal,
-        item.created_at), _innermost(session))
-    if holder_changed and item.task_id is not None:
-        session.info.setdefault(_HOLDERS, {}).setdefault(item.task_id, holder_before)
+            # The first holder it had in this transaction; none is no holder to tell (a
+            # claim then an assignment in one batch tells the claimer).
+            holder = next(iter(inspect(item).attrs.assignee_id.history.deleted), None)
+            if holder is not None:
+                session.info.setdefault(_HOLDERS, {}).setdefault(item.id, holder)
 
 
 @event.listens_for(Session, "before_commit")

@@ -18,13 +18,12 @@ from sqlmodel import Session, col, select
 
 from app.format.definitions import StepDefinition
 from app.format.targets import due_time
-from app.rules import inbox
 from app.rules.acting import current as current_acting
 from app.rules.catalog import kept_definition_by_id
 from app.rules.errors import InvalidNote
 from app.rules.intake import without_control_characters
 from app.rules.ordering import is_complete, next_stage_to_open
-from app.storage import flow_figures, page_versions, task_moves, work_counts
+from app.storage import flow_figures, work_counts
 from app.storage.db import kept_for_the_transaction
 from app.storage.models import (
     ACTIVE_TASK_STATES,
@@ -58,48 +57,6 @@ def record_event(
         created_at=at, via=acting.via if acting else None,
     )
     session.add(event)
-    if acting is not None:
-        acting.events += 1
-        acting.first.setdefault("request", request)
-        acting.first.setdefault("event", event)
-    return event
-
-
-# The moves move_holder writes: none of them is searched (search_index.SEARCHED_KINDS).
-HOLDER_MOVES = (EventKind.claimed, EventKind.released, EventKind.handed, EventKind.assigned)
-
-
-def move_holder(session: Session, request: ServiceRequest, task: Task, *, state: TaskState,
-                assignee_id: int | None, kind: EventKind, by: User, note: str = "",
-                at: datetime) -> TimelineEvent:
-    """A task changing hands (claimed, released, handed, assigned): its state and holder,
-    the request's `updated_at` and the event, written in one go through the driver
-    (app.storage.task_moves) rather than by the ORM's flush, and noted for the commit's
-    hooks as the flush would have noted them (the counters, the flow figures, the queue
-    version, the inbox). Anything the session still holds unwritten is flushed first."""
-    if kind not in HOLDER_MOVES:
-        raise ValueError(f"not a move of a task's holder: {kind}")
-    if session.new or session.dirty or session.deleted:
-        session.flush()
-    if state != task.state:
-        work_counts.moved(session, task, task.state, state)
-        flow_figures.task_moved(session, task, state)
-    page_versions.note_queue_changed(session, task.team_id)
-    holder_before = task.assignee_id
-    acting = current_acting()
-    event = TimelineEvent(
-        request_id=request.id, task_id=task.id, actor_id=by.id, kind=kind, note=note,
-        is_internal=False, created_at=at, via=acting.via if acting else None,
-    )
-    values = task_moves.moved_values(task, state=state, assignee_id=assignee_id, at=at,
-                                     active=state in ACTIVE_TASK_STATES)
-    task_moves.write_move(session, task=task, request=request, values=values,
-                          recorded=event)
-    # As the flush's history says it: a task that had no holder had none to tell.
-    inbox.note_recorded(session, event, holder_before=holder_before,
-                        holder_changed=holder_before not in (None, assignee_id))
-    if kind == EventKind.claimed:
-        flow_figures.claimed(session, task.id, at)
     if acting is not None:
         acting.events += 1
         acting.first.setdefault("request", request)

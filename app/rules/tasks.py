@@ -23,7 +23,6 @@ from app.rules.progress import (
     clean_note,
     lock_request,
     lock_with_tasks,
-    move_holder,
     record_event,
     set_task_state,
 )
@@ -86,12 +85,8 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
         raise OwnRequestApproval()  # an approval is claimed only to be decided
     if task.state == TaskState.claimed and task.assignee_id == by.id:
         raise InvalidTransition("You have already claimed this task.")
-    if task.state == TaskState.claimed:
-        raise AlreadyClaimed(by_name=_name_of(session, task.assignee_id))
-    if task.state != TaskState.open:
-        raise InvalidTransition(_not_open_message(task))
-    move_holder(session, request, task, state=TaskState.claimed, assignee_id=by.id,
-                kind=EventKind.claimed, by=by, at=utcnow())
+    _claim_on_the_way(session, request, task, by, utcnow())
+    request.updated_at = task.state_changed_at
     commit_change(session)
     return task
 
@@ -102,10 +97,14 @@ def release_task(session: Session, *, task: Task, by: User) -> Task:
     request, _ = lock_with_tasks(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Only a claimed task can be released.")
+    now = utcnow()
     holder = task.assignee_id
     note = "" if holder == by.id else f"Released from {_name_of(session, holder)}"
-    move_holder(session, request, task, state=TaskState.open, assignee_id=None,
-                kind=EventKind.released, by=by, note=note, at=utcnow())
+    set_task_state(session, task, TaskState.open, now)
+    task.assignee_id = None
+    record_event(session, request, kind=EventKind.released, by=by, task=task, note=note,
+                 at=now)
+    request.updated_at = now
     commit_change(session)
     return task
 
@@ -147,8 +146,12 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
         raise InvalidTransition("Claim the task before handing it to a teammate.")
     _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
                       verb="hand")
-    move_holder(session, request, task, state=TaskState.claimed, assignee_id=to.id,
-                kind=EventKind.handed, by=by, note=f"Handed to {to.name}", at=utcnow())
+    now = utcnow()
+    task.assignee_id = to.id
+    task.state_changed_at = now
+    record_event(session, request, kind=EventKind.handed, by=by, task=task,
+                 note=f"Handed to {to.name}", at=now)
+    request.updated_at = now
     commit_change(session)
     return task
 
@@ -180,11 +183,17 @@ def assign_task(session: Session, *, task: Task, by: User, to: User) -> Task:
         raise InvalidTransition(_not_open_message(task))
     _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
                       verb="assign")
+    now = utcnow()
     holder = task.assignee_id
+    if task.state == TaskState.open:
+        set_task_state(session, task, TaskState.claimed, now)
+    else:
+        task.state_changed_at = now
+    task.assignee_id = to.id
     taken = f" (from {_name_of(session, holder)})" if holder is not None else ""
-    move_holder(session, request, task, state=TaskState.claimed, assignee_id=to.id,
-                kind=EventKind.assigned, by=by, note=f"Assigned to {to.name}{taken}",
-                at=utcnow())
+    record_event(session, request, kind=EventKind.assigned, by=by, task=task,
+                 note=f"Assigned to {to.name}{taken}", at=now)
+    request.updated_at = now
     commit_change(session)
     return task
 

@@ -216,12 +216,6 @@ def _count_flushes(session: Session, _context: Any) -> None:
         session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
 
 
-def count_written_in_batch(session: Session) -> None:
-    """Counts a change written past the flush (app.storage.task_moves) as a flush."""
-    if _batched.get():
-        session.info[_FLUSHES] = session.info.get(_FLUSHES, 0) + 1
-
-
 def _in_savepoint(session: Session, rule: Callable[..., R], *args: Any, **kwargs: Any) -> R:
     # The hooks note their rows when a rule calls them as well as at flushes: no rollback
     # takes those notes back, so they are kept as before the rule and put back if it

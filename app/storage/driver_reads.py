@@ -77,8 +77,8 @@ class DriverRead:
 
     def returned(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
         """What a write's RETURNING gives, through the driver whatever BATON_DRIVER_READS
-        says (a switch of the reads; app.storage.task_moves and driver_flush write only
-        this way). A statement that cannot be planned goes through SQLAlchemy."""
+        says (a switch of the reads; app.storage.driver_flush writes only this way). A
+        statement that cannot be planned goes through SQLAlchemy."""
         plan = self._plan(connection)
         if plan is None:
             return connection.execute(self.statement, dict(params)).all()

@@ -159,15 +159,10 @@ def _note_claims(session: Session, flush_context: Any, instances: Any) -> None:
     for thing in session.new:
         if isinstance(thing, TimelineEvent) and thing.kind == EventKind.claimed \
                 and thing.task_id is not None:
-            claimed(session, thing.task_id, thing.created_at)
-
-
-def claimed(session: Session, task_id: int, at: datetime) -> None:
-    """Notes a claim this transaction makes (_note_claims, or a claim written past the
-    flush: app.rules.progress.move_holder)."""
-    noted = session.info.setdefault(_CLAIMS, {})
-    earlier = noted.get(task_id)
-    noted[task_id] = at if earlier is None else max(earlier, at)
+            noted = session.info.setdefault(_CLAIMS, {})
+            earlier = noted.get(thing.task_id)
+            noted[thing.task_id] = (thing.created_at if earlier is None
+                                    else max(earlier, thing.created_at))
 
 
 def _lead_time(request: ServiceRequest) -> LeadTime:

@@ -94,12 +94,6 @@ def _noted_directory_change(session: Session) -> bool:
              for row in session.dirty)
 
 
-def note_queue_changed(session: Session, team_id: int) -> None:
-    """Notes a change to one of the team's tasks written without the ORM's flush
-    (app.storage.task_moves), which _note_changes would otherwise have seen."""
-    session.info.setdefault(_QUEUES, set()).add(team_id)
-
-
 @event.listens_for(Session, "before_flush")
 def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
     teams = {row.team_id for rows in (session.new, session.dirty, session.deleted)
