@@ -1,8 +1,10 @@
 """A rule's change written through the driver at its commit (app.storage.driver_flush,
-issue 18): the same rows as the ORM's flush, the same notes for the commit's hooks (the
+issue 18): the same rows as the ORM's flush (a filing's new request, tasks and events
+included), the same notes for the commit's hooks (the
 inbox, the counters, the flow figures, the search documents), nothing done when
 anything else is pending, and a rollback that takes the objects back as after a flush."""
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,14 +12,18 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
+from app.format.definitions import parse_service
+from app.rules.catalog import save_service
+from app.rules.intake import IncomingFile
 from app.rules.requests import add_comment
 from app.rules.tasks import approve_task, claim_task, complete_task, reject_task
 from app.storage import db as storage_db
+from app.storage import driver_flush
 from app.storage.clock import frozen_at
 from app.storage.driver_flush import flush_through_driver
-from app.storage.flow_figures import Figures  # noqa: F401  (imported: its hooks registered)
 from app.storage.inbox_tables import InboxItem
 from app.storage.models import (
+    Attachment,
     EventKind,
     RequestFollow,
     ServiceRequest,
@@ -108,12 +114,16 @@ def test_the_rules_write_through_the_driver_what_the_orm_writes(
         written_by_driver.append(flush_through_driver(session))
         return written_by_driver[-1]
 
+    # Both ways in: a rule's commit (app.storage.db.commit_change) and a flush a rule asks
+    # for before it commits (driver_flush.flush: filing's, for the new request's id).
     monkeypatch.setattr(storage_db, "flush_through_driver", counted)
+    monkeypatch.setattr(driver_flush, "flush_through_driver", counted)
     through_the_driver = _a_day_of_work(session, make)
-    # For each request: the claim, the two completions, the comment and the decision.
-    # (Filing adds rows of other kinds: the ORM writes them.)
-    assert written_by_driver.count(True) == 10
+    # For each request: its filing (the request, then its tasks and first event), the
+    # claim, the two completions, the comment and the decision.
+    assert written_by_driver == [True] * 14
     monkeypatch.setattr(storage_db, "flush_through_driver", lambda _session: False)
+    monkeypatch.setattr(driver_flush, "flush_through_driver", lambda _session: False)
     through_the_orm = _a_day_of_work(session, make)
     assert through_the_driver == through_the_orm
     assert through_the_driver[0]["request"][0] == "completed"
@@ -159,3 +169,83 @@ def test_a_rollback_takes_back_what_the_driver_wrote_as_after_a_flush(
     savepoint.rollback()
     assert recorded not in session  # the ORM expunges what a rolled-back flush added
     assert (task.state, task.assignee_id) == (TaskState.open, None)  # read again
+
+
+def _filed_as_written(session: Session, request: ServiceRequest) -> dict[str, Any]:
+    """A filed request's rows, every column but the ids (two filings give other ids)."""
+    def without_ids(row: Any) -> dict[str, Any]:
+        return {name: value for name, value in row.model_dump().items()
+                if name not in ("id", "request_id", "task_id")}
+    tasks = session.exec(select(Task).where(Task.request_id == request.id)
+                         .order_by(col(Task.position))).all()
+    position = {task.id: task.position for task in tasks}
+    return {
+        "request": without_ids(session.exec(select(ServiceRequest).where(
+            ServiceRequest.id == request.id).execution_options(populate_existing=True)).one()),
+        "tasks": [without_ids(task) for task in tasks],
+        "events": [(without_ids(item), position.get(item.task_id))
+                   for item in session.exec(select(TimelineEvent).where(
+                       TimelineEvent.request_id == request.id).order_by(col(TimelineEvent.id)))],
+        # (The stored file's name is random.)
+        "files": [(item.field_key, item.filename, item.size, item.uploaded_by_id,
+                   item.created_at)
+                  for item in session.exec(select(Attachment).where(
+                      Attachment.request_id == request.id))],
+        "document": stored(session).get(request.id),
+    }
+
+
+PURCHASE = [
+    {"name": "Manager approval", "team": "approvers", "kind": "approval",
+     "condition": "amount > 1000"},
+    {"name": "Place order", "team": "finance"},
+    {"name": "Deliver", "team": "facilities"},
+]
+
+
+def test_a_filing_writes_through_the_driver_what_the_orm_writes(
+        session: Session, make: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request with a step not needed (its event is written between the request and
+    the rest) and a file; and one whose every step is skipped, completed at once."""
+    for step in PURCHASE:
+        make.team(step["team"])
+    purchase, _ = save_service(session, definition=parse_service({
+        "slug": "purchase", "name": "Purchase", "category": "Test", "fields": [
+            {"key": "summary", "label": "Summary", "type": "text"},
+            {"key": "amount", "label": "Amount", "type": "number"},
+            {"key": "quote", "label": "Quote", "type": "file"}],
+        "steps": PURCHASE}))
+    only_big, _ = save_service(session, definition=parse_service({
+        "slug": "big", "name": "Big", "category": "Test",
+        "fields": [{"key": "amount", "label": "Amount", "type": "number"}],
+        "steps": [PURCHASE[0]]}))
+    session.commit()
+    rita = make.user("Rita")
+    written_by_driver: list[bool] = []
+
+    def counted(session: Session) -> bool:
+        written_by_driver.append(flush_through_driver(session))
+        return written_by_driver[-1]
+
+    def file_both() -> list[dict[str, Any]]:
+        with frozen_at(START):
+            quote = IncomingFile("quote.pdf", "application/pdf", 5, io.BytesIO(b"%PDF!"))
+            filed = [make.request(purchase, rita, {"summary": "Chairs", "amount": "500"},
+                                  uploads={"quote": [quote]}),
+                     make.request(only_big, rita, {"amount": "10"})]
+        return [_filed_as_written(session, request) for request in filed]
+
+    monkeypatch.setattr(storage_db, "flush_through_driver", counted)
+    monkeypatch.setattr(driver_flush, "flush_through_driver", counted)
+    through_the_driver = file_both()
+    # The first: the request, the skipped step's task, then the rest at the commit; the
+    # second: the request, its one skipped task, then its events at the commit.
+    assert written_by_driver == [True] * 6
+    monkeypatch.setattr(storage_db, "flush_through_driver", lambda _session: False)
+    monkeypatch.setattr(driver_flush, "flush_through_driver", lambda _session: False)
+    through_the_orm = file_both()
+    assert through_the_driver == through_the_orm
+    assert [len(filed["tasks"]) for filed in through_the_driver] == [3, 1]
+    assert through_the_driver[0]["files"] and "Chairs" in through_the_driver[0]["document"][0]
+    assert through_the_driver[1]["request"]["state"] == "completed"
+    assert counters(session) == counted_from_tasks(session)

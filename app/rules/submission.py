@@ -16,7 +16,8 @@ from app.rules.intake import Intake, request_title
 from app.rules.progress import record_event
 from app.rules.teams import kept_team_ids_by_slug
 from app.storage import flow_figures, work_counts
-from app.storage.db import one_transaction
+from app.storage.db import commit_change, one_transaction
+from app.storage.driver_flush import flush
 from app.storage.models import (
     Attachment,
     EventKind,
@@ -74,7 +75,7 @@ def _file_request(
         created_at=now, updated_at=now, submission_key=submission_key,
     )
     session.add(request)
-    session.flush()
+    flush(session)
     flow_figures.request_submitted(session, request)
     record_event(session, request, kind=EventKind.submitted, by=requester, at=now)
     stages = definition.stages()
@@ -96,7 +97,7 @@ def _file_request(
         session.add(task)
         work_counts.moved(session, task, None, task.state)
         if not needed[position]:
-            session.flush()
+            flush(session)
             record_event(session, request, kind=EventKind.task_skipped, by=requester,
                          task=task, note=skip_reason(definition, position), at=now)
     if first_stage is None:
@@ -112,7 +113,7 @@ def _file_request(
             content_type=file.content_type[:120], size=file.size,
             storage_path=file.storage_path(request.id), uploaded_by_id=requester.id,
         ))
-    session.commit()
+    commit_change(session)
     return request, True
 
 
