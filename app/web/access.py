@@ -23,7 +23,7 @@ from app.rules.policy import (
 from app.rules.teams import get_team_by_slug
 from app.storage.directory_cache import directory_kept
 from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
-from app.web.auth import CurrentUser, ViewerDep
+from app.web.auth import CurrentUser
 from app.web.session import SessionDep
 
 NOT_FOUND = "There is no such request, or it is not yours to see."
@@ -104,11 +104,6 @@ def request_page_for_viewer(session: Session, *, user: User, request_id: int
     return ViewedRequest(*found)
 
 
-def get_task_for_worker(task_id: IdPath, session: SessionDep, user: CurrentUser,
-                        viewer: ViewerDep) -> Task:
-    return task_for_worker(session, user=user, team_ids=viewer.team_ids, task_id=task_id)
-
-
 class ViewedTask:
     def __init__(self, task: Task, viewed: ViewedRequest):
         self.task = task
@@ -118,7 +113,7 @@ class ViewedTask:
 def get_task_for_viewer(task_id: IdPath, session: SessionDep, user: CurrentUser) -> ViewedTask:
     """A task to look at (its detail panel): whoever may see its request sees it, under
     the request's own rules (internal notes for its teams only); anyone else gets a 404,
-    as for the request. Acting on it still goes through get_task_for_worker."""
+    as for the request. Acting on it still goes through task_for_worker."""
     task = session.get(Task, task_id)
     if task is None:
         raise HTTPException(status_code=404, detail="There is no such task.")
@@ -126,5 +121,4 @@ def get_task_for_viewer(task_id: IdPath, session: SessionDep, user: CurrentUser)
 
 
 RequestForViewer = Annotated[ViewedRequest, Depends(get_request_for_viewer)]
-TaskForWorker = Annotated[Task, Depends(get_task_for_worker)]
 TaskForViewer = Annotated[ViewedTask, Depends(get_task_for_viewer)]
