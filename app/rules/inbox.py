@@ -60,7 +60,7 @@ delivers an item for an event that is gone.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -72,6 +72,7 @@ from app.rules.errors import NotAllowed
 from app.rules.following import followers, who_may_see
 from app.rules.policy import may_see_request
 from app.storage.db import in_batch, one_transaction
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     EventKind,
     InboxItem,
@@ -165,10 +166,9 @@ def _deliver_pending(session: Session) -> None:
     ids = sorted(by_request)
     for start in range(0, len(ids), _READ_AT_ONCE):
         chunk = ids[start:start + _READ_AT_ONCE]
-        requests = session.exec(_REQUESTS_READ, params={"ids": chunk}).all()
+        requests, chosen = _requests_read(session, chunk)
         choices: dict[int, dict[int, bool]] = defaultdict(dict)
-        for request_id, user_id, following in session.exec(_CHOICES_READ,
-                                                           params={"ids": chunk}):
+        for request_id, user_id, following in chosen:
             choices[request_id][user_id] = following
         for request, requester_active in requests:
             _deliver(session, request, sorted(by_request[request.id]), holders,
@@ -190,6 +190,26 @@ _ITEMS_WRITTEN = insert(InboxItem.__table__)  # type: ignore[attr-defined]
 _NOTICES_WRITTEN = insert(TeamNotice.__table__)  # type: ignore[attr-defined]
 # The most requests whose deliveries are read in one statement.
 _READ_AT_ONCE = 500
+# One request's (a rule's commit, not a bulk action's): through the driver, the request
+# itself being the session's, read under its lock by the rule.
+_REQUESTER_ACTIVE = DriverRead(select(User.is_active).where(col(User.id) == bindparam("user")))
+_CHOICES_OF_ONE = DriverRead(select(RequestFollow.request_id, RequestFollow.user_id,
+                                    RequestFollow.following)
+                             .where(col(RequestFollow.request_id) == bindparam("request")))
+
+
+def _requests_read(session: Session, ids: list[int]
+                   ) -> tuple[Sequence[tuple[ServiceRequest, bool]], Sequence[Any]]:
+    """The requests (with whether their requester is active) and the follow choices of
+    the requests `ids`, which their deliveries read."""
+    request = session.get(ServiceRequest, ids[0]) if len(ids) == 1 else None
+    if request is None:
+        return (session.exec(_REQUESTS_READ, params={"ids": ids}).all(),
+                session.exec(_CHOICES_READ, params={"ids": ids}).all())
+    connection = session.connection()
+    active = _REQUESTER_ACTIVE.first(connection, {"user": request.requester_id})
+    return ([(request, bool(active and active[0]))],
+            _CHOICES_OF_ONE.rows(connection, {"request": request.id}))
 
 
 def _within(transaction: SessionTransaction | None, rolled_back: SessionTransaction) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from app.storage.db import in_batch, kept_for_the_transaction
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     EventKind,
     RequestLeadTime,
@@ -137,6 +138,16 @@ def _last_claims_statement() -> Any:
     )
 
 
+@cache
+def _last_claim_of_one() -> DriverRead:
+    """The last claim of one task, read through the driver."""
+    return DriverRead(
+        sa_select(func.max(TimelineEvent.created_at))
+        .where(col(TimelineEvent.request_id) == bindparam("request"),
+               col(TimelineEvent.task_id) == bindparam("task"),
+               col(TimelineEvent.kind) == EventKind.claimed))
+
+
 def _last_claims(connection: Connection, tasks: list[Task], noted: dict[int, datetime]
                  ) -> dict[int, datetime]:
     """When each task was last claimed. A task claimed in this very transaction (claimed
@@ -144,7 +155,12 @@ def _last_claims(connection: Connection, tasks: list[Task], noted: dict[int, dat
     others' claims are read, in one statement for all the tasks a commit decides."""
     claims = {task.id: noted[task.id] for task in tasks if task.id in noted}
     unknown = [task for task in tasks if task.id not in claims]
-    if unknown:
+    if len(unknown) == 1:  # a rule's commit (a bulk action's decides more at once)
+        row = _last_claim_of_one().first(connection, {
+            "request": unknown[0].request_id, "task": unknown[0].id})
+        if row is not None and row[0] is not None:
+            claims[unknown[0].id] = row[0]
+    elif unknown:
         rows = connection.execute(_last_claims_statement(), {
             "requests": sorted({task.request_id for task in unknown}),
             "tasks": sorted({task.id for task in unknown})})
