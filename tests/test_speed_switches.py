@@ -31,7 +31,15 @@ from app.config import Settings, get_settings
 from app.main import create_app
 from app.rules.sign_in import token_hash
 from app.storage.db import get_engine, one_statement_change, request_session
-from app.storage.models import EventKind, LoginSession, Team, TeamLook, TimelineEvent, utcnow
+from app.storage.models import (
+    EventKind,
+    LoginSession,
+    Task,
+    Team,
+    TeamLook,
+    TimelineEvent,
+    utcnow,
+)
 from app.web import one_trip_session
 from app.web.page_cache import PageCache
 from app.web.reads_alone import READS_ALONE
@@ -429,3 +437,63 @@ def test_a_post_is_refused_without_its_csrf_token_however_its_viewer_is_read(
         TimelineEvent.kind == EventKind.comment)).all()
     assert bodies == []
     assert posted({"body": "Mine", "csrf_token": token}) == 303
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_a_task_action_answers_with_its_row_read_alone_after_its_change(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
+):
+    """The change is one transaction; what the answer shows (the row; the panel) is read
+    after it, alone on PostgreSQL (app.web.reads_alone.answer_alone); and the connection goes back to
+    the pool as it came, so the next change is one transaction again."""
+    monkeypatch.setattr(get_settings(), "reads_alone", alone)
+    postgresql = get_engine().dialect.name == "postgresql"
+    desk.session.commit()  # ends the test's own read: the desk's claim is seen
+    task = desk.session.exec(select(Task).where(Task.state == "open", Task.kind == "task")
+                             .order_by(Task.id)).first()
+    assert task is not None
+    # Mia, signed in as the desk signed her in.
+    mia_at_work = WebClient(TestClient(create_app(), base_url="http://testserver",
+                                       follow_redirects=False), desk.session)
+    mia_at_work.client.cookies.set(SESSION_COOKIE, desk.cookie)
+    mia_at_work.csrf_token = desk.session.exec(select(LoginSession.csrf_token).where(
+        LoginSession.token_hash == token_hash(desk.cookie))).one()
+    sent: list[tuple[str, bool]] = []  # each statement, and whether in a transaction
+
+    def seen(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append((" ".join(statement.split())[:30],
+                     getattr(connection.connection.dbapi_connection, "autocommit",
+                             False) is not True))
+
+    def committed(_connection: Any) -> None:
+        sent.append(("COMMIT", True))
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    event.listen(get_engine(), "commit", committed)
+    try:
+        claimed = mia_at_work.post(f"/tasks/{task.id}/claim", {"view": "queue"}, htmx=True)
+        # The change's COMMIT: the first after its first write (on SQLite the viewer's
+        # read is committed before the change begins, app.storage.db.begin_write).
+        first_write = next(n for n, (statement, _) in enumerate(sent)
+                           if statement.startswith(("UPDATE", "WITH")))
+        change_ends = sent.index(("COMMIT", True), first_write)
+        answer = sent[change_ends + 1:]
+        # From the task's panel, whose answer reads more (the panel and the row).
+        released = mia_at_work.post(f"/tasks/{task.id}/release", {"view": "queue-panel"},
+                                    htmx=True)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+        event.remove(get_engine(), "commit", committed)
+
+    assert claimed.status_code == 200 and "You claimed this task." in claimed.text
+    assert released.status_code == 200 and "Released to the team queue." in released.text
+    change = sent[first_write:change_ends]
+    assert all(in_transaction for _, in_transaction in change)
+    # (SQLite's BEGIN is Baton's own: app.storage.db._tune_sqlite.)
+    reads = [entry for entry in answer if entry[0] not in ("COMMIT", "BEGIN")]
+    assert reads and all(statement.startswith("SELECT") for statement, _ in reads)
+    assert {in_transaction for _, in_transaction in reads} == {not (postgresql and alone)}
+    release = sent[len(change) + 1 + len(answer):]
+    assert any(statement.startswith(("UPDATE", "WITH")) for statement, _ in release)
+    assert all(in_transaction for statement, in_transaction in release
+               if not statement.startswith("SELECT")), release

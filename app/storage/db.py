@@ -336,7 +336,7 @@ def request_session(engine: Engine, *, reads_alone: bool = False) -> Iterator[Se
     alone does. Only for routes that write nothing (app.web.reads_alone): a write
     there would commit statement by statement, so it is refused (_note_writes)."""
     with engine.connect() as connection, \
-            Session(_alone(connection) if reads_alone else connection,
+            Session(statements_alone(connection) if reads_alone else connection,
                     expire_on_commit=False) as session:
         yield session
         end_request(session)
@@ -352,7 +352,9 @@ def reads_alone_on(connection: Connection) -> bool:
     return bool(connection.get_execution_options().get(READS_ALONE_KEY))
 
 
-def _alone(connection: Connection) -> Connection:
+def statements_alone(connection: Connection) -> Connection:
+    """On PostgreSQL, the connection (changed in place) sends its statements without a
+    transaction from now on; it must be in none. Elsewhere, unchanged."""
     if connection.dialect.name != "postgresql":
         return connection
     return connection.execution_options(isolation_level="AUTOCOMMIT",

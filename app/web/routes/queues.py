@@ -45,6 +45,7 @@ from app.web.access import IdPath, queue_team, task_for_worker
 from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
+from app.web.reads_alone import answer_alone
 from app.web.render import is_htmx, redirect, render, safe_next
 from app.web.request_body import SMALL_BODY_BYTES
 from app.web.routes.task_panel import panel_after_action
@@ -292,6 +293,7 @@ def _after_action(
 ) -> Response:
     if not is_htmx(request):
         return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
+    answer_alone(session)  # the rule has committed, or rolled back: only reads are left
     if view.endswith("panel"):
         return panel_after_action(request, session, task, view=view, error=error,
                                   message=message, note=note, error_field=error_field,
