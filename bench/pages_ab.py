@@ -22,12 +22,18 @@ client's core looked slower), both hash with the same seed, and after each answe
 client waits until that server's CPU stops (it closes its session after answering),
 so that work is never timed as the other side's.
 
-For each of bench.pages' subjects that only read, it prints each side's p50 / p95 of the
-round trip over all pairs, its worker's CPU per request, each pair's median difference
-(after - before) and their mean with a 95% t interval over the pairs
-(`paired_difference`): the pair of servers is the unit, so a difference between two
-processes does not pass for one between two versions. The subjects that write would use
-up each other's tasks: for those, bench.pages on copies of one seed.
+For each of bench.pages' subjects, it prints each side's p50 / p95 of the round trip
+over all pairs, its worker's CPU per request, each pair's median difference (after -
+before) and their mean with a 95% t interval over the pairs (`paired_difference`): the
+pair of servers is the unit, so a difference between two processes does not pass for
+one between two versions.
+
+The subjects that write (`file`, `claim`, `complete`; only when named in `--only`) change
+the database: run them on a copy of a seed. Both sides file the same form, each with
+its own one-time keys; each side claims, then completes, tasks of its own, the after
+side the ones after the before side's in the same team's newest open tasks. Every pair
+uses up 2 x (warmup + rounds) of that team's open tasks: at 20k the busiest team has a
+few hundred, at 1M tens of thousands.
 """
 
 import argparse
@@ -194,7 +200,9 @@ def run_pairs(url: str, before: Path, chosen: Sequence[tuple[str, Maker]],
                              before_first=pair % 2 == 0) as servers:
                 contexts = {side: Context(url, server, subjects, args.pool, args.seed,
                                           api_headers={"Authorization": f"Bearer {token}"},
-                                          rounds=args.rounds, warmup=args.warmup)
+                                          rounds=args.rounds, warmup=args.warmup,
+                                          tasks_skipped=0 if side == "before"
+                                          else args.warmup + args.rounds)
                             for side, server in servers.items()}
                 try:
                     for name, make in chosen:
@@ -214,11 +222,13 @@ def run_pairs(url: str, before: Path, chosen: Sequence[tuple[str, Maker]],
 
 def main(argv: list[str] | None = None) -> None:
     reads = [name for name, _what, _make in SUBJECTS if name not in WRITES]
+    names = [name for name, _what, _make in SUBJECTS]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--before", required=True, type=lambda text: Path(text).resolve(),
                         help="a checkout of the code to compare this one with")
-    parser.add_argument("--only", help=f"comma-separated subjects of {','.join(reads)}")
+    parser.add_argument("--only", help=f"comma-separated subjects of {','.join(names)} "
+                        f"(by default those that only read; the writes on a copy)")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds a pair")
     parser.add_argument("--pairs", type=int, default=PAIRS,
                         help="pairs of servers, each started afresh")
@@ -227,8 +237,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=18)
     args = parser.parse_args(argv)
     only = args.only.split(",") if args.only else reads
-    if unknown := set(only) - set(reads):
-        parser.error(f"not subjects that only read: {', '.join(sorted(unknown))}")
+    if unknown := set(only) - set(names):
+        parser.error(f"unknown subjects: {', '.join(sorted(unknown))}")
     if not (args.before / "app" / "cli.py").is_file():
         parser.error(f"{args.before} is not a checkout of Baton")
     if args.pairs < 2 or args.rounds < 2:
