@@ -444,8 +444,8 @@ def test_a_task_action_answers_with_its_row_read_alone_after_its_change(
     desk: Desk, monkeypatch: pytest.MonkeyPatch, alone: bool,
 ):
     """The change is one transaction; what the answer shows (the row; the panel) is read
-    after it, alone on PostgreSQL (app.web.reads_alone.answer_alone); and the connection goes back to
-    the pool as it came, so the next change is one transaction again."""
+    after it, alone on PostgreSQL (app.web.reads_alone.answer_alone); and the connection
+    goes back to the pool as it came, so the next change is one transaction again."""
     monkeypatch.setattr(get_settings(), "reads_alone", alone)
     postgresql = get_engine().dialect.name == "postgresql"
     desk.session.commit()  # ends the test's own read: the desk's claim is seen
@@ -497,3 +497,32 @@ def test_a_task_action_answers_with_its_row_read_alone_after_its_change(
     assert any(statement.startswith(("UPDATE", "WITH")) for statement, _ in release)
     assert all(in_transaction for statement, in_transaction in release
                if not statement.startswith("SELECT")), release
+
+
+@pytest.mark.parametrize("committed_first", [True, False])
+def test_a_session_left_in_no_transaction_is_closed_without_a_trip_to_the_thread_pool(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, committed_first: bool,
+):
+    """A post whose rule committed and that answers with a redirect has nothing left to
+    end: its session closes on the event loop. A read left open on PostgreSQL is ended
+    (a COMMIT) in the thread pool."""
+    trips: list[object] = []
+
+    async def counted(call: Callable[..., Any], *args: Any) -> Any:
+        trips.append(call)
+        return call(*args)
+
+    monkeypatch.setattr(one_trip_session, "run_in_threadpool", counted)
+    request = _page_request(desk.cookie)
+
+    async def a_post() -> None:
+        sessions = get_session(request)
+        session = await anext(sessions)  # the viewer read: a transaction begun
+        if committed_first:
+            session.commit()  # as a rule's commit leaves it
+        with pytest.raises(StopAsyncIteration):
+            await anext(sessions)
+
+    run_async(a_post())
+    postgresql = get_engine().dialect.name == "postgresql"
+    assert len(trips) == (1 if postgresql and not committed_first else 0)

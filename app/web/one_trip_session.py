@@ -9,9 +9,9 @@ one more where closing ends a transaction.
   where get_viewer finds it: for a page, and for a form post, whose CSRF check
   (app.web.auth.require_csrf) then asks for it without a trip of its own.
 - It closes on the event loop where closing only ends a SQLite read or gives back a
-  connection, as for a route that reads alone (app.web.reads_alone: no transaction to
-  end); elsewhere on PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the
-  pool.
+  connection, as for a route that reads alone (app.web.reads_alone) or a post whose
+  change is committed and that read nothing after: no transaction to end. Elsewhere on
+  PostgreSQL closing sends a COMMIT or ROLLBACK, so it goes to the pool.
 
 Invariants, which make the page the same as the plain way's (tests/test_speed_switches.py):
 - The viewer is read in the same transaction as the page, before anything it shows (the
@@ -51,11 +51,14 @@ def open_with_viewer(request: Request) -> tuple[ExitStack, Session]:
 
 
 async def close(stack: ExitStack, session: Session, *failed: Any) -> None:
-    """Closes what open_with_viewer opened: on the event loop for SQLite, and for a
-    route that only reads (app.storage.db.request_session, reads_alone), whose
-    connection has no transaction to end on PostgreSQL either."""
+    """Closes what open_with_viewer opened: on the event loop for SQLite, and on
+    PostgreSQL where the connection has no transaction to end: a route that only reads
+    (app.storage.db.request_session, reads_alone), or a post whose rule committed and
+    that read nothing after (a redirect). Giving such a connection back to the pool
+    sends nothing (psycopg's rollback of a connection in no transaction)."""
     bind = session.get_bind()
-    if bind.dialect.name == "sqlite" or (isinstance(bind, Connection) and reads_alone_on(bind)):
+    if bind.dialect.name == "sqlite" or (isinstance(bind, Connection) and (
+            reads_alone_on(bind) or not (session.in_transaction() or bind.in_transaction()))):
         stack.__exit__(*failed)
     else:
         await run_in_threadpool(stack.__exit__, *failed)
