@@ -28,15 +28,18 @@ Rebuilding from the rows, rather than adding the new comment's words, makes the 
 idempotent: a savepoint rolled back leaves at worst a request noted for nothing.
 """
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, TextClause, event, inspect, text
 from sqlmodel import Session
 
 from app.storage.db import in_batch
 from app.storage.models import ServiceRequest, TimelineEvent, User
 
 _PENDING = "baton_search_changes"
+# The requests made in this transaction: no document to take out before writing theirs.
+_NEW = "baton_search_new_requests"
 SEARCHED_KINDS = ("comment", "note")
 # PostgreSQL's text search configuration: 'simple' splits and lower-cases without
 # stemming or stop words, as SQLite's unicode61 tokenizer does, so a word finds the same
@@ -105,22 +108,31 @@ def document_statement(dialect: str, where: str = "") -> str:
     return build(where)
 
 
-def _write(connection: Connection, where: str, params: dict[str, Any]) -> None:
-    """(Re)writes the documents of the requests `where` selects."""
+def _write(connection: Connection, where: str, params: dict[str, Any], *,
+           all_new: bool = False) -> None:
+    """(Re)writes the documents of the requests `where` selects; `all_new`: requests
+    made in this transaction, which have none yet."""
     if connection.dialect.name == "sqlite":
-        if where:
-            connection.execute(text(
+        if where and not all_new:
+            connection.execute(_statement(
                 f"DELETE FROM search_text WHERE rowid IN (SELECT r.id FROM service_request r "
                 f"{where})"), params)
-        connection.execute(text(
+        connection.execute(_statement(
             "INSERT INTO search_text (rowid, public, notes, scope) "
             + document_statement("sqlite", where)), params)
         return
-    connection.execute(text(
+    connection.execute(_statement(
         "INSERT INTO search_document (request_id, public_text, notes_text, scope) "
         + document_statement("postgresql", where)
         + " ON CONFLICT (request_id) DO UPDATE SET public_text = excluded.public_text, "
           "notes_text = excluded.notes_text, scope = excluded.scope"), params)
+
+
+@lru_cache(maxsize=64)
+def _statement(sql: str) -> TextClause:
+    # Kept: making a text() finds its parameters with a regular expression each time,
+    # and a rule's commit writes one request's document (the same SQL) again and again.
+    return text(sql)
 
 
 def note_request(session: Session, request_id: int) -> None:
@@ -135,6 +147,7 @@ def _note_flushed(session: Session, _context: Any) -> None:
     for item in session.new:
         if isinstance(item, ServiceRequest):
             note_request(session, item.id)
+            session.info.setdefault(_NEW, set()).add(item.id)
         elif isinstance(item, TimelineEvent) and item.kind in SEARCHED_KINDS:
             note_request(session, item.request_id)
     for item in session.dirty:
@@ -150,6 +163,7 @@ def _write_pending(session: Session) -> None:
     # noted (after_flush) only once flushed here.
     if session.new or session.dirty:
         session.flush()
+    new = session.info.pop(_NEW, set())  # whatever is written: the transaction ends
     if not (session.info.get(_PENDING) or session.info.get(_PENDING + "_people")):
         return
     ids = sorted(session.info.pop(_PENDING, set()))
@@ -160,7 +174,8 @@ def _write_pending(session: Session) -> None:
             chunk = ids[start:start + 500]
             names = ", ".join(f":r{index}" for index in range(len(chunk)))
             _write(connection, f"WHERE r.id IN ({names})",
-                   {f"r{index}": value for index, value in enumerate(chunk)})
+                   {f"r{index}": value for index, value in enumerate(chunk)},
+                   all_new=new.issuperset(chunk))
     for person_id in people:  # a renamed requester: every document names them
         _write(connection, "WHERE r.requester_id = :person", {"person": person_id})
 
@@ -170,12 +185,14 @@ def _forget_pending(session: Session, transaction: Any) -> None:
     if not transaction.nested:
         session.info.pop(_PENDING, None)
         session.info.pop(_PENDING + "_people", None)
+        session.info.pop(_NEW, None)
 
 
 def rebuild(session: Session) -> int:
     """Rebuilds every document from the rows (after a bulk load, or to repair; the
     caller commits). Returns how many requests have one."""
     session.info.pop(_PENDING, None)
+    session.info.pop(_NEW, None)
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         connection.execute(text("DELETE FROM search_text"))
