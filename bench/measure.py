@@ -134,13 +134,14 @@ def baseline_throughput(size: int, load: Load, port: int) -> float:
 
 def submit_latency(subjects: Subjects, person: Browser, *, rounds: int,
                    warmup: int) -> Latency:
-    """Sends the service's form as the browser does (multipart, no htmx): 303 to the new
-    request's page."""
+    """Sends the service's form as the browser does (multipart when it has a file field,
+    no htmx): 303 to the new request's page."""
     path = f"/services/{subjects.service_slug}/requests"
     form = {**subjects.form, "csrf_token": person.csrf_token}
 
     def submit() -> None:
-        reply = person.expect("POST", path, 303, form=form, multipart=True)
+        reply = person.expect("POST", path, 303, form=form,
+                               multipart=subjects.form_has_files)
         if not reply.headers.get("location", "").startswith("/requests/"):
             raise BenchError(f"POST {path} did not lead to a new request: "
                              f"{reply.headers.get('location')}")

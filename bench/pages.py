@@ -213,14 +213,15 @@ HTMX = {"HX-Request": "true"}
 
 
 def file_request(ctx: Context) -> Call:
-    """The requester files the busiest form (multipart, as the browser sends it), with a
-    fresh one-time key each time: 303 to the new request's page."""
+    """The requester files the busiest form (encoded as the browser sends it: multipart
+    when it has a file field), with a fresh one-time key each time: 303 to the new
+    request's page."""
     browser = ctx.person(ctx.subjects.requester_email)
     path = f"/services/{ctx.subjects.service_slug}/requests"
     form = {**ctx.subjects.form, "csrf_token": browser.csrf_token}
 
     def one() -> Reply:
-        reply = browser.expect("POST", path, 303, multipart=True,
+        reply = browser.expect("POST", path, 303, multipart=ctx.subjects.form_has_files,
                                form={**form, "submission_key": secrets.token_urlsafe(24)})
         if not reply.headers.get("location", "").startswith("/requests/"):
             raise BenchError(f"POST {path} did not lead to a new request: "

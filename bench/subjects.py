@@ -46,6 +46,9 @@ class Subjects:
     task_ids: list[int] = field(default_factory=list)
     # The typed-answer report a manager would ask of the busiest service (issue 13).
     report_path: str = ""
+    # Whether the form has a file field: a browser sends it as multipart/form-data then,
+    # and URL-encoded otherwise (templates/catalog/service.html).
+    form_has_files: bool = False
 
 
 def _hot_team(session: Session) -> tuple[Team, int]:
@@ -165,9 +168,11 @@ def fill_form(session: Session, definition: ServiceDefinition,
     return values
 
 
-def _service_form(session: Session, person_email: str) -> tuple[Service, dict[str, Any]]:
-    """The fillable service with the most fields: the most validation work per submit."""
-    best: tuple[int, Service, dict[str, Any]] | None = None
+def _service_form(session: Session, person_email: str
+                  ) -> tuple[Service, dict[str, Any], bool]:
+    """The fillable service with the most fields: the most validation work per submit;
+    its form's values, and whether it has a file field."""
+    best: tuple[int, Service, dict[str, Any], bool] | None = None
     services = session.exec(
         select(Service).where(col(Service.is_active), col(Service.current_version_id).is_not(None))
         .order_by(col(Service.slug))
@@ -177,10 +182,11 @@ def _service_form(session: Session, person_email: str) -> tuple[Service, dict[st
         definition = definition_of(version)
         values = fill_form(session, definition, person_email)
         if values is not None and (best is None or len(definition.fields) > best[0]):
-            best = (len(definition.fields), service, {**values, "version_id": [str(version.id)]})
+            best = (len(definition.fields), service, {**values, "version_id": [str(version.id)]},
+                    any(item.type == "file" for item in definition.fields))
     if best is None:
         raise BenchError("no active service has a form the benchmark can fill in")
-    return best[1], best[2]
+    return best[1], best[2], best[3]
 
 
 def report_path(session: Session) -> str:
@@ -224,7 +230,7 @@ def discover(database_url: str, *, tasks_needed: int) -> Subjects:
             member, claimed = _queue_member(session, team)
             requester, requests, request_id = _requester(session)
             manager = _manager(session)
-            service, form = _service_form(session, requester.email)
+            service, form, form_has_files = _service_form(session, requester.email)
             return Subjects(
                 team_slug=team.slug, team_queued=queued,
                 member_email=member.email, member_claimed=claimed,
@@ -233,7 +239,7 @@ def discover(database_url: str, *, tasks_needed: int) -> Subjects:
                 service_slug=service.slug, form=form,
                 search_word=_search_word(session, team),
                 task_ids=open_task_ids(session, team, tasks_needed),
-                report_path=report_path(session),
+                report_path=report_path(session), form_has_files=form_has_files,
             )
     finally:
         engine.dispose()
