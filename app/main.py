@@ -47,6 +47,7 @@ from app.web.routes import (
     requests,
     saved_views,
     search,
+    task_actions,
     task_panel,
     team_insights,
     tokens,
@@ -185,8 +186,9 @@ def create_app() -> FastAPI:
         return response
 
     app.mount("/static", StaticFiles(directory=ROOT / "static"), name="static")
-    routers = [area.router for area in (auth, catalog, requests, queues, bulk, overview, reports,
-                                        people, search, inbox, health, admin, admin_people,
+    routers = [area.router for area in (auth, catalog, requests, queues, task_actions, bulk,
+                                        overview, reports, people, search, inbox, health,
+                                        admin, admin_people,
                                         admin_services, task_panel,
                                         # A team's page before a service's lists, which
                                         # /insights/teams/tasks would otherwise match.

@@ -1,13 +1,12 @@
-"""Team queues, "my work", and the actions on a task (claim, release, hand, complete,
-approve, reject). Actions answer an HTMX request with the updated row, and a plain form
-post with a redirect back to where it came from."""
+"""Team queues and "my work": the pages, their CSV exports and their live polls. The
+actions on a task are app.web.routes.task_actions."""
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BeforeValidator, Field
 from sqlmodel import Session
@@ -23,37 +22,21 @@ from app.reads.task_counts import (
     team_counters,
     team_counters_at_version,
 )
-from app.reads.task_rows import SEARCH_COUNTED_AT_MOST, list_tasks, task_row
+from app.reads.task_rows import SEARCH_COUNTED_AT_MOST, list_tasks
 from app.reads.teammates import teammates_of
-from app.rules.errors import DomainError, InvalidNote
 from app.rules.inputs import parse_flag
 from app.rules.saved_views import QUEUE_KEYS, queue_page, view_query
-from app.rules.tasks import (
-    approve_task,
-    assign_task,
-    claim_task,
-    complete_task,
-    hand_task,
-    reject_task,
-    release_task,
-)
 from app.rules.team_looks import look_at_queue, queue_look_due
 from app.rules.teams import teams_of
 from app.storage.db import one_statement_change
-from app.storage.models import MAX_ID, Task, TaskState, Team, User, utcnow
-from app.web.access import IdPath, queue_team, task_for_worker
+from app.storage.models import MAX_ID, TaskState, Team, User, utcnow
+from app.web.access import queue_team
 from app.web.age_query import AgeQuery, AtQuery, OpenedWithin, opened_within
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.page_cache import keep_queue_page
-from app.web.reads_alone import answer_alone
-from app.web.render import is_htmx, redirect, render, safe_next
-from app.web.request_body import SMALL_BODY_BYTES
-from app.web.routes.task_panel import panel_after_action
+from app.web.render import is_htmx, render
 from app.web.session import SessionDep
 from app.web.task_csv import task_csv
-from app.web.task_row_html import RowSetting, task_row_html
-from app.web.teammate_input import teammate_or_422
-from app.web.times import viewer_zone
 from app.web.viewer import Viewer
 
 router = APIRouter()
@@ -284,153 +267,3 @@ def _my_work_filter(user: User) -> TaskFilter:
 def export_my_work(session: SessionDep, user: CurrentUser) -> Response:
     """My work as CSV: the tasks the viewer has claimed, all of them."""
     return task_csv(session, filters=_my_work_filter(user), name="my-work")
-
-
-def _after_action(
-    request: Request, session: Session, task: Task, *, view: str, back: str,
-    error: str | None = None, status: int = 200, message: str | None = None, note: str = "",
-    error_field: str | None = None,
-) -> Response:
-    if not is_htmx(request):
-        return redirect(safe_next(back) if back else f"/requests/{task.request_id}")
-    answer_alone(session)  # the rule has committed, or rolled back: only reads are left
-    if view.endswith("panel"):
-        return panel_after_action(request, session, task, view=view, error=error,
-                                  message=message, note=note, error_field=error_field,
-                                  status=status)
-    viewer: Viewer = request.state.viewer
-    row = task_row(session, task, viewer_id=viewer.user.id if viewer.user else None)
-    # The row's markup is Python's (app.web.task_row_html), written here as the row's
-    # template (tasks/_task_row.html) would write it, without the template around it:
-    # a tenth of a claim's route went to Jinja's response for one call. The row's other
-    # actions (Release, Hand to, Assign) are in the task's panel
-    # (app.web.routes.task_panel): the row needs no teammates, and no statement for them.
-    setting = RowSetting(
-        user_id=viewer.user.id if viewer.user else None, team_ids=viewer.team_ids,
-        view=view, bulk=view == "queue", now=utcnow(), csrf_token=viewer.csrf_token,
-        back=safe_next(back) if back else _here(request), error=error, message=message)
-    with viewer_zone(viewer.user.time_zone if viewer.user else None):
-        html = task_row_html(row, setting)
-    # Other parts of the page (the queue's count) refresh themselves on this event.
-    return HTMLResponse(html, status_code=status,
-                        headers={"HX-Trigger": "task-changed", "Vary": "HX-Request"})
-
-
-def _here(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
-
-
-def _act(
-    request: Request, session: Session, task: Task, action: Callable[[], object], *,
-    view: str, back: str, message: str, note: str = "", note_sent: bool = False,
-) -> Response:
-    """Runs the action and answers with the row or the panel. `note` is what the panel's
-    note box held: sent with the action when `note_sent` (completing, deciding), and
-    otherwise given back to the panel, so a note typed before Claim, Release, Hand or
-    Assign is not lost."""
-    try:
-        action()
-    except DomainError as refused:
-        # htmx swaps a 409 or 422 in place (base.html); anything else, a 403 say, goes to
-        # the error page, which htmx shows in the toast: a row swapped with it would not
-        # be shown at all.
-        if not is_htmx(request) or refused.status_code not in (409, 422):
-            raise
-        # The row comes back with the message and what was typed in the note box; the
-        # note box is marked invalid only when the refusal is about it (a missing reason).
-        return _after_action(request, session, task, view=view, back=back, note=note,
-                             error=refused.message, status=refused.status_code,
-                             error_field="note" if isinstance(refused, InvalidNote) else None)
-    return _after_action(request, session, task, view=view, back=back, message=message,
-                         note="" if note_sent else note)
-
-
-def _task_to_act_on(session: Session, viewer: Viewer, task_id: int) -> Task:
-    """The task the viewer acts on, if they may (app.web.access.task_for_worker): read
-    by the route itself, in its own trip to the thread pool, not by a dependency of its
-    own, which is a trip there and back more (about 0.1 ms of a claim)."""
-    assert viewer.user is not None  # CurrentUser, a dependency of every action, said so
-    return task_for_worker(session, user=viewer.user, team_ids=viewer.team_ids,
-                           task_id=task_id)
-
-
-ViewField = Annotated[str, Form(max_length=20)]
-BackField = Annotated[str, Form(max_length=2000)]
-NoteField = Annotated[str, Form(max_length=10000)]
-# The note box's text where the action sends no note (Claim, Release, Hand, Assign): only
-# given back, so never the reason to refuse the action; the body's own limit bounds it.
-KeptNoteField = Annotated[str, Form(max_length=SMALL_BODY_BYTES)]
-
-
-@router.post("/tasks/{task_id}/claim", name="tasks.claim")
-def claim(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-          task_id: IdPath,
-          view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
-                view=view, back=back, message="You claimed this task.", note=note)
-
-
-@router.post("/tasks/{task_id}/release", name="tasks.release")
-def release(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-            task_id: IdPath,
-            view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    return _act(request, session, task, lambda: release_task(session, task=task, by=user),
-                view=view, back=back, message="Released to the team queue.", note=note)
-
-
-@router.post("/tasks/{task_id}/hand", name="tasks.hand")
-def hand(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-         task_id: IdPath, to: Annotated[str, Form(max_length=400)] = "",
-         view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    teammate = teammate_or_422(session, team_id=task.team_id, typed=to,
-                               purpose="hand the task to")
-    return _act(request, session, task,
-                lambda: hand_task(session, task=task, by=user, to=teammate),
-                view=view, back=back, message=f"Handed to {teammate.name}.", note=note)
-
-
-@router.post("/tasks/{task_id}/assign", name="tasks.assign")
-def assign(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-           task_id: IdPath, assign_to: Annotated[str, Form(max_length=400)] = "",
-           view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
-    task = _task_to_act_on(session, viewer, task_id)
-    member = teammate_or_422(session, team_id=task.team_id, typed=assign_to,
-                             purpose="assign the task to")
-    return _act(request, session, task,
-                lambda: assign_task(session, task=task, by=user, to=member),
-                view=view, back=back, message=f"Assigned to {member.name}.", note=note)
-
-
-@router.post("/tasks/{task_id}/complete", name="tasks.complete")
-def complete(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-             task_id: IdPath,
-             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    return _act(request, session, task,
-                lambda: complete_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Done.", note=note, note_sent=True)
-
-
-@router.post("/tasks/{task_id}/approve", name="tasks.approve")
-def approve(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-            task_id: IdPath,
-            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    return _act(request, session, task,
-                lambda: approve_task(session, task=task, by=user, note=note),
-                view=view, back=back, message="Approved.", note=note, note_sent=True)
-
-
-@router.post("/tasks/{task_id}/reject", name="tasks.reject")
-def reject(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
-           task_id: IdPath,
-           note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
-    return _act(request, session, task,
-                lambda: reject_task(session, task=task, by=user, reason=note),
-                view=view, back=back, message="Rejected: the request has ended.", note=note,
-                note_sent=True)
