@@ -158,6 +158,18 @@ def test_anything_else_pending_is_left_to_the_orm(session: Session, make: Factor
     assert session.get(TimelineEvent, recorded.id) is recorded
 
 
+def test_a_new_row_with_none_where_its_column_takes_none_is_left_to_the_orm(
+        session: Session, make: Factory) -> None:
+    """The ORM leaves a None out of its INSERT (the column's default applies); the
+    driver would insert it as NULL."""
+    task, ivan = _a_task_and_its_worker(make)
+    recorded = _claimed_unwritten(session, task, ivan)
+    recorded.created_at = None  # type: ignore[assignment]
+    assert flush_through_driver(session) is False
+    recorded.created_at = START
+    assert flush_through_driver(session) is True
+
+
 def test_a_rollback_takes_back_what_the_driver_wrote_as_after_a_flush(
         session: Session, make: Factory) -> None:
     task, ivan = _a_task_and_its_worker(make)

@@ -60,6 +60,11 @@ _INSERTED: dict[type, Table] = {
 _TABLES = {table.name: table for table in (*_UPDATED.values(), *_INSERTED.values())}
 _COLUMNS = {name: tuple(column.name for column in table.columns if column.name != "id")
             for name, table in _TABLES.items()}
+# Columns a None may not be inserted into: the ORM leaves a None out of its INSERT (the
+# column's default applies, or the database refuses it); such a row is left to the ORM.
+_NOT_NULL = {name: tuple(column.name for column in table.columns
+                         if column.name != "id" and not column.nullable)
+             for name, table in _TABLES.items()}
 
 # (table name, the columns an UPDATE sets) for each changed row, in order.
 Shape = tuple[tuple[str, tuple[str, ...]], ...]
@@ -111,10 +116,14 @@ def _pending(session: Session) -> Pending | None:
     for item in session.new:
         state = inspect(item)
         group = groups.get(type(item))
-        # Every column's value set, as a model's constructor sets them, and no id: what
-        # the ORM would insert is then exactly the object's values.
-        if group is None or state.dict.get("id") is not None or any(
-                name not in state.dict for name in _COLUMNS[_INSERTED[type(item)].name]):
+        # Every column's value set, as a model's constructor sets them, none of them a
+        # None where the column takes none, and no id: what the ORM would insert is then
+        # exactly the object's values.
+        if group is None or state.dict.get("id") is not None:
+            return None
+        into = _INSERTED[type(item)].name
+        if any(name not in state.dict for name in _COLUMNS[into]) or any(
+                state.dict[name] is None for name in _NOT_NULL[into]):
             return None
         group.append(state)
     added = [sorted(group, key=lambda state: state.insert_order or 0)
