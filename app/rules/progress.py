@@ -87,6 +87,8 @@ def set_task_state(session: Session, task: Task, state: TaskState, at: datetime)
 _TASKS_OF = (select(Task).where(col(Task.request_id) == bindparam("request"))
              .order_by(col(Task.position)))
 _TASKS_RELOADED = _TASKS_OF.execution_options(populate_existing=True)
+_TASK_RELOADED = (select(Task).where(col(Task.id) == bindparam("task"))
+                  .execution_options(populate_existing=True))
 _REQUEST_LOCKED = (select(ServiceRequest).where(col(ServiceRequest.id) == bindparam("request"))
                    .with_for_update().execution_options(populate_existing=True))
 
@@ -138,6 +140,18 @@ def lock_with_tasks(session: Session, task: Task) -> tuple[ServiceRequest, list[
         return held[task.request_id]
     request = lock_request(session, task.request_id)
     return request, list(session.exec(_TASKS_RELOADED, params={"request": request.id}))
+
+
+def lock_with_task(session: Session, task: Task) -> ServiceRequest:
+    """lock_with_tasks for a change of one task that asks nothing of the others (a claim,
+    a release, a hand-over, an assignment): the request locked and reloaded, and only
+    `task` reloaded under the lock, not all the request's tasks."""
+    held: dict[int, tuple[ServiceRequest, list[Task]]] | None = session.info.get(_HELD)
+    if held is not None and task.request_id in held:
+        return held[task.request_id][0]
+    request = lock_request(session, task.request_id)
+    session.exec(_TASK_RELOADED, params={"task": task.id}).one()
+    return request
 
 
 def advance(session: Session, request: ServiceRequest, tasks: list[Task], *, by: User,

@@ -22,6 +22,7 @@ from app.rules.progress import (
     cancel_remaining,
     clean_note,
     lock_request,
+    lock_with_task,
     lock_with_tasks,
     record_event,
     set_task_state,
@@ -80,7 +81,7 @@ def _not_open_message(task: Task) -> str:
 def claim_task(session: Session, *, task: Task, by: User) -> Task:
     """Exactly one person wins a claim; everyone else is told who has the task."""
     require_member(session, task, by)
-    request, _ = lock_with_tasks(session, task)
+    request = lock_with_task(session, task)
     if not may_decide(session, user=by, task=task, request=request):
         raise OwnRequestApproval()  # an approval is claimed only to be decided
     if task.state == TaskState.claimed and task.assignee_id == by.id:
@@ -94,7 +95,7 @@ def claim_task(session: Session, *, task: Task, by: User) -> Task:
 @one_transaction
 def release_task(session: Session, *, task: Task, by: User) -> Task:
     require_member(session, task, by)
-    request, _ = lock_with_tasks(session, task)
+    request = lock_with_task(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Only a claimed task can be released.")
     now = utcnow()
@@ -141,7 +142,7 @@ def hand_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     require_member(session, task, by)
     # The new holder's rows are locked too (and before the request, like the giver's).
     to_is_member = may_act_on_task(session, user=to, task=task, lock=True)
-    request, _ = lock_with_tasks(session, task)
+    request = lock_with_task(session, task)
     if task.state != TaskState.claimed:
         raise InvalidTransition("Claim the task before handing it to a teammate.")
     _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
@@ -178,7 +179,7 @@ def assign_task(session: Session, *, task: Task, by: User, to: User) -> Task:
     if not is_team_lead(session, user=by, team_id=task.team_id, lock=True):
         raise NotAllowed("Only a lead of the task's team assigns its tasks.")
     to_is_member = may_act_on_task(session, user=to, task=task, lock=True)
-    request, _ = lock_with_tasks(session, task)
+    request = lock_with_task(session, task)
     if task.state not in (TaskState.open, TaskState.claimed):
         raise InvalidTransition(_not_open_message(task))
     _check_new_holder(session, task=task, request=request, to=to, member=to_is_member,
