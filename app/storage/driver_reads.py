@@ -70,10 +70,9 @@ class DriverRead:
         self._plans: dict[tuple[str, str, str], _Plan | None] = {}
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
-        plan = self._plan(connection) if get_settings().driver_reads else None
-        if plan is None:
+        if not get_settings().driver_reads:
             return connection.execute(self.statement, dict(params)).all()
-        return self._read(connection, plan, params)
+        return self.returned(connection, params)
 
     def returned(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
         """What a write's RETURNING gives, through the driver whatever BATON_DRIVER_READS

@@ -105,6 +105,11 @@ def is_htmx(request: Request) -> bool:
     )
 
 
+def here(request: Request) -> str:
+    """This page's address (path and query), for the forms that come back to it."""
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
 def render(
     request: Request,
     name: str,
@@ -121,7 +126,7 @@ def render(
         "csrf_token": viewer.csrf_token,
         "demo_mode": get_settings().demo_mode,
         # This page's address, for the forms that come back to it (every task row's).
-        "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "here": here(request),
         **(context or {}),
     }
     # Rendered here and now (TemplateResponse renders as it is made), in the viewer's zone.

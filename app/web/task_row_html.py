@@ -25,7 +25,9 @@ from markupsafe import escape
 
 from app.reads.task_rows import TaskRow
 from app.reads.teammates import Teammates
-from app.web.times import age, age_short, clock_now, due_label, exact, iso
+from app.storage.models import utcnow
+from app.web.times import age, age_short, clock_now, due_label, exact, iso, viewer_zone
+from app.web.viewer import Viewer
 
 try:  # markupsafe's own escaping, without the Markup that `escape` wraps it in
     from markupsafe import _escape_inner as _escape_text
@@ -251,6 +253,19 @@ def teammate_lists(teammates: Teammates) -> WrittenHtml:
                    for person in people])
         + "</datalist>\n"
         for team_id, people in teammates.lists()]))
+
+
+def row_answered(row: TaskRow, viewer: Viewer, *, view: str, back: str,
+                 error: str | None, message: str | None) -> str:
+    """One row outside a template (a task action's answer): the setting the row's
+    template would read from its context, and the viewer's time zone."""
+    user = viewer.user
+    setting = RowSetting(
+        user_id=user.id if user else None, team_ids=viewer.team_ids, view=view,
+        bulk=view == "queue", now=utcnow(), csrf_token=viewer.csrf_token, back=back,
+        error=error, message=message)
+    with viewer_zone(user.time_zone if user else None):
+        return task_row_html(row, setting)
 
 
 @pass_context

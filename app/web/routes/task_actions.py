@@ -21,17 +21,16 @@ from app.rules.tasks import (
     reject_task,
     release_task,
 )
-from app.storage.models import Task, utcnow
+from app.storage.models import Task, User
 from app.web.access import IdPath, task_for_worker
 from app.web.auth import CurrentUser, ViewerDep
 from app.web.reads_alone import answer_alone
-from app.web.render import is_htmx, redirect, safe_next
+from app.web.render import here, is_htmx, redirect, safe_next
 from app.web.request_body import SMALL_BODY_BYTES
 from app.web.routes.task_panel import panel_after_action
 from app.web.session import SessionDep
-from app.web.task_row_html import RowSetting, task_row_html
+from app.web.task_row_html import row_answered
 from app.web.teammate_input import teammate_or_422
-from app.web.times import viewer_zone
 from app.web.viewer import Viewer
 
 router = APIRouter()
@@ -51,24 +50,15 @@ def _after_action(
                                   status=status)
     viewer: Viewer = request.state.viewer
     row = task_row(session, task, viewer_id=viewer.user.id if viewer.user else None)
-    # The row's markup is Python's (app.web.task_row_html), written here as the row's
-    # template (tasks/_task_row.html) would write it, without the template around it:
-    # a tenth of a claim's route went to Jinja's response for one call. The row's other
-    # actions (Release, Hand to, Assign) are in the task's panel
+    # The row's markup is Python's, written without the row's template around it: a
+    # tenth of a claim's route went to Jinja's response for that one call. The row's
+    # other actions (Release, Hand to, Assign) are in the task's panel
     # (app.web.routes.task_panel): the row needs no teammates, and no statement for them.
-    setting = RowSetting(
-        user_id=viewer.user.id if viewer.user else None, team_ids=viewer.team_ids,
-        view=view, bulk=view == "queue", now=utcnow(), csrf_token=viewer.csrf_token,
-        back=safe_next(back) if back else _here(request), error=error, message=message)
-    with viewer_zone(viewer.user.time_zone if viewer.user else None):
-        html = task_row_html(row, setting)
+    html = row_answered(row, viewer, view=view, back=safe_next(back) if back else here(request),
+                        error=error, message=message)
     # Other parts of the page (the queue's count) refresh themselves on this event.
     return HTMLResponse(html, status_code=status,
                         headers={"HX-Trigger": "task-changed", "Vary": "HX-Request"})
-
-
-def _here(request: Request) -> str:
-    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def _act(
@@ -96,13 +86,11 @@ def _act(
                          note="" if note_sent else note)
 
 
-def _task_to_act_on(session: Session, viewer: Viewer, task_id: int) -> Task:
+def _task_to_act_on(session: Session, user: User, viewer: Viewer, task_id: int) -> Task:
     """The task the viewer acts on, if they may (app.web.access.task_for_worker): read
     by the route itself, in its own trip to the thread pool, not by a dependency of its
     own, which is a trip there and back more (about 0.1 ms of a claim)."""
-    assert viewer.user is not None  # CurrentUser, a dependency of every action, said so
-    return task_for_worker(session, user=viewer.user, team_ids=viewer.team_ids,
-                           task_id=task_id)
+    return task_for_worker(session, user=user, team_ids=viewer.team_ids, task_id=task_id)
 
 
 ViewField = Annotated[str, Form(max_length=20)]
@@ -117,7 +105,7 @@ KeptNoteField = Annotated[str, Form(max_length=SMALL_BODY_BYTES)]
 def claim(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
           task_id: IdPath,
           view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     return _act(request, session, task, lambda: claim_task(session, task=task, by=user),
                 view=view, back=back, message="You claimed this task.", note=note)
 
@@ -126,7 +114,7 @@ def claim(request: Request, session: SessionDep, user: CurrentUser, viewer: View
 def release(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
             task_id: IdPath,
             view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     return _act(request, session, task, lambda: release_task(session, task=task, by=user),
                 view=view, back=back, message="Released to the team queue.", note=note)
 
@@ -135,7 +123,7 @@ def release(request: Request, session: SessionDep, user: CurrentUser, viewer: Vi
 def hand(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
          task_id: IdPath, to: Annotated[str, Form(max_length=400)] = "",
          view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     teammate = teammate_or_422(session, team_id=task.team_id, typed=to,
                                purpose="hand the task to")
     return _act(request, session, task,
@@ -148,7 +136,7 @@ def assign(request: Request, session: SessionDep, user: CurrentUser, viewer: Vie
            task_id: IdPath, assign_to: Annotated[str, Form(max_length=400)] = "",
            view: ViewField = "queue", back: BackField = "", note: KeptNoteField = "") -> Response:
     """A team's lead gives a task to a member (the rule refuses anyone but a lead)."""
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     member = teammate_or_422(session, team_id=task.team_id, typed=assign_to,
                              purpose="assign the task to")
     return _act(request, session, task,
@@ -160,7 +148,7 @@ def assign(request: Request, session: SessionDep, user: CurrentUser, viewer: Vie
 def complete(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
              task_id: IdPath,
              note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     return _act(request, session, task,
                 lambda: complete_task(session, task=task, by=user, note=note),
                 view=view, back=back, message="Done.", note=note, note_sent=True)
@@ -170,7 +158,7 @@ def complete(request: Request, session: SessionDep, user: CurrentUser, viewer: V
 def approve(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
             task_id: IdPath,
             note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     return _act(request, session, task,
                 lambda: approve_task(session, task=task, by=user, note=note),
                 view=view, back=back, message="Approved.", note=note, note_sent=True)
@@ -180,7 +168,7 @@ def approve(request: Request, session: SessionDep, user: CurrentUser, viewer: Vi
 def reject(request: Request, session: SessionDep, user: CurrentUser, viewer: ViewerDep,
            task_id: IdPath,
            note: NoteField = "", view: ViewField = "queue", back: BackField = "") -> Response:
-    task = _task_to_act_on(session, viewer, task_id)
+    task = _task_to_act_on(session, user, viewer, task_id)
     return _act(request, session, task,
                 lambda: reject_task(session, task=task, by=user, reason=note),
                 view=view, back=back, message="Rejected: the request has ended.", note=note,
