@@ -88,7 +88,12 @@ class _SayWhereWhenListening(logging.Filter):
         return True
 
 
-def _serve(args: argparse.Namespace) -> None:
+APP_FACTORY = "app.main:create_app"
+
+
+def serve(args: argparse.Namespace, *, factory: str = APP_FACTORY) -> None:
+    """Serves the application `factory` makes (bench.route_floor serves Baton's with
+    routes of its own added, under these same settings)."""
     import uvicorn
 
     from app.config import get_settings
@@ -99,7 +104,7 @@ def _serve(args: argparse.Namespace) -> None:
     _sweep_attachments()
     logging.getLogger("uvicorn.error").addFilter(
         _SayWhereWhenListening(f"http://{args.host}:{args.port}"))
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
+    uvicorn.run(factory, factory=True, host=args.host, port=args.port,
                 workers=args.workers, proxy_headers=True, log_level="info",
                 access_log=settings.access_log,
                 # Header size and time limits (app.web.server_protocol); idle kept-alive
@@ -109,7 +114,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    _serve(args)
+    serve(args)
 
 
 def cmd_recount(_args: argparse.Namespace) -> None:
@@ -212,7 +217,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print("Demo data was already there; catalog files re-imported.")
     print(f"Every demo account's password is {DEMO_PASSWORD!r}; the login page lists them.")
     if not args.no_serve:
-        _serve(args)
+        serve(args)
 
 
 def cmd_catalog_import(args: argparse.Namespace) -> None:
@@ -281,9 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
             help="how long a worker may take to answer uvicorn's health check (while it "
                  "starts, too) before it is killed; default BATON_STARTUP_TIMEOUT or 60")
 
-    serve = commands.add_parser("serve", help="run the web server")
-    server_options(serve)
-    serve.set_defaults(func=cmd_serve)
+    serving = commands.add_parser("serve", help="run the web server")
+    server_options(serving)
+    serving.set_defaults(func=cmd_serve)
 
     commands.add_parser("migrate", help="bring the database to the latest schema").set_defaults(
         func=cmd_migrate)

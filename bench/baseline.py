@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
-    # The same options as app/cli.py `_serve`, so only the application differs.
+    # The same options as app/cli.py `serve`, so only the application differs.
     uvicorn.run("bench.baseline:app", host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=True, log_level="info", access_log=get_settings().access_log)
 
