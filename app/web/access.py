@@ -10,7 +10,9 @@ from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path
-from sqlmodel import Session
+from sqlalchemy import Integer, bindparam
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col
 
 from app.reads.request_detail import PageHead, request_page_with_access
 from app.rules.policy import (
@@ -22,7 +24,9 @@ from app.rules.policy import (
 )
 from app.rules.teams import get_team_by_slug
 from app.storage.directory_cache import directory_kept
+from app.storage.driver_reads import DriverRead
 from app.storage.models import MAX_ID, ServiceRequest, Task, Team, User
+from app.storage.snapshots import known_in_session
 from app.web.auth import CurrentUser
 from app.web.session import SessionDep
 
@@ -47,14 +51,26 @@ def request_for_viewer(session: Session, *, user: User, request_id: int) -> View
     return ViewedRequest(*found)
 
 
+# What the check needs of the task, read through the driver (app.storage.driver_reads).
+_TASK_ACCESS = DriverRead(core_select(col(Task.team_id), col(Task.request_id))
+                          .where(col(Task.id) == bindparam("task", type_=Integer)))
+
+
 def task_for_worker(session: Session, *, user: User, team_ids: Collection[int],
                     task_id: int) -> Task:
     """The task, if `user` (a member of `team_ids`, read with them for this web request)
     may act on it: a 404 when they may not see it, a 403 when it is another team's. The
-    rule checks active membership again under its lock."""
-    task = session.get(Task, task_id)
-    if task is None:
+    rule checks active membership again under its lock.
+
+    Only its team and request are read here: the rule reads the task again under its
+    lock, all of it, as it would have anyway; the session's object is known by those
+    (app.storage.snapshots.known_in_session): with the read, under a quarter of what
+    loading it cost."""
+    found = _TASK_ACCESS.first(session.connection(), {"task": task_id})
+    if found is None:
         raise HTTPException(status_code=404, detail="There is no such task.")
+    team_id, request_id = found
+    task = known_in_session(session, Task, id=task_id, team_id=team_id, request_id=request_id)
     if not is_on_task_team(team_ids, task):
         service_request = session.get_one(ServiceRequest, task.request_id)
         if not may_see_request(session, user=user, request=service_request):

@@ -1,0 +1,74 @@
+"""A task known in part (app.storage.snapshots.known_in_session, which the task actions'
+access check makes instead of loading the task): the session's own object, nothing to
+write, its other columns read when first asked or by the rule's reload, which a claim
+over the web then sends once and nothing else of the task."""
+
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from app.rules.tasks import claim_task
+from app.storage.models import Task, TaskState
+from app.storage.snapshots import known_in_session
+from tests.factories import Factory
+from tests.web import WebClient, with_statements
+
+
+def _a_task(make: Factory) -> Task:
+    return make.tasks(make.request(make.service(slug="laptop"), make.user("Rita")))[0]
+
+
+def test_the_object_the_session_holds_is_the_one_returned(session: Session, make: Factory):
+    task = _a_task(make)
+
+    assert known_in_session(session, Task, id=task.id, team_id=0, request_id=0) is task
+
+
+def test_a_task_known_in_part_writes_nothing_and_reads_the_rest_when_asked(
+        session: Session, make: Factory):
+    task = _a_task(make)
+    facts = (task.id, task.team_id, task.request_id, task.state, task.step_name)
+    session.expunge_all()
+
+    known = known_in_session(session, Task, id=facts[0], team_id=facts[1],
+                             request_id=facts[2])
+
+    assert inspect(known).persistent and not session.dirty and not session.new
+    _, sent = with_statements(session, session.flush)
+    assert sent == []
+    read, sent = with_statements(session, lambda: (known.state, known.step_name))
+    assert read == facts[3:] and len(sent) == 1  # the rest, in one statement
+
+
+def test_a_rule_reloads_and_changes_a_task_known_in_part(session: Session, make: Factory):
+    task = _a_task(make)
+    ivan = make.user("Ivan", teams=("it",))
+    task_id, team_id, request_id = task.id, task.team_id, task.request_id
+    session.expunge_all()
+
+    known = known_in_session(session, Task, id=task_id, team_id=team_id, request_id=request_id)
+    claim_task(session, task=known, by=ivan)
+
+    session.expunge_all()
+    claimed = session.get_one(Task, task_id)
+    assert (claimed.state, claimed.assignee_id) == (TaskState.claimed, ivan.id)
+
+
+def test_a_claim_over_the_web_reads_the_task_whole_once(
+        web: WebClient, session: Session, make: Factory):
+    task = _a_task(make)
+    ivan = make.user("Ivan", teams=("it",))
+    web.login(ivan)
+    session.expunge_all()  # as a web request's own session starts: holding no task
+
+    answer, sent = with_statements(session, lambda: web.post(
+        f"/tasks/{task.id}/claim", {"view": "queue", "back": "/queues/it"}, htmx=True))
+
+    assert answer.status_code == 200 and "You claimed this task." in answer.text
+    # The task's own columns read whole once (the rule's reload under its lock; the
+    # answer's row is a statement of its own, with the names it shows), after the
+    # access check's read of its team and request.
+    whole = [s for s in sent if s.startswith("SELECT task.id, task.request_id")
+             and "\nFROM task \nWHERE task.id =" in s and "anon_" not in s]
+    access = [s for s in sent if s.startswith("SELECT task.team_id, task.request_id")]
+    assert len(whole) == 1 and len(access) == 1
+    assert sent.index(access[0]) < sent.index(whole[0])
