@@ -72,3 +72,27 @@ def test_a_claim_over_the_web_reads_the_task_whole_once(
     access = [s for s in sent if s.startswith("SELECT task.team_id, task.request_id")]
     assert len(whole) == 1 and len(access) == 1
     assert sent.index(access[0]) < sent.index(whole[0])
+
+
+def test_the_api_answers_a_claim_on_a_task_known_in_part_with_all_of_it(
+        app, session: Session, make: Factory):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from app.rules.api_tokens import create_token
+
+    task = _a_task(make)
+    ivan = make.user("Ivan", teams=("it",))
+    token = create_token(session, owner=ivan, name="script", days=30, read_only=False).secret
+    expected = (task.id, task.request_id, task.position, task.step_name, task.team_id)
+    session.expunge_all()
+
+    with TestClient(app, base_url="http://testserver") as client:
+        answer = client.post(f"/api/v1/tasks/{expected[0]}/claim",
+                             headers={"Authorization": f"Bearer {token}"})
+
+    body = answer.json()
+    assert answer.status_code == 200, body
+    assert (body["id"], body["request_id"], body["position"], body["step_name"],
+            body["team_id"]) == expected
+    assert body["opened_at"] is not None and body["state"] == "claimed"
+    assert body["assignee_id"] == ivan.id
