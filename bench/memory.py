@@ -8,8 +8,9 @@ It prints, in MiB:
 
 - the floors, each in a fresh interpreter: Python itself; FastAPI and uvicorn with a
   one-route app (the smallest server of this stack); the rest of the fixed stack
-  (SQLAlchemy, SQLModel, psycopg, Jinja2, pydantic-settings, argon2) on top; and Baton's
-  application module imported;
+  (SQLAlchemy, SQLModel, Jinja2, pydantic-settings, argon2) on top, as a SQLite worker
+  has it, then with psycopg, as a PostgreSQL worker has it; and Baton's application
+  module imported (`python -m bench.import_memory` says which of its modules hold what);
 - one uvicorn worker (`baton serve`, one worker) on the database: its RSS once it
   answers, after a mix of the pages people open most (the busiest team's queue and its
   later pages and searches, random request pages, My work, the overview, My requests,
@@ -37,12 +38,19 @@ _FLOORS = {
         "import fastapi, uvicorn\n"
         "app = fastapi.FastAPI()\n"
         "app.get('/')(lambda: {'ok': True})\n"),
-    "+ SQLAlchemy, SQLModel, psycopg, Jinja2, pydantic-settings, argon2": (
+    # A worker on SQLite never imports psycopg (nor libpq and OpenSSL with it).
+    "+ SQLAlchemy, SQLModel, Jinja2, pydantic-settings, argon2 (a SQLite worker's)": (
+        "import fastapi, uvicorn\n"
+        "app = fastapi.FastAPI()\n"
+        "import sqlalchemy.orm, sqlmodel, jinja2, jinja2_fragments, "
+        "pydantic_settings, argon2, multipart\n"),
+    "+ psycopg (a PostgreSQL worker's)": (
         "import fastapi, uvicorn\n"
         "app = fastapi.FastAPI()\n"
         "import sqlalchemy.orm, sqlmodel, psycopg, jinja2, jinja2_fragments, "
         "pydantic_settings, argon2, multipart\n"),
-    "+ Baton's application (app.main imported)": "import uvicorn\nimport app.main\n",
+    "Baton's application imported (app.main; psycopg comes with a PostgreSQL engine)": (
+        "import uvicorn\nimport app.main\n"),
 }
 _RSS = ("import sys\n"
         "print(next(int(l.split()[1]) for l in open('/proc/self/status') "
