@@ -7,14 +7,27 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from app.rules.tasks import claim_task
-from app.storage.models import Task, TaskState
+from app.storage.models import ServiceRequest, Task, TaskState, User
 from app.storage.snapshots import known_in_session
 from tests.factories import Factory
 from tests.web import WebClient, with_statements
 
 
 def _a_task(make: Factory) -> Task:
-    return make.tasks(make.request(make.service(slug="laptop"), make.user("Rita")))[0]
+    """IT's open task of Rita's second laptop request (HR's too): its id, its team's and its
+    request's all differ, so no test passes on one of them standing for another."""
+    make.team("first")
+    service = make.service(slug="laptop", ordering="flexible",
+                           steps=[("hr", "task"), ("it", "task")])
+    rita = make.user("Rita", teams=("facilities",))
+    make.request(service, rita)
+    task = make.tasks(make.request(service, rita))[1]
+    assert len({task.id, task.team_id, task.request_id}) == 3
+    return task
+
+
+def task_request_requester(session: Session, task: Task) -> int:
+    return session.get_one(ServiceRequest, task.request_id).requester_id
 
 
 def test_the_object_the_session_holds_is_the_one_returned(session: Session, make: Factory):
@@ -64,14 +77,31 @@ def test_a_claim_over_the_web_reads_the_task_whole_once(
         f"/tasks/{task.id}/claim", {"view": "queue", "back": "/queues/it"}, htmx=True))
 
     assert answer.status_code == 200 and "You claimed this task." in answer.text
-    # The task's own columns read whole once (the rule's reload under its lock; the
-    # answer's row is a statement of its own, with the names it shows), after the
-    # access check's read of its team and request.
-    whole = [s for s in sent if s.startswith("SELECT task.id, task.request_id")
-             and "\nFROM task \nWHERE task.id =" in s and "anon_" not in s]
-    access = [s for s in sent if s.startswith("SELECT task.team_id, task.request_id")]
-    assert len(whole) == 1 and len(access) == 1
-    assert sent.index(access[0]) < sent.index(whole[0])
+    # The task read twice in all: its team and request by the access check, then whole
+    # by the rule under its lock (no load of the rest in between); the answer's row is a
+    # statement of its own, with the names it shows.
+    of_task = [s for s in sent if "\nFROM task \nWHERE task.id =" in s and "anon_" not in s]
+    assert len(of_task) == 2
+    assert of_task[0].startswith("SELECT task.team_id, task.request_id")
+    assert of_task[1].startswith("SELECT task.id, task.request_id, ")
+
+
+def test_who_may_act_on_a_task_the_session_does_not_hold(
+        web: WebClient, session: Session, make: Factory):
+    task = _a_task(make)
+    rita = session.get_one(User, task_request_requester(session, task))
+    ivan = make.user("Ivan", teams=("it",))
+    faye = make.user("Faye", teams=("facilities",))
+    answers = {}
+    for who, person in (("rita", rita), ("faye", faye), ("ivan", ivan)):
+        web.login(person)
+        session.expunge_all()  # as a request's own session: no task held
+        answers[who] = web.post(f"/tasks/{task.id}/release", {"view": "queue"},
+                                htmx=True).status_code
+
+    # The requester sees the request but is not on IT: 403; someone who may not see it:
+    # 404; IT's member: the rule's own answer (an open task is not released).
+    assert answers == {"rita": 403, "faye": 404, "ivan": 409}
 
 
 def test_the_api_answers_a_claim_on_a_task_known_in_part_with_all_of_it(
