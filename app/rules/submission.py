@@ -3,7 +3,8 @@ first timeline event in one transaction, or none of them."""
 
 from pathlib import Path
 
-from sqlalchemy import bindparam
+from sqlalchemy import Integer, String, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -18,6 +19,7 @@ from app.rules.teams import kept_team_ids_by_slug
 from app.storage import flow_figures, work_counts
 from app.storage.db import commit_change, one_transaction
 from app.storage.driver_flush import flush
+from app.storage.driver_reads import DriverRead
 from app.storage.models import (
     Attachment,
     EventKind,
@@ -32,18 +34,23 @@ from app.storage.models import (
 )
 
 # Built once: a filing asks both twice (the route, then the rule under its lock), and
-# building a statement cost more than SQLite's answer to it.
-_SUBMITTED_WITH = select(ServiceRequest).where(
-    col(ServiceRequest.requester_id) == bindparam("requester"),
-    col(ServiceRequest.submission_key) == bindparam("key"))
+# building a statement cost more than SQLite's answer to it. The look-up reads the id
+# alone, through the driver (app.storage.driver_reads): almost every filing finds none,
+# and the ORM's select cost 0.12 ms to say so on SQLite, 0.30 on PostgreSQL (in
+# process), the driver's 0.015 and 0.09.
+_SUBMITTED_WITH = DriverRead(core_select(col(ServiceRequest.id)).where(
+    col(ServiceRequest.requester_id) == bindparam("requester", type_=Integer),
+    col(ServiceRequest.submission_key) == bindparam("key", type_=String)))
 _SERVICE_LOCKED = (select(Service.current_version_id, Service.is_active)
                    .where(col(Service.id) == bindparam("service")).with_for_update(read=True))
 
 
 def submitted_with(session: Session, *, requester: User, key: str) -> ServiceRequest | None:
-    """The request `requester` filed with a form's one-time key, if any."""
-    return session.exec(_SUBMITTED_WITH,
-                        params={"requester": requester.id, "key": key}).first()
+    """The request `requester` filed with a form's one-time key, if any (loaded only
+    when there is one)."""
+    found = _SUBMITTED_WITH.first(session.connection(),
+                                  {"requester": requester.id, "key": key})
+    return None if found is None else session.get_one(ServiceRequest, found[0])
 
 
 @one_transaction
