@@ -116,12 +116,11 @@ def _raise_versions(session: Session) -> None:
         return
     dialect = session.get_bind().dialect.name
     ordered = sorted(teams or ())
-    if len(ordered) > 1:  # one statement, the rows in team order (their locks too)
+    if ordered:  # one statement, the rows in team order (their locks too), as SQL text
+        # even for one team: the session's execution of the compiled statement took 46 us
+        # on SQLite, the text 15 (in process).
         session.connection().exec_driver_sql(_raise_teams_sql(dialect, len(ordered)), {
             f"team_id_{n}": team for n, team in enumerate(ordered)})
-    elif ordered:
-        session.execute(_raise_statement(dialect, _QUEUE_VERSIONS, "team_id"),
-                        {"team_id": ordered[0], "version": 1})
     if directory:
         session.execute(_raise_statement(dialect, _DIRECTORY_VERSIONS, "id"),
                         {"id": 1, "version": 1})
