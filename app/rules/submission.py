@@ -6,7 +6,7 @@ from pathlib import Path
 from sqlalchemy import Integer, String, bindparam
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from app.format.stages import skip_reason, step_is_needed
 from app.format.targets import due_time
@@ -41,8 +41,9 @@ from app.storage.models import (
 _SUBMITTED_WITH = DriverRead(core_select(col(ServiceRequest.id)).where(
     col(ServiceRequest.requester_id) == bindparam("requester", type_=Integer),
     col(ServiceRequest.submission_key) == bindparam("key", type_=String)))
-_SERVICE_LOCKED = (select(Service.current_version_id, Service.is_active)
-                   .where(col(Service.id) == bindparam("service")).with_for_update(read=True))
+_SERVICE_LOCKED = DriverRead(
+    core_select(col(Service.current_version_id), col(Service.is_active))
+    .where(col(Service.id) == bindparam("service", type_=Integer)).with_for_update(read=True))
 
 
 def submitted_with(session: Session, *, requester: User, key: str) -> ServiceRequest | None:
@@ -67,8 +68,8 @@ def _file_request(
     # The service row is read under a lock (FOR SHARE on PostgreSQL; SQLite's write lock
     # holds already): a new version published meanwhile either committed before this
     # read, and is seen, or waits for this transaction to end.
-    current_version_id, is_active = session.exec(
-        _SERVICE_LOCKED, params={"service": service.id}).one()
+    (current_version_id, is_active), = _SERVICE_LOCKED.rows(  # one row: services stay
+        session.connection(), {"service": service.id})
     if not is_active:
         raise InvalidTransition("This service is retired and takes no new requests.")
     if current_version_id != version.id:
