@@ -13,7 +13,7 @@ import app.rules.submission
 from app.config import get_settings
 from app.format.definitions import parse_service
 from app.rules.catalog import current_version, definition_of, save_service
-from app.rules.errors import ServiceChanged
+from app.rules.errors import InvalidTransition, ServiceChanged
 from app.rules.intake import Intake, validate_intake
 from app.rules.submission import submit_request
 from app.storage.models import Service, ServiceRequest, ServiceVersion, Task, TimelineEvent, User
@@ -78,6 +78,24 @@ def test_filing_under_a_version_that_is_no_longer_current_files_nothing(
     assert count(session, ServiceRequest) == 0
     assert count(session, Task) == 0
     assert count(session, TimelineEvent) == 0
+
+
+def test_a_service_retired_after_its_form_was_checked_files_nothing(
+    session: Session, make: Factory
+):
+    # The rule reads the service again under its lock: retired between the route's
+    # check and the transaction, it takes nothing.
+    service = make.service(steps=[("it", "task")])
+    version = current_version(session, service)
+    intake = checked(session, version)
+    service.is_active = False
+    session.add(service)
+    session.commit()
+    with pytest.raises(InvalidTransition, match="retired and takes no new requests"):
+        submit_request(session, service=service, version=version, requester=make.user(),
+                       intake=intake, attachments_dir=get_settings().attachments_dir)
+    assert count(session, ServiceRequest) == 0
+    assert count(session, Task) == 0
 
 
 # --- the one-time key ---------------------------------------------------------------------
